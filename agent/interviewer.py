@@ -1,0 +1,565 @@
+"""The scripted interviewer: plans, asks, probes thin answers and keeps to time, with no LLM."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from agent.catalog import (
+    DEFAULT_PERSONA,
+    DIFFICULTIES,
+    PERSONAS,
+    ROLE_TRACKS,
+    ROUND_TYPES,
+    Persona,
+)
+from agent.question_bank import Question, QuestionBank
+
+Clock = Callable[[], float]
+QuestionSource = Literal["bank", "follow_up"]
+UtteranceKind = Literal[
+    "opening", "question", "follow_up", "repeat", "nudge", "wrap_up", "closing", "ended"
+]
+Reason = Literal["too_short", "no_example", "no_outcome", "no_reasoning"]
+
+MIN_ANSWER_WORDS = 25
+QUESTION_OVERHEAD_S = 15.0
+"""Time the interviewer needs to ask a question, on top of the answer's time limit."""
+CLOSING_RESERVE_S = 20.0
+"""Time kept back when planning, for the closing line."""
+FOLLOW_UP_MIN_S = 60.0
+"""A follow-up is only asked when at least this much time remains."""
+WRAP_UP_MIN_S = 60.0
+"""The 'anything to add?' prompt is only offered when at least this much time remains."""
+
+NUDGE_TEXT = "Take your time — would you like me to repeat the question?"
+WAIT_TEXT = "Of course, take your time. Go ahead whenever you're ready."
+SKIP_TEXT = "No problem, let's move on."
+WRAP_UP_TEXT = (
+    "Before we wrap up, is there anything you'd like to add, or anything you'd like to ask me?"
+)
+ENDED_TEXT = "Our interview has finished. Thank you again — you can leave whenever you're ready."
+
+ROLE_LABELS = {
+    "software_engineer": "software engineering",
+    "product_manager": "product management",
+    "data_analyst": "data analysis",
+    "sales": "sales",
+    "hr": "HR",
+    "medical_school_mmi": "medical school",
+    "general": "general",
+}
+ROUND_LABELS = {
+    "behavioral": "behavioral",
+    "technical": "technical",
+    "case": "case",
+    "system_design": "system design",
+    "mmi": "multiple mini interview (MMI)",
+    "mixed": "mixed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewPlan:
+    """What the candidate chose: role, round, difficulty, length, interviewer persona, seed."""
+
+    role_track: str
+    round_type: str
+    difficulty: str
+    duration_s: float
+    persona_id: str = DEFAULT_PERSONA
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("role_track", self.role_track, ROLE_TRACKS),
+            ("round_type", self.round_type, ROUND_TYPES),
+            ("difficulty", self.difficulty, DIFFICULTIES),
+            ("persona_id", self.persona_id, tuple(PERSONAS)),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.duration_s <= 0:
+            raise ValueError("duration_s must be positive")
+
+    @property
+    def persona(self) -> Persona:
+        """The interviewer persona this plan names."""
+        return PERSONAS[self.persona_id]
+
+
+@dataclass(frozen=True, slots=True)
+class AskedQuestion:
+    """A question the interviewer put to the candidate, from the bank or as a follow-up."""
+
+    seq: int
+    text: str
+    source: QuestionSource
+    bank_question_id: str
+    persona: str
+    category: str
+    asked_at: float = 0.0
+    """Monotonic clock reading when it was asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What the interviewer says next, and which question (if any) it puts to the candidate."""
+
+    text: str
+    question: AskedQuestion | None = None
+    closing: bool = False
+    kind: UtteranceKind = "question"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerAssessment:
+    """Rubric markers found in an answer; `thin` when the question's rubric finds it lacking."""
+
+    word_count: int
+    has_example: bool
+    has_outcome: bool
+    has_reasoning: bool
+    thin: bool
+    reasons: tuple[Reason, ...] = ()
+    """Why it is thin: too_short, no_example, no_outcome, no_reasoning."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCheckpoint:
+    """The script's whole progress; restoring one undoes every reply made after it."""
+
+    started_at: float | None = None
+    phase: Literal["new", "asking", "wrap_up", "closed"] = "new"
+    next_index: int = 0
+    extras_asked: tuple[str, ...] = ()
+    current: Question | None = None
+    followed_up: bool = False
+    last_question: AskedQuestion | None = None
+    last_prompt: str = ""
+    asked: tuple[AskedQuestion, ...] = ()
+    awaiting_repeat_answer: bool = False
+    acknowledgements_used: int = 0
+
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
+_FILLERS = frozenset(
+    "um umm uh uhh er erm hmm hm mm mhm ah oh like so well okay ok yeah right".split()
+)
+_EXAMPLE_PHRASES = re.compile(
+    r"\b(for example|for instance|such as when|when i|when we|at my|in my (last|previous|"
+    r"current|first|old) (job|role|team|company|position|school|class)|one time|i remember|"
+    r"there was a time|last (year|month|week|summer|semester|quarter)|during my|"
+    r"on (the|a|our|my) \w+ (project|team|launch|migration|placement|rotation)|"
+    r"in (19|20)\d\d)\b"
+)
+_PAST_ACTION = re.compile(r"\b(i|we)\s+(?:then\s+|also\s+|quickly\s+|finally\s+)?(\w+)\b")
+_IRREGULAR_PAST = frozenset(
+    "led built ran wrote made took chose found saw spoke gave sent set drove began brought "
+    "caught taught thought told sold met won lost kept left put got did went came knew "
+    "heard held paid rebuilt rewrote undertook oversaw".split()
+)
+_NOT_PAST = frozenset("need feed proceed succeed exceed seed speed bleed breed heed embed".split())
+_NAMED_PLACE = re.compile(r"\b(?:at|with|for) (?!I\b)[A-Z][a-z]+")
+_OUTCOME_PHRASES = re.compile(
+    r"\b(as a result|which led to|that led to|this led to|led to|resulted in|in the end|"
+    r"ended up|the outcome|the result|the impact|by the end|afterwards|percent|"
+    r"doubled|halved|tripled|i learned|we learned|taught me|the lesson|recommend|"
+    r"recommendation)\b"
+)
+_OUTCOME_VERBS = re.compile(
+    r"\b(we|i|they|it|that|this|which)\s+(shipped|reduced|increased|improved|cut|grew|saved|"
+    r"launched|delivered|won|closed|hit|exceeded|raised|lowered|decreased|boosted|fixed|"
+    r"resolved|achieved|finished|completed|passed|released|recovered|retained)\b"
+)
+_NUMBER = re.compile(r"\d|%")
+_REASONING_PHRASES = re.compile(
+    r"\b(because|since|so that|therefore|the reason|trade[- ]?offs?|on the other hand|however|"
+    r"weigh|weighing|consider|considering|depends|it depends|the risk|risks|pros and cons|"
+    r"which means|in order to|priorit\w*|balance|assum\w*|first i would|i would start)\b"
+)
+_REPEAT_REQUEST = re.compile(
+    r"\b(repeat|say (that|it) again|come again|pardon|didn'?t (catch|hear|get) (that|it|the "
+    r"question)|one more time|what was the question|rephrase)\b"
+)
+_SKIP_REQUEST = re.compile(
+    r"\b(skip( (this|that|it))?|next question|move on|pass on (this|that)|rather not answer)\b"
+)
+_THINKING = re.compile(
+    r"\b(let me think|give me a (moment|second|sec|minute)|one (moment|second|sec)|hold on|"
+    r"just a (moment|second|sec|minute)|need a (moment|second|minute))\b"
+)
+_AFFIRMATIVE = frozenset("yes yeah yep yup sure please ok okay go".split())
+_NEGATIVE = frozenset("no nope nah".split())
+_SENTENCE_END = re.compile(r"[.!?]$")
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().replace("\u2019", "'") for w in _WORD.findall(text)]
+
+
+def _expected_criteria(question: Question) -> tuple[Reason, ...]:
+    """Which missing pieces make an answer to this question thin (besides length)."""
+    if question.category == "behavioral":
+        return ("no_example", "no_outcome")
+    if question.category == "case":
+        return ("no_reasoning", "no_outcome")
+    if question.category == "mmi" and question.subcategory == "personal_reflection":
+        return ("no_example",)
+    return ("no_reasoning",)
+
+
+def assess_answer(question: Question, transcript: str) -> AnswerAssessment:
+    """Scores an answer against the question's rubric: length, a concrete example, an outcome."""
+    words = _words(transcript)
+    lowered = " ".join(words)
+    has_example = bool(
+        _EXAMPLE_PHRASES.search(lowered)
+        or _NAMED_PLACE.search(transcript)
+        or any(
+            (verb.endswith("ed") and verb not in _NOT_PAST and len(verb) > 3)
+            or verb in _IRREGULAR_PAST
+            for _, verb in _PAST_ACTION.findall(lowered)
+        )
+    )
+    has_outcome = bool(
+        _OUTCOME_PHRASES.search(lowered)
+        or _OUTCOME_VERBS.search(lowered)
+        or _NUMBER.search(transcript)
+    )
+    has_reasoning = bool(_REASONING_PHRASES.search(lowered))
+    present = {"no_example": has_example, "no_outcome": has_outcome, "no_reasoning": has_reasoning}
+    reasons: list[Reason] = []
+    if len(words) < MIN_ANSWER_WORDS:
+        reasons.append("too_short")
+    reasons += [r for r in _expected_criteria(question) if not present[r]]
+    return AnswerAssessment(
+        word_count=len(words),
+        has_example=has_example,
+        has_outcome=has_outcome,
+        has_reasoning=has_reasoning,
+        thin=bool(reasons),
+        reasons=tuple(reasons),
+    )
+
+
+def missing_piece_prompt(question: Question, reasons: tuple[Reason, ...]) -> str:
+    """The sentence that asks for what a thin answer left out."""
+    missing = set(reasons)
+    if {"no_example", "no_outcome"} <= missing:
+        return (
+            "Can you give me one specific example from your own experience, "
+            "and tell me what the result was?"
+        )
+    if "no_example" in missing:
+        return (
+            "Can you give me one specific example, a real situation you were in, "
+            "and walk me through what you did?"
+        )
+    if "no_reasoning" in missing:
+        if question.category == "mmi":
+            return "Talk me through your reasoning: which considerations are you weighing, and why?"
+        return (
+            "Talk me through your reasoning: why that approach, "
+            "and what trade-offs are you weighing?"
+        )
+    if "no_outcome" in missing:
+        if question.category == "case":
+            return (
+                "Where does that leave you? "
+                "What would you recommend, and what result would you expect?"
+            )
+        return (
+            "What was the result? "
+            "What changed because of what you did, in numbers if you have them?"
+        )
+    return "Could you expand on that a little?"
+
+
+def expected_time_s(question: Question) -> float:
+    """How long asking and answering this question is expected to take."""
+    return question.time_limit_s + QUESTION_OVERHEAD_S
+
+
+def plan_questions(
+    candidates: list[Question], duration_s: float
+) -> tuple[list[Question], list[Question]]:
+    """Splits ranked candidates into those that fit the duration and a reserve for spare time."""
+    budget = duration_s - CLOSING_RESERVE_S
+    planned: list[Question] = []
+    reserve: list[Question] = []
+    used = 0.0
+    for question in candidates:
+        if used + expected_time_s(question) <= budget:
+            planned.append(question)
+            used += expected_time_s(question)
+        else:
+            reserve.append(question)
+    if not planned and reserve:
+        planned.append(reserve.pop(0))
+    return planned, reserve
+
+
+def interviewer_instructions(plan: InterviewPlan) -> str:
+    """The system instructions that describe this interview and its persona to a language model."""
+    persona = plan.persona
+    minutes = max(1, round(plan.duration_s / 60))
+    return (
+        f"You are {persona.name}, {persona.title}, running a {minutes}-minute "
+        f"{ROUND_LABELS[plan.round_type]} mock interview for a candidate preparing for "
+        f"{ROLE_LABELS[plan.role_track]} roles, at {plan.difficulty} difficulty. "
+        "Your words are spoken aloud: keep each turn short and ask one question at a time. "
+        "When an answer is vague, ask one probing follow-up for a concrete example, the "
+        "outcome, or the reasoning, then move on. Do not score or coach during the interview. "
+        "Keep to time and close politely when it is up."
+    )
+
+
+class InterviewScript:
+    """The interview's brain: opening, follow-ups on thin answers, pacing and closing."""
+
+    def __init__(
+        self, plan: InterviewPlan, bank: QuestionBank, clock: Clock = time.monotonic
+    ) -> None:
+        self._plan = plan
+        self._persona = plan.persona
+        self._clock = clock
+        candidates = bank.select(
+            plan.role_track, plan.round_type, plan.difficulty, count=len(bank), seed=plan.seed
+        )
+        planned, reserve = plan_questions(candidates, plan.duration_s)
+        if not planned:
+            raise ValueError("the question bank has no questions for this plan")
+        self._planned = tuple(planned)
+        self._reserve = tuple(reserve)
+        self._state = ScriptCheckpoint()
+
+    @property
+    def plan(self) -> InterviewPlan:
+        """The plan this script follows."""
+        return self._plan
+
+    @property
+    def persona(self) -> Persona:
+        """The persona whose words the script speaks."""
+        return self._persona
+
+    @property
+    def planned_questions(self) -> tuple[Question, ...]:
+        """The bank questions planned for the duration, in asking order."""
+        return self._planned
+
+    @property
+    def questions_total(self) -> int:
+        """Bank questions planned for the duration, plus any asked in spare time."""
+        return len(self._planned) + len(self._state.extras_asked)
+
+    @property
+    def asked(self) -> list[AskedQuestion]:
+        """Every question asked so far, bank questions and follow-ups, in order."""
+        return list(self._state.asked)
+
+    @property
+    def started(self) -> bool:
+        """Whether the opening has been spoken."""
+        return self._state.phase != "new"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the closing line has been spoken."""
+        return self._state.phase == "closed"
+
+    @property
+    def current_question(self) -> AskedQuestion | None:
+        """The question the candidate is answering now."""
+        return self._state.last_question
+
+    def elapsed_s(self) -> float:
+        """Seconds since the opening; zero before it."""
+        started_at = self._state.started_at
+        return 0.0 if started_at is None else self._clock() - started_at
+
+    def remaining_s(self) -> float:
+        """Seconds left in the planned duration."""
+        return self._plan.duration_s - self.elapsed_s()
+
+    def checkpoint(self) -> ScriptCheckpoint:
+        """The current progress, to restore if a reply is thrown away and regenerated."""
+        return self._state
+
+    def restore(self, checkpoint: ScriptCheckpoint) -> None:
+        """Returns to an earlier checkpoint of this same script."""
+        self._state = checkpoint
+
+    def opening(self) -> Utterance:
+        """The persona's greeting followed by the first question."""
+        if self.started:
+            raise RuntimeError("the interview has already been opened")
+        self._state = replace(self._state, started_at=self._clock(), phase="asking")
+        return self._ask_bank_question(
+            self._planned[0], lead=self._persona.greeting, kind="opening"
+        )
+
+    def respond(self, answer_transcript: str) -> Utterance:
+        """The interviewer's reply to what the candidate just said."""
+        state = self._state
+        if state.phase == "new":
+            raise RuntimeError("call opening() before respond()")
+        if state.phase == "closed":
+            return Utterance(text=ENDED_TEXT, closing=True, kind="ended")
+        if self.remaining_s() <= 0:
+            return self._close()
+
+        words = _words(answer_transcript)
+        lowered = " ".join(words)
+        if state.phase == "wrap_up":
+            if len(words) <= 15 and _REPEAT_REQUEST.search(lowered):
+                return self._repeat()
+            return self._close()
+        if state.awaiting_repeat_answer and len(words) <= 4:
+            self._state = replace(state, awaiting_repeat_answer=False)
+            if words and words[0] in _AFFIRMATIVE:
+                return self._repeat()
+            if words and words[0] in _NEGATIVE:
+                return Utterance(text=WAIT_TEXT, kind="nudge")
+        if len(words) <= 15 and _REPEAT_REQUEST.search(lowered):
+            return self._repeat()
+        if len(words) <= 8 and _THINKING.search(lowered):
+            return Utterance(text=WAIT_TEXT, kind="nudge")
+        if len([w for w in words if w not in _FILLERS]) < 3:
+            self._state = replace(self._state, awaiting_repeat_answer=True)
+            return Utterance(text=NUDGE_TEXT, kind="nudge")
+        self._state = replace(self._state, awaiting_repeat_answer=False)
+        if len(words) <= 12 and _SKIP_REQUEST.search(lowered):
+            return self._advance(SKIP_TEXT)
+
+        current = self._state.current
+        if current is not None and not self._state.followed_up:
+            assessment = assess_answer(current, answer_transcript)
+            if assessment.thin and self.remaining_s() >= FOLLOW_UP_MIN_S:
+                return self._follow_up(current, assessment)
+        return self._advance(self._next_acknowledgement())
+
+    def repeat(self) -> Utterance:
+        """Says the current question again (or the closing courtesy once finished)."""
+        if not self.started:
+            raise RuntimeError("call opening() before repeat()")
+        if self.finished:
+            return Utterance(text=ENDED_TEXT, closing=True, kind="ended")
+        return self._repeat()
+
+    def _repeat(self) -> Utterance:
+        state = self._state
+        return Utterance(
+            text=f"Of course. {state.last_prompt}", question=state.last_question, kind="repeat"
+        )
+
+    def _next_acknowledgement(self) -> str:
+        acks = self._persona.acknowledgements
+        used = self._state.acknowledgements_used
+        self._state = replace(self._state, acknowledgements_used=used + 1)
+        return acks[(self._plan.seed + used) % len(acks)] if acks else ""
+
+    def _next_bank_question(self) -> tuple[Question, bool] | None:
+        """The next question that fits the time left, and whether it is beyond the plan."""
+        remaining = self.remaining_s()
+        state = self._state
+        if state.next_index < len(self._planned):
+            upcoming = self._planned[state.next_index]
+            return (upcoming, False) if remaining >= expected_time_s(upcoming) else None
+        for spare in self._reserve:
+            if spare.id not in state.extras_asked and remaining >= expected_time_s(spare):
+                return spare, True
+        return None
+
+    def _advance(self, lead: str) -> Utterance:
+        """Moves to the next bank question, or winds the interview down when none fits."""
+        upcoming = self._next_bank_question()
+        if upcoming is not None:
+            question, extra = upcoming
+            return self._ask_bank_question(question, lead=lead, kind="question", extra=extra)
+        if self.remaining_s() >= WRAP_UP_MIN_S:
+            text = f"{lead} {WRAP_UP_TEXT}".strip()
+            self._state = replace(
+                self._state,
+                phase="wrap_up",
+                current=None,
+                last_question=None,
+                last_prompt=WRAP_UP_TEXT,
+            )
+            return Utterance(text=text, kind="wrap_up")
+        return self._close()
+
+    def _ask_bank_question(
+        self, question: Question, *, lead: str, kind: UtteranceKind, extra: bool = False
+    ) -> Utterance:
+        state = self._state
+        asked = self._record_asked(
+            question,
+            question.text,
+            "bank",
+            next_index=state.next_index if extra else state.next_index + 1,
+            extras_asked=(*state.extras_asked, question.id) if extra else state.extras_asked,
+            current=question,
+            followed_up=False,
+        )
+        return Utterance(text=_join(lead, question.text), question=asked, kind=kind)
+
+    def _record_asked(
+        self, question: Question, text: str, source: QuestionSource, **changes: object
+    ) -> AskedQuestion:
+        """Put a question to the candidate: the next seq, recorded in the state with `changes`."""
+        state = self._state
+        asked = AskedQuestion(
+            seq=len(state.asked) + 1,
+            text=text,
+            source=source,
+            bank_question_id=question.id,
+            persona=self._persona.id,
+            category=question.category,
+            asked_at=self._clock(),
+        )
+        self._state = replace(
+            state, last_question=asked, last_prompt=text, asked=(*state.asked, asked), **changes
+        )
+        return asked
+
+    def _follow_up(self, question: Question, assessment: AnswerAssessment) -> Utterance:
+        rng = random.Random(f"{self._plan.seed}|{question.id}")
+        probe = question.follow_up[rng.randrange(len(question.follow_up))]
+        prompt = _join(
+            missing_piece_prompt(question, assessment.reasons),
+            f"In particular, {_lower_first(probe)}",
+        )
+        asked = self._record_asked(question, prompt, "follow_up", followed_up=True)
+        return Utterance(
+            text=_join(self._persona.follow_up_lead, prompt), question=asked, kind="follow_up"
+        )
+
+    def _close(self) -> Utterance:
+        self._state = replace(
+            self._state,
+            phase="closed",
+            current=None,
+            last_question=None,
+            awaiting_repeat_answer=False,
+        )
+        return Utterance(text=self._persona.closing, closing=True, kind="closing")
+
+
+def _lower_first(sentence: str) -> str:
+    """The sentence with its first word lowercased, unless that word is 'I'."""
+    first, _, rest = sentence.partition(" ")
+    if first in ("I", "I'd", "I'm") or not first[:1].isupper():
+        return sentence
+    return f"{first[0].lower()}{first[1:]} {rest}".rstrip()
+
+
+def _join(*parts: str) -> str:
+    """Sentences joined with single spaces, each ending in punctuation."""
+    cleaned = [p.strip() for p in parts if p and p.strip()]
+    return " ".join(p if _SENTENCE_END.search(p) else f"{p}." for p in cleaned)

@@ -1,0 +1,468 @@
+"""Runs the interviewer in embedded rooms: one AgentSession per live session, its events to the DB."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from livekit.agents import AgentSession
+from livekit.agents.utils import aio
+from livekit.agents.vad import VAD
+from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
+from livekit.plugins import silero
+
+from agent.interviewer import InterviewPlan, InterviewScript, Utterance
+from agent.question_bank import QuestionBank
+from agent.room_io import CallbackTextOutput, TrackAudioInput, VoiceTrackOutput
+from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM
+from agent.stt_whisper import BackgroundWhisper, RecognizedUtterance, WhisperEngine, WhisperSTT
+from agent.tts_piper import PiperEngine, PiperTTS
+from db import questions as db_questions
+from db import sessions as db_sessions
+from greenroom.settings import Settings
+from db.signal_store import SignalStore, upsert_signal_stats
+from media.live_feed import LiveFeeds
+from media.nudges import NudgeRules
+from media.room_server import Room, RoomServer
+from media.signal_session import SessionSignals
+from media.speech_signals import FILLER_PROMPT
+from media.voice_track import SegmentStarted
+
+logger = logging.getLogger(__name__)
+
+# DB writes of one interview are applied in order by one task; this many may wait.
+WRITE_QUEUE_SIZE = 1000
+WRITE_RETRIES = 5
+
+
+@dataclass(slots=True)
+class VoiceModels:
+    """The speech models, loaded once at startup and shared by every interview."""
+
+    vad: VAD
+    whisper: WhisperEngine
+    piper: PiperEngine
+    # Hears each utterance again, prompted to keep fillers, for the delivery signals only.
+    filler_whisper: BackgroundWhisper | None = None
+
+    @classmethod
+    def load(cls, settings: Settings, progress: Callable[[str], None] = lambda _m: None) -> VoiceModels:
+        progress("loading voice activity detector (Silero)")
+        vad = silero.VAD.load(min_silence_duration=settings.vad_min_silence_s)
+        progress(f"loading speech recognition (faster-whisper {settings.stt_model})")
+        whisper = WhisperEngine(
+            settings.stt_model, threads=settings.stt_threads, short_context=settings.stt_short_context
+        )
+        progress("loading interviewer voice (Piper)")
+        piper = PiperEngine(settings.tts_voice)
+        filler_whisper = None
+        if settings.signals_enabled:
+            progress("loading the filler-aware recogniser for delivery signals")
+            filler_whisper = BackgroundWhisper(
+                settings.stt_model, prompt=FILLER_PROMPT, short_context=settings.stt_short_context
+            )
+        return cls(vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper)
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class OrderedWriter:
+    """Applies one interview's DB writes in order, retrying while the database is away."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._queue: asyncio.Queue[Callable[[asyncpg.Pool], Awaitable[Any]]] = asyncio.Queue(
+            WRITE_QUEUE_SIZE
+        )
+        self._task = asyncio.create_task(self._run(), name="interview-writer")
+
+    def submit(self, write: Callable[[asyncpg.Pool], Awaitable[Any]]) -> None:
+        self._queue.put_nowait(write)
+
+    async def _run(self) -> None:
+        while True:
+            write = await self._queue.get()
+            for attempt in range(WRITE_RETRIES):
+                try:
+                    await write(self._pool)
+                    break
+                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                    await asyncio.sleep(0.2 * 2**attempt)
+                except Exception:
+                    logger.exception("interview write failed")
+                    break
+            else:
+                logger.error("interview write dropped: database unreachable", extra={"retries": WRITE_RETRIES})
+            self._queue.task_done()
+
+    async def aclose(self) -> None:
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout=10)
+        except TimeoutError:
+            logger.error("interview writes still pending at close", extra={"pending": self._queue.qsize()})
+        await aio.cancel_and_wait(self._task)
+
+
+class InterviewRunner:
+    """One live interview: the agent session over the room's tracks, and what it records."""
+
+    def __init__(
+        self,
+        session: db_sessions.SessionRecord,
+        room: Room,
+        *,
+        models: VoiceModels,
+        bank: QuestionBank,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        on_finished: Callable[[InterviewRunner], Awaitable[None]],
+        signals: SessionSignals | None = None,
+    ) -> None:
+        self.session_id = session.id
+        self.signals = signals
+        self.room = room
+        self._settings = settings
+        self._on_finished = on_finished
+        self._pool = pool
+        self._writer = OrderedWriter(pool)
+        plan = InterviewPlan(
+            role_track=session.role_track,
+            round_type=session.round_type,
+            difficulty=session.difficulty,
+            duration_s=session.duration_min * 60.0,
+            persona_id=session.persona,
+            seed=zlib.crc32(session.id.bytes),
+        )
+        self.script = InterviewScript(plan, bank)
+        self.audio_input = TrackAudioInput()
+        self._piper = models.piper
+        self.turn_latencies_ms: list[float] = []
+        self._question_ids: dict[int, asyncio.Future[uuid.UUID]] = {}
+        self._current_seq: int | None = None
+        self._speech_end_at: float | None = None
+        self._last_stt_ms: float | None = None
+        self._turn_seq = 0
+        self._closing = False
+        self._finish_task: asyncio.Task[None] | None = None
+        self._caption: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+        stt = WhisperSTT(models.whisper, models.vad, on_utterance=self._on_candidate_utterance)
+        self.agent_session = AgentSession(
+            vad=models.vad,
+            stt=stt,
+            tts=PiperTTS(models.piper),
+            llm=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
+            turn_handling={
+                "turn_detection": "stt",
+                "endpointing": {"min_delay": settings.endpointing_min_delay_s, "max_delay": 3.0},
+                "interruption": {
+                    "mode": "vad",
+                    "min_duration": settings.interruption_min_duration_s,
+                    "resume_false_interruption": False,
+                },
+                # The scripted interviewer answers instantly; speculative replies buy nothing.
+                "preemptive_generation": {"enabled": False},
+            },
+            user_away_timeout=None,
+            # The browser cancels echo itself; its canceller settles well within a second,
+            # after which the candidate can interrupt (livekit's default waits 3 s).
+            aec_warmup_duration=settings.aec_warmup_s,
+        )
+        self.agent_session.input.audio = self.audio_input
+        self.agent_session.output.audio = VoiceTrackOutput(
+            room.voice, on_segment_started=self._on_voice_started
+        )
+        self.agent_session.output.transcription = CallbackTextOutput(self._on_interviewer_text)
+        self.agent_session.on("user_input_transcribed", self._on_user_transcribed)
+        self.agent_session.on("agent_state_changed", self._on_agent_state)
+        self._plan = plan
+
+    async def start(self) -> None:
+        # Signal rows count from the media's start; the session's start is the same instant.
+        started_at = self.signals.origin_wall if self.signals is not None else time.time()
+        await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
+        # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
+        # so a reply's first sentence usually costs no synthesis at all.
+        persona = self._plan.persona
+        lines = [persona.greeting, *persona.acknowledgements, *(q.text for q in self.script.planned_questions), persona.closing]
+        self._spawn(asyncio.to_thread(self._piper.prewarm, lines))
+        await self.agent_session.start(InterviewerAgent(self._plan), record=False)
+
+    def attach_audio(self, track: MediaStreamTrack) -> None:
+        self.audio_input.attach(track)
+
+    async def aclose(self) -> None:
+        if self._finish_task is not None and self._finish_task is not asyncio.current_task():
+            await aio.cancel_and_wait(self._finish_task)
+        await self.agent_session.aclose()
+        await self.audio_input.detach()
+        for task in list(self._tasks):
+            await aio.cancel_and_wait(task)
+        await self._writer.aclose()
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        self._spawn(self.room.broadcast(event))
+
+    # -- interviewer side -------------------------------------------------
+
+    def _on_utterance(self, utterance: Utterance) -> None:
+        if utterance.closing:
+            self._closing = True
+        q = utterance.question
+        if q is None:
+            return
+        self._current_seq = q.seq
+        fut: asyncio.Future[uuid.UUID] = asyncio.get_running_loop().create_future()
+        self._question_ids[q.seq] = fut
+        asked_at = _utc(time.time())
+        session_id = self.session_id
+
+        async def write(pool: asyncpg.Pool) -> None:
+            qid = await db_sessions.add_question(
+                pool, session_id, q.seq, q.text, q.source, q.bank_question_id or None, q.persona, asked_at
+            )
+            if not fut.done():
+                fut.set_result(qid)
+            if q.source == "bank" and q.bank_question_id:
+                await db_questions.record_asked(pool, q.bank_question_id)
+
+        self._writer.submit(write)
+        self._event(
+            {
+                "type": "question",
+                "seq": q.seq,
+                "text": q.text,
+                "source": q.source,
+                "number": sum(1 for a in self.script.asked if a.source == "bank"),
+                "total": self.script.questions_total,
+            }
+        )
+
+    def _on_interviewer_text(self, delta: str, final: bool) -> None:
+        if final:
+            text, self._caption = "".join(self._caption).strip(), []
+            self._event({"type": "caption", "speaker": "interviewer", "text": text, "final": True})
+        elif delta:
+            self._caption.append(delta)
+            self._event({"type": "caption", "speaker": "interviewer", "text": delta, "final": False})
+
+    def _on_voice_started(self, ev: SegmentStarted) -> None:
+        if self._speech_end_at is None:
+            return
+        speech_end_at, self._speech_end_at = self._speech_end_at, None
+        latency_ms = (ev.at - speech_end_at) * 1000.0
+        self.turn_latencies_ms.append(latency_ms)
+        self._turn_seq += 1
+        turn_seq, stt_ms, session_id = self._turn_seq, self._last_stt_ms, self.session_id
+        self._writer.submit(
+            lambda pool: db_sessions.add_turn_latency(
+                pool, session_id, turn_seq, _utc(speech_end_at), _utc(ev.at), latency_ms, stt_ms
+            )
+        )
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        self._event({"type": "agent_state", "state": ev.new_state})
+        if self.signals is not None and (ev.new_state == "speaking") != (ev.old_state == "speaking"):
+            speaking = ev.new_state == "speaking"
+            self.signals.on_interviewer_speaking(speaking)
+            if not speaking:
+                self.signals.on_question_end(time.time())
+        if self._closing and ev.old_state == "speaking" and ev.new_state != "speaking":
+            if self._finish_task is None:
+                self._finish_task = asyncio.create_task(self._on_finished(self), name="interview-finish")
+
+    # -- candidate side ---------------------------------------------------
+
+    def _on_user_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        self._event(
+            {"type": "caption", "speaker": "candidate", "text": ev.transcript, "final": ev.is_final}
+        )
+
+    def _on_candidate_utterance(self, u: RecognizedUtterance) -> None:
+        self._speech_end_at = u.speech_end_at
+        if self.signals is not None:
+            self.signals.on_utterance(u)
+        self._last_stt_ms = u.final_compute_ms
+        qid_future = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
+        session_id = self.session_id
+        words = [{"w": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "p": round(w.probability, 3)} for w in u.words]
+
+        async def write(pool: asyncpg.Pool) -> None:
+            qid = await qid_future if qid_future is not None else None
+            await db_sessions.add_response(
+                pool, session_id, qid, u.text, _utc(u.speech_start_at), _utc(u.speech_end_at), words
+            )
+
+        self._writer.submit(write)
+
+
+class Interviews:
+    """The room hooks: admits participants, starts an interviewer per room, records the outcome."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        models: VoiceModels,
+        bank: QuestionBank,
+        *,
+        store: SignalStore | None = None,
+        feeds: LiveFeeds | None = None,
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._models = models
+        self._bank = bank
+        self._store = store
+        self._feeds = feeds
+        self.runners: dict[str, InterviewRunner] = {}
+        self.signals: dict[str, SessionSignals] = {}
+        # Called once a session's room has closed (e.g. to score its answers right away).
+        self.on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.rooms: RoomServer | None = None  # set once the room server exists
+
+    async def admit(self, session_id: str, identity: str, role: str) -> str | None:
+        try:
+            sid = uuid.UUID(session_id)
+        except ValueError:
+            return "session not found"
+        session = await db_sessions.get_session(self._pool, sid)
+        if session is None:
+            return "session not found"
+        if session.status in ("completed", "failed", "abandoned"):
+            return "session has ended"
+        return None
+
+    def _signals_for(self, room: Room) -> SessionSignals | None:
+        """The room's delivery-signal consumer, made on the first candidate track."""
+        if self._store is None or self._feeds is None or not self._settings.signals_enabled:
+            return None
+        signals = self.signals.get(room.session_id)
+        if signals is None:
+            feeds, session_id = self._feeds, room.session_id
+
+            def publish(event: dict[str, Any]) -> None:
+                feeds.publish(session_id, event)
+                if event["type"] == "nudge":
+                    asyncio.ensure_future(room.broadcast(event))
+
+            s = self._settings
+            signals = self.signals[session_id] = SessionSignals(
+                uuid.UUID(session_id),
+                store=self._store,
+                publish=publish,
+                rules=NudgeRules(
+                    silence_s=s.nudge_silence_s,
+                    pace_wpm=s.nudge_pace_wpm,
+                    pace_sustain_s=s.nudge_pace_sustain_s,
+                    face_missing_s=s.nudge_face_missing_s,
+                ),
+                face_model_path=s.face_model_path,
+                face_sample_fps=s.face_sample_fps,
+                prosody_window_ms=s.prosody_window_ms,
+                transcriber=self._models.filler_whisper.transcribe if self._models.filler_whisper else None,
+            )
+        return signals
+
+    async def candidate_track(self, room: Room, track: MediaStreamTrack) -> None:
+        signals = self._signals_for(room)
+        if track.kind == "video":
+            if signals is not None:
+                await signals.attach_video(room.subscribe(track))
+            else:  # keep the relay draining so nothing piles up
+                asyncio.ensure_future(_drain(room.subscribe(track)))
+            return
+        if signals is not None:
+            signals.attach_audio(room.subscribe(track))
+        runner = self.runners.get(room.session_id)
+        if runner is None:
+            session = await db_sessions.get_session(self._pool, uuid.UUID(room.session_id))
+            if session is None:
+                return
+            runner = InterviewRunner(
+                session,
+                room,
+                models=self._models,
+                bank=self._bank,
+                settings=self._settings,
+                pool=self._pool,
+                on_finished=self._finished,
+                signals=signals,
+            )
+            self.runners[room.session_id] = runner
+            runner.attach_audio(room.subscribe(track))
+            await runner.start()
+        else:
+            runner.attach_audio(room.subscribe(track))
+
+    async def _finished(self, runner: InterviewRunner) -> None:
+        await db_sessions.mark_ended(
+            self._pool, runner.session_id, "completed", _utc(time.time()), "interview_finished"
+        )
+        if self.rooms is not None:
+            await self.rooms.close_room(str(runner.session_id), "completed")
+
+    async def candidate_gone(self, room: Room) -> None:
+        await db_sessions.mark_ended(
+            self._pool, uuid.UUID(room.session_id), "abandoned", _utc(time.time()), "candidate_disconnected"
+        )
+
+    async def room_closed(self, room: Room, reason: str) -> None:
+        runner = self.runners.pop(room.session_id, None)
+        if runner is not None:
+            await runner.aclose()
+        signals = self.signals.pop(room.session_id, None)
+        if signals is not None:
+            stats = await signals.aclose()
+            try:
+                await upsert_signal_stats(self._pool, stats)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                logger.error("signal stats not stored", extra={"session_id": room.session_id})
+        if self._feeds is not None:
+            self._feeds.publish(room.session_id, {"type": "ended", "reason": reason})
+        if self.on_ended is not None and reason != "server_shutdown":
+            task = asyncio.create_task(self._after_end(uuid.UUID(room.session_id)), name="session-ended")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _after_end(self, session_id: uuid.UUID) -> None:
+        assert self.on_ended is not None
+        try:
+            await self.on_ended(session_id)
+        except Exception:
+            logger.exception("work after a session's end failed", extra={"session_id": str(session_id)})
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            await aio.cancel_and_wait(task)
+        for session_id in list(self.runners):
+            runner = self.runners.pop(session_id)
+            await runner.aclose()
+        for session_id in list(self.signals):
+            await upsert_signal_stats(self._pool, await self.signals.pop(session_id).aclose())
+
+
+async def _drain(track: MediaStreamTrack) -> None:
+    try:
+        while True:
+            await track.recv()
+    except MediaStreamError:
+        return

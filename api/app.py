@@ -1,0 +1,82 @@
+"""The FastAPI application: its lifespan owns the pool, the token issuer and the extra services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from agent.question_bank import QuestionBank
+from api import progress, questions, reports, score, sessions
+from api.tokens import TokenIssuer, resolve_token_secret
+from db.migrate import apply_migrations
+from db.pool import create_pool
+from db.sessions import ensure_local_user
+from greenroom.settings import Settings
+from scoring.factory import close_evaluator, make_evaluator
+
+logger = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """Answers an unexpected error with JSON that reveals nothing of the request's data."""
+    logger.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "internal server error"})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    extra_lifespans: Sequence[Lifespan] = (),
+    extra_routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """Builds the Greenroom API; extra lifespans (rooms, agent) run inside the core one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.database_url:
+            raise RuntimeError("settings.database_url must be set before the app starts")
+        pool = await create_pool(settings.database_url)
+        try:
+            async with pool.acquire() as conn:
+                applied = await apply_migrations(conn)
+                local_user_id = await ensure_local_user(conn)
+            if applied:
+                logger.info("database migrated", extra={"versions": applied})
+            app.state.settings = settings
+            app.state.pool = pool
+            app.state.tokens = TokenIssuer(
+                settings.token_api_key, resolve_token_secret(settings), settings.token_ttl_s
+            )
+            app.state.local_user_id = local_user_id
+            app.state.question_bank = QuestionBank.load()
+            reports.configure(app, settings)
+            app.state.evaluator = make_evaluator(settings)
+            async with AsyncExitStack() as stack:
+                stack.push_async_callback(close_evaluator, app.state.evaluator)
+                for extra in extra_lifespans:
+                    await stack.enter_async_context(extra(app))
+                yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Greenroom",
+        summary="Real-time AI mock interviews: sessions, rooms, reports.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(Exception, _unhandled_error)
+    app.include_router(sessions.router)
+    app.include_router(questions.router)
+    app.include_router(reports.router)
+    app.include_router(progress.router)
+    app.include_router(score.router)
+    for router in extra_routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,265 @@
+"""Interview sessions over HTTP: schedule, list, read, end, delete, and join tokens for the room."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PERSONAS, ROLE_TRACKS, ROUND_TYPES
+from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep
+from api.tokens import TokenIssuer
+from db import sessions as repo
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+RoleTrack = Literal[ROLE_TRACKS]  # type: ignore[valid-type]
+RoundType = Literal[ROUND_TYPES]  # type: ignore[valid-type]
+Difficulty = Literal[DIFFICULTIES]  # type: ignore[valid-type]
+PersonaId = Literal[tuple(PERSONAS)]  # type: ignore[valid-type]
+SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
+
+SESSION_NOT_FOUND = "session not found"
+END_REASON_BY_CANDIDATE = "ended_by_candidate"
+END_REASON_DELETED = "session_deleted"
+
+
+class ErrorPublic(BaseModel):
+    """An error answer."""
+
+    detail: str
+
+
+class SessionCreate(BaseModel):
+    """The choices a candidate makes when scheduling an interview."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role_track: RoleTrack
+    round_type: RoundType
+    difficulty: Difficulty
+    duration_min: Literal[10, 20, 30]
+    persona: PersonaId = DEFAULT_PERSONA
+    consent_version: str | None = Field(
+        default=None, max_length=64, description="The consent text version the candidate accepted."
+    )
+
+
+class SessionPublic(BaseModel):
+    """A session as its owner sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    role_track: str
+    round_type: str
+    difficulty: str
+    duration_min: int
+    persona: str
+    status: SessionStatus
+    consent_version: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+class TranscriptEntryPublic(BaseModel):
+    """One line of the transcript: a question asked or a response given."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    speaker: Literal["interviewer", "candidate"]
+    text: str
+    at: datetime
+    seq: int | None = Field(description="The question's number; for a response, the one answered.")
+    question_id: UUID | None
+    source: Literal["bank", "follow_up"] | None = Field(description="Where a question came from.")
+    persona: str | None = Field(description="Which interviewer asked a question.")
+
+
+class SessionDetail(SessionPublic):
+    """A session with its transcript so far."""
+
+    transcript: list[TranscriptEntryPublic]
+
+
+class RoomJoin(BaseModel):
+    """What a browser needs to join a session's room."""
+
+    session_id: UUID
+    signal_url: str = Field(description="The room's signalling WebSocket path.")
+    token: str = Field(description="A room access token (a LiveKit access token).")
+    expires_in_s: int
+    identity: str
+    role: Literal["candidate", "coach"]
+
+
+class SessionJoin(BaseModel):
+    """A newly scheduled session and the candidate's way into its room."""
+
+    session: SessionPublic
+    room: RoomJoin
+
+
+class TokenRequest(BaseModel):
+    """Who a fresh room token is for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["candidate", "coach"] = "candidate"
+
+
+NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such session for this user."}}
+
+
+def _room_join(
+    tokens: TokenIssuer, session_id: UUID, user_id: UUID, role: Literal["candidate", "coach"]
+) -> RoomJoin:
+    """Issues a room token for the session's owner (candidate) or a new coach."""
+    if role == "candidate":
+        identity, name = f"candidate-{user_id}", "Candidate"
+    else:
+        identity, name = f"coach-{secrets.token_hex(4)}", "Coach"
+    token = tokens.issue(room=str(session_id), identity=identity, role=role, name=name)
+    return RoomJoin(
+        session_id=session_id,
+        signal_url=f"/v1/rooms/{session_id}/signal",
+        token=token,
+        expires_in_s=tokens.ttl_s,
+        identity=identity,
+        role=role,
+    )
+
+
+async def _close_room(rooms: RoomCloser | None, session_id: UUID, reason: str) -> None:
+    """Closes the session's room if a room service runs here; a failure is logged, not raised."""
+    if rooms is None:
+        return
+    try:
+        await rooms.close_room(str(session_id), reason)
+    except Exception:
+        logger.exception("closing room failed", extra={"session_id": str(session_id)})
+
+
+async def _owned_session(pool: repo.Db, session_id: UUID, user_id: UUID) -> repo.SessionRecord:
+    record = await repo.get_session(pool, session_id, user_id=user_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
+    return record
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionJoin,
+    summary="Schedule a session and get the candidate's room token",
+)
+async def create_session(
+    body: SessionCreate, pool: PoolDep, tokens: TokensDep, user_id: CurrentUser
+) -> SessionJoin:
+    record = await repo.create_session(
+        pool,
+        user_id=user_id,
+        role_track=body.role_track,
+        round_type=body.round_type,
+        difficulty=body.difficulty,
+        duration_min=body.duration_min,
+        persona=body.persona,
+        consent_version=body.consent_version,
+    )
+    return SessionJoin(
+        session=SessionPublic.model_validate(record),
+        room=_room_join(tokens, record.id, user_id, "candidate"),
+    )
+
+
+@router.get("", response_model=list[SessionPublic], summary="List your sessions, newest first")
+async def list_sessions(
+    pool: PoolDep,
+    user_id: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SessionPublic]:
+    records = await repo.list_sessions(pool, user_id, limit=limit, offset=offset)
+    return [SessionPublic.model_validate(r) for r in records]
+
+
+@router.get(
+    "/{session_id}",
+    response_model=SessionDetail,
+    responses=NOT_FOUND,
+    summary="A session with its transcript so far",
+)
+async def get_session(session_id: UUID, pool: PoolDep, user_id: CurrentUser) -> SessionDetail:
+    record = await _owned_session(pool, session_id, user_id)
+    entries = await repo.transcript(pool, session_id)
+    return SessionDetail(
+        **SessionPublic.model_validate(record).model_dump(),
+        transcript=[TranscriptEntryPublic.model_validate(e) for e in entries],
+    )
+
+
+@router.post(
+    "/{session_id}/end",
+    response_model=SessionPublic,
+    responses=NOT_FOUND,
+    summary="End a session (ending an ended session changes nothing)",
+)
+async def end_session(
+    session_id: UUID, pool: PoolDep, rooms: RoomsDep, user_id: CurrentUser
+) -> SessionPublic:
+    await _owned_session(pool, session_id, user_id)
+    record = await repo.mark_ended(
+        pool, session_id, "completed", datetime.now(UTC), END_REASON_BY_CANDIDATE
+    )
+    if record is None:  # deleted in between
+        raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
+    await _close_room(rooms, session_id, END_REASON_BY_CANDIDATE)
+    return SessionPublic.model_validate(record)
+
+
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=NOT_FOUND,
+    summary="Delete a session and everything recorded in it",
+)
+async def delete_session(
+    session_id: UUID, pool: PoolDep, rooms: RoomsDep, user_id: CurrentUser
+) -> Response:
+    await _owned_session(pool, session_id, user_id)
+    await _close_room(rooms, session_id, END_REASON_DELETED)
+    if not await repo.delete_session(pool, session_id, user_id=user_id):
+        raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{session_id}/token",
+    response_model=RoomJoin,
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorPublic, "description": "The session has ended."},
+    },
+    summary="A fresh room token, to reconnect as the candidate or to watch as a coach",
+)
+async def issue_token(
+    session_id: UUID,
+    body: TokenRequest,
+    pool: PoolDep,
+    tokens: TokensDep,
+    user_id: CurrentUser,
+) -> RoomJoin:
+    record = await _owned_session(pool, session_id, user_id)
+    if record.status not in repo.OPEN_STATUSES:
+        raise HTTPException(status_code=409, detail="session has ended")
+    return _room_join(tokens, session_id, user_id, body.role)

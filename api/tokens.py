@@ -1,0 +1,160 @@
+"""Room tokens: LiveKit access tokens, issued here and verified by the embedded room server."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal, get_args
+
+import jwt
+from livekit.api import AccessToken, TokenVerifier, VideoGrants
+
+from greenroom.settings import Settings
+
+RoomRole = Literal["candidate", "coach", "agent"]
+ROOM_ROLES: tuple[str, ...] = get_args(RoomRole)
+# The participant attribute (and metadata key) that carries a participant's room role.
+ROLE_ATTRIBUTE = "greenroom.role"
+TOKEN_SECRET_FILE = "token_secret"
+
+
+class InvalidRoomToken(Exception):
+    """A room token was refused; reason is safe to show to the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RoomClaims:
+    """What a verified room token allows its holder to do."""
+
+    identity: str
+    name: str
+    room: str
+    role: RoomRole
+    can_publish: bool
+    hidden: bool
+
+
+class TokenIssuer:
+    """Issues and verifies room tokens signed with one API key and secret."""
+
+    def __init__(
+        self, api_key: str, api_secret: str, ttl_s: int, *, leeway_s: float = 10.0
+    ) -> None:
+        if not api_key or not api_secret:
+            raise ValueError("a token API key and secret are required")
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self.ttl_s = ttl_s
+        self._verifier = TokenVerifier(api_key, api_secret, leeway=timedelta(seconds=leeway_s))
+
+    def issue(self, room: str, identity: str, role: RoomRole, name: str = "") -> str:
+        """Returns a signed token letting identity join room with the grants of role."""
+        if role not in ROOM_ROLES:
+            raise ValueError(f"unknown room role: {role!r}")
+        grants = VideoGrants(
+            room_join=True,
+            room=room,
+            can_publish=role != "coach",
+            can_publish_data=role != "coach",
+            can_subscribe=True,
+            hidden=role == "coach",
+            room_admin=role == "agent",
+        )
+        return (
+            AccessToken(self._api_key, self._api_secret)
+            .with_identity(identity)
+            .with_name(name)
+            .with_ttl(timedelta(seconds=self.ttl_s))
+            .with_grants(grants)
+            .with_attributes({ROLE_ATTRIBUTE: role})
+            .with_metadata(json.dumps({"role": role}))
+            .to_jwt()
+        )
+
+    def verify(self, token: str, room: str) -> RoomClaims:
+        """Checks a token's signature, expiry and room; raises InvalidRoomToken when refused."""
+        try:
+            claims = self._verifier.verify(token)
+        except jwt.ExpiredSignatureError:
+            raise InvalidRoomToken("token expired") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidRoomToken("token signature invalid") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidRoomToken("token not yet valid") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidRoomToken("token issuer unknown") from None
+        except jwt.MissingRequiredClaimError:
+            raise InvalidRoomToken("token has no expiry") from None
+        except (jwt.InvalidTokenError, TypeError, ValueError, AttributeError):
+            raise InvalidRoomToken("malformed token") from None
+
+        video = claims.video
+        if video is None or not video.room_join or not video.room:
+            raise InvalidRoomToken("token has no room grant")
+        if video.room != room:
+            raise InvalidRoomToken("token is for another room")
+        if not claims.identity:
+            raise InvalidRoomToken("token has no identity")
+        role = (claims.attributes or {}).get(ROLE_ATTRIBUTE)
+        if role not in ROOM_ROLES:
+            raise InvalidRoomToken("token has no valid role")
+        return RoomClaims(
+            identity=claims.identity,
+            name=claims.name,
+            room=video.room,
+            role=role,
+            can_publish=bool(video.can_publish),
+            hidden=bool(video.hidden),
+        )
+
+
+def resolve_token_secret(settings: Settings) -> str:
+    """The configured token secret, else one generated once and kept in the data directory."""
+    if settings.token_api_secret is not None and settings.token_api_secret.get_secret_value():
+        return settings.token_api_secret.get_secret_value()
+    path = settings.resolved_data_dir() / TOKEN_SECRET_FILE
+    existing = _read_secret(path)
+    if existing:
+        return existing
+    return _create_secret(path)
+
+
+def _read_secret(path: Path) -> str | None:
+    """Reads a kept secret, tightening its mode to 0600 if it was looser."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return secret or None
+
+
+def _create_secret(path: Path) -> str:
+    """Writes a new random secret with mode 0600; if another process won the race, reads theirs."""
+    secret = secrets.token_urlsafe(48)
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secret)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(staging, path)
+        except FileExistsError:
+            winner = _read_secret(path)
+            if winner:
+                return winner
+            os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return secret

@@ -1,0 +1,331 @@
+"""The session repository: interview sessions, their questions, responses and turn latencies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+
+from db.pool import Db, transaction
+
+SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
+EndStatus = Literal["completed", "failed", "abandoned"]
+QuestionSource = Literal["bank", "follow_up"]
+
+LOCAL_USER_EMAIL = "local@greenroom.invalid"
+OPEN_STATUSES: tuple[str, ...] = ("scheduled", "live")
+END_STATUSES: tuple[str, ...] = ("completed", "failed", "abandoned")
+
+_SESSION_COLUMNS = """
+    id, user_id, template_id, role_track, round_type, difficulty, duration_min, persona,
+    status, consent_version, created_at, started_at, ended_at, end_reason
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One row of sessions."""
+
+    id: UUID
+    user_id: UUID
+    template_id: UUID | None
+    role_track: str
+    round_type: str
+    difficulty: str
+    duration_min: int
+    persona: str
+    status: str
+    consent_version: str | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEntry:
+    """One line of a session's transcript: a question asked or a response given."""
+
+    speaker: Literal["interviewer", "candidate"]
+    text: str
+    at: datetime
+    seq: int | None
+    question_id: UUID | None
+    source: str | None
+    persona: str | None
+
+
+
+
+def _session(row: asyncpg.Record | None) -> SessionRecord | None:
+    return None if row is None else SessionRecord(**dict(row))
+
+
+async def ensure_local_user(db: Db) -> UUID:
+    """Returns the id of the single local user, creating it on first use."""
+    async with transaction(db) as conn:
+        user_id = await conn.fetchval(
+            """
+            INSERT INTO users (email, display_name) VALUES ($1, 'Local user')
+            ON CONFLICT (email) DO NOTHING
+            RETURNING id
+            """,
+            LOCAL_USER_EMAIL,
+        )
+        if user_id is None:
+            user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", LOCAL_USER_EMAIL)
+        return user_id
+
+
+async def create_session(
+    db: Db,
+    *,
+    user_id: UUID,
+    role_track: str,
+    round_type: str,
+    difficulty: str,
+    duration_min: int,
+    persona: str,
+    consent_version: str | None = None,
+    template_id: UUID | None = None,
+) -> SessionRecord:
+    """Schedules a new session for a user."""
+    async with transaction(db) as conn:
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO sessions (user_id, template_id, role_track, round_type, difficulty,
+                                  duration_min, persona, consent_version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            RETURNING {_SESSION_COLUMNS}
+            """,
+            user_id,
+            template_id,
+            role_track,
+            round_type,
+            difficulty,
+            duration_min,
+            persona,
+            consent_version,
+        )
+    return _session(row)
+
+
+async def get_session(
+    db: Db, session_id: UUID, *, user_id: UUID | None = None
+) -> SessionRecord | None:
+    """Returns a session, or None when it does not exist (or is not that user's)."""
+    row = await db.fetchrow(
+        f"""
+        SELECT {_SESSION_COLUMNS} FROM sessions
+        WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)
+        """,
+        session_id,
+        user_id,
+    )
+    return _session(row)
+
+
+async def list_sessions(
+    db: Db, user_id: UUID, *, limit: int = 50, offset: int = 0
+) -> list[SessionRecord]:
+    """Returns a user's sessions, newest first."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_SESSION_COLUMNS} FROM sessions
+        WHERE user_id = $1
+        ORDER BY created_at DESC, id DESC
+        LIMIT $2 OFFSET $3
+        """,
+        user_id,
+        limit,
+        offset,
+    )
+    return [SessionRecord(**dict(row)) for row in rows]
+
+
+async def set_status(db: Db, session_id: UUID, status: SessionStatus) -> SessionRecord | None:
+    """Sets a session's status unconditionally; None when the session does not exist."""
+    async with transaction(db) as conn:
+        row = await conn.fetchrow(
+            f"UPDATE sessions SET status = $2 WHERE id = $1 RETURNING {_SESSION_COLUMNS}",
+            session_id,
+            status,
+        )
+    return _session(row)
+
+
+async def mark_live(db: Db, session_id: UUID, started_at: datetime) -> SessionRecord | None:
+    """Moves a scheduled session to live, keeping the first start time; ended ones stay ended."""
+    async with transaction(db) as conn:
+        row = await conn.fetchrow(
+            f"""
+            UPDATE sessions SET status = 'live', started_at = COALESCE(started_at, $2)
+            WHERE id = $1 AND status IN ('scheduled', 'live')
+            RETURNING {_SESSION_COLUMNS}
+            """,
+            session_id,
+            started_at,
+        )
+        if row is None:
+            row = await conn.fetchrow(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id
+            )
+    return _session(row)
+
+
+async def mark_ended(
+    db: Db, session_id: UUID, status: EndStatus, ended_at: datetime, end_reason: str
+) -> SessionRecord | None:
+    """Ends a scheduled or live session; ending an ended session changes nothing and returns it."""
+    if status not in END_STATUSES:
+        raise ValueError(f"not an end status: {status!r}")
+    async with transaction(db) as conn:
+        row = await conn.fetchrow(
+            f"""
+            UPDATE sessions SET status = $2, ended_at = $3, end_reason = $4
+            WHERE id = $1 AND status IN ('scheduled', 'live')
+            RETURNING {_SESSION_COLUMNS}
+            """,
+            session_id,
+            status,
+            ended_at,
+            end_reason,
+        )
+        if row is None:
+            row = await conn.fetchrow(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id
+            )
+    return _session(row)
+
+
+async def delete_session(db: Db, session_id: UUID, *, user_id: UUID | None = None) -> bool:
+    """Deletes a session and everything recorded under it; False when there was none."""
+    async with transaction(db) as conn:
+        deleted = await conn.fetchval(
+            """
+            DELETE FROM sessions WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)
+            RETURNING id
+            """,
+            session_id,
+            user_id,
+        )
+    return deleted is not None
+
+
+async def add_question(
+    db: Db,
+    session_id: UUID,
+    seq: int,
+    text: str,
+    source: QuestionSource,
+    bank_question_id: str | None,
+    persona: str,
+    asked_at: datetime,
+) -> UUID:
+    """Records a question the interviewer asked; returns its id."""
+    async with transaction(db) as conn:
+        return await conn.fetchval(
+            """
+            INSERT INTO questions (session_id, seq, text, source, bank_question_id,
+                                   persona, asked_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            RETURNING id
+            """,
+            session_id,
+            seq,
+            text,
+            source,
+            bank_question_id,
+            persona,
+            asked_at,
+        )
+
+
+async def add_response(
+    db: Db,
+    session_id: UUID,
+    question_id: UUID | None,
+    transcript: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+    words: Sequence[dict[str, Any]] = (),
+) -> UUID:
+    """Records what the candidate said (words timed in seconds from started_at); returns its id."""
+    async with transaction(db) as conn:
+        return await conn.fetchval(
+            """
+            INSERT INTO responses (session_id, question_id, transcript, started_at, ended_at, words)
+            VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+            RETURNING id
+            """,
+            session_id,
+            question_id,
+            transcript,
+            started_at,
+            ended_at,
+            json.dumps(list(words)),
+        )
+
+
+async def add_turn_latency(
+    db: Db,
+    session_id: UUID,
+    turn_seq: int,
+    speech_end_at: datetime,
+    first_audio_at: datetime,
+    latency_ms: float,
+    stt_ms: float | None = None,
+) -> int:
+    """Records how long the interviewer took to answer one turn; returns the row id."""
+    async with transaction(db) as conn:
+        return await conn.fetchval(
+            """
+            INSERT INTO turn_latency (session_id, turn_seq, speech_end_at, first_audio_at,
+                                      latency_ms, stt_ms)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            RETURNING id
+            """,
+            session_id,
+            turn_seq,
+            speech_end_at,
+            first_audio_at,
+            latency_ms,
+            stt_ms,
+        )
+
+
+async def transcript(db: Db, session_id: UUID) -> list[TranscriptEntry]:
+    """Returns a session's questions and responses in the order they happened."""
+    rows = await db.fetch(
+        """
+        SELECT 'interviewer' AS speaker, q.text, q.asked_at AS at, q.seq, q.id AS question_id,
+               q.source, q.persona, 0 AS speaker_order
+        FROM questions q
+        WHERE q.session_id = $1
+        UNION ALL
+        SELECT 'candidate', r.transcript, r.started_at, q.seq, r.question_id,
+               NULL, NULL, 1
+        FROM responses r
+        LEFT JOIN questions q ON q.id = r.question_id
+        WHERE r.session_id = $1
+        ORDER BY at, speaker_order, seq NULLS LAST
+        """,
+        session_id,
+    )
+    return [
+        TranscriptEntry(
+            speaker=row["speaker"],
+            text=row["text"],
+            at=row["at"],
+            seq=row["seq"],
+            question_id=row["question_id"],
+            source=row["source"],
+            persona=row["persona"],
+        )
+        for row in rows
+    ]

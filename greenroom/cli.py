@@ -1,0 +1,199 @@
+"""The `greenroom` command: serve the product, apply migrations, score a practice answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before anything imports onnxruntime
+
+import typer
+
+from greenroom.settings import Settings
+
+app = typer.Typer(help="Greenroom: a real-time AI mock-interview room.", no_args_is_help=True)
+
+
+def _say(message: str) -> None:
+    typer.echo(f"[greenroom] {message}", err=True)
+
+
+def _database_url(settings: Settings):
+    """The configured database, or an embedded PostgreSQL started in the data directory."""
+    if settings.database_url:
+        return settings.database_url, None
+    from db.embedded import EmbeddedPostgres
+
+    _say(f"starting embedded PostgreSQL in {settings.resolved_data_dir() / 'pg'}")
+    pg = EmbeddedPostgres(settings.resolved_data_dir())
+    return pg.start(), pg
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
+) -> None:
+    """Run the API, the embedded room server, the interviewers and the web page in one process."""
+    import uvicorn
+
+    from agent.worker import VoiceModels
+    from greenroom.server import build_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    started = time.perf_counter()
+    url, pg = _database_url(settings)
+    settings.database_url = url
+    try:
+        models = VoiceModels.load(settings, progress=_say)
+        _say(f"models ready in {time.perf_counter() - started:.1f} s")
+        web = build_app(settings, models=models)
+        config = uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning", ws_max_size=1 << 20)
+        server = uvicorn.Server(config)
+
+        async def run() -> None:
+            task = asyncio.create_task(server.serve())
+            while not server.started and not task.done():
+                await asyncio.sleep(0.05)
+            if server.started:
+                public = settings.public_url or f"http://{settings.host}:{settings.port}"
+                _say(f"ready: open {public}/ in your browser (Ctrl+C to stop)")
+            await task
+
+        asyncio.run(run())
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations to DATABASE_URL (or the embedded database)."""
+    import asyncpg
+
+    from db.migrate import apply_migrations
+
+    settings = Settings()
+    url, pg = _database_url(settings)
+    try:
+
+        async def run() -> list[str]:
+            conn = await asyncpg.connect(url)
+            try:
+                return await apply_migrations(conn)
+            finally:
+                await conn.close()
+
+        applied = asyncio.run(run())
+        _say(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+@app.command()
+def score(
+    question: str = typer.Option(..., "--question", "-q", help="The interview question."),
+    answer: str = typer.Option(
+        ..., "--answer", "-a", help="Your answer; '-' reads it from standard input."
+    ),
+    category: str | None = typer.Option(
+        None,
+        help="Rubric: behavioral, technical, system_design, case or mmi "
+        "(default: the bank question's category, else behavioral).",
+    ),
+    question_id: str | None = typer.Option(
+        None,
+        "--question-id",
+        help="A question bank id: supplies category, time limit and example answer.",
+    ),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", min=1, help="Seconds allowed (default: the bank's, else the category's)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the POST /v1/score shape)."),
+) -> None:
+    """Score a typed answer on its category's rubric, with the evaluator the server uses."""
+    from api.score import AnswerScorePublic, PracticeInputError, practice_input
+    from scoring.factory import close_evaluator, make_evaluator
+
+    if answer == "-":
+        answer = sys.stdin.read()
+    bank = None
+    if question_id is not None:
+        from agent.question_bank import QuestionBank, QuestionBankError
+
+        try:
+            bank = QuestionBank.load()
+        except QuestionBankError as exc:
+            raise typer.BadParameter(f"the question bank could not be loaded: {exc}") from None
+    try:
+        item = practice_input(
+            question=question,
+            answer=answer,
+            category=category,
+            question_id=question_id,
+            time_limit_s=time_limit,
+            bank=bank,
+        )
+    except PracticeInputError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def run():
+        evaluator = make_evaluator(Settings())
+        try:
+            return await evaluator.evaluate(item)
+        finally:
+            await close_evaluator(evaluator)
+
+    result = AnswerScorePublic.of(asyncio.run(run()), item.example_answer)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo(_score_table(result))
+
+
+def _score_table(result) -> str:
+    """A scored answer as a plain-text table a candidate can read in a terminal."""
+    import textwrap
+
+    label_width = max(len(d.dimension) for d in result.dimensions) + 2
+    reason_width = 72
+    lines = [f"{'dimension':<{label_width}}score  reason", "-" * (label_width + 7 + reason_width)]
+    for d in result.dimensions:
+        wrapped = textwrap.wrap(d.reason, reason_width) or [""]
+        lines.append(f"{d.dimension:<{label_width}}{d.score:>5}  {wrapped[0]}")
+        lines += [" " * (label_width + 7) + more for more in wrapped[1:]]
+    lines.append("-" * (label_width + 7 + reason_width))
+    lines.append(
+        f"{'overall':<{label_width}}{result.overall:>5}  ({result.category}, {result.evaluator})"
+    )
+    if result.fallback_reason:
+        lines.append(
+            f"note: the LLM evaluator failed ({result.fallback_reason}); "
+            "the offline evaluator scored this."
+        )
+    for title, items in (("Strengths", result.strengths), ("To improve", result.improvements)):
+        if items:
+            lines.append(f"\n{title}:")
+            lines += [
+                textwrap.fill(item, 90, initial_indent="  - ", subsequent_indent="    ")
+                for item in items
+            ]
+    if result.stronger_answer:
+        lines.append("\nA stronger answer:")
+        lines.append(
+            textwrap.fill(result.stronger_answer, 90, initial_indent="  ", subsequent_indent="  ")
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,72 @@
+"""Composes one Greenroom process: database, API, embedded room server, interviewers, web page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from agent.worker import Interviews, VoiceModels
+from api import rooms, signals
+from api.reports import score_ended_session
+from db.signal_store import SignalStore
+from api.app import create_app
+from greenroom.settings import Settings
+from media.live_feed import LiveFeeds
+from media.room_server import RoomServer, restrict_ice_addresses
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+
+
+def build_app(
+    settings: Settings,
+    *,
+    models: VoiceModels | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> FastAPI:
+    """The whole product as one ASGI app; the voice models load in its lifespan unless given."""
+
+    @asynccontextmanager
+    async def room_service(app: FastAPI) -> AsyncIterator[None]:
+        voice = models or await asyncio.to_thread(VoiceModels.load, settings, progress)
+        if settings.ice_bind_addresses:
+            restrict_ice_addresses(settings.ice_bind_addresses)
+        feeds = LiveFeeds()
+        store = SignalStore.from_settings(settings, settings.database_url) if settings.signals_enabled else None
+        if store is not None:
+            await store.start()
+        interviews = Interviews(
+            settings, app.state.pool, voice, app.state.question_bank, store=store, feeds=feeds
+        )
+        server = RoomServer(
+            interviews,
+            ice_servers=settings.ice_servers,
+            announced_addresses=settings.announced_addresses,
+            reconnect_grace_s=settings.reconnect_grace_s,
+        )
+        interviews.rooms = server
+        interviews.on_ended = lambda session_id: score_ended_session(app, session_id)
+        app.state.rooms = server
+        app.state.interviews = interviews
+        app.state.feeds = feeds
+        try:
+            yield
+        finally:
+            await server.aclose()
+            await interviews.aclose()
+            if store is not None:
+                await store.aclose()
+
+    app = create_app(settings, extra_lifespans=[room_service], extra_routers=[rooms.router, signals.router])
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(FRONTEND_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=FRONTEND_DIR), name="static")
+    return app

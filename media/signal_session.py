@@ -1,0 +1,297 @@
+"""One candidate's delivery signals, computed beside the interview and never in its way.
+
+Face samples (MediaPipe, at a set rate), prosody windows (Praat pitch, loudness) and
+transcript signals (pace, pauses, fillers, response latency) become rows for the
+SignalStore, a live summary a few times a second, and nudges for the candidate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from livekit.agents.utils import aio
+
+from agent.stt_whisper import RecognizedUtterance, Transcript, Word
+from db.signal_store import SessionSignalStats, SignalStore
+from media.face import FaceAnalyser, FaceSample
+from media.face_consumer import FaceConsumer
+from media.nudges import Nudge, NudgeRules
+from media.priority import background_executor
+from media.prosody import ProsodyAnalyser, ProsodyWindow
+from media.speech_signals import Filler, Hedge, Pace, Pause, ResponseLatency, SpeechEvent, SpeechSignals
+
+logger = logging.getLogger(__name__)
+
+PROSODY_RATE = 16000
+# Candidate audio waiting for the prosody worker, in 20 ms frames; beyond it the oldest go.
+PROSODY_QUEUE_FRAMES = 250
+SUMMARY_INTERVAL_S = 0.25
+# At the end of a session, the last utterances' filler-aware pass may finish this long.
+FILLER_PASS_DRAIN_S = 10.0
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+class SessionSignals:
+    """Consumes one candidate's tracks and transcript; writes rows, feeds the live view, nudges."""
+
+    def __init__(
+        self,
+        session_id: uuid.UUID,
+        *,
+        store: SignalStore,
+        publish: Callable[[dict[str, Any]], None],
+        rules: NudgeRules,
+        face_model_path: Path | None,
+        face_sample_fps: float,
+        prosody_window_ms: int,
+        transcriber: Callable[[np.ndarray], Awaitable[Transcript]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session_id = session_id
+        self._store = store
+        self._publish = publish
+        self._rules = rules
+        self._face_model_path = face_model_path
+        self._face_fps = face_sample_fps
+        self._window_ms = prosody_window_ms
+        self._clock = clock
+        self._wall = wall_clock
+        self._origin = clock()
+        self._origin_wall = wall_clock()
+        self.origin_wall = self._origin_wall  # wall time of t_ms = 0
+        self._speech = SpeechSignals(prosody_window_ms=prosody_window_ms)
+        # Whisper prompted to keep fillers, run at background priority: the conversation's
+        # own transcript is made without the prompt, which would slow every turn.
+        self._transcriber = transcriber
+        self._filler_pass: asyncio.Task[None] | None = None
+        self._face_task: asyncio.Task[None] | None = None
+        self._face_consumer: FaceConsumer | None = None
+        self._face_analyser: FaceAnalyser | None = None
+        self._audio_task: asyncio.Task[None] | None = None
+        self._ticker = asyncio.create_task(self._tick(), name="signals-summary")
+        self._latest: dict[str, Any] = {}
+        self.frames_received = self.frames_analysed = self.frames_dropped = 0
+        self.audio_windows = 0
+        self.audio_frames_dropped = 0
+
+    def _t_ms(self, monotonic_t: float) -> int:
+        return max(0, int((monotonic_t - self._origin) * 1000))
+
+    def _wall_t_ms(self, wall_t: float) -> int:
+        return max(0, int((wall_t - self._origin_wall) * 1000))
+
+    # -- face ---------------------------------------------------------------
+
+    async def attach_video(self, track: MediaStreamTrack) -> None:
+        """Analyse a (new) candidate video track; the analyser keeps its state across rejoins."""
+        await self._stop_face()
+        if self._face_analyser is None:
+            # Built on a background-priority thread: MediaPipe's own threads inherit it.
+            with background_executor("face-init") as pool:
+                loop = asyncio.get_running_loop()
+                self._face_analyser = await loop.run_in_executor(pool, FaceAnalyser, self._face_model_path)
+        self._face_consumer = FaceConsumer(
+            track,
+            self._face_analyser,
+            sample_fps=self._face_fps,
+            on_sample=self._on_face,
+            clock=self._clock,
+        )
+        self._face_task = asyncio.create_task(self._face_consumer.run(), name="signals-face")
+
+    def _on_face(self, s: FaceSample) -> None:
+        self._store.submit(
+            "face_samples",
+            (
+                self.session_id, self._t_ms(s.t), s.face_present, s.num_faces, s.yaw, s.pitch,
+                s.roll, s.gaze_on_camera, s.eye_open, s.blink, s.smile, s.brow_raise,
+                s.stability, s.quality,
+            ),
+        )  # fmt: skip
+        self._latest.update(
+            face_present=s.face_present,
+            gaze_on_camera=_r(s.gaze_on_camera),
+            yaw=_r(s.yaw, 1),
+            smile=_r(s.smile),
+            stability=_r(s.stability),
+            face_quality=_r(s.quality),
+        )
+        if (nudge := self._rules.on_face(s.t, s.face_present)) is not None:
+            self._nudge(nudge)
+
+    async def _stop_face(self) -> None:
+        if self._face_task is not None:
+            await aio.cancel_and_wait(self._face_task)
+            self._face_task = None
+        if self._face_consumer is not None:
+            c = self._face_consumer
+            self.frames_received += c.frames_received
+            self.frames_analysed += c.frames_analysed
+            self.frames_dropped += c.frames_dropped
+            self._face_consumer = None
+
+    # -- audio --------------------------------------------------------------
+
+    def attach_audio(self, track: MediaStreamTrack) -> None:
+        """Measure a (new) candidate audio track: loudness, voicing and pitch per window."""
+        if self._audio_task is not None:
+            self._audio_task.cancel()
+        self._audio_task = asyncio.create_task(self._read_audio(track), name="signals-audio")
+
+    async def _read_audio(self, track: MediaStreamTrack) -> None:
+        # Windows are timed from this track's first sample; a rejoin starts a new analyser.
+        analyser = ProsodyAnalyser(PROSODY_RATE, self._window_ms)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=PROSODY_RATE)
+        queue: asyncio.Queue[np.ndarray | None] = asyncio.Queue(PROSODY_QUEUE_FRAMES)
+        origin_wall: list[float] = []
+
+        async def work() -> None:
+            block: list[np.ndarray] = []
+            while (pcm := await queue.get()) is not None:
+                block.append(pcm)
+                if len(block) >= 25:  # analyse in 0.5 s blocks, off the event loop
+                    samples, block = np.concatenate(block), []
+                    windows = await asyncio.to_thread(analyser.push, samples)
+                    self._on_windows(windows, origin_wall[0])
+
+        worker = asyncio.create_task(work(), name="signals-prosody")
+        try:
+            while True:
+                try:
+                    frame = await track.recv()
+                except MediaStreamError:
+                    break
+                if not origin_wall:
+                    origin_wall.append(self._wall())
+                for out in resampler.resample(frame):
+                    pcm = np.frombuffer(bytes(out.planes[0])[: out.samples * 2], dtype=np.int16)
+                    if queue.full():
+                        queue.get_nowait()
+                        self.audio_frames_dropped += 1
+                    queue.put_nowait(pcm)
+        finally:
+            await aio.cancel_and_wait(worker)
+
+    def _on_windows(self, windows: list[ProsodyWindow], origin_wall: float) -> None:
+        self._speech.on_prosody(windows, origin_wall)
+        for w in windows:
+            at = origin_wall + w.t
+            self._store.submit(
+                "prosody_windows",
+                (self.session_id, self._wall_t_ms(at), w.loudness_dbfs, w.voiced, w.f0_hz, w.f0_confidence),
+            )
+            self.audio_windows += 1
+            if (nudge := self._rules.on_voice(self._clock(), candidate_speaking=w.voiced)) is not None:
+                self._nudge(nudge)
+        if windows:
+            last = windows[-1]
+            self._latest.update(loudness_dbfs=_r(last.loudness_dbfs, 1), voiced=last.voiced, f0_hz=_r(last.f0_hz, 1))
+
+    # -- transcript and interviewer -------------------------------------------
+
+    def on_utterance(self, utterance: RecognizedUtterance) -> None:
+        """A recognised candidate utterance; with a filler-aware transcriber, re-heard off the critical path."""
+        if self._transcriber is None or utterance.audio is None:
+            self._take_utterance(utterance.speech_start_at, utterance.words, utterance.text)
+            return
+        previous = self._filler_pass
+
+        async def rehear() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # in order, one at a time
+            heard = await self._transcriber(utterance.audio)
+            lead = utterance.audio_lead_s
+            words = [Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability) for w in heard.words]
+            self._take_utterance(utterance.speech_start_at, words, heard.text)
+
+        self._filler_pass = asyncio.create_task(rehear(), name="signals-filler-pass")
+
+    def _take_utterance(self, speech_start_at: float, words: Any, text: str) -> None:
+        for event in self._speech.on_utterance(speech_start_at, words, text):
+            self._record(event)
+
+    def on_question_end(self, at: float) -> None:
+        self._speech.on_question_end(at)
+
+    def on_interviewer_speaking(self, speaking: bool) -> None:
+        if (nudge := self._rules.on_interviewer(self._clock(), speaking=speaking)) is not None:
+            self._nudge(nudge)
+
+    def _record(self, event: SpeechEvent) -> None:
+        match event:
+            case Pause(start_at=at, duration_s=d):
+                row = (self._wall_t_ms(at), "pause", int(d * 1000), d, None)
+            case Filler(at=at, text=label) | Hedge(at=at, text=label):
+                row = (self._wall_t_ms(at), "filler", None, None, label)
+            case ResponseLatency(answer_start_at=at, latency_s=latency):
+                row = (self._wall_t_ms(at), "response_latency", None, latency, None)
+            case Pace(at=at, wpm=wpm):
+                row = (self._wall_t_ms(at), "wpm", None, wpm, None)
+                self._latest["wpm"] = round(wpm)
+                if (nudge := self._rules.on_wpm(self._clock(), wpm)) is not None:
+                    self._nudge(nudge)
+            case _:
+                return
+        self._store.submit("speech_events", (self.session_id, *row))
+
+    def _nudge(self, nudge: Nudge) -> None:
+        self._store.submit(
+            "speech_events",
+            (self.session_id, self._t_ms(nudge.at), "nudge", None, nudge.value, nudge.kind),
+        )
+        self._publish({"type": "nudge", "kind": nudge.kind, "message": nudge.message, "value": nudge.value})
+
+    # -- live summary ---------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(SUMMARY_INTERVAL_S)
+            for nudge in self._rules.tick(self._clock()):
+                self._nudge(nudge)
+            summary = self._speech.summary()
+            dropped = self.frames_dropped + (self._face_consumer.frames_dropped if self._face_consumer else 0)
+            self._publish(
+                {
+                    "type": "summary",
+                    "t_ms": self._t_ms(self._clock()),
+                    **self._latest,
+                    "fillers": summary.fillers,
+                    "fillers_per_100_words": _r(summary.fillers_per_100_words, 1),
+                    "frames_dropped": dropped,
+                }
+            )
+
+    async def aclose(self) -> SessionSignalStats:
+        """Stop consuming; returns the session's counters once its rows are stored or spooled."""
+        await aio.cancel_and_wait(self._ticker)
+        await self._stop_face()
+        if self._audio_task is not None:
+            await aio.cancel_and_wait(self._audio_task)
+        if self._filler_pass is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._filler_pass), FILLER_PASS_DRAIN_S)
+            except TimeoutError:
+                await aio.cancel_and_wait(self._filler_pass)
+        if self._face_analyser is not None:
+            self._face_analyser.close()
+        await self._store.flush()
+        return self._store.stats_row(
+            self.session_id,
+            frames_received=self.frames_received,
+            frames_analysed=self.frames_analysed,
+            frames_dropped=self.frames_dropped,
+            audio_windows=self.audio_windows,
+        )

@@ -1,0 +1,509 @@
+"""Delivery signals from the candidate's word timestamps: pace, pauses, fillers, hedges, response latency.
+
+Definitions (all times are wall-clock seconds, the STT's `speech_start_at` plus word offsets):
+
+- Words: recognised tokens other than vocal fillers (um, uh, er, ah, hmm). Vocal fillers
+  count as speaking time but not as words, so pace measures content, and does not depend on
+  whether the recogniser happened to write an "um" down. "you know", "like" … are words.
+- Pause: a gap of at least `pause_threshold_s` (0.25 s) between one word's end and the next
+  word's start, inside an utterance or between two utterances of the same answer (a question
+  ending in between closes the answer; that gap is the response latency, not a pause).
+- Speaking time: time from a run's first word start to its last word end, where runs are
+  separated by pauses; gaps shorter than the threshold are speaking time.
+- `wpm` (primary): words / speaking time over the most recent `pace_window_s` (30 s) of
+  speaking time. Pauses do not dilute it, so it answers "how fast do they talk when talking".
+- `articulation_wpm`: words / time inside words (every gap removed, short ones too); higher
+  than `wpm`, and more sensitive to the recogniser's word boundaries.
+- Fillers (`Filler`): vocal fillers always; "like", "you know", "I mean" only in their
+  discourse-marker use (heuristics below); "basically" always; an utterance-initial "so"
+  only when `count_initial_so`. `fillers_per_100_words` is fillers per 100 words (as above).
+- Hedges (`Hedge`): "sort of", "kind of", "sorta", "kinda" used as hedges ("it was kind of
+  hard"), not as nouns ("what kind of role"). They soften a claim rather than break fluency,
+  so they are counted apart from fillers, as `hedges_per_100_words`.
+- Response latency: from `on_question_end(at)` to the first word of the candidate's next
+  utterance; negative when the candidate started before the interviewer had finished.
+
+Word timestamps from Whisper are often a few hundred ms off around silences (a word is
+stretched over the pause after it). When the session also feeds the prosody stage's
+loudness windows (`on_prosody`), each recognised gap and each utterance edge is moved onto
+the silence the audio actually has, to within about half a window; without them the
+recogniser's times are used as they are.
+
+Whisper tends to drop disfluencies; `FILLER_PROMPT`, given to the STT as its initial prompt,
+makes it write them down (bench/signals_speech.py measures both ways).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from media.prosody import ProsodyWindow
+
+# Whisper continues the style of its prompt: a disfluent, filler-rich prompt keeps the
+# candidate's "um"s and "uh"s in the transcript instead of cleaning them away.
+FILLER_PROMPT = (
+    "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. "
+    "Uh, so, I mean, you know, it was, um, hard."
+)
+
+PAUSE_THRESHOLD_S = 0.25
+PACE_WINDOW_S = 30.0
+MIN_PACE_SPEAKING_S = 5.0  # below this much speaking time a rate is too noisy to report
+# Word-boundary refinement from the prosody stage's loudness (see SpeechSignals.on_prosody).
+LEVELS_KEEP_S = 120.0  # loudness history kept, and used to find the noise floor and speech level
+SILENCE_ABOVE_NOISE_DB = 10.0  # a window is silent below max(noise + this, speech - the next)
+SILENCE_BELOW_SPEECH_DB = 35.0
+MIN_LEVEL_CONTRAST_DB = 15.0  # with less between noise and speech, loudness cannot place pauses
+GAP_SLACK_S = 0.15  # a silence must come this close to the recogniser's gap to be that gap
+EDGE_SEARCH_S = 0.5  # how far from an utterance's recognised edge its acoustic edge may lie
+MIN_WORD_S = 0.05  # refinement never shrinks a word below this
+
+_VOCAL_FILLER = re.compile(r"^(u+[hm]+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m{2,})$")
+_STRIP = re.compile(r"^[^\w']+|[^\w']+$")
+_BREAK_PUNCTUATION = set(",.;:!?…—-")
+# A "like" right after these, with no comma between, is a verb or a comparison ("I would like to").
+_LIKE_BLOCKERS = frozenset(
+    "would 'd i'd you'd we'd they'd he'd she'd i you we they he she people "
+    "feel feels felt feeling look looks looked looking sound sounds sounded seem seems seemed "
+    "do does did don't doesn't didn't just really something anything nothing everything "
+    "things thing more much less".split()
+)
+# "you know" after these is a question or a statement of knowledge ("do you know", "as you know").
+_YOU_KNOW_BLOCKERS = frozenset(
+    "do does did don't doesn't didn't if whether would could will might as what how now".split()
+)
+_I_MEAN_BLOCKERS = frozenset("what do did don't didn't".split())
+# "kind of" / "sort of" after these is a noun phrase ("the kind of role").
+_HEDGE_BLOCKERS = frozenset(
+    "a an the this that these those what which whatever any some every no same different one "
+    "other another all each my your his her our their its right wrong new certain particular "
+    "what's that's".split()
+)
+
+
+class TimedWord(Protocol):
+    """A recognised word with times in seconds from the start of its utterance (agent.stt_whisper.Word)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A silence between two words of one answer."""
+
+    start_at: float  # wall clock, end of the word before the pause
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Filler:
+    """A filler: a vocal one ("um") or a discourse marker used as one ("like", "you know")."""
+
+    at: float  # wall clock, start of the filler's first word
+    text: str  # normalised: lower case, no punctuation ("um", "you know")
+
+
+@dataclass(frozen=True, slots=True)
+class Hedge:
+    """A hedge softening a claim: "sort of", "kind of"."""
+
+    at: float  # wall clock, start of the hedge's first word
+    text: str  # normalised: "kind of", "sort of", "kinda", "sorta"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseLatency:
+    """How long the candidate took to start answering after a question ended."""
+
+    question_end_at: float  # wall clock
+    answer_start_at: float  # wall clock, start of the answer's first word
+    latency_s: float  # answer_start_at - question_end_at; negative if they started early
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """Speaking rate over the most recent window of speaking time."""
+
+    at: float  # wall clock, end of the last word counted
+    wpm: float  # words per minute of speaking time (pauses excluded)
+    articulation_wpm: float  # words per minute of time inside words
+    speaking_s: float  # speaking time the rates cover (at most the pace window)
+    words: float  # words in that time (the oldest word may count in part)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSummary:
+    """Whole-session totals of the transcript-side delivery signals."""
+
+    words: int
+    speaking_s: float
+    wpm: float | None  # words / speaking time over the whole session
+    articulation_wpm: float | None
+    fillers: int
+    fillers_per_100_words: float | None
+    hedges: int
+    hedges_per_100_words: float | None
+    pauses: int
+    mean_pause_s: float | None
+    longest_pause_s: float | None
+    mean_response_latency_s: float | None
+
+
+SpeechEvent = Pause | Filler | Hedge | ResponseLatency | Pace
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    norm: str
+    start_at: float
+    end_at: float
+    punct_after: bool  # the recogniser put a comma, full stop, dash … right after it
+    gap_before: float  # silence before it, inf at the start of an answer
+    gap_after: float  # silence after it, inf at the end of the utterance
+
+
+@dataclass(slots=True)
+class _Stretch:
+    """One word's share of the speaking time: the word and the short gap after it."""
+
+    speaking_s: float
+    word_s: float
+    words: int  # 1 for a word, 0 for a vocal filler
+
+
+class SpeechSignals:
+    """Per-session state machine turning recognised utterances into delivery events."""
+
+    def __init__(
+        self,
+        *,
+        pause_threshold_s: float = PAUSE_THRESHOLD_S,
+        pace_window_s: float = PACE_WINDOW_S,
+        min_pace_speaking_s: float = MIN_PACE_SPEAKING_S,
+        count_initial_so: bool = False,
+        prosody_window_ms: int = 100,
+    ) -> None:
+        self.pause_threshold_s = pause_threshold_s
+        self.pace_window_s = pace_window_s
+        self.min_pace_speaking_s = min_pace_speaking_s
+        self.count_initial_so = count_initial_so
+        self._last_word_end_at: float | None = None  # None: no open answer to link a pause to
+        self._last_word_start_at = 0.0
+        self._levels = _Levels(prosody_window_ms / 1000.0, pause_threshold_s)
+        self._question_end_at: float | None = None  # awaiting the answer's first word
+        self._stretches: list[_Stretch] = []
+        self._words = 0
+        self._speaking_s = 0.0
+        self._word_s = 0.0
+        self._fillers = 0
+        self._hedges = 0
+        self._pauses: list[float] = []
+        self._latencies: list[float] = []
+
+    def on_question_end(self, at: float) -> None:
+        """The interviewer finished a question at wall time `at`; the next utterance answers it."""
+        self._question_end_at = at
+        self._last_word_end_at = None
+
+    def on_prosody(self, windows: Sequence[ProsodyWindow], origin_at: float) -> None:
+        """Loudness windows of the candidate's audio; `origin_at` is the wall time of the analyser's t = 0."""
+        for w in windows:
+            self._levels.add(origin_at + w.t, w.loudness_dbfs)
+
+    def on_utterance(
+        self, speech_start_at: float, words: Sequence[TimedWord], text: str = ""
+    ) -> list[SpeechEvent]:
+        """Take one recognised utterance; returns its events in time order (pace last)."""
+        del text  # the words carry everything; the parameter mirrors RecognizedUtterance
+        tokens = self._tokens(speech_start_at, words)
+        if not tokens:
+            return []
+        events: list[SpeechEvent] = []
+        if self._question_end_at is not None and tokens[-1].end_at > self._question_end_at:
+            q = self._question_end_at
+            latency = ResponseLatency(q, tokens[0].start_at, tokens[0].start_at - q)
+            events.append(latency)
+            self._latencies.append(latency.latency_s)
+            self._question_end_at = None
+
+        if self._last_word_end_at is not None and self._stretches:
+            gap = tokens[0].start_at - self._last_word_end_at
+            if gap >= self.pause_threshold_s:
+                events.append(self._pause(self._last_word_end_at, gap))
+            elif gap > 0.0:
+                self._stretches[-1].speaking_s += gap
+                self._speaking_s += gap
+
+        marks = _classify(tokens, self.pause_threshold_s, count_initial_so=self.count_initial_so)
+        for i, tok in enumerate(tokens):
+            kind, label = marks[i]
+            if kind == "filler":
+                events.append(Filler(tok.start_at, label))
+                self._fillers += 1
+            elif kind == "hedge":
+                events.append(Hedge(tok.start_at, label))
+                self._hedges += 1
+            word_s = max(0.0, tok.end_at - tok.start_at)
+            speaking_s = word_s
+            if i + 1 < len(tokens):
+                if tok.gap_after >= self.pause_threshold_s:
+                    events.append(self._pause(tok.end_at, tok.gap_after))
+                elif tok.gap_after > 0.0:
+                    speaking_s += tok.gap_after
+            lexical = 0 if _VOCAL_FILLER.match(tok.norm) else 1
+            self._stretches.append(_Stretch(speaking_s, word_s, lexical))
+            self._words += lexical
+            self._speaking_s += speaking_s
+            self._word_s += word_s
+
+        self._last_word_start_at, self._last_word_end_at = tokens[-1].start_at, tokens[-1].end_at
+        self._trim_stretches()
+        pace = self.pace(at=tokens[-1].end_at)
+        if pace is not None:
+            events.append(pace)
+        return events
+
+    def pace(self, *, at: float | None = None) -> Pace | None:
+        """Rates over the last `pace_window_s` of speaking time; None with too little speech yet."""
+        speaking = word_time = words = 0.0
+        for stretch in reversed(self._stretches):
+            room = self.pace_window_s - speaking
+            if room <= 0.0:
+                break
+            share = min(1.0, room / stretch.speaking_s) if stretch.speaking_s > 0 else 1.0
+            speaking += stretch.speaking_s * share
+            word_time += stretch.word_s * share
+            words += stretch.words * share
+        if speaking < self.min_pace_speaking_s or word_time <= 0.0:
+            return None
+        end = at if at is not None else (self._last_word_end_at or 0.0)
+        return Pace(end, 60.0 * words / speaking, 60.0 * words / word_time, speaking, words)
+
+    def summary(self) -> SpeechSummary:
+        """Totals over every utterance so far."""
+        def per_100(count: int) -> float | None:
+            return 100.0 * count / self._words if self._words else None
+
+        return SpeechSummary(
+            words=self._words,
+            speaking_s=self._speaking_s,
+            wpm=60.0 * self._words / self._speaking_s if self._speaking_s > 0 else None,
+            articulation_wpm=60.0 * self._words / self._word_s if self._word_s > 0 else None,
+            fillers=self._fillers,
+            fillers_per_100_words=per_100(self._fillers),
+            hedges=self._hedges,
+            hedges_per_100_words=per_100(self._hedges),
+            pauses=len(self._pauses),
+            mean_pause_s=sum(self._pauses) / len(self._pauses) if self._pauses else None,
+            longest_pause_s=max(self._pauses) if self._pauses else None,
+            mean_response_latency_s=(
+                sum(self._latencies) / len(self._latencies) if self._latencies else None
+            ),
+        )
+
+    def _pause(self, start_at: float, duration_s: float) -> Pause:
+        self._pauses.append(duration_s)
+        return Pause(start_at, duration_s)
+
+    def _trim_stretches(self) -> None:
+        """Forget stretches older than the pace window (kept: the window, plus one partial)."""
+        speaking = 0.0
+        for i in range(len(self._stretches) - 1, -1, -1):
+            speaking += self._stretches[i].speaking_s
+            if speaking >= self.pace_window_s:
+                del self._stretches[:i]
+                return
+
+    def _tokens(self, speech_start_at: float, words: Sequence[TimedWord]) -> list[_Token]:
+        """The utterance's words on the wall clock, boundaries refined by loudness where it is known."""
+        raw = [(w.text.strip(), float(speech_start_at + w.start), float(speech_start_at + w.end)) for w in words]
+        raw = [(t, s, e) for t, s, e in raw if _STRIP.sub("", t)]  # drop bare punctuation
+        if not raw:
+            return []
+        texts = [t for t, _, _ in raw]
+        starts = [s for _, s, _ in raw]
+        ends = [max(s, e) for _, s, e in raw]
+        levels = self._levels
+        if self._last_word_end_at is not None:
+            prev_end = self._last_word_end_at
+            prev_end, starts[0] = levels.refine_gap(self._last_word_start_at, prev_end, starts[0], ends[0])
+            self._move_last_word_end(prev_end)
+        else:
+            starts[0] = levels.refine_onset(starts[0], ends[0])
+        for i in range(len(raw) - 1):
+            ends[i], starts[i + 1] = levels.refine_gap(starts[i], ends[i], starts[i + 1], ends[i + 1])
+        ends[-1] = levels.refine_offset(starts[-1], ends[-1])
+
+        tokens = []
+        for i, text in enumerate(texts):
+            if i > 0:
+                gap_before = starts[i] - ends[i - 1]
+            elif self._last_word_end_at is not None:
+                gap_before = starts[i] - self._last_word_end_at
+            else:
+                gap_before = math.inf
+            tokens.append(
+                _Token(
+                    norm=_STRIP.sub("", text.lower()).replace("\u2019", "'"),
+                    start_at=starts[i],
+                    end_at=ends[i],
+                    punct_after=text[-1] in _BREAK_PUNCTUATION,
+                    gap_before=gap_before,
+                    gap_after=starts[i + 1] - ends[i] if i + 1 < len(texts) else math.inf,
+                )
+            )
+        return tokens
+
+    def _move_last_word_end(self, end_at: float) -> None:
+        """Refinement moved the previous utterance's last word end: keep the speaking time in step."""
+        assert self._last_word_end_at is not None
+        delta = end_at - self._last_word_end_at
+        if delta and self._stretches:
+            self._stretches[-1].speaking_s += delta
+            self._stretches[-1].word_s += delta
+            self._speaking_s += delta
+            self._word_s += delta
+        self._last_word_end_at = end_at
+
+
+class _Levels:
+    """Recent loudness of the candidate's audio on the wall clock, to place pauses acoustically."""
+
+    def __init__(self, window_s: float, pause_threshold_s: float) -> None:
+        self.window_s = window_s
+        # A pause shows as a run of wholly silent windows, about one window shorter than it.
+        self._min_run = max(1, math.ceil(pause_threshold_s / window_s - 1.0 - 1e-9))
+        self._at: deque[float] = deque(maxlen=max(1, int(LEVELS_KEEP_S / window_s)))
+        self._dbfs: deque[float] = deque(maxlen=self._at.maxlen)
+
+    def add(self, at: float, dbfs: float) -> None:
+        if self._at and at <= self._at[-1]:
+            return  # not newer than what we have: a replay or a restarted analyser
+        self._at.append(at)
+        self._dbfs.append(dbfs)
+
+    def refine_gap(self, a_start: float, a_end: float, b_start: float, b_end: float) -> tuple[float, float]:
+        """(a_end, b_start) moved onto the silence between words a and b, or closed if there is none."""
+        runs = self._silent_runs(a_start, b_end)
+        if runs is None:
+            return a_end, b_start
+        lo, hi = min(a_end, b_start) - GAP_SLACK_S, max(a_end, b_start) + GAP_SLACK_S
+        near = [(min(hi, e) - max(lo, s), e - s, s, e) for s, e in runs if min(hi, e) > max(lo, s)]
+        if not near:
+            if b_start <= a_end:
+                return a_end, b_start
+            middle = (a_end + b_start) / 2.0  # the recogniser's gap is not silent: no pause
+            return middle, middle
+        _, _, s, e = max(near)
+        a_end = max(a_start + MIN_WORD_S, s)
+        b_start = max(a_end, min(b_end - MIN_WORD_S, e))
+        return a_end, b_start
+
+    def refine_onset(self, start: float, end: float) -> float:
+        """An utterance's first word start moved to where the sound begins after the silence before it."""
+        runs = self._silent_runs(start - EDGE_SEARCH_S, end)
+        if not runs or runs[-1][1] >= end:
+            return start  # no silence near it, or the whole word is silent: leave it be
+        return min(end - MIN_WORD_S, runs[-1][1])
+
+    def refine_offset(self, start: float, end: float) -> float:
+        """An utterance's last word end moved to where the sound stops."""
+        runs = self._silent_runs(start, end + EDGE_SEARCH_S)
+        if not runs or runs[0][0] <= start:
+            return end
+        return max(start + MIN_WORD_S, runs[0][0])
+
+    def _silent_runs(self, t0: float, t1: float) -> list[tuple[float, float]] | None:
+        """Estimated (start, end) of each silence in [t0, t1]; None where loudness does not cover it."""
+        w = self.window_s
+        if not self._at or self._at[0] > t0 or self._at[-1] + w < t1:
+            return None
+        at = np.fromiter(self._at, dtype=np.float64, count=len(self._at))
+        dbfs = np.fromiter(self._dbfs, dtype=np.float64, count=len(self._dbfs))
+        noise, speech = np.percentile(dbfs, [10.0, 95.0])
+        if speech - noise < MIN_LEVEL_CONTRAST_DB:
+            return None
+        threshold = max(noise + SILENCE_ABOVE_NOISE_DB, speech - SILENCE_BELOW_SPEECH_DB)
+        first = np.searchsorted(at, t0, side="left")
+        last = np.searchsorted(at, t1 - w, side="right")
+        silent = dbfs[first:last] < threshold
+        times = at[first:last]
+        if len(times) > 1 and np.any(np.diff(times) > 1.5 * w):
+            return None  # a hole in the loudness record
+        runs = []
+        i = 0
+        while i < len(silent):
+            if not silent[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(silent) and silent[j + 1]:
+                j += 1
+            if j - i + 1 >= self._min_run:
+                # The silence began somewhere in the window before the run and ended somewhere
+                # in the window after it: half a window each side is the unbiased estimate.
+                runs.append((max(t0, float(times[i]) - w / 2.0), min(t1, float(times[j]) + 1.5 * w)))
+            i = j + 1
+        return runs
+
+
+def _classify(
+    tokens: Sequence[_Token], pause_threshold_s: float, *, count_initial_so: bool
+) -> list[tuple[str, str]]:
+    """Label each token ("filler", "hedge", "" or "part" of a multi-word one) with its normalised text."""
+    marks: list[tuple[str, str]] = [("", "")] * len(tokens)
+    norms = [t.norm for t in tokens]
+
+    def prev_word(i: int) -> str | None:
+        """The word before token i when nothing (comma, pause) separates them."""
+        if i == 0 or tokens[i - 1].punct_after or tokens[i].gap_before >= pause_threshold_s:
+            return None
+        return norms[i - 1]
+
+    def breaks_after(i: int) -> bool:
+        return tokens[i].punct_after or tokens[i].gap_after >= pause_threshold_s
+
+    for i, norm in enumerate(norms):
+        if _VOCAL_FILLER.match(norm) or norm == "basically":
+            marks[i] = ("filler", norm)
+        elif norm == "so" and i == 0 and count_initial_so:
+            marks[i] = ("filler", norm)
+        elif norm in ("you", "i") and i + 1 < len(tokens):
+            pair = f"{norm} {norms[i + 1]}"
+            if pair == "you know" and prev_word(i) not in _YOU_KNOW_BLOCKERS and breaks_after(i + 1):
+                marks[i], marks[i + 1] = ("filler", pair), ("part", pair)
+            elif pair == "i mean" and prev_word(i) not in _I_MEAN_BLOCKERS and breaks_after(i + 1):
+                marks[i], marks[i + 1] = ("filler", pair), ("part", pair)
+        elif norm in ("y'know", "ya'know") and prev_word(i) not in _YOU_KNOW_BLOCKERS:
+            marks[i] = ("filler", "you know")
+        elif norm in ("kind", "sort") and i + 1 < len(tokens) and norms[i + 1] == "of":
+            if prev_word(i) not in _HEDGE_BLOCKERS:
+                marks[i], marks[i + 1] = ("hedge", f"{norm} of"), ("part", f"{norm} of")
+        elif norm in ("kinda", "sorta") and prev_word(i) not in _HEDGE_BLOCKERS:
+            marks[i] = ("hedge", norm)
+
+    # "like" last: a neighbouring filler is one of its cues.
+    for i, norm in enumerate(norms):
+        if norm != "like" or marks[i][0]:
+            continue
+        before = prev_word(i)
+        if before in _LIKE_BLOCKERS:
+            continue
+        separated_before = before is None  # comma, pause, or start of the utterance
+        next_is_filler = i + 1 < len(tokens) and marks[i + 1][0] == "filler"
+        prev_is_filler = i > 0 and marks[i - 1][0] in ("filler", "part")
+        if (separated_before and i > 0) or breaks_after(i) or next_is_filler or prev_is_filler:
+            marks[i] = ("filler", "like")
+    return marks

@@ -1,0 +1,1 @@
+"""Reports on interview sessions: delivery and rubric scores, scorecards, timelines, progress, exports."""

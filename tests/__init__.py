@@ -1,0 +1,1 @@
+"""Greenroom tests; the tree mirrors the source tree."""

@@ -1,0 +1,393 @@
+"""The scripted interviewer, driven through a real AgentSession in text-only mode."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from livekit.agents import AgentSession
+from livekit.agents.llm import ChatContext
+from livekit.agents.voice.run_result import RunResult
+
+from agent.catalog import PERSONAS
+from agent.interviewer import (
+    CLOSING_RESERVE_S,
+    NUDGE_TEXT,
+    WRAP_UP_MIN_S,
+    WRAP_UP_TEXT,
+    InterviewPlan,
+    InterviewScript,
+    Utterance,
+    assess_answer,
+    expected_time_s,
+)
+from agent.question_bank import QuestionBank
+from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
+
+THIN_ANSWER = "I work well in teams and I always communicate clearly."
+NO_OUTCOME_ANSWER = (
+    "At my last job two engineers on my team disagreed about whether to rewrite our billing "
+    "service. I set up a meeting, listened to both of them, wrote down their concerns and "
+    "suggested we try a smaller change first so nobody felt ignored."
+)
+STAR_ANSWER = (
+    "At my last job our checkout service kept failing during big sales. For example, in "
+    "March the error rate hit five percent. I led a small group: we added load tests and "
+    "fixed a leaking connection pool. As a result we reduced errors to under 0.1 percent "
+    "and the next sale ran without a single incident."
+)
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Interview:
+    """A running text-only session around one scripted interview."""
+
+    session: AgentSession
+    script: InterviewScript
+    clock: FakeClock
+    opening: str
+    utterances: list[Utterance] = field(default_factory=list)
+
+    async def say(self, text: str) -> str:
+        """The candidate says something; returns the interviewer's reply text."""
+        result: RunResult[None] = await self.session.run(user_input=text)
+        return _only_reply(result)
+
+
+def _only_reply(result: RunResult) -> str:
+    reply = result.expect.next_event(type="message")
+    assert reply.event().item.role == "assistant"
+    result.expect.no_more_events()
+    text = reply.event().item.text_content
+    assert text
+    return text
+
+
+@pytest.fixture(scope="module")
+def bank() -> QuestionBank:
+    return QuestionBank.load()
+
+
+@asynccontextmanager
+async def interview(
+    bank: QuestionBank,
+    *,
+    role_track: str = "software_engineer",
+    round_type: str = "behavioral",
+    difficulty: str = "medium",
+    duration_s: float = 20 * 60,
+    persona_id: str = "alex",
+    seed: int = 7,
+) -> AsyncIterator[Interview]:
+    clock = FakeClock()
+    plan = InterviewPlan(role_track, round_type, difficulty, duration_s, persona_id, seed)
+    script = InterviewScript(plan, bank, clock)
+    utterances: list[Utterance] = []
+    llm = ScriptedInterviewerLLM(script, on_utterance=utterances.append)
+    # vad=None and manual turns: no VAD or turn-detector model is loaded, nothing is fetched
+    async with AgentSession(
+        llm=llm, vad=None, turn_handling={"turn_detection": "manual"}
+    ) as session:
+        started = await session.start(InterviewerAgent(plan), capture_run=True)
+        assert started is not None
+        opening = _only_reply(started)
+        yield Interview(session, script, clock, opening, utterances)
+
+
+# --- the rubric -----------------------------------------------------------------------
+
+
+def test_assessment_flags_what_a_thin_answer_is_missing(bank: QuestionBank) -> None:
+    question = bank.get("beh-disagreed-with-peer")
+    thin = assess_answer(question, THIN_ANSWER)
+    assert thin.thin
+    assert thin.word_count == 10
+    assert thin.reasons == ("too_short", "no_example", "no_outcome")
+
+    no_outcome = assess_answer(question, NO_OUTCOME_ANSWER)
+    assert no_outcome.has_example and not no_outcome.has_outcome
+    assert no_outcome.reasons == ("no_outcome",)
+
+    rich = assess_answer(question, STAR_ANSWER)
+    assert rich.has_example and rich.has_outcome and not rich.thin
+    assert rich.reasons == ()
+
+
+def test_technical_answers_are_judged_on_reasoning(bank: QuestionBank) -> None:
+    question = bank.get("tech-swe-process-vs-thread")
+    bare = assess_answer(
+        question,
+        "A process has its own memory and a thread shares memory with the other threads in "
+        "the same process, and threads are lighter to create and switch between than processes.",
+    )
+    assert bare.reasons == ("no_reasoning",)
+    reasoned = assess_answer(
+        question,
+        "A process has its own memory, a thread shares it. I would pick processes for "
+        "CPU-heavy work in Python because the interpreter lock serialises threads, but threads "
+        "for waiting on network calls, since the trade-off there is memory and start-up cost.",
+    )
+    assert not reasoned.thin
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def test_planned_questions_fit_the_duration(bank: QuestionBank) -> None:
+    totals = {}
+    for minutes in (10, 20, 30):
+        plan = InterviewPlan("product_manager", "mixed", "medium", minutes * 60, seed=3)
+        script = InterviewScript(plan, bank, FakeClock())
+        planned = script.planned_questions
+        assert script.questions_total == len(planned) >= 1
+        assert sum(expected_time_s(q) for q in planned) <= minutes * 60 - CLOSING_RESERVE_S
+        assert len({q.id for q in planned}) == len(planned)
+        totals[minutes] = len(planned)
+    assert totals[10] < totals[20] < totals[30]
+
+
+def test_same_plan_gives_the_same_interview(bank: QuestionBank) -> None:
+    plan = InterviewPlan("data_analyst", "technical", "hard", 30 * 60, seed=11)
+    first = InterviewScript(plan, bank, FakeClock())
+    second = InterviewScript(plan, bank, FakeClock())
+    assert first.planned_questions == second.planned_questions
+    assert first.opening() == second.opening()
+    assert first.respond(THIN_ANSWER) == second.respond(THIN_ANSWER)
+
+
+# --- the conversation, through AgentSession ------------------------------------------
+
+
+async def test_interviewer_greets_and_asks_the_first_question(bank: QuestionBank) -> None:
+    async with interview(bank, persona_id="jordan") as iv:
+        first = iv.script.planned_questions[0]
+        assert iv.opening.startswith(PERSONAS["jordan"].greeting)
+        assert iv.opening.endswith(first.text)
+        (asked,) = iv.script.asked
+        assert (asked.seq, asked.source, asked.bank_question_id) == (1, "bank", first.id)
+        assert asked.persona == "jordan"
+        assert asked.asked_at == iv.clock.now
+        assert iv.utterances[-1].kind == "opening"
+        assert iv.utterances[-1].question == asked
+        assert not iv.utterances[-1].closing
+
+
+async def test_thin_answer_gets_a_follow_up_for_the_missing_example(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        first = iv.script.planned_questions[0]
+        reply = await iv.say(THIN_ANSWER)
+
+        assert reply.startswith(PERSONAS["alex"].follow_up_lead)
+        assert "specific example" in reply
+        assert "result" in reply
+        probes = [p.rstrip("?").lower()[1:] for p in first.follow_up]
+        assert any(p in reply.lower() for p in probes), "the probe comes from the bank"
+        assert first.text not in reply
+
+        follow_up = iv.script.asked[-1]
+        assert follow_up.source == "follow_up"
+        assert follow_up.bank_question_id == first.id
+        assert follow_up.seq == 2
+        assert iv.utterances[-1].kind == "follow_up"
+
+
+async def test_answer_without_outcome_is_asked_for_the_result(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        reply = await iv.say(NO_OUTCOME_ANSWER)
+        assert iv.utterances[-1].kind == "follow_up"
+        assert "What was the result?" in reply
+        assert "specific example" not in reply
+
+
+async def test_rich_star_answer_moves_to_the_next_question(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        second = iv.script.planned_questions[1]
+        reply = await iv.say(STAR_ANSWER)
+
+        assert reply.endswith(second.text)
+        assert not reply.startswith(PERSONAS["alex"].follow_up_lead)
+        assert [a.source for a in iv.script.asked] == ["bank", "bank"]
+        assert iv.script.asked[-1].bank_question_id == second.id
+
+
+async def test_acknowledgements_vary_between_questions(bank: QuestionBank) -> None:
+    async with interview(bank, duration_s=30 * 60) as iv:
+        acks = []
+        for index in range(1, 4):
+            reply = await iv.say(STAR_ANSWER)
+            question = iv.script.planned_questions[index]
+            assert reply.endswith(question.text)
+            acks.append(reply[: -len(question.text)].strip())
+        assert all(ack in PERSONAS["alex"].acknowledgements for ack in acks)
+        assert len(set(acks)) == 3
+
+
+async def test_at_most_one_follow_up_per_question(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        first, second = iv.script.planned_questions[:2]
+        await iv.say(THIN_ANSWER)
+        assert iv.utterances[-1].kind == "follow_up"
+
+        reply = await iv.say(THIN_ANSWER)
+        assert iv.utterances[-1].kind == "question"
+        assert reply.endswith(second.text)
+        sources = [(a.source, a.bank_question_id) for a in iv.script.asked]
+        assert sources == [("bank", first.id), ("follow_up", first.id), ("bank", second.id)]
+
+        await iv.say(THIN_ANSWER)
+        assert iv.utterances[-1].kind == "follow_up"
+        assert iv.script.asked[-1].bank_question_id == second.id
+
+
+async def test_candidate_can_ask_to_hear_the_question_again(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        first = iv.script.planned_questions[0]
+        for request in ("Sorry, can you repeat the question?", "Could you say that again?"):
+            reply = await iv.say(request)
+            assert reply == f"Of course. {first.text}"
+            assert iv.utterances[-1].kind == "repeat"
+            assert iv.utterances[-1].question == iv.script.asked[0]
+        assert len(iv.script.asked) == 1
+
+        follow_up = await iv.say(THIN_ANSWER)
+        reply = await iv.say("pardon?")
+        assert reply == f"Of course. {iv.script.asked[-1].text}"
+        assert iv.script.asked[-1].text in follow_up
+
+
+async def test_empty_answer_gets_a_gentle_nudge(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        first = iv.script.planned_questions[0]
+        assert await iv.say("um, uh") == NUDGE_TEXT
+        assert iv.utterances[-1].question is None
+        assert await iv.say("yes please") == f"Of course. {first.text}"
+
+        assert await iv.say("") == NUDGE_TEXT
+        assert "take your time" in (await iv.say("no")).lower()
+        assert len(iv.script.asked) == 1
+
+        assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
+
+
+async def test_time_up_closes_the_interview(bank: QuestionBank) -> None:
+    async with interview(bank, duration_s=10 * 60) as iv:
+        iv.clock.advance(10 * 60)
+        # even a request that is normally answered in place ends the interview now
+        reply = await iv.say("Sorry, could you repeat the question?")
+
+        assert reply == PERSONAS["alex"].closing
+        assert iv.utterances[-1].closing
+        assert iv.utterances[-1].kind == "closing"
+        assert iv.script.finished
+        asked_before = len(iv.script.asked)
+
+        after = await iv.say("Thanks! One more thing about my answer...")
+        assert iv.utterances[-1].closing
+        assert iv.utterances[-1].kind == "ended"
+        assert after != PERSONAS["alex"].closing
+        assert len(iv.script.asked) == asked_before
+
+
+async def test_no_new_question_when_it_would_not_fit(bank: QuestionBank) -> None:
+    async with interview(bank, duration_s=20 * 60) as iv:
+        second = iv.script.planned_questions[1]
+        # leave less than the next question needs, but enough for a wrap-up
+        iv.clock.advance(20 * 60 - expected_time_s(second) + 1)
+        assert iv.script.remaining_s() >= WRAP_UP_MIN_S
+
+        reply = await iv.say(STAR_ANSWER)
+        assert reply.endswith(WRAP_UP_TEXT)
+        assert iv.utterances[-1].kind == "wrap_up"
+        assert not iv.utterances[-1].closing
+        assert len(iv.script.asked) == 1
+
+        reply = await iv.say("No, that's everything, thank you.")
+        assert reply == PERSONAS["alex"].closing
+        assert iv.utterances[-1].closing
+
+
+async def test_no_follow_up_and_closing_when_almost_out_of_time(bank: QuestionBank) -> None:
+    async with interview(bank, duration_s=10 * 60) as iv:
+        iv.clock.advance(10 * 60 - 30)
+        reply = await iv.say(THIN_ANSWER)
+        assert reply == PERSONAS["alex"].closing
+        assert iv.utterances[-1].closing
+        assert [a.source for a in iv.script.asked] == ["bank"]
+
+
+async def test_a_whole_interview_keeps_to_its_plan(bank: QuestionBank) -> None:
+    async with interview(
+        bank,
+        role_track="medical_school_mmi",
+        round_type="mmi",
+        persona_id="dr_patel",
+        duration_s=10 * 60,
+    ) as iv:
+        planned = iv.script.planned_questions
+        for _ in range(30):
+            if iv.script.finished:
+                break
+            iv.clock.advance(60)
+            await iv.say(STAR_ANSWER)
+        assert iv.script.finished
+        assert iv.utterances[-1].text == PERSONAS["dr_patel"].closing
+        bank_ids = [a.bank_question_id for a in iv.script.asked if a.source == "bank"]
+        assert bank_ids[: len(planned)] == [q.id for q in planned]
+        assert len(bank_ids) == len(set(bank_ids))
+        assert iv.clock.now - 1_000.0 <= 10 * 60 + 60
+
+
+# --- the LLM adapter ------------------------------------------------------------------
+
+
+def _chat(*turns: tuple[str, str]) -> ChatContext:
+    ctx = ChatContext.empty()
+    ctx.add_message(role="system", content="instructions")
+    for role, text in turns:
+        ctx.add_message(role=role, content=text)  # type: ignore[arg-type]
+    return ctx
+
+
+async def test_reply_streams_one_sentence_per_chunk(bank: QuestionBank) -> None:
+    plan = InterviewPlan("sales", "technical", "easy", 600, persona_id="alex", seed=2)
+    llm = ScriptedInterviewerLLM(InterviewScript(plan, bank, FakeClock()))
+    async with llm.chat(chat_ctx=_chat()) as stream:
+        chunks = [c.delta.content async for c in stream if c.delta and c.delta.content]
+    text = "".join(chunks)
+    assert text.startswith(PERSONAS["alex"].greeting)
+    assert len(chunks) == len(split_sentences(text)) >= 4
+    assert all(c.strip().endswith((".", "?", "!")) for c in chunks)
+
+
+async def test_regenerated_turn_replaces_the_earlier_reply(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 1200, seed=7)
+    script = InterviewScript(plan, bank, FakeClock())
+    llm = ScriptedInterviewerLLM(script)
+    opening = (await llm.chat(chat_ctx=_chat()).collect()).text
+
+    # a preemptive reply on an interim transcript, then the real one on the final transcript
+    interim = await llm.chat(
+        chat_ctx=_chat(("assistant", opening), ("user", "I work well in teams"))
+    ).collect()
+    assert script.asked[-1].source == "follow_up"
+    final = await llm.chat(chat_ctx=_chat(("assistant", opening), ("user", STAR_ANSWER))).collect()
+
+    assert interim.text != final.text
+    assert final.text.endswith(script.planned_questions[1].text)
+    assert [a.source for a in script.asked] == ["bank", "bank"]
+    assert [a.seq for a in script.asked] == [1, 2]

@@ -1,0 +1,351 @@
+"""faster-whisper STT with the bundled tiny.en model: batch recognition and VAD-driven turns."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.agents import stt
+from livekit.plugins import silero
+
+from agent.stt_whisper import (
+    WHISPER_SAMPLE_RATE,
+    RecognizedUtterance,
+    Transcript,
+    WhisperEngine,
+    WhisperSTT,
+    Word,
+    resolve_model,
+)
+from tests.words import word_error_rate
+
+ESPEAK = Path("/usr/bin/espeak-ng")
+QUESTION = "Tell me about a time you solved a difficult problem at work."
+THANKS = "Thank you for having me today."
+MAX_WER = 0.4
+PIECE_SAMPLES = WHISPER_SAMPLE_RATE // 50  # 20 ms, as the room input delivers it
+
+START = stt.SpeechEventType.START_OF_SPEECH
+FINAL = stt.SpeechEventType.FINAL_TRANSCRIPT
+END = stt.SpeechEventType.END_OF_SPEECH
+
+
+def speak(text: str) -> np.ndarray:
+    """`text` spoken by espeak-ng as 16 kHz mono int16, leading and trailing silence trimmed."""
+    if not ESPEAK.exists():
+        pytest.fail(
+            f"{ESPEAK} is needed to synthesise test speech; install it (apt-get install espeak-ng)",
+            pytrace=False,
+        )
+    wav = subprocess.run(
+        [str(ESPEAK), "--stdout", "-s", "140", text], capture_output=True, check=True
+    ).stdout
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=WHISPER_SAMPLE_RATE)
+    parts: list[np.ndarray] = []
+    with av.open(io.BytesIO(wav)) as container:
+        for frame in container.decode(audio=0):
+            parts += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+    parts += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    pcm = np.concatenate(parts)
+    voiced = np.flatnonzero(np.abs(pcm) > 300)
+    return pcm[voiced[0] : voiced[-1] + 1]
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * WHISPER_SAMPLE_RATE), dtype=np.int16)
+
+
+def as_float(pcm: np.ndarray) -> np.ndarray:
+    return pcm.astype(np.float32) / 32768.0
+
+
+
+def assert_word_times_plausible(words: Sequence[Word], audio_s: float) -> None:
+    assert words
+    for word in words:
+        assert 0.0 <= word.start <= word.end <= audio_s + 0.05, word
+    starts = [w.start for w in words]
+    assert starts == sorted(starts)
+
+
+class RecordingWhisperEngine(WhisperEngine):
+    """The real engine, noting the length and prompt of every transcription it is asked for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str | None]] = []
+        super().__init__()
+        self.calls.clear()  # the warm-up is not a request
+
+    def transcribe_sync(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        self.calls.append((len(samples) / WHISPER_SAMPLE_RATE, prompt))
+        return super().transcribe_sync(samples, prompt=prompt)
+
+
+class GatedEngine(WhisperEngine):
+    """Holds every transcription until the test opens the gate; answers "part N" for the Nth call."""
+
+    def __init__(self) -> None:  # no model: the text is scripted
+        self.gate = asyncio.Event()
+        self.calls = 0
+
+    async def transcribe(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        self.calls += 1
+        text = f"part {self.calls}"
+        await self.gate.wait()
+        audio_s = len(samples) / WHISPER_SAMPLE_RATE
+        return Transcript(text, (Word(text, 0.0, audio_s, 0.9),), audio_s, compute_ms=1.0)
+
+
+class StreamRun:
+    """Feeds a WhisperSTT stream in 20 ms frames and collects the events it sends back."""
+
+    def __init__(self, stream: stt.RecognizeStream) -> None:
+        self.stream = stream
+        self.events: list[stt.SpeechEvent] = []
+        self._changed = asyncio.Event()
+        self._consumer = asyncio.create_task(self._consume())
+
+    async def _consume(self) -> None:
+        async for ev in self.stream:
+            self.events.append(ev)
+            self._changed.set()
+
+    async def push(self, pcm: np.ndarray) -> None:
+        for i in range(0, len(pcm), PIECE_SAMPLES):
+            piece = pcm[i : i + PIECE_SAMPLES]
+            self.stream.push_frame(
+                rtc.AudioFrame(piece.tobytes(), WHISPER_SAMPLE_RATE, 1, len(piece))
+            )
+            await asyncio.sleep(0)
+
+    async def wait_for(
+        self, kind: stt.SpeechEventType, count: int = 1, timeout_s: float = 20.0
+    ) -> None:
+        async def seen() -> None:
+            while sum(ev.type == kind for ev in self.events) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(seen(), timeout_s)
+
+    async def finish(self, timeout_s: float = 30.0) -> list[stt.SpeechEvent]:
+        self.stream.end_input()
+        await asyncio.wait_for(self._consumer, timeout_s)
+        return self.events
+
+    @property
+    def turn_events(self) -> list[stt.SpeechEventType]:
+        return [ev.type for ev in self.events if ev.type in (START, FINAL, END)]
+
+    def finals(self) -> list[str]:
+        return [ev.alternatives[0].text for ev in self.events if ev.type == FINAL]
+
+
+@pytest.fixture(scope="module")
+def engine() -> RecordingWhisperEngine:
+    return RecordingWhisperEngine()
+
+
+@pytest.fixture(scope="module")
+def vad() -> silero.VAD:
+    return silero.VAD.load(min_silence_duration=0.3)  # as the product runs it
+
+
+@pytest.fixture(scope="module")
+def question() -> np.ndarray:
+    return speak(QUESTION)
+
+
+@pytest.fixture(scope="module")
+def thanks() -> np.ndarray:
+    return speak(THANKS)
+
+
+@pytest.fixture
+async def stream_run(
+    engine: RecordingWhisperEngine, vad: silero.VAD
+) -> AsyncIterator[tuple[StreamRun, list[tuple[RecognizedUtterance, float]]]]:
+    utterances: list[tuple[RecognizedUtterance, float]] = []
+    whisper = WhisperSTT(engine, vad, on_utterance=lambda u: utterances.append((u, time.time())))
+    stream = whisper.stream()
+    engine.calls.clear()
+    run = StreamRun(stream)
+    try:
+        yield run, utterances
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+
+
+def test_transcribe_sync_recognises_a_known_sentence(
+    engine: RecordingWhisperEngine, question: np.ndarray
+) -> None:
+    result = engine.transcribe_sync(as_float(question))
+
+    assert word_error_rate(QUESTION, result.text) < MAX_WER, result.text
+    assert result.audio_s == pytest.approx(len(question) / WHISPER_SAMPLE_RATE)
+    assert_word_times_plausible(result.words, result.audio_s)
+    assert word_error_rate(QUESTION, " ".join(w.text for w in result.words)) < MAX_WER
+    # The speech fills the clip, so the words should too.
+    assert result.words[-1].end > 0.7 * result.audio_s
+
+
+async def test_recognize_takes_48khz_stereo_frames(
+    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray
+) -> None:
+    whisper = WhisperSTT(engine, vad)
+    src_t = np.arange(len(question)) / WHISPER_SAMPLE_RATE
+    dst_t = np.arange(len(question) * 3) / 48_000
+    upsampled = np.interp(dst_t, src_t, question).astype(np.int16)
+    stereo = np.repeat(upsampled, 2)
+    pieces = [stereo[i : i + 960 * 2] for i in range(0, len(stereo), 960 * 2)]
+    frames = [rtc.AudioFrame(p.tobytes(), 48_000, 2, len(p) // 2) for p in pieces]
+
+    event = await whisper.recognize(frames)
+
+    assert event.type == FINAL
+    assert word_error_rate(QUESTION, event.alternatives[0].text) < MAX_WER
+    audio_s = len(question) / WHISPER_SAMPLE_RATE
+    assert event.alternatives[0].end_time == pytest.approx(audio_s, abs=0.01)
+    assert len(event.alternatives[0].words) >= 8
+
+
+async def test_stream_reports_start_final_end_and_the_utterance(
+    stream_run: tuple[StreamRun, list[tuple[RecognizedUtterance, float]]], question: np.ndarray
+) -> None:
+    run, utterances = stream_run
+
+    await run.push(np.concatenate([silence(0.5), question, silence(1.0)]))
+    await run.finish()
+
+    assert run.turn_events == [START, FINAL, END]
+    [final] = run.finals()
+    assert word_error_rate(QUESTION, final) < MAX_WER, final
+    [(utterance, received_at)] = utterances
+    assert utterance.text == final
+    assert utterance.speech_start_at < utterance.speech_end_at <= received_at
+    assert received_at - utterance.speech_end_at < 5.0
+    assert_word_times_plausible(utterance.words, len(question) / WHISPER_SAMPLE_RATE + 0.5)
+    end = run.events[-1]
+    assert end.type == END and end.speech_end_time == pytest.approx(utterance.speech_end_at)
+
+
+async def test_two_sentences_a_long_pause_apart_are_two_turns(
+    stream_run: tuple[StreamRun, list[tuple[RecognizedUtterance, float]]],
+    question: np.ndarray,
+    thanks: np.ndarray,
+) -> None:
+    run, utterances = stream_run
+
+    await run.push(np.concatenate([silence(0.3), question, silence(1.5)]))
+    # 1.5 s of silence is ample time for the first transcript in real time; let it finish here too.
+    await run.wait_for(END)
+    await run.push(np.concatenate([thanks, silence(1.0)]))
+    await run.finish()
+
+    assert run.turn_events == [START, FINAL, END, START, FINAL, END]
+    first, second = run.finals()
+    assert word_error_rate(QUESTION, first) < MAX_WER, first
+    assert word_error_rate(THANKS, second) < MAX_WER, second
+    assert [u.text for u, _ in utterances] == [first, second]
+
+
+async def test_a_short_pause_inside_speech_does_not_end_the_turn(
+    stream_run: tuple[StreamRun, list[tuple[RecognizedUtterance, float]]],
+    question: np.ndarray,
+    thanks: np.ndarray,
+) -> None:
+    run, utterances = stream_run
+    speech = np.concatenate([question, silence(0.2), thanks])
+
+    await run.push(np.concatenate([silence(0.3), speech, silence(1.0)]))
+    await run.finish()
+
+    # One turn: an END_OF_SPEECH at the pause would have opened a second one.
+    assert run.turn_events == [START, FINAL, END]
+    [final] = run.finals()
+    assert word_error_rate(f"{QUESTION} {THANKS}", final) < MAX_WER, final
+    [(utterance, _)] = utterances
+    assert utterance.text == final
+    assert_word_times_plausible(utterance.words, len(speech) / WHISPER_SAMPLE_RATE + 0.5)
+
+
+async def test_a_pause_mid_turn_starts_transcribing_early(
+    stream_run: tuple[StreamRun, list[tuple[RecognizedUtterance, float]]],
+    engine: RecordingWhisperEngine,
+    question: np.ndarray,
+    thanks: np.ndarray,
+) -> None:
+    run, utterances = stream_run
+    speech = np.concatenate([question, silence(0.25), thanks])
+
+    await run.push(np.concatenate([silence(0.3), speech, silence(1.0)]))
+    await run.finish()
+
+    assert run.turn_events == [START, FINAL, END]
+    # The first part went to Whisper at the pause; the rest was prompted with its text.
+    assert len(engine.calls) == 2
+    (first_s, first_prompt), (_, second_prompt) = engine.calls
+    assert first_s < len(speech) / WHISPER_SAMPLE_RATE
+    assert first_prompt is None
+    assert second_prompt is not None and word_error_rate(QUESTION, second_prompt) < MAX_WER
+    [final] = run.finals()
+    assert word_error_rate(f"{QUESTION} {THANKS}", final) < MAX_WER, final
+    # Word times of the second part are shifted to where that part starts.
+    [(utterance, _)] = utterances
+    assert_word_times_plausible(utterance.words, len(speech) / WHISPER_SAMPLE_RATE + 0.5)
+    thanks_word = next(w for w in utterance.words if w.text.lower().startswith("thank"))
+    question_s = len(question) / WHISPER_SAMPLE_RATE
+    assert thanks_word.start == pytest.approx(question_s + 0.25, abs=0.5)
+
+
+async def test_speech_resuming_before_the_transcript_is_ready_keeps_the_turn_open(
+    vad: silero.VAD, question: np.ndarray, thanks: np.ndarray
+) -> None:
+    engine = GatedEngine()
+    utterances: list[RecognizedUtterance] = []
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        # Long enough a pause for the VAD to end the first speech, too short for recognition.
+        await run.push(np.concatenate([silence(0.3), question, silence(0.6), thanks]))
+        await run.wait_for(START, count=2)
+        engine.gate.set()
+        await run.push(silence(1.0))
+        await run.finish()
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+
+    assert run.turn_events[:2] == [START, START]
+    assert Counter(run.turn_events) == {START: 2, FINAL: 2, END: 1}
+    assert run.turn_events[-1] == END
+    assert len(utterances) == 2
+
+
+def test_only_the_bundled_model_is_available_offline() -> None:
+    assert Path(resolve_model("tiny.en")).is_dir()
+    with pytest.raises(ValueError, match="not available offline"):
+        resolve_model("base.en")
+
+
+def test_short_context_pads_to_the_audio_plus_a_margin_not_30_seconds() -> None:
+    from agent.stt_whisper import _pad_to_short_context
+
+    def frames(n: int) -> int:
+        return _pad_to_short_context(np.zeros((80, n), dtype=np.float32)).shape[-1]
+
+    assert frames(300) == 1000  # 3 s of speech: a 10 s window
+    assert frames(950) == 1500  # 9.5 s + margin: the next 5 s step
+    assert frames(2950) == 3000  # never more than Whisper's 30 s
+    assert frames(4000) == 3000  # longer input is cut, as before

@@ -1,0 +1,263 @@
+"""The sessions API, driven over HTTP against a real database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from agent.catalog import DEFAULT_PERSONA
+from db import sessions as repo
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+NEW_SESSION = {
+    "role_track": "medical_school_mmi",
+    "round_type": "mmi",
+    "difficulty": "hard",
+    "duration_min": 20,
+    "persona": "dr_patel",
+    "consent_version": "2025-01",
+}
+
+
+@dataclass
+class FakeRooms:
+    """A room service that records which rooms it was asked to close."""
+
+    closed: list[tuple[str, str]] = field(default_factory=list)
+
+    async def close_room(self, session_id: str, reason: str) -> None:
+        self.closed.append((session_id, reason))
+
+
+async def _create(client: httpx.AsyncClient, **overrides: object) -> dict:
+    response = await client.post("/v1/sessions", json={**NEW_SESSION, **overrides})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_create_returns_session_and_candidate_token(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+    body = await _create(app_client)
+    session, room = body["session"], body["room"]
+    assert session["status"] == "scheduled"
+    assert {k: session[k] for k in NEW_SESSION} == NEW_SESSION
+    assert room["session_id"] == session["id"]
+    assert room["signal_url"] == f"/v1/rooms/{session['id']}/signal"
+    assert room["expires_in_s"] == app.state.settings.token_ttl_s
+
+    claims = app.state.tokens.verify(room["token"], session["id"])
+    assert claims.identity == f"candidate-{app.state.local_user_id}"
+    assert (claims.role, claims.can_publish, claims.hidden) == ("candidate", True, False)
+
+
+async def test_persona_defaults_from_the_catalog(app_client: httpx.AsyncClient) -> None:
+    payload = {k: v for k, v in NEW_SESSION.items() if k != "persona"}
+    response = await app_client.post("/v1/sessions", json=payload)
+    assert response.status_code == 201
+    assert response.json()["session"]["persona"] == DEFAULT_PERSONA
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"role_track": "astronaut"},
+        {"round_type": "karaoke"},
+        {"difficulty": "impossible"},
+        {"duration_min": 15},
+        {"duration_min": "twenty"},
+        {"persona": "nobody"},
+        {"role_track": None},
+        {"consent_version": "v" * 65},
+        {"unexpected": 1},
+    ],
+)
+async def test_create_rejects_choices_outside_the_catalog(
+    app_client: httpx.AsyncClient, change: dict
+) -> None:
+    payload = {k: v for k, v in {**NEW_SESSION, **change}.items() if v is not None}
+    response = await app_client.post("/v1/sessions", json=payload)
+    assert response.status_code == 422
+    field_name = next(iter(change))
+    assert any(field_name in err["loc"] for err in response.json()["detail"])
+    assert (await app_client.get("/v1/sessions")).json() == []
+
+
+async def test_list_is_newest_first_and_paged(app_client: httpx.AsyncClient) -> None:
+    ids = [(await _create(app_client))["session"]["id"] for _ in range(3)]
+    listed = (await app_client.get("/v1/sessions")).json()
+    assert [s["id"] for s in listed] == ids[::-1]
+    page = (await app_client.get("/v1/sessions", params={"limit": 1, "offset": 1})).json()
+    assert [s["id"] for s in page] == [ids[1]]
+    assert (await app_client.get("/v1/sessions", params={"limit": 0})).status_code == 422
+    assert (await app_client.get("/v1/sessions", params={"offset": -1})).status_code == 422
+
+
+async def test_list_shows_only_the_users_sessions(
+    app_client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    mine = (await _create(app_client))["session"]["id"]
+    theirs = await _foreign_session(pool)
+    assert [s["id"] for s in (await app_client.get("/v1/sessions")).json()] == [mine]
+    assert str(theirs) != mine
+
+
+async def test_detail_includes_the_transcript(app_client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    session_id = UUID((await _create(app_client))["session"]["id"])
+    await repo.mark_live(pool, session_id, T0)
+    q = await repo.add_question(pool, session_id, 1, "Why medicine?", "bank", "mmi-001", "dr_patel", T0)
+    await repo.add_response(
+        pool, session_id, q, "To help people.", T0 + timedelta(seconds=3), T0 + timedelta(seconds=9)
+    )
+
+    response = await app_client.get(f"/v1/sessions/{session_id}")
+    assert response.status_code == 200
+    detail = response.json()
+    assert detail["status"] == "live"
+    assert datetime.fromisoformat(detail["started_at"]) == T0
+    assert [(e["speaker"], e["text"], e["seq"]) for e in detail["transcript"]] == [
+        ("interviewer", "Why medicine?", 1),
+        ("candidate", "To help people.", 1),
+    ]
+    assert detail["transcript"][0]["source"] == "bank"
+    assert detail["transcript"][1]["question_id"] == str(q)
+
+
+async def test_end_completes_once_and_closes_the_room(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+    rooms = FakeRooms()
+    app.state.rooms = rooms
+    session_id = (await _create(app_client))["session"]["id"]
+
+    first = await app_client.post(f"/v1/sessions/{session_id}/end")
+    assert first.status_code == 200
+    ended = first.json()
+    assert (ended["status"], ended["end_reason"]) == ("completed", "ended_by_candidate")
+    assert ended["ended_at"] is not None
+
+    second = await app_client.post(f"/v1/sessions/{session_id}/end")
+    assert second.status_code == 200
+    assert second.json() == ended
+    assert rooms.closed and all(c == (session_id, "ended_by_candidate") for c in rooms.closed)
+
+
+async def test_end_keeps_an_earlier_ending(app_client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    session_id = (await _create(app_client))["session"]["id"]
+    await repo.mark_ended(pool, UUID(session_id), "failed", T0, "agent_crashed")
+    ended = (await app_client.post(f"/v1/sessions/{session_id}/end")).json()
+    assert (ended["status"], ended["end_reason"]) == ("failed", "agent_crashed")
+
+
+async def test_end_without_a_room_service(app_client: httpx.AsyncClient) -> None:
+    session_id = (await _create(app_client))["session"]["id"]
+    response = await app_client.post(f"/v1/sessions/{session_id}/end")
+    assert response.json()["status"] == "completed"
+
+
+async def test_delete_removes_the_session_and_all_it_recorded(
+    app_client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool
+) -> None:
+    rooms = FakeRooms()
+    app.state.rooms = rooms
+    session_id = (await _create(app_client))["session"]["id"]
+    kept_id = (await _create(app_client))["session"]["id"]
+    for sid in (session_id, kept_id):
+        q = await repo.add_question(pool, UUID(sid), 1, "Why?", "bank", None, "dr_patel", T0)
+        await repo.add_response(pool, UUID(sid), q, "Because.", T0, None, [{"w": "Because", "start": 0.0, "end": 0.4, "p": 0.9}])
+        await repo.add_turn_latency(pool, UUID(sid), 1, T0, T0 + timedelta(milliseconds=500), 500.0)
+
+    response = await app_client.delete(f"/v1/sessions/{session_id}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert [c[0] for c in rooms.closed] == [session_id]
+
+    for table in ("sessions", "questions", "responses", "turn_latency"):
+        column = "id" if table == "sessions" else "session_id"
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", UUID(session_id)) == 0
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", UUID(kept_id)) == 1
+
+    assert (await app_client.get(f"/v1/sessions/{session_id}")).status_code == 404
+    assert (await app_client.delete(f"/v1/sessions/{session_id}")).status_code == 404
+
+
+async def test_fresh_tokens_for_candidate_and_coach(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+    session_id = (await _create(app_client))["session"]["id"]
+
+    candidate = await app_client.post(f"/v1/sessions/{session_id}/token", json={"role": "candidate"})
+    assert candidate.status_code == 200
+    claims = app.state.tokens.verify(candidate.json()["token"], session_id)
+    assert (claims.role, claims.can_publish, claims.hidden) == ("candidate", True, False)
+    assert claims.identity == f"candidate-{app.state.local_user_id}"
+
+    coaches = [
+        app.state.tokens.verify(
+            (await app_client.post(f"/v1/sessions/{session_id}/token", json={"role": "coach"})).json()["token"],
+            session_id,
+        )
+        for _ in range(2)
+    ]
+    assert all((c.role, c.can_publish, c.hidden) == ("coach", False, True) for c in coaches)
+    assert coaches[0].identity != coaches[1].identity
+
+    refused = await app_client.post(f"/v1/sessions/{session_id}/token", json={"role": "agent"})
+    assert refused.status_code == 422
+
+    await app_client.post(f"/v1/sessions/{session_id}/end")
+    ended = await app_client.post(f"/v1/sessions/{session_id}/token", json={"role": "candidate"})
+    assert ended.status_code == 409
+    assert ended.json() == {"detail": "session has ended"}
+
+
+async def _foreign_session(pool: asyncpg.Pool) -> UUID:
+    other_user = await pool.fetchval(
+        "INSERT INTO users (email) VALUES ($1) RETURNING id", f"{uuid4().hex}@example.invalid"
+    )
+    record = await repo.create_session(
+        pool,
+        user_id=other_user,
+        role_track="general",
+        round_type="behavioral",
+        difficulty="easy",
+        duration_min=10,
+        persona="alex",
+    )
+    return record.id
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("GET", "", None),
+        ("POST", "/end", None),
+        ("DELETE", "", None),
+        ("POST", "/token", {"role": "candidate"}),
+    ],
+)
+async def test_unknown_and_foreign_sessions_are_not_found(
+    app_client: httpx.AsyncClient, pool: asyncpg.Pool, method: str, suffix: str, body: dict | None
+) -> None:
+    foreign = await _foreign_session(pool)
+    for session_id in (uuid4(), foreign):
+        response = await app_client.request(method, f"/v1/sessions/{session_id}{suffix}", json=body)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "session not found"}
+    # The foreign session was left alone.
+    assert (await repo.get_session(pool, foreign)).status == "scheduled"
+
+    malformed = await app_client.request(method, f"/v1/sessions/not-a-uuid{suffix}", json=body)
+    assert malformed.status_code == 422
+    assert "UUID" in str(malformed.json()["detail"])
+
+
+async def test_openapi_documents_the_sessions_api(app_client: httpx.AsyncClient) -> None:
+    spec = (await app_client.get("/openapi.json")).json()
+    paths = spec["paths"]
+    assert set(paths["/v1/sessions"]) == {"get", "post"}
+    assert set(paths["/v1/sessions/{session_id}"]) == {"get", "delete"}
+    assert "/v1/sessions/{session_id}/end" in paths and "/v1/sessions/{session_id}/token" in paths
+    assert paths["/v1/sessions"]["post"]["tags"] == ["sessions"]
+    assert "201" in paths["/v1/sessions"]["post"]["responses"]
+    assert "404" in paths["/v1/sessions/{session_id}"]["get"]["responses"]

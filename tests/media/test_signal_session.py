@@ -1,0 +1,97 @@
+"""SessionSignals: the filler-aware second hearing feeds the transcript signals, off the critical path."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+
+from agent.stt_whisper import RecognizedUtterance, Transcript, Word
+from media.nudges import NudgeRules
+from media.signal_session import SessionSignals
+
+
+class RecordingStore:
+    """Stands in for the SignalStore: keeps the rows it is given."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, tuple[Any, ...]]] = []
+
+    def submit(self, table: str, row: tuple[Any, ...]) -> bool:
+        self.rows.append((table, row))
+        return True
+
+    async def flush(self) -> None:
+        return None
+
+    def stats_row(self, session_id: uuid.UUID, **counters: int) -> dict[str, Any]:
+        return {"session_id": session_id, **counters}
+
+
+def _signals(store: RecordingStore, transcriber=None) -> SessionSignals:
+    return SessionSignals(
+        uuid.uuid4(),
+        store=store,  # type: ignore[arg-type]
+        publish=lambda _event: None,
+        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
+        face_model_path=None,
+        face_sample_fps=10,
+        prosody_window_ms=100,
+        transcriber=transcriber,
+        wall_clock=lambda: 100.0,
+    )
+
+
+def _words(*timed: tuple[str, float, float]) -> tuple[Word, ...]:
+    return tuple(Word(text, start, end, 0.9) for text, start, end in timed)
+
+
+# What the conversation's recogniser heard (no fillers) and what the prompted one heard.
+CONVERSATION = _words(("so", 0.5, 0.7), ("I", 1.1, 1.2), ("think", 1.2, 1.5))
+PROMPTED = _words(("so", 0.5, 0.7), ("um,", 0.75, 1.05), ("I", 1.1, 1.2), ("think", 1.2, 1.5))
+
+
+def _utterance() -> RecognizedUtterance:
+    lead = 0.5  # the captured audio starts half a second before the speech
+    return RecognizedUtterance(
+        text="So I think",
+        words=tuple(Word(w.text, w.start - lead, w.end - lead, w.probability) for w in CONVERSATION),
+        speech_start_at=200.0,
+        speech_end_at=201.0,
+        final_compute_ms=1.0,
+        audio=np.zeros(24_000, dtype=np.float32),
+        audio_lead_s=lead,
+    )
+
+
+def _fillers(store: RecordingStore) -> list[tuple[int, str]]:
+    return [(row[1], row[5]) for table, row in store.rows if table == "speech_events" and row[2] == "filler"]
+
+
+async def test_fillers_come_from_the_prompted_second_hearing() -> None:
+    store = RecordingStore()
+    heard: list[np.ndarray] = []
+
+    async def transcriber(samples: np.ndarray) -> Transcript:
+        heard.append(samples)
+        return Transcript(text="So, um, I think", words=PROMPTED, audio_s=1.5, compute_ms=1.0)
+
+    signals = _signals(store, transcriber)
+    signals.on_utterance(_utterance())
+    await signals.aclose()
+
+    assert len(heard) == 1 and heard[0].shape == (24_000,)
+    # "um" starts 0.75 s into the audio, 0.25 s after the speech, which began at wall 200.0;
+    # the signal clock's zero is wall 100.0.
+    assert _fillers(store) == [(100_250, "um")]
+
+
+async def test_without_a_second_hearing_the_conversations_words_are_used() -> None:
+    store = RecordingStore()
+    signals = _signals(store)
+    signals.on_utterance(_utterance())
+    await signals.aclose()
+
+    assert _fillers(store) == []
+    assert not any(table == "speech_events" and row[2] == "filler" for table, row in store.rows)

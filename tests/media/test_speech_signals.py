@@ -1,0 +1,261 @@
+"""SpeechSignals: pace, pauses, fillers, hedges and response latency from word timestamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from media.prosody import ProsodyWindow
+from media.speech_signals import (
+    FILLER_PROMPT,
+    Filler,
+    Hedge,
+    Pace,
+    Pause,
+    ResponseLatency,
+    SpeechSignals,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class W:
+    text: str
+    start: float
+    end: float
+
+
+def words_at(text: str, *, start: float = 0.0, word_s: float = 0.3, gap_s: float = 0.1,
+             pauses: dict[int, float] | None = None) -> list[W]:
+    """Words of `text` laid out evenly; pauses[i] replaces the gap after word i."""
+    out, t = [], start
+    for i, word in enumerate(text.split()):
+        out.append(W(word, t, t + word_s))
+        t += word_s + (pauses or {}).get(i, gap_s)
+    return out
+
+
+def of(events: list, kind: type) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_wpm_is_words_over_speaking_time_without_pauses() -> None:
+    signals = SpeechSignals(min_pace_speaking_s=0.0)
+    words = words_at(" ".join(["word"] * 20), pauses={9: 1.0})
+    events = signals.on_utterance(100.0, words)
+    # 20 words of 0.3 s, 18 short gaps of 0.1 s; the 1.0 s pause is not speaking time.
+    speaking_s = 20 * 0.3 + 18 * 0.1
+    pace = of(events, Pace)[-1]
+    assert pace.speaking_s == pytest.approx(speaking_s)
+    assert pace.wpm == pytest.approx(60 * 20 / speaking_s)
+    assert pace.articulation_wpm == pytest.approx(60 * 20 / 6.0)
+    assert pace.at == pytest.approx(100.0 + words[-1].end)
+    summary = signals.summary()
+    assert summary.words == 20 and summary.wpm == pytest.approx(pace.wpm)
+
+
+def test_vocal_fillers_are_speaking_time_but_not_words() -> None:
+    signals = SpeechSignals(min_pace_speaking_s=0.0)
+    signals.on_utterance(0.0, words_at("so um I think uh that is right"))
+    summary = signals.summary()
+    assert summary.words == 6
+    assert summary.speaking_s == pytest.approx(8 * 0.3 + 7 * 0.1)
+
+
+def test_pace_covers_only_the_recent_window_of_speaking_time() -> None:
+    signals = SpeechSignals(pace_window_s=30.0)
+    slow = words_at(" ".join(["slow"] * 100), word_s=0.5, gap_s=0.1)  # 60 s of speech, 100 wpm
+    signals.on_utterance(0.0, slow)
+    assert signals.pace().wpm == pytest.approx(100.0, rel=0.01)
+    fast = words_at(" ".join(["fast"] * 100), word_s=0.3, gap_s=0.1)  # 40 s of speech, 150 wpm
+    events = signals.on_utterance(70.0, fast)
+    pace = of(events, Pace)[-1]
+    assert pace.speaking_s == pytest.approx(30.0)
+    assert pace.wpm == pytest.approx(150.0, rel=0.01)
+
+
+def test_no_pace_until_enough_speech() -> None:
+    signals = SpeechSignals(min_pace_speaking_s=5.0)
+    assert of(signals.on_utterance(0.0, words_at("just a few words")), Pace) == []
+    assert signals.pace() is None
+
+
+def test_pauses_inside_and_between_utterances() -> None:
+    signals = SpeechSignals()
+    first = words_at("one two three four five", pauses={1: 0.3, 2: 0.2, 3: 1.5})
+    events = signals.on_utterance(10.0, first)
+    pauses = of(events, Pause)
+    assert [p.duration_s for p in pauses] == pytest.approx([0.3, 1.5])
+    assert pauses[0].start_at == pytest.approx(10.0 + first[1].end)
+    assert pauses[1].start_at == pytest.approx(10.0 + first[3].end)
+    # The next utterance of the same answer starts 2 s after this one's last word.
+    last_end = 10.0 + first[-1].end
+    events = signals.on_utterance(last_end + 2.0, words_at("six seven"))
+    pauses = of(events, Pause)
+    assert len(pauses) == 1
+    assert (pauses[0].start_at, pauses[0].duration_s) == pytest.approx((last_end, 2.0))
+    assert signals.summary().pauses == 3
+    assert signals.summary().longest_pause_s == pytest.approx(2.0)
+
+
+def test_the_gap_around_a_question_is_latency_not_a_pause() -> None:
+    signals = SpeechSignals()
+    signals.on_utterance(0.0, words_at("my first answer"))
+    signals.on_question_end(5.0)
+    events = signals.on_utterance(6.0, words_at("second answer", start=0.4))
+    assert of(events, Pause) == []
+    assert of(events, ResponseLatency) == [ResponseLatency(5.0, 6.4, pytest.approx(1.4))]
+
+
+def test_response_latency_once_per_question() -> None:
+    signals = SpeechSignals()
+    signals.on_question_end(100.0)
+    first = signals.on_utterance(101.0, words_at("well", start=0.25))
+    latency = of(first, ResponseLatency)[0]
+    assert latency.question_end_at == 100.0
+    assert latency.answer_start_at == pytest.approx(101.25)
+    assert latency.latency_s == pytest.approx(1.25)
+    assert of(signals.on_utterance(103.0, words_at("and more")), ResponseLatency) == []
+    assert signals.summary().mean_response_latency_s == pytest.approx(1.25)
+
+
+def test_late_transcript_of_speech_before_the_question_end_is_not_the_answer() -> None:
+    signals = SpeechSignals()
+    signals.on_question_end(50.0)
+    assert of(signals.on_utterance(45.0, words_at("end of the last answer")), ResponseLatency) == []
+    latency = of(signals.on_utterance(51.0, words_at("answer")), ResponseLatency)
+    assert latency[0].latency_s == pytest.approx(1.0)
+
+
+def test_barge_in_gives_a_negative_latency() -> None:
+    signals = SpeechSignals()
+    signals.on_question_end(20.0)
+    latency = of(signals.on_utterance(19.5, words_at("sorry I think")), ResponseLatency)
+    assert latency[0].latency_s == pytest.approx(-0.5)
+
+
+def fillers(text: str, **kwargs) -> list[str]:
+    signals = SpeechSignals(**kwargs)
+    return [f.text for f in of(signals.on_utterance(0.0, words_at(text)), Filler)]
+
+
+def hedges(text: str) -> list[str]:
+    return [h.text for h in of(SpeechSignals().on_utterance(0.0, words_at(text)), Hedge)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Um, I think, uh, it went well.", ["um", "uh"]),
+        ("Umm... erm, hmm, so", ["umm", "erm", "hmm"]),
+        ("I would like to study medicine.", []),
+        ("I'd like to add that.", []),
+        ("It looks like a good plan and I like it.", []),
+        ("It was, like, hard.", ["like"]),
+        ("It was like, really hard.", ["like"]),
+        ("Like, I said no.", ["like"]),
+        ("Um like the team was late", ["um", "like"]),
+        ("It was hard, you know, for everyone.", ["you know"]),
+        ("Do you know, the answer?", []),
+        ("As you know, it was late.", []),
+        ("I know you know the rules", []),
+        ("I mean, it was fine.", ["i mean"]),
+        ("I mean it.", []),
+        ("That is what I mean, really.", []),
+        ("It was basically a cache.", ["basically"]),
+        ("So, I started there.", []),
+    ],
+)
+def test_fillers(text: str, expected: list[str]) -> None:
+    assert fillers(text) == expected
+
+
+def test_initial_so_is_a_filler_only_when_asked() -> None:
+    assert fillers("So I started there", count_initial_so=True) == ["so"]
+    assert fillers("I did so because", count_initial_so=True) == []
+
+
+def test_like_after_a_pause_is_a_filler() -> None:
+    signals = SpeechSignals()
+    events = signals.on_utterance(0.0, words_at("it was like hard", pauses={1: 0.5, 2: 0.4}))
+    assert [f.text for f in of(events, Filler)] == ["like"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It was kind of hard.", ["kind of"]),
+        ("I sort of knew it.", ["sort of"]),
+        ("What kind of role is it?", []),
+        ("The same sort of thing", []),
+        ("It's kinda late", ["kinda"]),
+    ],
+)
+def test_hedges(text: str, expected: list[str]) -> None:
+    assert hedges(text) == expected
+
+
+def test_filler_times_and_rate_per_100_words() -> None:
+    signals = SpeechSignals()
+    words = words_at("Um, I was, like, nervous but uh it went fine in the end and I learned a lot")
+    events = signals.on_utterance(30.0, words)
+    found = of(events, Filler)
+    assert [f.text for f in found] == ["um", "like", "uh"]
+    assert [f.at for f in found] == pytest.approx([30.0 + words[i].start for i in (0, 3, 6)])
+    summary = signals.summary()
+    assert summary.words == 16  # "um" and "uh" are not words; "like" is
+    assert summary.fillers == 3
+    assert summary.fillers_per_100_words == pytest.approx(100 * 3 / 16)
+
+
+def loudness_windows(silences: list[tuple[float, float]], until: float) -> list[ProsodyWindow]:
+    """100 ms windows: speech at -20 dBFS except quiet (-70 dBFS) where a silence covers the whole window."""
+    out = []
+    for i in range(int(until / 0.1)):
+        t = i * 0.1
+        quiet = any(s <= t and t + 0.1 <= e for s, e in silences)
+        out.append(ProsodyWindow(t, -70.0 if quiet else -20.0, not quiet, None if quiet else 120.0, 0.0))
+    return out
+
+
+def test_loudness_moves_pauses_onto_the_real_silence() -> None:
+    # The audio is silent from 2.03 s to 2.88 s, but the recogniser stretched "question" over
+    # most of it and started "um" early: its gap is only 0.1 s.
+    words = [W("thank", 0.5, 0.9), W("you", 0.9, 1.3), W("question.", 1.4, 2.6), W("um,", 2.7, 3.0),
+             W("I", 3.2, 3.3), W("think", 3.3, 3.7)]
+    signals = SpeechSignals()
+    signals.on_prosody(loudness_windows([(2.03, 2.88), (3.05, 3.22)], until=6.0), origin_at=1000.0)
+    events = signals.on_utterance(1000.0, words)
+    pauses = of(events, Pause)
+    assert len(pauses) == 1  # the 0.17 s silence after "um" is below the threshold
+    assert pauses[0].start_at == pytest.approx(1002.03, abs=0.06)
+    assert pauses[0].duration_s == pytest.approx(0.85, abs=0.1)
+    assert of(events, Filler)[0].at == pytest.approx(1002.88, abs=0.06)
+
+
+def test_without_loudness_the_recognised_gaps_are_used() -> None:
+    words = [W("one", 0.0, 0.4), W("two", 1.0, 1.4)]
+    pauses = of(SpeechSignals().on_utterance(0.0, words), Pause)
+    assert [p.duration_s for p in pauses] == pytest.approx([0.6])
+
+
+def test_a_recognised_gap_with_no_silence_under_it_is_not_a_pause() -> None:
+    words = [W("one", 0.0, 0.4), W("two", 1.0, 1.4)]
+    signals = SpeechSignals()
+    signals.on_prosody(loudness_windows([(5.0, 6.0)], until=8.0), origin_at=0.0)
+    assert of(signals.on_utterance(0.0, words), Pause) == []
+
+
+def test_pause_between_utterances_uses_loudness_too() -> None:
+    signals = SpeechSignals()
+    signals.on_prosody(loudness_windows([(1.52, 2.61)], until=5.0), origin_at=10.0)
+    signals.on_utterance(10.0, [W("first", 0.2, 0.9), W("part.", 0.9, 1.9)])  # "part." runs on
+    events = signals.on_utterance(12.4, [W("second", 0.0, 0.5)])  # the VAD started early
+    pauses = of(events, Pause)
+    assert [p.duration_s for p in pauses] == pytest.approx([1.09], abs=0.1)
+    assert pauses[0].start_at == pytest.approx(11.52, abs=0.06)
+
+
+def test_filler_prompt_is_disfluent() -> None:
+    lowered = FILLER_PROMPT.lower()
+    assert "um" in lowered and "uh" in lowered and "like," in lowered

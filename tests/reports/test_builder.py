@@ -1,0 +1,187 @@
+"""Building reports against a real database: scoring once, partial sessions, fallbacks, signals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from db import sessions as repo
+from reports.builder import ReportContext, build_report, offline_fallback
+from reports.scorecard import DEFAULT_WEIGHTS
+from scoring.offline import OfflineEvaluator
+from tests.reports.fakes import BankEntry, FakeBank, RecordingEvaluator, SelfFallingBackEvaluator, UnreachableLLMEvaluator
+from tests.reports.seeding import T0, seed_session
+
+
+def _ctx(evaluator, **changes) -> ReportContext:
+    base = dict(weights=DEFAULT_WEIGHTS, bank=None, evaluator=evaluator, fallback=offline_fallback)
+    base.update(changes)
+    return ReportContext(**base)
+
+
+async def _session(conn: asyncpg.Connection, **kwargs):
+    user_id = await repo.ensure_local_user(conn)
+    seeded = await seed_session(conn, user_id, **kwargs)
+    return seeded, await repo.get_session(conn, seeded.session_id)
+
+
+async def test_answers_are_scored_once_and_kept(conn: asyncpg.Connection) -> None:
+    seeded, session = await _session(conn)
+    evaluator = RecordingEvaluator()
+    first = await build_report(conn, session, _ctx(evaluator))
+    again = await build_report(conn, session, _ctx(evaluator))
+    assert len(evaluator.inputs) == 3
+    assert [a.rubric.overall for a in first.answers] == [a.rubric.overall for a in again.answers]
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 3
+    card = await conn.fetchrow("SELECT * FROM session_scorecards WHERE session_id = $1", session.id)
+    assert card["answers_scored"] == 3
+    assert card["dimensions"] == {d.dimension: d.score for d in first.scorecard.dimensions}
+    assert not first.partial and all(a.final and a.rubric.scored_at for a in first.answers)
+    # The evaluator saw the whole answer: both responses to Q1, in order.
+    q1 = evaluator.inputs[0]
+    assert q1.question.startswith("Tell me about a time") and q1.category == "behavioral"
+    assert q1.answer.startswith("Last year") and q1.answer.endswith("with data.")
+    assert q1.answer_duration_s == pytest.approx(40.0)
+
+
+async def test_a_late_response_gets_its_answer_rescored(conn: asyncpg.Connection) -> None:
+    seeded, session = await _session(conn)
+    evaluator = RecordingEvaluator()
+    await build_report(conn, session, _ctx(evaluator))
+    await repo.add_response(conn, session.id, seeded.question_ids[0], "And we kept that process.",
+                            T0 + timedelta(seconds=51), T0 + timedelta(seconds=53))  # fmt: skip
+    await build_report(conn, session, _ctx(evaluator))
+    assert len(evaluator.inputs) == 4 and evaluator.inputs[-1].answer.endswith("kept that process.")
+    assert await conn.fetchval(
+        "SELECT responses_scored FROM answer_scores WHERE question_id = $1", seeded.question_ids[0]
+    ) == 3
+
+
+async def test_a_live_session_gives_a_partial_report_without_keeping_the_open_answer(conn: asyncpg.Connection) -> None:
+    seeded, session = await _session(conn, status="live")
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()))
+    assert report.partial and report.notes[0].startswith("The session is still in progress")
+    assert [a.final for a in report.answers] == [True, True, False]
+    assert report.answers[2].rubric is not None and report.answers[2].rubric.scored_at is None
+    stored = await conn.fetch("SELECT question_id FROM answer_scores WHERE session_id = $1", session.id)
+    assert {r["question_id"] for r in stored} == set(seeded.question_ids[:2])
+    assert await conn.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", session.id) == 0
+
+    await repo.mark_ended(conn, session.id, "completed", T0 + timedelta(seconds=160), "interview_finished")
+    ended = await build_report(conn, session := await repo.get_session(conn, session.id), _ctx(OfflineEvaluator()))
+    assert not ended.partial and all(a.final for a in ended.answers)
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 3
+
+
+async def test_an_evaluator_that_raises_falls_back_to_the_offline_one(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    report = await build_report(conn, session, _ctx(UnreachableLLMEvaluator()))
+    for a in report.answers:
+        assert a.rubric.evaluator == "offline"
+        assert a.rubric.fallback_reason == "llm:test-model failed (ConnectionError)"
+    row = await conn.fetchrow("SELECT evaluator, fallback_reason FROM answer_scores WHERE session_id = $1 LIMIT 1", session.id)
+    assert tuple(row) == ("offline", "llm:test-model failed (ConnectionError)")
+
+
+async def test_an_evaluators_own_fallback_is_kept_as_it_said(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    report = await build_report(conn, session, _ctx(SelfFallingBackEvaluator()))
+    assert {a.rubric.fallback_reason for a in report.answers} == {"llm:test-model returned invalid JSON"}
+
+
+async def test_with_no_fallback_the_answer_is_left_unscored_and_retried_later(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    report = await build_report(conn, session, _ctx(UnreachableLLMEvaluator(), fallback=None))
+    assert all(a.rubric is None and "failed" in a.rubric_missing_reason for a in report.answers)
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 0
+    assert report.scorecard.dimensions[0].score is not None  # delivery still scores communication
+    retried = await build_report(conn, session, _ctx(OfflineEvaluator()))
+    assert all(a.rubric is not None for a in retried.answers)
+
+
+async def test_read_only_builds_score_nothing(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()).read_only())
+    assert all(a.rubric is None and a.rubric_missing_reason == "not scored yet" for a in report.answers)
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 0
+
+
+async def test_category_time_limit_and_example_come_from_the_bank(conn: asyncpg.Connection, monkeypatch) -> None:
+    bank = FakeBank(BankEntry("tech-hash-map", "technical", 180, "A hash map stores key-value pairs..."))
+    _, session = await _session(conn, round_type="mixed", bank_ids=("tech-hash-map", None, "not-in-bank"))
+    recorded: list[tuple[str, int]] = []
+
+    async def record_score(db, question_id: str, score: int) -> None:
+        recorded.append((question_id, score))
+
+    monkeypatch.setattr("reports.builder._record_score_hook", lambda: record_score)
+    evaluator = RecordingEvaluator()
+    report = await build_report(conn, session, _ctx(evaluator, bank=bank))
+    assert [i.category for i in evaluator.inputs] == ["technical", "behavioral", "behavioral"]  # mixed → behavioral
+    assert evaluator.inputs[0].time_limit_s == 180 and evaluator.inputs[0].question_id == "tech-hash-map"
+    assert report.answers[0].example_answer == "A hash map stores key-value pairs..."
+    assert recorded == [("tech-hash-map", report.answers[0].rubric.overall), ("not-in-bank", report.answers[2].rubric.overall)]
+    await build_report(conn, session, _ctx(evaluator, bank=bank))
+    assert len(recorded) == 2  # recorded when first scored only
+
+
+async def test_delivery_scores_and_moments_come_from_each_answers_signals(conn: asyncpg.Connection) -> None:
+    seeded, session = await _session(conn)
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()))
+    q1, q2, q3 = ({d.metric: d for d in a.delivery} for a in report.answers)
+    assert q1["face_visible"].value == pytest.approx(390 / 400, abs=1e-3)  # the 1 s without a face
+    assert q1["response_latency"].value == 1.5 and q2["response_latency"].value == 2.0
+    assert {f.name: f.value for f in q2["fillers"].factors}["fillers"] == 3
+    assert {f.name: f.value for f in q2["pauses"].factors}["long pauses"] == 1
+    assert q3["camera_gaze"].value == pytest.approx(340 / 400, abs=1e-3)  # 6 s looking away
+    assert {f.name: f.value for f in q3["fillers"].factors}["hedges (not counted)"] == 1
+    assert all(d.samples > 0 for d in (q1["pace"], q1["head_stability"], q1["smile"]))
+
+    by_kind = {m.kind: m for m in report.key_moments}
+    assert by_kind["long_pause"].t_ms == 75_000 and by_kind["long_pause"].response_id == seeded.response_ids[2]
+    assert by_kind["filler_burst"].question_seq == 2
+    assert by_kind["look_away"].question_seq == 3 and by_kind["look_away"].duration_ms >= 5000
+    assert by_kind["pace_spike"].t_ms == 130_000
+    assert by_kind["long_pause"].word_index is not None
+    assert report.coverage.face_samples == 1600 and report.coverage.speech_events > 10
+    assert report.duration_s == pytest.approx(160.0, abs=0.2)
+
+
+async def test_without_signals_pace_and_fillers_come_from_the_transcript(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn, signals=False)
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()))
+    q2 = {d.metric: d for d in report.answers[1].delivery}
+    assert q2["pace"].score is not None and q2["face_visible"].score is None
+    assert {f.name: f.value for f in q2["fillers"].factors}["fillers"] == 2  # "um", "uh" in the words
+    (pause, *_) = report.key_moments  # from the gap between words
+    assert pause.kind == "long_pause" and pause.question_seq == 2 and 3500 < pause.duration_ms < 4500
+    assert report.scorecard.overall is not None
+
+
+async def test_weights_are_settings(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    weights = {"communication": 1.0, "composure": 0.0, "structure": 0.0, "relevance": 0.0}
+    report = await build_report(conn, session, _ctx(OfflineEvaluator(), weights=weights))
+    assert report.scorecard.overall == report.scorecard.dimensions[0].score
+    assert report.scorecard.weights == weights
+
+
+async def test_an_unanswered_question_is_shown_but_not_scored(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn)
+    await repo.add_question(conn, session.id, 4, "Any questions for us?", "bank", None, "alex", T0 + timedelta(seconds=155))
+    evaluator = RecordingEvaluator()
+    report = await build_report(conn, session, _ctx(evaluator))
+    last = report.answers[-1]
+    assert last.seq == 4 and last.rubric is None and last.rubric_missing_reason == "not answered"
+    assert last.delivery == () and len(evaluator.inputs) == 3
+
+
+async def test_first_scores_go_into_the_question_stats(conn: asyncpg.Connection) -> None:
+    pytest.importorskip("db.questions")
+    _, session = await _session(conn, bank_ids=("beh-stats-probe", None, None))
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()))
+    await build_report(conn, session, _ctx(OfflineEvaluator()))
+    row = await conn.fetchrow("SELECT times_scored, score_sum FROM question_stats WHERE question_id = 'beh-stats-probe'")
+    assert row["times_scored"] == 1 and row["score_sum"] == report.answers[0].rubric.overall
