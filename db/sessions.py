@@ -23,7 +23,9 @@ END_STATUSES: tuple[str, ...] = ("completed", "failed", "abandoned")
 
 _SESSION_COLUMNS = """
     id, user_id, template_id, role_track, round_type, difficulty, duration_min, persona,
-    status, consent_version, created_at, started_at, ended_at, end_reason
+    status, consent_version, created_at, started_at, ended_at, end_reason,
+    cv_text, jd_text, consented_at, capture_signals, retention_days, retain_until,
+    practice_question_id
 """
 
 
@@ -45,6 +47,13 @@ class SessionRecord:
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    cv_text: str | None = None
+    jd_text: str | None = None
+    consented_at: datetime | None = None
+    capture_signals: bool = True  # the candidate's "analyse my delivery" choice
+    retention_days: int | None = None  # None: kept until the candidate deletes it
+    retain_until: datetime | None = None
+    practice_question_id: str | None = None  # a one-question practice session
 
 
 @dataclass(frozen=True, slots=True)
