@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from agent.catalog import (
@@ -18,6 +19,9 @@ from agent.catalog import (
     Persona,
 )
 from agent.question_bank import Question, QuestionBank
+from agent.tailoring import Tailoring
+
+logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 QuestionSource = Literal["bank", "follow_up"]
@@ -35,6 +39,10 @@ FOLLOW_UP_MIN_S = 60.0
 """A follow-up is only asked when at least this much time remains."""
 WRAP_UP_MIN_S = 60.0
 """The 'anything to add?' prompt is only offered when at least this much time remains."""
+OPENER_TIME_S = 90.0 + QUESTION_OVERHEAD_S
+"""Time kept back when planning, for the opener tailored to the candidate's CV."""
+OPENER_CATEGORY = "behavioral"
+"""The opener asks for a story from the CV: a behavioral question."""
 
 NUDGE_TEXT = "Take your time — would you like me to repeat the question?"
 WAIT_TEXT = "Of course, take your time. Go ahead whenever you're ready."
@@ -43,6 +51,8 @@ WRAP_UP_TEXT = (
     "Before we wrap up, is there anything you'd like to add, or anything you'd like to ask me?"
 )
 ENDED_TEXT = "Our interview has finished. Thank you again — you can leave whenever you're ready."
+PRACTICE_INTRO_TEXT = "Let's practise one question."
+PRACTICE_CLOSING_TEXT = "That's the end of this practice question. Thank you for practising!"
 
 ROLE_LABELS = {
     "software_engineer": "software engineering",
@@ -65,7 +75,7 @@ ROUND_LABELS = {
 
 @dataclass(frozen=True, slots=True)
 class InterviewPlan:
-    """What the candidate chose: role, round, difficulty, length, interviewer persona, seed."""
+    """What the candidate chose: role, round, difficulty, length, persona, seed, CV and JD."""
 
     role_track: str
     round_type: str
@@ -73,6 +83,10 @@ class InterviewPlan:
     duration_s: float
     persona_id: str = DEFAULT_PERSONA
     seed: int = 0
+    practice_question_id: str | None = None
+    """A bank question to practise on its own; None for a full interview."""
+    cv_text: str | None = field(default=None, repr=False)
+    jd_text: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -316,6 +330,12 @@ def interviewer_instructions(plan: InterviewPlan) -> str:
         "When an answer is vague, ask one probing follow-up for a concrete example, the "
         "outcome, or the reasoning, then move on. Do not score or coach during the interview. "
         "Keep to time and close politely when it is up."
+        + (
+            " This is a one-question practice session: ask the one question, at most one "
+            "follow-up, then close."
+            if plan.practice_question_id
+            else ""
+        )
     )
 
 
@@ -328,10 +348,23 @@ class InterviewScript:
         self._plan = plan
         self._persona = plan.persona
         self._clock = clock
-        candidates = bank.select(
-            plan.role_track, plan.round_type, plan.difficulty, count=len(bank), seed=plan.seed
-        )
-        planned, reserve = plan_questions(candidates, plan.duration_s)
+        self._practice = _practice_question(plan, bank)
+        self._opener: str | None = None
+        if self._practice is not None:
+            planned, reserve = [self._practice], []
+        else:
+            tailoring = Tailoring.from_texts(plan.cv_text, plan.jd_text)
+            self._opener = tailoring.opener
+            candidates = bank.select(
+                plan.role_track,
+                plan.round_type,
+                plan.difficulty,
+                count=len(bank),
+                seed=plan.seed,
+                relevance=tailoring.relevance if tailoring.active else None,
+            )
+            opener_time_s = OPENER_TIME_S if self._opener is not None else 0.0
+            planned, reserve = plan_questions(candidates, plan.duration_s - opener_time_s)
         if not planned:
             raise ValueError("the question bank has no questions for this plan")
         self._planned = tuple(planned)
@@ -352,6 +385,28 @@ class InterviewScript:
     def planned_questions(self) -> tuple[Question, ...]:
         """The bank questions planned for the duration, in asking order."""
         return self._planned
+
+    @property
+    def practice(self) -> bool:
+        """Whether this is a one-question practice session."""
+        return self._practice is not None
+
+    @property
+    def tailored_opener(self) -> str | None:
+        """The opening question drawn from the candidate's CV, if there is one."""
+        return self._opener
+
+    @property
+    def prepared_lines(self) -> tuple[str, ...]:
+        """Lines the interviewer is sure to say, to synthesise ahead of time."""
+        persona = self._persona
+        if self._practice is not None:
+            greeting, closing = _practice_greeting(persona), PRACTICE_CLOSING_TEXT
+        else:
+            greeting, closing = persona.greeting, persona.closing
+        opener = (self._opener,) if self._opener is not None else ()
+        questions = tuple(q.text for q in self._planned)
+        return (greeting, *opener, *persona.acknowledgements, *questions, closing)
 
     @property
     def questions_total(self) -> int:
@@ -400,6 +455,16 @@ class InterviewScript:
         if self.started:
             raise RuntimeError("the interview has already been opened")
         self._state = replace(self._state, started_at=self._clock(), phase="asking")
+        if self._practice is not None:
+            greeting = _practice_greeting(self._persona)
+            return self._ask_bank_question(self._practice, lead=greeting, kind="opening")
+        if self._opener is not None:
+            # Stored like a follow-up: it is no bank question, and it gets no follow-up itself.
+            asked = self._record_asked(
+                None, self._opener, "follow_up", current=None, followed_up=True
+            )
+            text = _join(self._persona.greeting, self._opener)
+            return Utterance(text=text, question=asked, kind="opening")
         return self._ask_bank_question(
             self._planned[0], lead=self._persona.greeting, kind="opening"
         )
@@ -478,6 +543,8 @@ class InterviewScript:
 
     def _advance(self, lead: str) -> Utterance:
         """Moves to the next bank question, or winds the interview down when none fits."""
+        if self._practice is not None:
+            return self._close(lead)
         upcoming = self._next_bank_question()
         if upcoming is not None:
             question, extra = upcoming
@@ -510,17 +577,17 @@ class InterviewScript:
         return Utterance(text=_join(lead, question.text), question=asked, kind=kind)
 
     def _record_asked(
-        self, question: Question, text: str, source: QuestionSource, **changes: object
+        self, question: Question | None, text: str, source: QuestionSource, **changes: object
     ) -> AskedQuestion:
-        """Put a question to the candidate: the next seq, recorded in the state with `changes`."""
+        """Put a question (None: the CV opener) to the candidate: the next seq, and `changes`."""
         state = self._state
         asked = AskedQuestion(
             seq=len(state.asked) + 1,
             text=text,
             source=source,
-            bank_question_id=question.id,
+            bank_question_id=question.id if question is not None else "",
             persona=self._persona.id,
-            category=question.category,
+            category=question.category if question is not None else OPENER_CATEGORY,
             asked_at=self._clock(),
         )
         self._state = replace(
@@ -540,7 +607,7 @@ class InterviewScript:
             text=_join(self._persona.follow_up_lead, prompt), question=asked, kind="follow_up"
         )
 
-    def _close(self) -> Utterance:
+    def _close(self, lead: str = "") -> Utterance:
         self._state = replace(
             self._state,
             phase="closed",
@@ -548,7 +615,25 @@ class InterviewScript:
             last_question=None,
             awaiting_repeat_answer=False,
         )
-        return Utterance(text=self._persona.closing, closing=True, kind="closing")
+        closing = PRACTICE_CLOSING_TEXT if self._practice is not None else self._persona.closing
+        return Utterance(text=_join(lead, closing), closing=True, kind="closing")
+
+
+def _practice_question(plan: InterviewPlan, bank: QuestionBank) -> Question | None:
+    """The bank question a practice session asks; None for a full interview or an unknown id."""
+    if plan.practice_question_id is None:
+        return None
+    try:
+        return bank.get(plan.practice_question_id)
+    except KeyError:
+        logger.warning("practice question not in the bank: planning a full interview instead")
+        return None
+
+
+def _practice_greeting(persona: Persona) -> str:
+    """A brief hello for a practice session: the persona's first sentence, then what is next."""
+    first_sentence = re.split(r"(?<=[.!?])\s+", persona.greeting.strip(), maxsplit=1)[0]
+    return _join(first_sentence, PRACTICE_INTRO_TEXT)
 
 
 def _lower_first(sentence: str) -> str:

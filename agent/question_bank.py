@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -74,6 +74,10 @@ class Question:
     rubric: tuple[str, ...]
     """The scoring rubric's dimension ids: the category's, or a subset of them."""
     example_answer: str
+
+
+Relevance = Callable[[Question], int]
+"""How well a question suits this candidate (higher is better); breaks ties in selection."""
 
 
 class QuestionBank:
@@ -147,19 +151,29 @@ class QuestionBank:
         ]
 
     def select(
-        self, role_track: str, round_type: str, difficulty: str, count: int, seed: int
+        self,
+        role_track: str,
+        round_type: str,
+        difficulty: str,
+        count: int,
+        seed: int,
+        relevance: Relevance | None = None,
     ) -> list[Question]:
-        """Up to `count` distinct questions, best matches first, the same for the same seed."""
+        """Up to `count` distinct questions, best matches first, the same for the same seed.
+
+        `relevance` (e.g. overlap with a job description) orders questions that fit the role
+        and difficulty equally well: higher first.
+        """
         _check_choice("role_track", role_track, ROLE_TRACKS)
         _check_choice("round_type", round_type, ROUND_TYPES)
         _check_choice("difficulty", difficulty, DIFFICULTIES)
         if count <= 0:
             return []
         if round_type != "mixed":
-            return self.ranked(round_type, role_track, difficulty, seed)[:count]
+            return self.ranked(round_type, role_track, difficulty, seed, relevance)[:count]
 
         categories = self._mixed_categories(role_track, seed)
-        queues = [self.ranked(c, role_track, difficulty, seed) for c in categories]
+        queues = [self.ranked(c, role_track, difficulty, seed, relevance) for c in categories]
         chosen: list[Question] = []
         while len(chosen) < count and any(queues):
             for queue in queues:
@@ -167,21 +181,29 @@ class QuestionBank:
                     chosen.append(queue.pop(0))
         return chosen
 
-    def ranked(self, category: str, role_track: str, difficulty: str, seed: int) -> list[Question]:
+    def ranked(
+        self,
+        category: str,
+        role_track: str,
+        difficulty: str,
+        seed: int,
+        relevance: Relevance | None = None,
+    ) -> list[Question]:
         """All questions of a category, best fit first; ties are shuffled by the seed.
 
-        Order of preference: the role's own questions, then general ones, at the asked
-        difficulty, then at neighbouring difficulties; other roles' questions come last.
+        Order of preference: questions the role can take (its own or general ones) at the
+        asked difficulty, then at neighbouring difficulties; other roles' questions come last.
+        Within each of those, the more relevant first, then the role's own before general.
         """
         wanted = DIFFICULTIES.index(difficulty)
         rng = random.Random(f"{seed}|{category}|{role_track}|{difficulty}")
         pool = sorted((q for q in self._questions if q.category == category), key=lambda q: q.id)
         rng.shuffle(pool)
 
-        def fit(q: Question) -> tuple[bool, int, int]:
+        def fit(q: Question) -> tuple[bool, int, int, int]:
             role_rank = _role_rank(q, role_track)
             distance = abs(DIFFICULTIES.index(q.difficulty) - wanted)
-            return (role_rank == 2, distance, role_rank)
+            return (role_rank == 2, distance, -relevance(q) if relevance else 0, role_rank)
 
         pool.sort(key=fit)
         return pool

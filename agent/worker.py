@@ -77,6 +77,21 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def plan_for(session: db_sessions.SessionRecord) -> InterviewPlan:
+    """The interview a session asks for: its choices, CV, job description or practice question."""
+    return InterviewPlan(
+        role_track=session.role_track,
+        round_type=session.round_type,
+        difficulty=session.difficulty,
+        duration_s=session.duration_min * 60.0,
+        persona_id=session.persona,
+        seed=zlib.crc32(session.id.bytes),
+        practice_question_id=session.practice_question_id,
+        cv_text=session.cv_text,
+        jd_text=session.jd_text,
+    )
+
+
 class OrderedWriter:
     """Applies one interview's DB writes in order, retrying while the database is away."""
 
@@ -136,14 +151,7 @@ class InterviewRunner:
         self._on_finished = on_finished
         self._pool = pool
         self._writer = OrderedWriter(pool)
-        plan = InterviewPlan(
-            role_track=session.role_track,
-            round_type=session.round_type,
-            difficulty=session.difficulty,
-            duration_s=session.duration_min * 60.0,
-            persona_id=session.persona,
-            seed=zlib.crc32(session.id.bytes),
-        )
+        plan = plan_for(session)
         self.script = InterviewScript(plan, bank)
         self.audio_input = TrackAudioInput()
         self._piper = models.piper
@@ -195,9 +203,7 @@ class InterviewRunner:
         await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
         # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
         # so a reply's first sentence usually costs no synthesis at all.
-        persona = self._plan.persona
-        lines = [persona.greeting, *persona.acknowledgements, *(q.text for q in self.script.planned_questions), persona.closing]
-        self._spawn(asyncio.to_thread(self._piper.prewarm, lines))
+        self._spawn(asyncio.to_thread(self._piper.prewarm, list(self.script.prepared_lines)))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
     def attach_audio(self, track: MediaStreamTrack) -> None:
@@ -351,9 +357,15 @@ class Interviews:
             return "session has ended"
         return None
 
-    def _signals_for(self, room: Room) -> SessionSignals | None:
-        """The room's delivery-signal consumer, made on the first candidate track."""
+    def _signals_for(self, room: Room, session: db_sessions.SessionRecord) -> SessionSignals | None:
+        """The room's delivery-signal consumer, made on the first candidate track.
+
+        None when signals are off here, or when the candidate chose not to have their
+        delivery analysed: then no frame or sound of theirs is measured, and nothing nudges.
+        """
         if self._store is None or self._feeds is None or not self._settings.signals_enabled:
+            return None
+        if not session.capture_signals:
             return None
         signals = self.signals.get(room.session_id)
         if signals is None:
@@ -383,7 +395,8 @@ class Interviews:
         return signals
 
     async def candidate_track(self, room: Room, track: MediaStreamTrack) -> None:
-        signals = self._signals_for(room)
+        session = await db_sessions.get_session(self._pool, uuid.UUID(room.session_id))
+        signals = self._signals_for(room, session) if session is not None else None
         if track.kind == "video":
             if signals is not None:
                 await signals.attach_video(room.subscribe(track))
@@ -394,7 +407,6 @@ class Interviews:
             signals.attach_audio(room.subscribe(track))
         runner = self.runners.get(room.session_id)
         if runner is None:
-            session = await db_sessions.get_session(self._pool, uuid.UUID(room.session_id))
             if session is None:
                 return
             runner = InterviewRunner(

@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from agent.question_bank import QuestionBank
-from api import progress, questions, reports, score, sessions
+from api import auth, catalog, consent, progress, questions, reports, score, sessions
+from api.retention import retention_sweeps
 from api.tokens import TokenIssuer, resolve_token_secret
 from db.migrate import apply_migrations
 from db.pool import create_pool
-from db.sessions import ensure_local_user
 from greenroom.settings import Settings
 from scoring.factory import close_evaluator, make_evaluator
 
@@ -27,6 +29,16 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     """Answers an unexpected error with JSON that reveals nothing of the request's data."""
     logger.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
     return JSONResponse(status_code=500, content={"detail": "internal server error"})
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 answer, except that what was sent in a body is not echoed back: bodies
+    carry passwords, CVs and job descriptions."""
+    errors = [
+        {k: v for k, v in error.items() if k != "input"} if error.get("loc", ("",))[0] == "body" else error
+        for error in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
 
 def create_app(
@@ -45,7 +57,6 @@ def create_app(
         try:
             async with pool.acquire() as conn:
                 applied = await apply_migrations(conn)
-                local_user_id = await ensure_local_user(conn)
             if applied:
                 logger.info("database migrated", extra={"versions": applied})
             app.state.settings = settings
@@ -53,12 +64,12 @@ def create_app(
             app.state.tokens = TokenIssuer(
                 settings.token_api_key, resolve_token_secret(settings), settings.token_ttl_s
             )
-            app.state.local_user_id = local_user_id
             app.state.question_bank = QuestionBank.load()
             reports.configure(app, settings)
             app.state.evaluator = make_evaluator(settings)
             async with AsyncExitStack() as stack:
                 stack.push_async_callback(close_evaluator, app.state.evaluator)
+                await stack.enter_async_context(retention_sweeps(app, settings.retention_sweep_s))
                 for extra in extra_lifespans:
                     await stack.enter_async_context(extra(app))
                 yield
@@ -72,6 +83,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(Exception, _unhandled_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.include_router(auth.router)
+    app.include_router(catalog.router)
+    app.include_router(consent.router)
     app.include_router(sessions.router)
     app.include_router(questions.router)
     app.include_router(reports.router)

@@ -6,10 +6,14 @@ from typing import Annotated, Protocol
 from uuid import UUID
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
 
 from api.tokens import TokenIssuer
+from db import accounts
 from greenroom.settings import Settings
+
+SESSION_COOKIE = "greenroom_session"
+SIGN_IN_REQUIRED = "sign in required"
 
 
 class RoomCloser(Protocol):
@@ -38,12 +42,30 @@ def get_rooms(request: Request) -> RoomCloser | None:
     return getattr(request.app.state, "rooms", None)
 
 
-def get_current_user(request: Request) -> UUID:
-    """The signed-in user; in this single-user release, always the local user."""
-    return request.app.state.local_user_id
-
-
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+def session_token(request: Request) -> str | None:
+    """The sign-in token a request carries: an `Authorization: Bearer` header, else the cookie."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+async def get_current_user(request: Request, pool: PoolDep) -> UUID:
+    """The signed-in user's id; 401 when the request carries no live sign-in token."""
+    token = session_token(request)
+    user_id = await accounts.user_for_token(pool, token) if token else None
+    if user_id is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail=SIGN_IN_REQUIRED,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user_id
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[TokenIssuer, Depends(get_tokens)]
 RoomsDep = Annotated[RoomCloser | None, Depends(get_rooms)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -24,6 +26,7 @@ HISTORY_LIMIT = 100
 # (newest first), so a first visit after many sessions stays bounded.
 BUILD_MISSING_LIMIT = 20
 INSIGHT_SESSIONS = 10
+PRACTICE_DAYS_SHOWN = 60
 
 
 class _Out(BaseModel):
@@ -116,6 +119,12 @@ class ProgressPublic(_Out):
     weekly_plan: list[PlanDayPublic]
     focus: list[str] = Field(description="The weakest dimensions the plan works on.")
     aggregates: AggregatesPublic
+    streak_days: int = Field(
+        description="Consecutive UTC days with a completed session, ending today or yesterday."
+    )
+    practice_days: list[date] = Field(
+        description=f"UTC days with a completed session in the last {PRACTICE_DAYS_SHOWN} days, oldest first."
+    )
 
 
 class InsightPublic(_Out):
@@ -131,6 +140,18 @@ class InsightsPublic(BaseModel):
     """Patterns across recent sessions, each with its evidence."""
 
     insights: list[InsightPublic]
+
+
+def practice_streak(days: Iterable[date], today: date) -> int:
+    """How many consecutive days up to today, or up to yesterday when today has none yet, had
+    practice; 0 when neither had any."""
+    practised = set(days)
+    day = today if today in practised else today - timedelta(days=1)
+    streak = 0
+    while day in practised:
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
 
 
 async def _history(pool: asyncpg.Pool, user_id: UUID, ctx: ReportContext) -> list[store.HistoryRow]:
@@ -151,7 +172,17 @@ async def get_progress(pool: PoolDep, user_id: CurrentUser, ctx: ReportContextDe
     rows = await _history(pool, user_id, ctx)
     counts = await store.session_counts(pool, user_id)
     categories = await store.category_averages(pool, user_id)
-    return ProgressPublic.model_validate(build_progress(rows, ctx.weights, counts, categories))
+    progress = build_progress(rows, ctx.weights, counts, categories)
+    today = datetime.now(UTC).date()
+    days = await repo.practice_days(pool, user_id, since=date.min)
+    shown_from = today - timedelta(days=PRACTICE_DAYS_SHOWN - 1)
+    return ProgressPublic.model_validate(
+        {field.name: getattr(progress, field.name) for field in fields(progress)}
+        | {
+            "streak_days": practice_streak(days, today),
+            "practice_days": [day for day in days if shown_from <= day <= today],
+        }
+    )
 
 
 @router.get("/insights", response_model=InsightsPublic, summary="Patterns across your recent sessions")

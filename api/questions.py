@@ -10,11 +10,16 @@ from pydantic import BaseModel, Field
 
 from agent.catalog import DIFFICULTIES, ROLE_TRACKS
 from agent.question_bank import CATEGORIES, INDUSTRIES, Question, QuestionBank, search_terms
-from api.deps import PoolDep
+from api.deps import PoolDep, get_current_user
 from api.sessions import ErrorPublic
 from db import questions as repo
 
-router = APIRouter(prefix="/v1/questions", tags=["questions"])
+router = APIRouter(
+    prefix="/v1/questions",
+    tags=["questions"],
+    dependencies=[Depends(get_current_user)],
+    responses={401: {"model": ErrorPublic, "description": "Not signed in."}},
+)
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 Difficulty = Literal[DIFFICULTIES]  # type: ignore[valid-type]

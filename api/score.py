@@ -9,11 +9,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import get_current_user
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, Evaluator
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1/score", tags=["score"])
+router = APIRouter(
+    prefix="/v1/score",
+    tags=["score"],
+    dependencies=[Depends(get_current_user)],
+    responses={401: {"description": "Not signed in."}},
+)
 
 Category = Literal[tuple(RUBRICS)]  # type: ignore[valid-type]
 DEFAULT_CATEGORY = "behavioral"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PERSONAS, ROLE_TRACKS, ROUND_TYPES
+from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS
 from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep
 from api.tokens import TokenIssuer
 from db import sessions as repo
@@ -25,6 +27,8 @@ RoundType = Literal[ROUND_TYPES]  # type: ignore[valid-type]
 Difficulty = Literal[DIFFICULTIES]  # type: ignore[valid-type]
 PersonaId = Literal[tuple(PERSONAS)]  # type: ignore[valid-type]
 SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
+RetentionDays = Literal[7, 30, 90, 365]
+MAX_CONTEXT_CHARS = 20_000  # CV and job description text; the database checks the same
 
 SESSION_NOT_FOUND = "session not found"
 END_REASON_BY_CANDIDATE = "ended_by_candidate"
@@ -47,13 +51,31 @@ class SessionCreate(BaseModel):
     difficulty: Difficulty
     duration_min: Literal[10, 20, 30]
     persona: PersonaId = DEFAULT_PERSONA
-    consent_version: str | None = Field(
-        default=None, max_length=64, description="The consent text version the candidate accepted."
+    consent_version: str = Field(
+        max_length=64,
+        description="The version of the consent policy the candidate accepted (GET /v1/consent).",
+    )
+    cv_text: str | None = Field(
+        default=None, max_length=MAX_CONTEXT_CHARS, description="The candidate's CV, as text."
+    )
+    jd_text: str | None = Field(
+        default=None, max_length=MAX_CONTEXT_CHARS, description="The job description, as text."
+    )
+    capture_signals: bool = Field(
+        default=True,
+        description='"Analyse my delivery": compute and keep face and voice signals.',
+    )
+    retention_days: RetentionDays | None = Field(
+        default=DEFAULT_RETENTION_DAYS,
+        description="Days to keep the session before it is deleted; null keeps it until deleted.",
+    )
+    practice_question_id: str | None = Field(
+        default=None, max_length=200, description="A question bank id: practise this one question."
     )
 
 
 class SessionPublic(BaseModel):
-    """A session as its owner sees it."""
+    """A session as its owner sees it (without the CV and job description text)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -65,10 +87,22 @@ class SessionPublic(BaseModel):
     persona: str
     status: SessionStatus
     consent_version: str | None
+    consented_at: datetime | None
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
+    capture_signals: bool
+    retention_days: int | None = Field(description="null: kept until deleted.")
+    retain_until: datetime | None = Field(description="When the session will be deleted.")
+    practice_question_id: str | None
+    has_cv: bool
+    has_jd: bool
+
+    @classmethod
+    def of(cls, record: repo.SessionRecord) -> SessionPublic:
+        fields = asdict(record) | {"has_cv": bool(record.cv_text), "has_jd": bool(record.jd_text)}
+        return cls.model_validate(fields)
 
 
 class TranscriptEntryPublic(BaseModel):
@@ -86,8 +120,10 @@ class TranscriptEntryPublic(BaseModel):
 
 
 class SessionDetail(SessionPublic):
-    """A session with its transcript so far."""
+    """A session with the CV and job description it was given and its transcript so far."""
 
+    cv_text: str | None
+    jd_text: str | None
     transcript: list[TranscriptEntryPublic]
 
 
@@ -118,6 +154,8 @@ class TokenRequest(BaseModel):
 
 
 NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such session for this user."}}
+OUTDATED_CONSENT = "consent to the current policy (version {version}) is required"
+UNKNOWN_QUESTION = "unknown question"
 
 
 def _room_join(
@@ -149,6 +187,18 @@ async def _close_room(rooms: RoomCloser | None, session_id: UUID, reason: str) -
         logger.exception("closing room failed", extra={"session_id": str(session_id)})
 
 
+def _in_bank(request: Request, question_id: str) -> bool:
+    """Whether the question bank loaded in the lifespan has this question."""
+    bank = getattr(request.app.state, "question_bank", None)
+    if bank is None:
+        return False
+    try:
+        bank.get(question_id)
+    except KeyError:
+        return False
+    return True
+
+
 async def _owned_session(pool: repo.Db, session_id: UUID, user_id: UUID) -> repo.SessionRecord:
     record = await repo.get_session(pool, session_id, user_id=user_id)
     if record is None:
@@ -160,11 +210,19 @@ async def _owned_session(pool: repo.Db, session_id: UUID, user_id: UUID) -> repo
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionJoin,
+    responses={
+        409: {"model": ErrorPublic, "description": "Consent was given to another policy version."},
+        422: {"description": "Invalid body, or an unknown practice question."},
+    },
     summary="Schedule a session and get the candidate's room token",
 )
 async def create_session(
-    body: SessionCreate, pool: PoolDep, tokens: TokensDep, user_id: CurrentUser
+    body: SessionCreate, request: Request, pool: PoolDep, tokens: TokensDep, user_id: CurrentUser
 ) -> SessionJoin:
+    if body.consent_version != CONSENT_VERSION:
+        raise HTTPException(status_code=409, detail=OUTDATED_CONSENT.format(version=CONSENT_VERSION))
+    if body.practice_question_id is not None and not _in_bank(request, body.practice_question_id):
+        raise HTTPException(status_code=422, detail=UNKNOWN_QUESTION)
     record = await repo.create_session(
         pool,
         user_id=user_id,
@@ -174,9 +232,14 @@ async def create_session(
         duration_min=body.duration_min,
         persona=body.persona,
         consent_version=body.consent_version,
+        cv_text=(body.cv_text or "").strip() or None,
+        jd_text=(body.jd_text or "").strip() or None,
+        capture_signals=body.capture_signals,
+        retention_days=body.retention_days,
+        practice_question_id=body.practice_question_id,
     )
     return SessionJoin(
-        session=SessionPublic.model_validate(record),
+        session=SessionPublic.of(record),
         room=_room_join(tokens, record.id, user_id, "candidate"),
     )
 
@@ -189,7 +252,7 @@ async def list_sessions(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[SessionPublic]:
     records = await repo.list_sessions(pool, user_id, limit=limit, offset=offset)
-    return [SessionPublic.model_validate(r) for r in records]
+    return [SessionPublic.of(r) for r in records]
 
 
 @router.get(
@@ -202,7 +265,9 @@ async def get_session(session_id: UUID, pool: PoolDep, user_id: CurrentUser) -> 
     record = await _owned_session(pool, session_id, user_id)
     entries = await repo.transcript(pool, session_id)
     return SessionDetail(
-        **SessionPublic.model_validate(record).model_dump(),
+        **SessionPublic.of(record).model_dump(),
+        cv_text=record.cv_text,
+        jd_text=record.jd_text,
         transcript=[TranscriptEntryPublic.model_validate(e) for e in entries],
     )
 
@@ -223,7 +288,7 @@ async def end_session(
     if record is None:  # deleted in between
         raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
     await _close_room(rooms, session_id, END_REASON_BY_CANDIDATE)
-    return SessionPublic.model_validate(record)
+    return SessionPublic.of(record)
 
 
 @router.delete(

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
 STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 15.0
+
+
+async def sign_up(http: httpx.AsyncClient) -> None:
+    """Signs the client up to a throwaway account; the sign-in cookie stays in its jar."""
+    response = await http.post(
+        "/v1/auth/signup",
+        json={"email": f"bench-{secrets.token_hex(8)}@example.test", "password": secrets.token_urlsafe(16)},
+    )
+    response.raise_for_status()
 
 
 @asynccontextmanager

@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,7 @@ import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 
 from api.app import create_app  # noqa: E402
+from db import accounts  # noqa: E402
 from db import sessions as repo  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
 from greenroom.settings import Settings  # noqa: E402
@@ -159,9 +161,10 @@ def synthetic_session(rng: random.Random) -> dict[str, list[tuple[Any, ...]]]:
     return {"questions": questions, "responses": responses, "events": events, "face": face, "prosody": prosody}
 
 
-async def load_session(conn: asyncpg.Connection, rows: dict[str, list[Any]], bank_ids: list[str]) -> UUID:
+async def load_session(
+    conn: asyncpg.Connection, user_id: UUID, rows: dict[str, list[Any]], bank_ids: list[str]
+) -> UUID:
     """Writes a completed session with the synthetic rows (signals by COPY); returns its id."""
-    user_id = await repo.ensure_local_user(conn)
     session = await repo.create_session(
         conn, user_id=user_id, role_track="software_engineer", round_type="mixed",
         difficulty="medium", duration_min=SESSION_MIN, persona="alex",
@@ -239,8 +242,10 @@ async def _run(runs: int, server_url: str | None) -> dict[str, Any]:
         async with scratch_database(server_url, Path(tmp)) as url:
             conn = await asyncpg.connect(url)
             try:
+                user = await accounts.create_user(conn, "bench@example.test", secrets.token_urlsafe(16))
+                token = await accounts.create_token(conn, user.id, timedelta(hours=1))
                 began = time.perf_counter()
-                sid = await load_session(conn, rows, _bank_ids())
+                sid = await load_session(conn, user.id, rows, _bank_ids())
                 load_s = time.perf_counter() - began
             finally:
                 await conn.close()
@@ -252,7 +257,9 @@ async def _run(runs: int, server_url: str | None) -> dict[str, Any]:
 
                     app.state.evaluator = OfflineEvaluator()
                 transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://bench", headers={"Authorization": f"Bearer {token}"}
+                ) as client:
                     report_cold_ms, first = await _timed(lambda: client.get(f"/v1/sessions/{sid}/report"))
                     first.raise_for_status()
                     timings: dict[str, list[float]] = {"report": [], "timeline": [], "pdf": []}

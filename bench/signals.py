@@ -377,7 +377,7 @@ async def _capacity(max_sessions: int, window_s: float, speech: bool) -> dict[st
 
     from agent.worker import VoiceModels
     from bench.face_media import camera_frames
-    from bench.live_server import serve
+    from bench.live_server import serve, sign_up
     from bench.turn_latency import database
     from greenroom.server import build_app
     from greenroom.settings import Settings
@@ -400,6 +400,7 @@ async def _capacity(max_sessions: int, window_s: float, speech: bool) -> dict[st
             app = build_app(settings, models=models)
             rounds: list[dict[str, Any]] = []
             async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+                await sign_up(http)
                 for n in range(1, max_sessions + 1):
                     try:
                         result = await _round(app, http, base_url, n, window_s, speech, workdir, frames_path)

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
 
+from db import accounts  # noqa: E402
 from db import sessions as repo  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
 from db.signal_store import SignalStore  # noqa: E402
@@ -52,7 +54,8 @@ def _face_rows(session_ids: list[UUID], n_rows: int) -> list[tuple[Any, ...]]:
 async def _sessions(url: str) -> list[UUID]:
     conn = await asyncpg.connect(url)
     try:
-        user_id = await repo.ensure_local_user(conn)
+        email = f"bench-{secrets.token_hex(8)}@example.test"
+        user_id = (await accounts.create_user(conn, email, secrets.token_urlsafe(16))).id
         return [
             (
                 await repo.create_session(

@@ -54,7 +54,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.worker import VoiceModels  # noqa: E402
-from bench.live_server import serve  # noqa: E402
+from api.consent import CONSENT_VERSION  # noqa: E402
+from bench.live_server import serve, sign_up  # noqa: E402
 from bench.signals import face_counts  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.rtc_client import Camera, ClientError, Microphone, RoomClient, Speech, espeak  # noqa: E402
@@ -68,6 +69,7 @@ SESSION = {
     "round_type": "behavioral",
     "difficulty": "medium",
     "duration_min": 30,  # far longer than the bench, so the interviewer never closes
+    "consent_version": CONSENT_VERSION,
 }
 # (words, espeak-ng speed): substantive answers with an example and a result, so the
 # interviewer mostly moves on, and a few thin ones that draw a follow-up.
@@ -232,6 +234,7 @@ async def main(turns: int, signals: bool = True, video: bool = True) -> dict[str
             app = build_app(settings, models=models)
             async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=15) as http:
                 say(f"serving on {base_url}; {turns} turns; signals {'on' if signals else 'off'}; video {'on' if video else 'off'}")
+                await sign_up(http)
                 response = await http.post("/v1/sessions", json=SESSION)
                 response.raise_for_status()
                 session_id, room = response.json()["session"]["id"], response.json()["room"]

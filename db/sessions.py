@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -17,7 +17,6 @@ SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
 EndStatus = Literal["completed", "failed", "abandoned"]
 QuestionSource = Literal["bank", "follow_up"]
 
-LOCAL_USER_EMAIL = "local@greenroom.invalid"
 OPEN_STATUSES: tuple[str, ...] = ("scheduled", "live")
 END_STATUSES: tuple[str, ...] = ("completed", "failed", "abandoned")
 
@@ -69,26 +68,8 @@ class TranscriptEntry:
     persona: str | None
 
 
-
-
 def _session(row: asyncpg.Record | None) -> SessionRecord | None:
     return None if row is None else SessionRecord(**dict(row))
-
-
-async def ensure_local_user(db: Db) -> UUID:
-    """Returns the id of the single local user, creating it on first use."""
-    async with transaction(db) as conn:
-        user_id = await conn.fetchval(
-            """
-            INSERT INTO users (email, display_name) VALUES ($1, 'Local user')
-            ON CONFLICT (email) DO NOTHING
-            RETURNING id
-            """,
-            LOCAL_USER_EMAIL,
-        )
-        if user_id is None:
-            user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", LOCAL_USER_EMAIL)
-        return user_id
 
 
 async def create_session(
@@ -102,14 +83,26 @@ async def create_session(
     persona: str,
     consent_version: str | None = None,
     template_id: UUID | None = None,
+    cv_text: str | None = None,
+    jd_text: str | None = None,
+    capture_signals: bool = True,
+    retention_days: int | None = None,
+    practice_question_id: str | None = None,
 ) -> SessionRecord:
-    """Schedules a new session for a user."""
+    """Schedules a new session for a user. A consent version records consent given now; with
+    retention_days the session is kept until that many days after its creation."""
     async with transaction(db) as conn:
         row = await conn.fetchrow(
             f"""
             INSERT INTO sessions (user_id, template_id, role_track, round_type, difficulty,
-                                  duration_min, persona, consent_version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                  duration_min, persona, consent_version, consented_at,
+                                  cv_text, jd_text, capture_signals, retention_days, retain_until,
+                                  practice_question_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+                    CASE WHEN $8::text IS NOT NULL THEN now() END,
+                    $9, $10, $11, $12,
+                    now() + make_interval(days => $12::int),
+                    $13)
             RETURNING {_SESSION_COLUMNS}
             """,
             user_id,
@@ -120,6 +113,11 @@ async def create_session(
             duration_min,
             persona,
             consent_version,
+            cv_text,
+            jd_text,
+            capture_signals,
+            retention_days,
+            practice_question_id,
         )
     return _session(row)
 
@@ -224,6 +222,46 @@ async def delete_session(db: Db, session_id: UUID, *, user_id: UUID | None = Non
             user_id,
         )
     return deleted is not None
+
+
+async def purge_expired_sessions(db: Db, *, now: datetime | None = None) -> list[SessionRecord]:
+    """Deletes every session kept past its retain_until, with everything recorded under it;
+    returns the sessions deleted."""
+    async with transaction(db) as conn:
+        rows = await conn.fetch(
+            f"""
+            DELETE FROM sessions WHERE retain_until < coalesce($1, now())
+            RETURNING {_SESSION_COLUMNS}
+            """,
+            now,
+        )
+    return [SessionRecord(**dict(row)) for row in rows]
+
+
+async def open_session_ids(db: Db, user_id: UUID) -> list[UUID]:
+    """The ids of a user's scheduled and live sessions."""
+    rows = await db.fetch(
+        "SELECT id FROM sessions WHERE user_id = $1 AND status = ANY($2::text[])",
+        user_id,
+        list(OPEN_STATUSES),
+    )
+    return [row["id"] for row in rows]
+
+
+async def practice_days(db: Db, user_id: UUID, since: date) -> list[date]:
+    """The distinct UTC calendar days, from since on, on which the user completed a session."""
+    rows = await db.fetch(
+        """
+        SELECT DISTINCT (coalesce(ended_at, started_at, created_at) AT TIME ZONE 'UTC')::date AS day
+        FROM sessions
+        WHERE user_id = $1 AND status = 'completed'
+          AND coalesce(ended_at, started_at, created_at) >= ($2::date::timestamp AT TIME ZONE 'UTC')
+        ORDER BY day
+        """,
+        user_id,
+        since,
+    )
+    return [row["day"] for row in rows]
 
 
 async def add_question(

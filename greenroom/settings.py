@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     token_api_secret: SecretStr | None = None
     token_ttl_s: int = 600
 
+    # Accounts: how long a sign-in lasts (the session cookie's Max-Age), and how often sessions
+    # past their retention and expired sign-ins are deleted.
+    auth_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    retention_sweep_s: float = Field(default=3600.0, gt=0)
+
     # WebRTC: ICE servers as URLs (stun:/turn:), and extra host addresses to announce
     # (like LiveKit's rtc.node_ip). Empty ICE servers keep the machine offline.
     ice_servers: list[str] = []

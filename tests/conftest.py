@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -20,6 +21,7 @@ from api.app import create_app
 from db.migrate import apply_migrations
 from db.pool import create_pool
 from greenroom.settings import Settings
+from tests.users import TEST_PASSWORD, new_email
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -129,8 +131,29 @@ async def app(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client driving the app in process."""
+async def anonymous_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client driving the app in process, not signed in."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://greenroom.test") as client:
         yield client
+
+
+@pytest.fixture
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client driving the app in process, signed in to a fresh account (the cookie is
+    in its jar)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://greenroom.test") as client:
+        response = await client.post(
+            "/v1/auth/signup", json={"email": new_email(), "password": TEST_PASSWORD}
+        )
+        assert response.status_code == 201, response.text
+        yield client
+
+
+@pytest.fixture
+async def user_id(app_client: httpx.AsyncClient) -> UUID:
+    """The id of the account app_client is signed in to."""
+    response = await app_client.get("/v1/auth/me")
+    assert response.status_code == 200, response.text
+    return UUID(response.json()["user"]["id"])

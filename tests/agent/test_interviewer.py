@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -15,6 +16,9 @@ from agent.catalog import PERSONAS
 from agent.interviewer import (
     CLOSING_RESERVE_S,
     NUDGE_TEXT,
+    OPENER_TIME_S,
+    PRACTICE_CLOSING_TEXT,
+    PRACTICE_INTRO_TEXT,
     WRAP_UP_MIN_S,
     WRAP_UP_TEXT,
     InterviewPlan,
@@ -93,9 +97,22 @@ async def interview(
     duration_s: float = 20 * 60,
     persona_id: str = "alex",
     seed: int = 7,
+    practice_question_id: str | None = None,
+    cv_text: str | None = None,
+    jd_text: str | None = None,
 ) -> AsyncIterator[Interview]:
     clock = FakeClock()
-    plan = InterviewPlan(role_track, round_type, difficulty, duration_s, persona_id, seed)
+    plan = InterviewPlan(
+        role_track,
+        round_type,
+        difficulty,
+        duration_s,
+        persona_id,
+        seed,
+        practice_question_id=practice_question_id,
+        cv_text=cv_text,
+        jd_text=jd_text,
+    )
     script = InterviewScript(plan, bank, clock)
     utterances: list[Utterance] = []
     llm = ScriptedInterviewerLLM(script, on_utterance=utterances.append)
@@ -350,6 +367,132 @@ async def test_a_whole_interview_keeps_to_its_plan(bank: QuestionBank) -> None:
         assert bank_ids[: len(planned)] == [q.id for q in planned]
         assert len(bank_ids) == len(set(bank_ids))
         assert iv.clock.now - 1_000.0 <= 10 * 60 + 60
+
+
+# --- a one-question practice session ------------------------------------------------
+
+PRACTICE_ID = "tech-data-where-vs-having"  # a technical data-analyst question
+REASONED_ANSWER = (
+    "WHERE filters individual rows before they are grouped, while HAVING filters the groups "
+    "after aggregation, because the aggregate does not exist yet when WHERE runs. For example "
+    "I would use WHERE to keep only last year's orders and HAVING to keep customers whose "
+    "total is above one hundred, so the trade-off is doing cheap row filters first."
+)
+
+
+def test_practice_plan_holds_just_that_question_whatever_the_round(bank: QuestionBank) -> None:
+    plan = InterviewPlan(
+        "software_engineer", "behavioral", "hard", 30 * 60, seed=7, practice_question_id=PRACTICE_ID
+    )
+    script = InterviewScript(plan, bank, FakeClock())
+
+    assert script.practice
+    assert script.planned_questions == (bank.get(PRACTICE_ID),)
+    assert script.questions_total == 1
+    assert script.tailored_opener is None
+
+
+async def test_practice_session_greets_briefly_asks_and_closes(bank: QuestionBank) -> None:
+    async with interview(bank, practice_question_id=PRACTICE_ID, duration_s=30 * 60) as iv:
+        question = bank.get(PRACTICE_ID)
+        assert iv.opening == f"Hi, I'm Alex. {PRACTICE_INTRO_TEXT} {question.text}"
+
+        reply = await iv.say(REASONED_ANSWER)
+
+        assert reply.endswith(PRACTICE_CLOSING_TEXT)
+        assert iv.utterances[-1].closing and iv.utterances[-1].kind == "closing"
+        assert iv.script.finished
+        assert [(a.source, a.bank_question_id) for a in iv.script.asked] == [("bank", PRACTICE_ID)]
+
+
+async def test_practice_thin_answer_gets_one_follow_up_then_closes(bank: QuestionBank) -> None:
+    async with interview(bank, practice_question_id=PRACTICE_ID, persona_id="jordan") as iv:
+        reply = await iv.say("They both filter things.")
+        assert iv.utterances[-1].kind == "follow_up"
+        assert reply.startswith(PERSONAS["jordan"].follow_up_lead)
+
+        reply = await iv.say("They both filter things, I am not sure.")
+
+        assert reply.endswith(PRACTICE_CLOSING_TEXT)
+        assert iv.script.finished
+        assert [a.source for a in iv.script.asked] == ["bank", "follow_up"]
+
+
+def test_unknown_practice_question_falls_back_to_the_full_plan(
+    bank: QuestionBank, caplog: pytest.LogCaptureFixture
+) -> None:
+    unknown = "jane.doe@example.com"
+    full = InterviewPlan("software_engineer", "behavioral", "medium", 20 * 60, seed=7)
+    plan = InterviewPlan(
+        "software_engineer", "behavioral", "medium", 20 * 60, seed=7, practice_question_id=unknown
+    )
+
+    with caplog.at_level(logging.WARNING, logger="agent.interviewer"):
+        script = InterviewScript(plan, bank, FakeClock())
+
+    assert not script.practice
+    assert script.planned_questions == InterviewScript(full, bank, FakeClock()).planned_questions
+    assert len(script.planned_questions) > 1
+    (record,) = [r for r in caplog.records if r.name == "agent.interviewer"]
+    assert record.levelno == logging.WARNING
+    assert unknown not in caplog.text
+    assert unknown not in str(vars(record))
+
+
+# --- tailoring to the CV and job description -----------------------------------------
+
+SRE_JD = (
+    "Site reliability engineer: you will run Kubernetes in production, join the on-call "
+    "rotation and lead incident response for outages."
+)
+SRE_CV = (
+    "Jane Doe\n"
+    "jane.doe@example.com | +44 7700 900123 | github.com/JaneDoe42\n"
+    "Backend engineer since 2019. Ran our payments platform on Kubernetes and Terraform, "
+    "and led incident response for the on-call team.\n"
+)
+
+
+def test_job_description_puts_a_matching_question_first(bank: QuestionBank) -> None:
+    matching = "beh-swe-production-incident"
+    plain = InterviewPlan("software_engineer", "behavioral", "medium", 20 * 60, seed=0)
+    tailored = InterviewPlan(
+        "software_engineer", "behavioral", "medium", 20 * 60, seed=0, jd_text=SRE_JD
+    )
+
+    before = InterviewScript(plain, bank, FakeClock()).planned_questions
+    after = InterviewScript(tailored, bank, FakeClock()).planned_questions
+
+    assert before[0].id != matching  # so the job description is what moves it
+    assert after[0].id == matching
+    assert after == InterviewScript(tailored, bank, FakeClock()).planned_questions
+    assert all(q.difficulty == "medium" for q in after)
+
+
+async def test_cv_opener_follows_the_greeting_then_the_plan_goes_on(bank: QuestionBank) -> None:
+    async with interview(bank, cv_text=SRE_CV, jd_text=SRE_JD, duration_s=20 * 60) as iv:
+        opener = iv.script.tailored_opener
+        assert opener == (
+            "I see Kubernetes on your CV. Tell me about a time you used it and what came of it."
+        )
+        assert iv.opening == f"{PERSONAS['alex'].greeting} {opener}"
+        (asked,) = iv.script.asked
+        assert (asked.seq, asked.source, asked.bank_question_id) == (1, "follow_up", "")
+        planned = iv.script.planned_questions
+        assert sum(expected_time_s(q) for q in planned) <= 20 * 60 - CLOSING_RESERVE_S - OPENER_TIME_S
+
+        reply = await iv.say(THIN_ANSWER)  # no follow-up on the opener, even for a thin answer
+
+        assert reply.endswith(planned[0].text)
+        assert [(a.seq, a.source) for a in iv.script.asked] == [(1, "follow_up"), (2, "bank")]
+        assert iv.script.questions_total == len(planned)
+
+
+async def test_no_cv_means_no_opener(bank: QuestionBank) -> None:
+    async with interview(bank, jd_text=SRE_JD) as iv:
+        assert iv.script.tailored_opener is None
+        assert iv.opening == f"{PERSONAS['alex'].greeting} {iv.script.planned_questions[0].text}"
+        assert [a.source for a in iv.script.asked] == ["bank"]
 
 
 # --- the LLM adapter ------------------------------------------------------------------

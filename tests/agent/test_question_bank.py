@@ -292,6 +292,30 @@ def test_selection_falls_back_to_general_then_neighbouring_difficulty() -> None:
         ]
 
 
+def test_relevance_orders_questions_within_a_fit_but_never_across_fits() -> None:
+    bank = QuestionBank(
+        [
+            _question("other-role-hard", difficulty="hard", roles=("software_engineer",)),
+            _question("general-easy", difficulty="easy"),
+            _question("own-medium", difficulty="medium", roles=("sales",)),
+            _question("general-hard", difficulty="hard"),
+            _question("own-hard", difficulty="hard", roles=("sales",)),
+        ]
+    )
+    relevant = {"other-role-hard": 9, "general-easy": 5, "general-hard": 1}
+    for seed in range(5):
+        chosen = bank.select(
+            "sales", "technical", "hard", count=10, seed=seed, relevance=lambda q: relevant.get(q.id, 0)
+        )
+        assert [q.id for q in chosen] == [
+            "general-hard",  # relevant, so ahead of the role's own question at the same fit
+            "own-hard",
+            "own-medium",
+            "general-easy",  # however relevant, after every question nearer the asked difficulty
+            "other-role-hard",  # other roles' questions stay last
+        ]
+
+
 def test_mixed_round_draws_across_categories(bank: QuestionBank) -> None:
     chosen = bank.select("software_engineer", "mixed", "medium", count=6, seed=5)
     assert len(chosen) == 6

@@ -21,7 +21,7 @@ async def test_extra_lifespans_and_routers(settings: Settings, pool: asyncpg.Poo
     def recorder(name: str):
         @asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-            assert app.state.pool is not None and app.state.local_user_id is not None
+            assert app.state.pool is not None and app.state.question_bank is not None
             events.append(f"enter {name}")
             app.state.rooms = name
             yield

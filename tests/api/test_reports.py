@@ -14,10 +14,12 @@ import pypdfium2 as pdfium
 import pytest
 from fastapi import FastAPI
 
+from api.consent import CONSENT_VERSION
 from reports.store import SIGNAL_CSV_COLUMNS
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import UnreachableLLMEvaluator
 from tests.reports.seeding import QUESTIONS, T0, SeededSession, seed_session
+from tests.users import make_user
 
 WEAK_ANSWER = "I do not really remember, um, it was fine I guess, we sort of did the thing and it worked out."
 
@@ -29,12 +31,12 @@ async def client(app: FastAPI, app_client: httpx.AsyncClient) -> AsyncIterator[h
     yield app_client
 
 
-async def _seed(app: FastAPI, pool: asyncpg.Pool, **kwargs: object) -> SeededSession:
-    return await seed_session(pool, app.state.local_user_id, **kwargs)
+async def _seed(user_id: UUID, pool: asyncpg.Pool, **kwargs: object) -> SeededSession:
+    return await seed_session(pool, user_id, **kwargs)
 
 
-async def test_report_of_a_completed_session(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_report_of_a_completed_session(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     response = await client.get(f"/v1/sessions/{seeded.session_id}/report")
     assert response.status_code == 200, response.text
     report = response.json()
@@ -67,8 +69,8 @@ async def test_report_of_a_completed_session(client: httpx.AsyncClient, app: Fas
     assert any("no claim about emotion, personality or fitness" in n for n in report["notes"])
 
 
-async def test_report_of_a_live_session_is_partial(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, status="live")
+async def test_report_of_a_live_session_is_partial(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, status="live")
     report = (await client.get(f"/v1/sessions/{seeded.session_id}/report")).json()
     assert report["partial"] is True
     assert [a["final"] for a in report["answers"]] == [True, True, False]
@@ -77,9 +79,9 @@ async def test_report_of_a_live_session_is_partial(client: httpx.AsyncClient, ap
     assert stored == 2
 
 
-async def test_report_shows_the_evaluator_fallback(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
+async def test_report_shows_the_evaluator_fallback(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
     app.state.evaluator = UnreachableLLMEvaluator()
-    seeded = await _seed(app, pool)
+    seeded = await _seed(user_id, pool)
     report = (await client.get(f"/v1/sessions/{seeded.session_id}/report")).json()
     for a in report["answers"]:
         assert a["rubric"]["evaluator"] == "offline"
@@ -88,7 +90,7 @@ async def test_report_shows_the_evaluator_fallback(client: httpx.AsyncClient, ap
 
 
 async def test_report_of_someone_elses_or_no_session_is_404(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    other = await pool.fetchval("INSERT INTO users (email) VALUES ('other@greenroom.invalid') RETURNING id")
+    other = await make_user(pool)
     theirs = await seed_session(pool, other, signals=False)
     for sid in (theirs.session_id, uuid4()):
         for path in ("report", "timeline"):
@@ -98,8 +100,8 @@ async def test_report_of_someone_elses_or_no_session_is_404(client: httpx.AsyncC
         assert (await client.post(f"/v1/sessions/{sid}/share")).status_code == 404
 
 
-async def test_timeline_buckets_series_markers_and_anchors(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_timeline_buckets_series_markers_and_anchors(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     response = await client.get(f"/v1/sessions/{seeded.session_id}/timeline", params={"bucket_ms": 5000})
     assert response.status_code == 200, response.text
     timeline = response.json()
@@ -126,8 +128,8 @@ async def test_timeline_buckets_series_markers_and_anchors(client: httpx.AsyncCl
     assert zoom["series"]["face_visible"][:10] == [0.0] * 10 and zoom["series"]["face_visible"][10] == 1.0
 
 
-async def test_timeline_rejects_too_many_buckets(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, signals=False)
+async def test_timeline_rejects_too_many_buckets(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, signals=False)
     response = await client.get(f"/v1/sessions/{seeded.session_id}/timeline", params={"bucket_ms": 100, "to_ms": 5_000_000})
     assert response.status_code == 422 and "bucket_ms must be at least 500" in response.json()["detail"]
     assert (await client.get(f"/v1/sessions/{seeded.session_id}/timeline", params={"bucket_ms": 10})).status_code == 422
@@ -142,8 +144,8 @@ def _pdf_text(data: bytes) -> tuple[str, int]:
         pdf.close()
 
 
-async def test_pdf_export_renders_the_scorecard_and_answers(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_pdf_export_renders_the_scorecard_and_answers(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     created = await client.post(f"/v1/sessions/{seeded.session_id}/export", json={"format": "pdf"})
     assert created.status_code == 201, created.text
     export = created.json()
@@ -176,16 +178,16 @@ async def test_pdf_export_renders_the_scorecard_and_answers(client: httpx.AsyncC
     assert pages >= 2
 
 
-async def test_pdf_shows_fallback_evaluator(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
+async def test_pdf_shows_fallback_evaluator(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
     app.state.evaluator = UnreachableLLMEvaluator()
-    seeded = await _seed(app, pool, signals=False)
+    seeded = await _seed(user_id, pool, signals=False)
     export = (await client.post(f"/v1/sessions/{seeded.session_id}/export", json={"format": "pdf"})).json()
     text, _ = _pdf_text((await client.get(export["download_url"])).content)
     assert "scored by offline" in text and "fallback: llm:test-model failed (ConnectionError)" in text
 
 
-async def test_csv_export_streams_the_signals(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_csv_export_streams_the_signals(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     created = await client.post(f"/v1/sessions/{seeded.session_id}/export", json={"format": "csv"})
     assert created.status_code == 202, created.text
     export = created.json()
@@ -199,8 +201,8 @@ async def test_csv_export_streams_the_signals(client: httpx.AsyncClient, app: Fa
     assert counts["face"] == counts["prosody"] == 1600 and counts["speech"] > 10
 
 
-async def test_large_csv_export_over_http(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, signals=False)
+async def test_large_csv_export_over_http(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, signals=False)
     async with pool.acquire() as conn:
         await conn.copy_records_to_table(
             "face_samples",
@@ -216,8 +218,8 @@ async def test_large_csv_export_over_http(client: httpx.AsyncClient, app: FastAP
     assert lines == 100_001
 
 
-async def test_exports_are_private_and_expire(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, signals=False)
+async def test_exports_are_private_and_expire(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, signals=False)
     assert (await client.get(f"/v1/exports/{uuid4()}")).status_code == 404
     export = (await client.post(f"/v1/sessions/{seeded.session_id}/export", json={"format": "csv"})).json()
     await pool.execute("UPDATE report_exports SET expires_at = now() - interval '1 s' WHERE id = $1", UUID(export["id"]))
@@ -227,8 +229,8 @@ async def test_exports_are_private_and_expire(client: httpx.AsyncClient, app: Fa
     assert bad.status_code == 422
 
 
-async def test_share_link_serves_the_report_read_only(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_share_link_serves_the_report_read_only(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     response = await client.post(f"/v1/sessions/{seeded.session_id}/share", json={"expires_in_s": 3600})
     assert response.status_code == 201, response.text
     link = response.json()
@@ -250,8 +252,8 @@ async def test_share_link_serves_the_report_read_only(client: httpx.AsyncClient,
     assert revoked.status_code == 410 and revoked.json()["detail"] == "share link revoked"
 
 
-async def test_share_link_expired_or_tampered(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, signals=False)
+async def test_share_link_expired_or_tampered(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, signals=False)
     token = (await client.post(f"/v1/sessions/{seeded.session_id}/share")).json()["token"]
     link_id = UUID(hex=token.split(".")[0])
 
@@ -267,8 +269,8 @@ async def test_share_link_expired_or_tampered(client: httpx.AsyncClient, app: Fa
     assert (await client.post(f"/v1/sessions/{seeded.session_id}/share", json={"expires_in_s": 10})).status_code == 422
 
 
-async def test_deleting_a_session_removes_scores_exports_and_links(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool)
+async def test_deleting_a_session_removes_scores_exports_and_links(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool)
     sid = seeded.session_id
     export = (await client.post(f"/v1/sessions/{sid}/export", json={"format": "pdf"})).json()
     token = (await client.post(f"/v1/sessions/{sid}/share")).json()["token"]
@@ -283,14 +285,14 @@ async def test_deleting_a_session_removes_scores_exports_and_links(client: httpx
     assert gone.status_code == 410 and gone.json()["detail"] == "share link no longer available"
 
 
-async def test_progress_over_several_sessions(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
+async def test_progress_over_several_sessions(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
     empty = (await client.get("/v1/users/me/progress")).json()
     assert empty["history"] == [] and empty["comparison"] is None and len(empty["weekly_plan"]) == 7
     assert empty["aggregates"]["sessions"] == 0 and empty["aggregates"]["best_overall"] is None
 
-    first = await _seed(app, pool, started_at=T0, answer=WEAK_ANSWER)
-    second = await _seed(app, pool, started_at=T0 + timedelta(days=2), round_type="mmi")
-    live = await _seed(app, pool, started_at=T0 + timedelta(days=3), status="live", signals=False)
+    first = await _seed(user_id, pool, started_at=T0, answer=WEAK_ANSWER)
+    second = await _seed(user_id, pool, started_at=T0 + timedelta(days=2), round_type="mmi")
+    live = await _seed(user_id, pool, started_at=T0 + timedelta(days=3), status="live", signals=False)
 
     progress = (await client.get("/v1/users/me/progress")).json()
     history = progress["history"]
@@ -324,10 +326,10 @@ async def test_progress_over_several_sessions(client: httpx.AsyncClient, app: Fa
     assert agg["practice_minutes"] == pytest.approx(2 * 160 / 60, abs=0.1)
 
 
-async def test_insights(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    await _seed(app, pool, started_at=T0, answer=WEAK_ANSWER)
-    await _seed(app, pool, started_at=T0 + timedelta(days=1), round_type="technical")
-    await _seed(app, pool, started_at=T0 + timedelta(days=8))
+async def test_insights(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    await _seed(user_id, pool, started_at=T0, answer=WEAK_ANSWER)
+    await _seed(user_id, pool, started_at=T0 + timedelta(days=1), round_type="technical")
+    await _seed(user_id, pool, started_at=T0 + timedelta(days=8))
     response = await client.get("/v1/users/me/insights")
     assert response.status_code == 200, response.text
     insights = {i["kind"]: i for i in response.json()["insights"]}
@@ -365,8 +367,8 @@ async def test_bad_report_weights_stop_the_app_at_startup(settings, pool: asyncp
             pass
 
 
-async def test_report_without_an_evaluator_is_503(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
-    seeded = await _seed(app, pool, signals=False)
+async def test_report_without_an_evaluator_is_503(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
+    seeded = await _seed(user_id, pool, signals=False)
     app.state.evaluator = None
     response = await client.get(f"/v1/sessions/{seeded.session_id}/report")
     assert response.status_code == 503 and response.json()["detail"] == "answer scoring is not configured"
@@ -377,7 +379,13 @@ async def test_report_without_an_evaluator_is_503(client: httpx.AsyncClient, app
 async def test_a_session_not_started_yet_has_an_empty_partial_report(client: httpx.AsyncClient) -> None:
     created = await client.post(
         "/v1/sessions",
-        json={"role_track": "general", "round_type": "mixed", "difficulty": "easy", "duration_min": 10},
+        json={
+            "role_track": "general",
+            "round_type": "mixed",
+            "difficulty": "easy",
+            "duration_min": 10,
+            "consent_version": CONSENT_VERSION,
+        },
     )
     sid = created.json()["session"]["id"]
     report = (await client.get(f"/v1/sessions/{sid}/report")).json()
@@ -389,13 +397,13 @@ async def test_a_session_not_started_yet_has_an_empty_partial_report(client: htt
     assert export.status_code == 201
 
 
-async def test_scoring_at_session_end_makes_progress_ready(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool) -> None:
+async def test_scoring_at_session_end_makes_progress_ready(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
     from api.reports import score_ended_session
 
-    live = await _seed(app, pool, status="live")
+    live = await _seed(user_id, pool, status="live")
     await score_ended_session(app, live.session_id)  # still open: nothing is kept
     assert await pool.fetchval("SELECT count(*) FROM session_scorecards") == 0
-    ended = await _seed(app, pool)
+    ended = await _seed(user_id, pool)
     await score_ended_session(app, ended.session_id)
     assert await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", ended.session_id) == 3
     assert await pool.fetchval("SELECT answers_scored FROM session_scorecards WHERE session_id = $1", ended.session_id) == 3

@@ -12,7 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from agent.catalog import DEFAULT_PERSONA
+from api.consent import CONSENT_VERSION
 from db import sessions as repo
+from tests.users import make_user
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NEW_SESSION = {
@@ -21,7 +23,7 @@ NEW_SESSION = {
     "difficulty": "hard",
     "duration_min": 20,
     "persona": "dr_patel",
-    "consent_version": "2025-01",
+    "consent_version": CONSENT_VERSION,
 }
 
 
@@ -41,7 +43,9 @@ async def _create(client: httpx.AsyncClient, **overrides: object) -> dict:
     return response.json()
 
 
-async def test_create_returns_session_and_candidate_token(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_create_returns_session_and_candidate_token(
+    app_client: httpx.AsyncClient, app: FastAPI, user_id: UUID
+) -> None:
     body = await _create(app_client)
     session, room = body["session"], body["room"]
     assert session["status"] == "scheduled"
@@ -51,7 +55,7 @@ async def test_create_returns_session_and_candidate_token(app_client: httpx.Asyn
     assert room["expires_in_s"] == app.state.settings.token_ttl_s
 
     claims = app.state.tokens.verify(room["token"], session["id"])
-    assert claims.identity == f"candidate-{app.state.local_user_id}"
+    assert claims.identity == f"candidate-{user_id}"
     assert (claims.role, claims.can_publish, claims.hidden) == ("candidate", True, False)
 
 
@@ -183,14 +187,16 @@ async def test_delete_removes_the_session_and_all_it_recorded(
     assert (await app_client.delete(f"/v1/sessions/{session_id}")).status_code == 404
 
 
-async def test_fresh_tokens_for_candidate_and_coach(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_fresh_tokens_for_candidate_and_coach(
+    app_client: httpx.AsyncClient, app: FastAPI, user_id: UUID
+) -> None:
     session_id = (await _create(app_client))["session"]["id"]
 
     candidate = await app_client.post(f"/v1/sessions/{session_id}/token", json={"role": "candidate"})
     assert candidate.status_code == 200
     claims = app.state.tokens.verify(candidate.json()["token"], session_id)
     assert (claims.role, claims.can_publish, claims.hidden) == ("candidate", True, False)
-    assert claims.identity == f"candidate-{app.state.local_user_id}"
+    assert claims.identity == f"candidate-{user_id}"
 
     coaches = [
         app.state.tokens.verify(
@@ -212,9 +218,7 @@ async def test_fresh_tokens_for_candidate_and_coach(app_client: httpx.AsyncClien
 
 
 async def _foreign_session(pool: asyncpg.Pool) -> UUID:
-    other_user = await pool.fetchval(
-        "INSERT INTO users (email) VALUES ($1) RETURNING id", f"{uuid4().hex}@example.invalid"
-    )
+    other_user = await make_user(pool)
     record = await repo.create_session(
         pool,
         user_id=other_user,
@@ -261,3 +265,85 @@ async def test_openapi_documents_the_sessions_api(app_client: httpx.AsyncClient)
     assert paths["/v1/sessions"]["post"]["tags"] == ["sessions"]
     assert "201" in paths["/v1/sessions"]["post"]["responses"]
     assert "404" in paths["/v1/sessions/{session_id}"]["get"]["responses"]
+
+
+async def test_consent_to_the_current_policy_is_required(app_client: httpx.AsyncClient) -> None:
+    missing = {k: v for k, v in NEW_SESSION.items() if k != "consent_version"}
+    response = await app_client.post("/v1/sessions", json=missing)
+    assert response.status_code == 422
+    assert any("consent_version" in err["loc"] for err in response.json()["detail"])
+
+    current = (await app_client.get("/v1/consent")).json()["version"]
+    for outdated in ("2025-01", current + "-old", ""):
+        response = await app_client.post("/v1/sessions", json={**NEW_SESSION, "consent_version": outdated})
+        assert response.status_code == 409
+        assert response.json() == {
+            "detail": f"consent to the current policy (version {current}) is required"
+        }
+    assert (await app_client.get("/v1/sessions")).json() == []
+
+
+async def test_create_records_consent_and_retention(app_client: httpx.AsyncClient) -> None:
+    before = datetime.now(UTC)
+    session = (await _create(app_client))["session"]
+    created_at = datetime.fromisoformat(session["created_at"])
+    assert datetime.fromisoformat(session["consented_at"]) == created_at
+    assert before - timedelta(seconds=5) <= created_at <= datetime.now(UTC) + timedelta(seconds=5)
+    # The default: kept 90 days.
+    assert session["retention_days"] == 90
+    assert datetime.fromisoformat(session["retain_until"]) == created_at + timedelta(days=90)
+    assert session["capture_signals"] is True
+    assert (session["has_cv"], session["has_jd"], session["practice_question_id"]) == (False, False, None)
+
+    week = (await _create(app_client, retention_days=7, capture_signals=False))["session"]
+    assert datetime.fromisoformat(week["retain_until"]) == datetime.fromisoformat(week["created_at"]) + timedelta(days=7)
+    assert week["capture_signals"] is False
+
+    forever = (await _create(app_client, retention_days=None))["session"]
+    assert (forever["retention_days"], forever["retain_until"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"retention_days": 14},
+        {"retention_days": 0},
+        {"retention_days": "forever"},
+        {"capture_signals": "maybe"},
+        {"cv_text": "x" * 20_001},
+        {"jd_text": "y" * 20_001},
+    ],
+)
+async def test_create_rejects_bad_choices(app_client: httpx.AsyncClient, change: dict) -> None:
+    response = await app_client.post("/v1/sessions", json={**NEW_SESSION, **change})
+    assert response.status_code == 422
+    assert any(next(iter(change)) in err["loc"] for err in response.json()["detail"])
+    # What was sent is not echoed back.
+    assert "x" * 100 not in response.text and "y" * 100 not in response.text
+
+
+async def test_cv_and_job_description_show_only_in_the_detail(app_client: httpx.AsyncClient) -> None:
+    cv = "Nurse, 6 years on a cardiac ward. " * 500
+    jd = "Charge nurse, night shifts."
+    created = (await _create(app_client, cv_text=cv, jd_text=jd))["session"]
+    assert (created["has_cv"], created["has_jd"]) == (True, True)
+    assert "cv_text" not in created and "jd_text" not in created
+    blank = (await _create(app_client, cv_text="   ", jd_text=""))["session"]
+    assert (blank["has_cv"], blank["has_jd"]) == (False, False)
+
+    listed = await app_client.get("/v1/sessions")
+    assert "cardiac" not in listed.text and "Charge nurse" not in listed.text
+    detail = (await app_client.get(f"/v1/sessions/{created['id']}")).json()
+    assert (detail["cv_text"], detail["jd_text"]) == (cv.strip(), jd)
+
+
+async def test_practice_question_must_be_in_the_bank(app_client: httpx.AsyncClient, app: FastAPI) -> None:
+    question_id = app.state.question_bank.questions[-1].id
+    session = (await _create(app_client, practice_question_id=question_id))["session"]
+    assert session["practice_question_id"] == question_id
+    assert (await app_client.get(f"/v1/sessions/{session['id']}")).json()["practice_question_id"] == question_id
+
+    unknown = await app_client.post("/v1/sessions", json={**NEW_SESSION, "practice_question_id": "no-such-question"})
+    assert unknown.status_code == 422
+    assert unknown.json() == {"detail": "unknown question"}
+    assert len((await app_client.get("/v1/sessions")).json()) == 1

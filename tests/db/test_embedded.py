@@ -12,6 +12,7 @@ from db import sessions as repo
 from db.embedded import EmbeddedPostgres
 from db.migrate import apply_migrations
 from db.pool import create_pool
+from tests.users import make_user
 
 
 async def test_embedded_postgres_runs_migrations_and_keeps_a_session(tmp_path: Path) -> None:
@@ -26,7 +27,7 @@ async def test_embedded_postgres_runs_migrations_and_keeps_a_session(tmp_path: P
         try:
             async with pool.acquire() as conn:
                 assert await apply_migrations(conn)
-            user_id = await repo.ensure_local_user(pool)
+            user_id = await make_user(pool)
             created = await repo.create_session(
                 pool,
                 user_id=user_id,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 
+from db import accounts
 from db import sessions as repo
+from tests.users import make_user
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 async def _session(conn: asyncpg.Connection, user_id: UUID | None = None) -> repo.SessionRecord:
-    user_id = user_id or await repo.ensure_local_user(conn)
+    user_id = user_id or await make_user(conn)
     return await repo.create_session(
         conn,
         user_id=user_id,
@@ -28,15 +30,7 @@ async def _session(conn: asyncpg.Connection, user_id: UUID | None = None) -> rep
 
 
 async def _other_user(conn: asyncpg.Connection) -> UUID:
-    return await conn.fetchval(
-        "INSERT INTO users (email) VALUES ($1) RETURNING id", f"{uuid4().hex}@example.invalid"
-    )
-
-
-async def test_local_user_is_created_once(conn: asyncpg.Connection) -> None:
-    first = await repo.ensure_local_user(conn)
-    assert await repo.ensure_local_user(conn) == first
-    assert await conn.fetchval("SELECT count(*) FROM users WHERE email = $1", repo.LOCAL_USER_EMAIL) == 1
+    return await make_user(conn)
 
 
 async def test_create_get_and_list(conn: asyncpg.Connection) -> None:
@@ -52,7 +46,7 @@ async def test_create_get_and_list(conn: asyncpg.Connection) -> None:
     assert await repo.list_sessions(conn, other) == []
 
     # Inside one transaction now() is constant, so order the rows by setting created_at.
-    newer = await _session(conn)
+    newer = await _session(conn, created.user_id)
     await conn.execute(
         "UPDATE sessions SET created_at = created_at + interval '1 minute' WHERE id = $1", newer.id
     )
@@ -145,10 +139,78 @@ async def test_turn_latency_round_trips(conn: asyncpg.Connection) -> None:
 
 
 async def test_works_on_a_pool_too(pool: asyncpg.Pool) -> None:
-    user_id = await repo.ensure_local_user(pool)
+    user_id = await make_user(pool)
     s = await _session(pool, user_id)  # type: ignore[arg-type]
     try:
         q = await repo.add_question(pool, s.id, 1, "Hello?", "bank", None, "alex", T0)
         assert [e.question_id for e in await repo.transcript(pool, s.id)] == [q]
     finally:
         assert await repo.delete_session(pool, s.id)
+        await accounts.delete_user(pool, user_id)
+
+
+async def test_create_records_the_candidates_choices(conn: asyncpg.Connection) -> None:
+    user_id = await make_user(conn)
+    created = await repo.create_session(
+        conn, user_id=user_id, role_track="general", round_type="behavioral", difficulty="easy",
+        duration_min=10, persona="alex", consent_version="v1", cv_text="My CV", jd_text="The job",
+        capture_signals=False, retention_days=30, practice_question_id="beh-background-overview",
+    )  # fmt: skip
+    assert (created.cv_text, created.jd_text, created.capture_signals) == ("My CV", "The job", False)
+    assert created.practice_question_id == "beh-background-overview"
+    assert created.consented_at == created.created_at
+    assert (created.retention_days, created.retain_until) == (30, created.created_at + timedelta(days=30))
+    assert await repo.get_session(conn, created.id) == created
+
+    bare = await repo.create_session(
+        conn, user_id=user_id, role_track="general", round_type="behavioral", difficulty="easy",
+        duration_min=10, persona="alex",
+    )  # fmt: skip
+    assert (bare.consented_at, bare.retention_days, bare.retain_until, bare.capture_signals) == (None, None, None, True)
+
+
+async def test_purge_deletes_only_sessions_past_retain_until(conn: asyncpg.Connection) -> None:
+    user_id = await make_user(conn)
+    kinds = {}
+    for days in (7, 30, None):
+        kinds[days] = await repo.create_session(
+            conn, user_id=user_id, role_track="general", round_type="behavioral", difficulty="easy",
+            duration_min=10, persona="alex", retention_days=days,
+        )  # fmt: skip
+        await repo.add_question(conn, kinds[days].id, 1, "Why?", "bank", None, "alex", T0)
+    now = kinds[7].created_at
+
+    async def purge(at: datetime) -> list[UUID]:
+        # Other tests' committed sessions may expire too; only this user's are looked at.
+        return [s.id for s in await repo.purge_expired_sessions(conn, now=at) if s.user_id == user_id]
+
+    assert await purge(now + timedelta(days=7)) == []
+    assert await purge(now + timedelta(days=8)) == [kinds[7].id]
+    assert await repo.get_session(conn, kinds[7].id) is None
+    assert await conn.fetchval("SELECT count(*) FROM questions WHERE session_id = $1", kinds[7].id) == 0
+    assert await purge(now + timedelta(days=10_000)) == [kinds[30].id]
+    assert await repo.get_session(conn, kinds[None].id) is not None
+
+
+async def test_practice_days_and_open_sessions(conn: asyncpg.Connection) -> None:
+    user_id = await make_user(conn)
+    other = await make_user(conn)
+    ended_at = [
+        datetime(2026, 3, 1, 23, 59, tzinfo=UTC),
+        datetime(2026, 3, 2, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+    ]
+    for at in ended_at:
+        s = await _session(conn, user_id)
+        await repo.mark_ended(conn, s.id, "completed", at, "interview_finished")
+    failed = await _session(conn, user_id)
+    await repo.mark_ended(conn, failed.id, "failed", datetime(2026, 3, 3, 9, 0, tzinfo=UTC), "agent_crashed")
+    theirs = await _session(conn, other)
+    await repo.mark_ended(conn, theirs.id, "completed", datetime(2026, 3, 4, 9, 0, tzinfo=UTC), "interview_finished")
+    still_open = await _session(conn, user_id)
+
+    days = await repo.practice_days(conn, user_id, since=date(2026, 2, 1))
+    assert days == [date(2026, 3, 1), date(2026, 3, 2)]
+    assert len(await repo.practice_days(conn, user_id, since=date.min)) == 3
+    assert await repo.open_session_ids(conn, user_id) == [still_open.id]

@@ -22,6 +22,7 @@ from db.signal_store import (
     SignalStoreStats,
     upsert_signal_stats,
 )
+from tests.users import make_user
 
 
 def face_row(session_id: UUID, t_ms: int, *, present: bool = True) -> tuple[Any, ...]:
@@ -32,7 +33,7 @@ def face_row(session_id: UUID, t_ms: int, *, present: bool = True) -> tuple[Any,
 
 
 async def new_session(db: asyncpg.Connection | asyncpg.Pool) -> UUID:
-    user_id = await repo.ensure_local_user(db)
+    user_id = await make_user(db)
     created = await repo.create_session(
         db,
         user_id=user_id,

@@ -24,11 +24,13 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from agent.worker import VoiceModels
+from api.consent import CONSENT_VERSION
 from api.tokens import TokenIssuer
 from bench.live_server import serve
 from bench.rtc_client import Microphone, RoomClient, Speech, VoiceListener, espeak
 from greenroom.server import build_app
 from greenroom.settings import Settings
+from tests.users import TEST_PASSWORD, new_email
 
 TOKEN_SECRET = "signalling-test-secret-0123456789abcdef"
 NEW_SESSION = {
@@ -36,6 +38,7 @@ NEW_SESSION = {
     "round_type": "behavioral",
     "difficulty": "medium",
     "duration_min": 30,
+    "consent_version": CONSENT_VERSION,
 }
 # A behavioral answer with an example and a result, so the interviewer moves on.
 ANSWER = (
@@ -126,6 +129,8 @@ async def start_greenroom(settings: Settings, voice_models: VoiceModels) -> Asyn
             app = build_app(room_settings, models=voice_models)
             base_url = await stack.enter_async_context(serve(app))
             http = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=15))
+            signed_up = await http.post("/v1/auth/signup", json={"email": new_email(), "password": TEST_PASSWORD})
+            assert signed_up.status_code == 201, signed_up.text
             greenroom = Greenroom(app, base_url, http)
             stack.push_async_callback(greenroom.close_clients)
             return greenroom

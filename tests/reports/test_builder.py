@@ -13,6 +13,7 @@ from reports.scorecard import DEFAULT_WEIGHTS
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import BankEntry, FakeBank, RecordingEvaluator, SelfFallingBackEvaluator, UnreachableLLMEvaluator
 from tests.reports.seeding import T0, seed_session
+from tests.users import make_user
 
 
 def _ctx(evaluator, **changes) -> ReportContext:
@@ -22,7 +23,7 @@ def _ctx(evaluator, **changes) -> ReportContext:
 
 
 async def _session(conn: asyncpg.Connection, **kwargs):
-    user_id = await repo.ensure_local_user(conn)
+    user_id = await make_user(conn)
     seeded = await seed_session(conn, user_id, **kwargs)
     return seeded, await repo.get_session(conn, seeded.session_id)
 

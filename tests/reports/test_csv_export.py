@@ -14,6 +14,7 @@ import pytest
 from db import sessions as repo
 from reports.csv_export import stream_signals_csv
 from reports.store import SIGNAL_CSV_COLUMNS
+from tests.users import make_user
 
 ROWS = 100_000
 
@@ -21,7 +22,7 @@ ROWS = 100_000
 @pytest.fixture(scope="module")
 async def large_session(pool: asyncpg.Pool) -> AsyncIterator[UUID]:
     """A session with 100k face samples, 20k prosody windows and a few speech events."""
-    user_id = await repo.ensure_local_user(pool)
+    user_id = await make_user(pool)
     session = await repo.create_session(
         pool, user_id=user_id, role_track="general", round_type="behavioral", difficulty="easy",
         duration_min=30, persona="alex",

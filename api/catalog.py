@@ -1,0 +1,91 @@
+"""The choices the setup page offers: `GET /v1/catalog` (no sign-in needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from agent.catalog import (
+    DEFAULT_PERSONA,
+    DIFFICULTIES,
+    DURATIONS_MIN,
+    PERSONAS,
+    ROLE_TRACKS,
+    ROUND_TYPES,
+)
+from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS, RETENTION_CHOICES
+
+router = APIRouter(tags=["catalog"])
+
+# Labels for the catalog's ids; an id added to agent/catalog.py without one gets a label made
+# from the id itself.
+LABELS = {
+    "software_engineer": "Software engineer",
+    "product_manager": "Product manager",
+    "data_analyst": "Data analyst",
+    "sales": "Sales",
+    "hr": "HR",
+    "medical_school_mmi": "Medical school (MMI)",
+    "general": "General",
+    "behavioral": "Behavioural",
+    "technical": "Technical",
+    "case": "Case study",
+    "system_design": "System design",
+    "mmi": "MMI stations",
+    "mixed": "Mixed",
+    "easy": "Easy",
+    "medium": "Medium",
+    "hard": "Hard",
+}
+
+
+def label(choice_id: str) -> str:
+    """The human-readable label of a catalog id."""
+    return LABELS.get(choice_id) or choice_id.replace("_", " ").capitalize()
+
+
+class ChoicePublic(BaseModel):
+    id: str
+    label: str
+
+
+class PersonaPublic(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class CatalogPublic(BaseModel):
+    """What a candidate can choose when scheduling a session, with labels to show."""
+
+    role_tracks: list[ChoicePublic]
+    round_types: list[ChoicePublic]
+    difficulties: list[ChoicePublic]
+    durations_min: list[int]
+    personas: list[PersonaPublic]
+    default_persona: str
+    retention_days: list[int | None] = Field(description="null: keep until deleted.")
+    default_retention_days: int | None
+    consent_version: str = Field(description="The version POST /v1/sessions must quote.")
+
+
+def _choices(ids: tuple[str, ...]) -> list[ChoicePublic]:
+    return [ChoicePublic(id=choice_id, label=label(choice_id)) for choice_id in ids]
+
+
+@router.get("/v1/catalog", response_model=CatalogPublic, summary="The interview choices on offer")
+async def get_catalog() -> CatalogPublic:
+    return CatalogPublic(
+        role_tracks=_choices(ROLE_TRACKS),
+        round_types=_choices(ROUND_TYPES),
+        difficulties=_choices(DIFFICULTIES),
+        durations_min=list(DURATIONS_MIN),
+        personas=[
+            PersonaPublic(id=p.id, name=p.name, description=p.title[:1].upper() + p.title[1:])
+            for p in PERSONAS.values()
+        ],
+        default_persona=DEFAULT_PERSONA,
+        retention_days=list(RETENTION_CHOICES),
+        default_retention_days=DEFAULT_RETENTION_DAYS,
+        consent_version=CONSENT_VERSION,
+    )

@@ -1,0 +1,43 @@
+"""A session with something in every table that hangs off sessions, to check deletions."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from tests.reports.seeding import seed_session
+
+
+async def session_rows(pool: asyncpg.Pool, session_id: UUID) -> dict[str, int]:
+    """Rows under a session in every table with a session_id column, found from the schema."""
+    tables = await pool.fetch(
+        """
+        SELECT table_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND column_name = 'session_id'
+        """
+    )
+    return {
+        t["table_name"]: await pool.fetchval(f'SELECT count(*) FROM "{t["table_name"]}" WHERE session_id = $1', session_id)
+        for t in tables
+    }
+
+
+async def fill_session(client: httpx.AsyncClient, pool: asyncpg.Pool, user_id: UUID) -> UUID:
+    """A completed session with signals, scores, a scorecard, a PDF export, a share link, signal
+    stats and turn latencies: something in every table that hangs off sessions."""
+    seeded = await seed_session(pool, user_id)
+    sid = seeded.session_id
+    assert (await client.get(f"/v1/sessions/{sid}/report")).status_code == 200
+    assert (await client.post(f"/v1/sessions/{sid}/export", json={"format": "pdf"})).status_code == 201
+    assert (await client.post(f"/v1/sessions/{sid}/share", json={})).status_code == 201
+    await pool.execute("INSERT INTO signal_stats (session_id, frames_received) VALUES ($1, 10)", sid)
+    await pool.execute(
+        """
+        INSERT INTO turn_latency (session_id, turn_seq, speech_end_at, first_audio_at, latency_ms)
+        VALUES ($1, 1, now(), now(), 500)
+        """,
+        sid,
+    )
+    return sid
