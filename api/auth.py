@@ -6,8 +6,11 @@ as `Authorization: Bearer <token>`. Emails and passwords never reach a log messa
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import time
+from collections import deque
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -38,6 +41,58 @@ WRONG_CREDENTIALS = "wrong email or password"
 EMAIL_TAKEN = "an account with this email already exists"
 END_REASON_ACCOUNT_DELETED = "account_deleted"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+MAX_FAILED_SIGN_INS = 5
+FAILED_SIGN_IN_WINDOW_S = 15 * 60
+TOO_MANY_ATTEMPTS = "too many failed sign-ins for this account; try again later"
+
+
+class SignInThrottle:
+    """Refuses sign-in to an account after repeated failures within a window (per process).
+
+    Keyed by a hash of the normalised email, so the table holds no addresses.
+    """
+
+    def __init__(
+        self, max_failures: int = MAX_FAILED_SIGN_INS, window_s: float = FAILED_SIGN_IN_WINDOW_S
+    ) -> None:
+        self._max = max_failures
+        self._window_s = window_s
+        self._failures: dict[bytes, deque[float]] = {}
+
+    @staticmethod
+    def _key(email: str) -> bytes:
+        return hashlib.sha256(accounts.normalise_email(email).encode()).digest()
+
+    def _recent(self, key: bytes, now: float) -> deque[float]:
+        failures = self._failures.get(key, deque())
+        while failures and now - failures[0] > self._window_s:
+            failures.popleft()
+        if not failures:
+            self._failures.pop(key, None)
+        return failures
+
+    def retry_after_s(self, email: str) -> int | None:
+        """Seconds to wait before this account may try again, or None when it may try now."""
+        now = time.monotonic()
+        failures = self._recent(self._key(email), now)
+        if len(failures) < self._max:
+            return None
+        return max(1, int(self._window_s - (now - failures[0])) + 1)
+
+    def failed(self, email: str) -> None:
+        key = self._key(email)
+        self._failures[key] = self._recent(key, time.monotonic())
+        self._failures[key].append(time.monotonic())
+
+    def succeeded(self, email: str) -> None:
+        self._failures.pop(self._key(email), None)
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    throttle = getattr(request.app.state, "sign_in_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.sign_in_throttle = SignInThrottle()
+    return throttle
 
 
 class ErrorPublic(BaseModel):
@@ -154,15 +209,24 @@ async def sign_up(
 @router.post(
     "/v1/auth/signin",
     response_model=AuthPublic,
-    responses={401: {"model": ErrorPublic, "description": "Wrong email or password."}},
+    responses={
+        401: {"model": ErrorPublic, "description": "Wrong email or password."},
+        429: {"model": ErrorPublic, "description": "Too many failed sign-ins for this account."},
+    },
     summary="Sign in with email and password",
 )
 async def sign_in(
     body: SignIn, request: Request, response: Response, pool: PoolDep, settings: SettingsDep
 ) -> AuthPublic:
+    throttle = _throttle(request)
+    wait_s = throttle.retry_after_s(body.email)
+    if wait_s is not None:
+        raise HTTPException(status_code=429, detail=TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait_s)})
     user = await accounts.verify_password(pool, body.email, body.password.get_secret_value())
     if user is None:
+        throttle.failed(body.email)
         raise HTTPException(status_code=401, detail=WRONG_CREDENTIALS)
+    throttle.succeeded(body.email)
     return await _signed_in(pool, user, settings.auth_token_ttl_s, request, response)
 
 

@@ -3,6 +3,7 @@ an account with everything in it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from api.auth import SignInThrottle
 from api.consent import CONSENT_VERSION
 from scoring.offline import OfflineEvaluator
 from tests.api.full_session import fill_session, session_rows
@@ -303,3 +305,33 @@ async def test_no_email_password_or_token_in_the_logs(
         text = record.getMessage() + repr(record.__dict__)
         for secret in (email, TEST_PASSWORD, "wrong password!", token):
             assert secret not in text
+
+
+async def test_repeated_wrong_passwords_are_throttled_per_account(
+    anonymous_client: httpx.AsyncClient, other_client: httpx.AsyncClient
+) -> None:
+    email = new_email()
+    await _sign_up(anonymous_client, email)
+    bystander = new_email()
+    await _sign_up(other_client, bystander)
+    wrong = {"email": email, "password": "not-the-password"}
+
+    statuses = [(await other_client.post("/v1/auth/signin", json=wrong)).status_code for _ in range(6)]
+
+    assert statuses == [401] * 5 + [429]
+    # Even the right password waits now; the refusal says how long.
+    refused = await other_client.post("/v1/auth/signin", json={"email": email, "password": TEST_PASSWORD})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    # Another account is not affected.
+    ok = await other_client.post("/v1/auth/signin", json={"email": bystander, "password": TEST_PASSWORD})
+    assert ok.status_code == 200
+
+
+async def test_the_throttle_forgets_failures_after_its_window() -> None:
+    throttle = SignInThrottle(max_failures=2, window_s=0.2)
+    for _ in range(2):
+        throttle.failed("Someone@Example.com")
+    assert throttle.retry_after_s("someone@example.com") is not None
+    await asyncio.sleep(0.3)
+    assert throttle.retry_after_s("someone@example.com") is None
