@@ -10,6 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import Scope
 
 from agent.worker import Interviews, VoiceModels
 from api import rooms, signals
@@ -21,6 +24,18 @@ from media.live_feed import LiveFeeds
 from media.room_server import RoomServer, restrict_ice_addresses
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+# What the web app is made of; npm's node_modules and package files are not served.
+FRONTEND_SUFFIXES = frozenset({".js", ".css", ".html", ".png", ".svg", ".ico", ".woff2"})
+
+
+class FrontendFiles(StaticFiles):
+    """The web app's own files and its vendored Chart.js, nothing else under frontend/."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        parts = Path(path).parts
+        if "node_modules" in parts or Path(path).suffix not in FRONTEND_SUFFIXES:
+            raise HTTPException(status_code=404)
+        return await super().get_response(path, scope)
 
 
 def build_app(
@@ -68,5 +83,5 @@ def build_app(
     async def index() -> FileResponse:
         return FileResponse(FRONTEND_DIR / "index.html")
 
-    app.mount("/static", StaticFiles(directory=FRONTEND_DIR), name="static")
+    app.mount("/static", FrontendFiles(directory=FRONTEND_DIR), name="static")
     return app

@@ -1,4 +1,5 @@
-"""Browser test fixtures: fake camera/microphone files, a real `greenroom serve`, Debian's Chromium."""
+"""Browser test fixtures: fake camera/microphone files, a real `greenroom serve`, Debian's Chromium,
+and helpers that drive the web app as a candidate would (sign up, set up, screenshots)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,13 +22,18 @@ CHROMIUM = os.environ.get("GREENROOM_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
-# What the fake microphone says, after enough silence for the interviewer's first question.
+# What the fake microphone says: a short mic check (for the mirror check's level meter), then,
+# after enough silence for the interviewer's first question, the answer.
+MIC_CHECK_TEXT = "Testing, one, two, three."
 ANSWER_TEXT = (
     "In my last job I led a team of four engineers to rebuild our billing system. "
     "We moved the invoices to a new queue and tested every change. "
     "As a result we cut invoice errors by forty percent in three months."
 )
-ANSWER_DELAY_S = 24.0
+ANSWER_DELAY_S = 28.0
+PASSWORD = "a long enough password"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 def _need(tool: str) -> str:
@@ -50,15 +57,16 @@ class FakeMedia:
 def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
     out = tmp_path_factory.mktemp("media")
     espeak, sox, ffmpeg = _need("espeak-ng"), _need("sox"), _need("ffmpeg")
-    speech = out / "speech.wav"
+    speech, check = out / "speech.wav", out / "check.wav"
     subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(speech), ANSWER_TEXT], check=True)
+    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(check), MIC_CHECK_TEXT], check=True)
+    fmt = ["-r", "48000", "-c", "1", "-b", "16"]
+    answer, mic_check = out / "answer48.wav", out / "check48.wav"
+    # 48 kHz mono, played once: the mic check at once, the answer at ANSWER_DELAY_S, then silence.
+    subprocess.run([sox, str(speech), *fmt, str(answer), "pad", str(ANSWER_DELAY_S), "60"], check=True)
+    subprocess.run([sox, str(check), *fmt, str(mic_check), "pad", "0.3", "0"], check=True)
     audio = out / "mic.wav"
-    # 48 kHz mono: silence, the answer, then a long silence (the file is played once).
-    subprocess.run(
-        [sox, str(speech), "-r", "48000", "-c", "1", "-b", "16", str(audio),
-         "pad", str(ANSWER_DELAY_S), "60"],
-        check=True,
-    )
+    subprocess.run([sox, "-m", "-v", "1", str(mic_check), "-v", "1", str(answer), str(audio)], check=True)
     video = out / "camera.y4m"
     subprocess.run(
         [ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=15",
@@ -84,6 +92,8 @@ class Server:
 @contextmanager
 def serve(database_url: str, data_dir: Path, **settings: str) -> Iterator[Server]:
     """Runs `greenroom serve` as a user would, on loopback, until the block ends."""
+    if not (REPO / "frontend" / "vendor" / "chart.umd.js").exists():
+        pytest.fail("frontend/vendor/chart.umd.js is missing: run `make setup` (it builds the web app's charts)")
     port = _free_port()
     env = {
         **os.environ,
@@ -163,3 +173,97 @@ async def browser_factory() -> AsyncIterator:
         yield launch
         for b in browsers:
             await b.close()
+
+
+# -- driving the web app ------------------------------------------------------------------
+
+
+async def open_page(browser, **options):
+    """A new page whose console errors and uncaught exceptions are printed (pytest shows them
+    when a test fails)."""
+    context = await browser.new_context(viewport=DESKTOP, **options)
+    page = await context.new_page()
+    page.on("console", lambda m: print(f"[console.{m.type}] {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: print(f"[pageerror] {e}"))
+    return page
+
+
+def new_email() -> str:
+    """An email address no other test uses."""
+    return f"candidate-{uuid.uuid4().hex[:12]}@example.test"
+
+
+async def wait_for(page, expression: str, timeout_s: float, what: str) -> None:
+    """Waits for a page expression to be truthy; on timeout, fails with the page's room state."""
+    try:
+        await page.wait_for_function(expression, timeout=timeout_s * 1000)
+    except Exception:
+        state = await page.evaluate(
+            "JSON.stringify(window.greenroom ? {state: greenroom.state, mirror: greenroom.mirror,"
+            " events: (greenroom.events || []).slice(-8)} : {hash: location.hash})"
+        )
+        pytest.fail(f"timed out waiting for {what}; page state: {state}")
+
+
+async def sign_up(page, server: Server, *, name: str = "Sam Candidate", email: str | None = None) -> str:
+    """Creates an account through the sign-up page; returns its email. Ends on the dashboard."""
+    email = email or new_email()
+    await page.goto(server.url + "/#/signup")
+    await page.get_by_label("Your name (optional)").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await page.wait_for_function("location.hash === '#/'")
+    await page.wait_for_selector("main h1:has-text('Welcome')")
+    return email
+
+
+async def join_interview(page, *, capture_signals: bool = True) -> str:
+    """From the dashboard: a default new interview, the mirror check, consent, Join; waits until
+    the room is live and returns the session id."""
+    await page.get_by_role("navigation").get_by_role("link", name="New interview").click()
+    await page.get_by_role("button", name="Continue to mirror check").click()
+    await wait_for(page, "window.greenroom.mirror && greenroom.mirror.state === 'ready'", 20, "the camera and microphone")
+    await page.get_by_label("I have read the policy above").check()
+    if capture_signals:
+        await page.get_by_label("Analyse my delivery").check()
+    await page.click("#join")
+    await wait_for(page, "greenroom.state === 'live'", 30, "the room to connect")
+    return await page.evaluate("greenroom.sessionId")
+
+
+async def api_json(page, method: str, path: str, body: dict | None = None):
+    """Calls the API from inside the page (with its sign-in cookie); returns [status, json]."""
+    return await page.evaluate(
+        """async ([method, path, body]) => {
+            const res = await fetch(path, {method, headers: body ? {"content-type": "application/json"} : {},
+                                           body: body ? JSON.stringify(body) : undefined});
+            let data = null;
+            try { data = await res.json(); } catch (_) {}
+            return [res.status, data];
+        }""",
+        [method, path, body],
+    )
+
+
+async def snap(page, name: str, part: str | None = None) -> None:
+    """Screenshots the page (or one part of it, a CSS selector) at desktop and phone widths
+    (docs/screenshots/NAME-desktop.png and NAME-phone.png); at phone width nothing may scroll
+    sideways."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    original = page.viewport_size or DESKTOP
+    for size, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        await page.set_viewport_size(size)
+        await page.wait_for_timeout(300)  # charts resize on the next frame
+        if suffix == "phone":
+            overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        path = str(SCREENSHOTS / f"{name}-{suffix}.png")
+        if part is not None:
+            await page.locator(part).screenshot(path=path)
+            continue
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        # The whole page, up to a few screens (long lists are cut).
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(height, size["height"] * 3)}
+        await page.screenshot(path=path, full_page=True, clip=clip)
+    await page.set_viewport_size(original)
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px at phone width"

@@ -1,110 +1,212 @@
-"""A spoken interview in real headless Chromium, end to end, through `greenroom serve`."""
+"""A spoken interview in real headless Chromium through the web app, end to end: sign up, set up,
+mirror check and consent, the live room, the review with its timeline and PDF, the dashboard."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import asyncpg
-import httpx
-import pytest
-
-from tests.e2e.conftest import SCREENSHOTS, FakeMedia, Server
+from tests.e2e.conftest import FakeMedia, Server, api_json, open_page, sign_up, snap, wait_for
 from tests.words import word_error_rate
 
 WER_LIMIT = 0.35
 
 
-async def _wait_for(page, expression: str, timeout_s: float, what: str) -> None:
+async def _answer_rows(database_url: str, session_id: str, expected: str) -> tuple[str, float, list, list]:
+    """The stored transcript of the candidate's answers (waiting while the answer may still be
+    arriving in several responses), its word error rate, the questions, and turn latencies."""
+    conn = await asyncpg.connect(database_url)
     try:
-        await page.wait_for_function(expression, timeout=timeout_s * 1000)
-    except Exception:
-        state = await page.evaluate("JSON.stringify({state: greenroom.state, events: greenroom.events.slice(-8)})")
-        pytest.fail(f"timed out waiting for {what}; page state: {state}")
-
-
-async def test_spoken_interview_end_to_end(
-    greenroom_server: Server, fake_media: FakeMedia, browser_factory
-) -> None:
-    browser = await browser_factory(fake_media)
-    page = await browser.new_page(viewport={"width": 1280, "height": 860})
-    await page.goto(greenroom_server.url + "/")
-    await page.select_option("select[name=round_type]", "behavioral")
-    await page.select_option("select[name=duration_min]", "10")
-    await page.check("input[name=consent]")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "setup.png"))
-    await page.click("#start")
-
-    # The interviewer's first question arrives as an event and as audible sound in the page.
-    await _wait_for(page, "greenroom.state === 'live'", 30, "the room to connect")
-    await _wait_for(page, "greenroom.questions.length >= 1", 30, "the first question")
-    await _wait_for(page, "greenroom.audio.loudFrames > 30", 30, "the interviewer's voice in the page")
-    assert await page.evaluate("greenroom.audio.maxRms") > 0.02
-    first_question = await page.evaluate("greenroom.questions[0].text")
-    assert first_question.endswith("?") or len(first_question.split()) > 4
-    await page.screenshot(path=str(SCREENSHOTS / "room.png"))
-
-    # The fake microphone answers; the interviewer then asks another question.
-    await _wait_for(page, "greenroom.questions.length >= 2", 90, "the interviewer's next question")
-    session_id = await page.evaluate("greenroom.sessionId")
-
-    conn = await asyncpg.connect(greenroom_server.database_url)
-    try:
-        deadline = time.monotonic() + 20
-        transcript = ""
+        deadline = time.monotonic() + 40
+        transcript, wer = "", 1.0
         while time.monotonic() < deadline:
-            rows = await conn.fetch(
-                "SELECT transcript, words FROM responses WHERE session_id = $1 ORDER BY started_at", session_id
-            )
+            rows = await conn.fetch("SELECT transcript FROM responses WHERE session_id = $1 ORDER BY started_at", session_id)
             transcript = " ".join(r["transcript"] for r in rows)
-            if rows:
+            wer = word_error_rate(expected, transcript) if transcript else 1.0
+            if wer <= WER_LIMIT:
                 break
             await asyncio.sleep(0.5)
-        assert transcript, "the candidate's answer was not stored"
-        wer = word_error_rate(fake_media.answer_text, transcript)
-        print(f"\nWER tiny.en on the synthetic answer: {wer:.3f} ({transcript!r})")
-        assert wer <= WER_LIMIT, f"word error rate {wer:.2f} above {WER_LIMIT}: {transcript!r}"
         questions = await conn.fetch("SELECT seq, source FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
-        assert [q["seq"] for q in questions][:2] == [1, 2]
-        # The turn's latency is written when the reply's first audio frame leaves the server.
-        latency = []
+        latency: list = []
         while not latency and time.monotonic() < deadline + 10:
             latency = await conn.fetch("SELECT latency_ms FROM turn_latency WHERE session_id = $1", session_id)
             await asyncio.sleep(0.3)
-        assert latency and all(0 < r["latency_ms"] < 5000 for r in latency)
-
-        await page.screenshot(path=str(SCREENSHOTS / "room-answered.png"))
-        await page.click("#end")
-        await _wait_for(page, "greenroom.state === 'ended'", 10, "the session to end")
-        status = await conn.fetchval("SELECT status FROM sessions WHERE id = $1", session_id)
-        assert status == "completed"
-        await page.screenshot(path=str(SCREENSHOTS / "ended.png"))
-
-        # The ended interview has a report: the spoken answer scored on its rubric, with reasons.
-        async with httpx.AsyncClient(base_url=greenroom_server.url, timeout=30) as http:
-            report = (await http.get(f"/v1/sessions/{session_id}/report")).json()
-        assert report["partial"] is False and report["status"] == "completed"
-        answered = [a for a in report["answers"] if a["words"] > 0]
-        assert answered, f"no answered question in the report: {report['answers']}"
-        rubric = answered[0]["rubric"]
-        assert rubric["evaluator"] == "offline" and 0 <= rubric["overall"] <= 100
-        assert all(d["reason"] for d in rubric["dimensions"])
-        assert report["scorecard"]["overall"] is not None
+        return transcript, wer, questions, latency
     finally:
         await conn.close()
 
 
-async def test_camera_denied_gives_clear_message_and_captures_nothing(
+async def test_sign_up_to_review_spoken_interview(
+    greenroom_server: Server, fake_media: FakeMedia, browser_factory
+) -> None:
+    browser = await browser_factory(fake_media)
+    page = await open_page(browser, accept_downloads=True)
+
+    # A new candidate signs up and sees the empty dashboard.
+    await sign_up(page, greenroom_server, name="Sam")
+    await page.wait_for_selector("text=Your first mock interview")
+    await snap(page, "dashboard-empty")
+
+    # New interview: the choices come from the catalog.
+    await page.get_by_role("link", name="Start your first interview").click()
+    await page.wait_for_selector("#setup-form")
+    _, catalog = await api_json(page, "GET", "/v1/catalog")
+    options = await page.locator("#role-track option").evaluate_all("os => os.map(o => o.value)")
+    assert options == [r["id"] for r in catalog["role_tracks"]]
+    await page.get_by_label("Round type").select_option("behavioral")
+    await page.get_by_label("10 minutes").check()
+    await page.get_by_label("Alex").check()
+    await snap(page, "setup")
+    await page.get_by_role("button", name="Continue to mirror check").click()
+
+    # Mirror check: the preview plays and the level meter moves with the fake microphone's
+    # "testing" phrase; Join waits for consent; nothing has been created yet.
+    await wait_for(page, "location.hash === '#/check'", 10, "the mirror check")
+    await wait_for(page, "greenroom.mirror && greenroom.mirror.playing", 15, "the camera preview to play")
+    await wait_for(page, "greenroom.mirror.maxLevel > 0.2", 15, "the microphone level meter to move")
+    assert await page.evaluate("document.getElementById('preview').videoWidth") > 0
+    assert await page.evaluate("document.getElementById('mic-level').value") >= 0
+    assert await page.is_disabled("#join")
+    _, consent = await api_json(page, "GET", "/v1/consent")
+    assert consent["version"] in await page.inner_text("#consent-version")
+    assert await page.locator("#camera-select option").count() >= 1
+    assert await page.locator("#mic-select option").count() >= 1
+    _, before = await api_json(page, "GET", "/v1/sessions")
+    assert before == []
+    await page.get_by_label("I have read the policy above").check()
+    await page.get_by_label("Analyse my delivery").check()
+    await page.get_by_label("Keep this interview for").select_option("30")
+    assert await page.is_enabled("#join")
+    await snap(page, "mirror-check")
+    await page.click("#join")
+
+    # The live room: the interviewer's first question arrives as an event, on screen and as
+    # audible sound in the page.
+    await wait_for(page, "greenroom.state === 'live'", 30, "the room to connect")
+    await wait_for(page, "greenroom.questions.length >= 1", 30, "the first question")
+    await wait_for(page, "greenroom.audio.loudFrames > 30", 30, "the interviewer's voice in the page")
+    assert await page.evaluate("greenroom.audio.maxRms") > 0.02
+    first_question = await page.evaluate("greenroom.questions[0]")
+    assert first_question["text"] in await page.inner_text("#question-text")
+    if first_question["source"] == "bank":
+        assert f"Question {first_question['number']} of {first_question['total']}" in await page.text_content("#question-progress")
+    session_id = await page.evaluate("greenroom.sessionId")
+    _, session = await api_json(page, "GET", f"/v1/sessions/{session_id}")
+    assert session["consent_version"] == consent["version"]
+    assert session["capture_signals"] is True and session["retention_days"] == 30
+    await wait_for(page, "document.querySelectorAll('#captions .caption.interviewer').length > 0", 15, "interviewer captions")
+    await snap(page, "room")
+
+    # The fake microphone answers; the interviewer then asks another question.
+    await wait_for(page, "greenroom.questions.length >= 2", 90, "the interviewer's next question")
+    await wait_for(page, "document.querySelectorAll('#captions .caption.candidate').length > 0", 15, "the candidate's captions")
+    transcript, wer, questions, latency = await _answer_rows(
+        greenroom_server.database_url, session_id, fake_media.answer_text
+    )
+    assert transcript, "the candidate's answer was not stored"
+    print(f"\nWER tiny.en on the synthetic answer: {wer:.3f} ({transcript!r})")
+    assert wer <= WER_LIMIT, f"word error rate {wer:.2f} above {WER_LIMIT}: {transcript!r}"
+    assert [q["seq"] for q in questions][:2] == [1, 2]
+    assert latency and all(0 < r["latency_ms"] < 5000 for r in latency)
+
+    # While the interview is open, its review says the report is still being built.
+    review = await page.context.new_page()
+    await review.goto(f"{greenroom_server.url}/#/sessions/{session_id}")
+    await review.wait_for_selector("#partial-banner", timeout=30_000)
+    assert "still being built" in await review.inner_text("#partial-banner")
+    await review.close()
+
+    # End: the page moves on to the review, which shows the report's real scores.
+    await page.click("#end")
+    await wait_for(page, "greenroom.state === 'ended'", 15, "the session to end")
+    await wait_for(page, f"location.hash === '#/sessions/{session_id}'", 15, "the review page")
+    await page.wait_for_selector("#overall-score", timeout=60_000)
+    status, report = await api_json(page, "GET", f"/v1/sessions/{session_id}/report")
+    assert status == 200 and report["partial"] is False and report["status"] == "completed"
+    answered = [a for a in report["answers"] if a["words"] > 0]
+    assert answered, f"no answered question in the report: {report['answers']}"
+    rubric = answered[0]["rubric"]
+    assert rubric["evaluator"] == "offline" and 0 <= rubric["overall"] <= 100
+    assert report["scorecard"]["overall"] is not None
+    assert await page.get_attribute("#overall-score", "aria-label") == f"Overall score {report['scorecard']['overall']} out of 100"
+    answers_text = await page.inner_text("#answers")
+    for dimension in rubric["dimensions"]:
+        assert dimension["reason"] in answers_text
+    assert "over-interpret" in await page.inner_text("#delivery-note")
+    assert await page.locator("#partial-banner").count() == 0, "a finished report is shown as partial"
+
+    # The timeline chart is a Chart.js chart with the session's signals in it.
+    datasets = await page.evaluate(
+        """() => Chart.getChart(document.getElementById('timeline-chart')).data.datasets
+                 .map(d => ({label: d.label, points: d.data.filter(p => p.y !== null).length}))"""
+    )
+    _, timeline = await api_json(page, "GET", f"/v1/sessions/{session_id}/timeline")
+    pace_points = sum(v is not None for v in timeline["series"]["pace_wpm"])
+    face_points = sum(v is not None for v in timeline["series"]["face_visible"])
+    by_label = {d["label"]: d["points"] for d in datasets}
+    assert by_label["Pace (words/min)"] == pace_points and by_label["Face visible (%)"] == face_points
+    assert face_points > 0, "no face samples in the timeline although delivery analysis was on"
+    assert await page.get_attribute("#timeline-chart", "aria-label")
+    assert len(timeline["moments"]) == await page.locator("#moments li").count()
+    linked = page.locator("#moments button:not([disabled])")
+    if await linked.count():
+        await linked.first.click()
+        line = await linked.first.get_attribute("data-line")
+        await page.wait_for_selector(f"#line-{line}.highlight")
+    await snap(page, "review")
+    await snap(page, "review-timeline", part="#timeline")
+
+    # Export PDF: a real PDF downloads.
+    async with page.expect_download() as download_info:
+        await page.click("#export-pdf")
+    download = await download_info.value
+    pdf = Path(await download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF"), pdf[:20]
+    assert download.suggested_filename.endswith(".pdf")
+
+    # The dashboard now lists the session with its score, the charts and the streak.
+    await page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+    row = page.locator(f"#recent-sessions li[data-session-id='{session_id}']")
+    await row.wait_for()
+    assert f"{report['scorecard']['overall']} out of 100" in (await row.locator(".score-pill").get_attribute("aria-label"))
+    _, progress = await api_json(page, "GET", "/v1/users/me/progress")
+    assert await page.inner_text("#streak .stat-value") == str(progress["streak_days"])
+    assert progress["streak_days"] >= 1
+    points = await page.evaluate("Chart.getChart(document.getElementById('progress-chart')).data.datasets[0].data")
+    assert points[-1] == report["scorecard"]["overall"]
+    radar = await page.evaluate("Chart.getChart(document.getElementById('skills-chart')).data.datasets[0].data")
+    assert len(radar) == len(report["scorecard"]["dimensions"])
+    await snap(page, "dashboard")
+
+    # The candidate deletes the interview from its review; the dashboard is empty again.
+    await row.get_by_role("link", name="Review").click()
+    await page.get_by_role("button", name="Delete this interview").click()
+    await page.get_by_role("button", name="Yes, delete it").click()
+    await wait_for(page, "location.hash === '#/'", 10, "the dashboard after deleting")
+    await page.wait_for_selector("text=Your first mock interview")
+    status, _ = await api_json(page, "GET", f"/v1/sessions/{session_id}")
+    assert status == 404
+
+
+async def test_camera_denied_gives_clear_message_and_creates_nothing(
     greenroom_server: Server, browser_factory
 ) -> None:
     browser = await browser_factory(None, deny_media=True)
-    page = await browser.new_page()
-    await page.goto(greenroom_server.url + "/")
-    await page.check("input[name=consent]")
-    await page.click("#start")
-    await _wait_for(page, "greenroom.state === 'media_denied'", 10, "the media error")
-    message = await page.inner_text("#error")
-    assert "camera and microphone" in message
+    page = await open_page(browser)
+    await sign_up(page, greenroom_server)
+    await page.get_by_role("navigation").get_by_role("link", name="New interview").click()
+    await page.get_by_role("button", name="Continue to mirror check").click()
+    await wait_for(page, "greenroom.state === 'media_denied'", 15, "the media error")
+    message = await page.inner_text("#media-error")
+    assert "camera and microphone" in message and "Allow" in message
+    assert await page.is_visible("#media-retry")
+    await page.get_by_label("I have read the policy above").check()
+    assert await page.is_disabled("#join"), "Join is enabled without a camera"
+    assert "allow your camera" in await page.inner_text("#join-hint")
+    await snap(page, "mirror-camera-denied")
+    status, sessions = await api_json(page, "GET", "/v1/sessions")
+    assert status == 200 and sessions == []
     assert await page.evaluate("greenroom.sessionId") is None
-    await page.screenshot(path=str(SCREENSHOTS / "camera-denied.png"))
+

@@ -9,13 +9,12 @@ import time
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 import websockets
 
 from bench.face_media import empty_frame, face_frame, write_y4m
 from db.embedded import EmbeddedPostgres
-from tests.e2e.conftest import FakeMedia, _need, serve
+from tests.e2e.conftest import FakeMedia, _need, api_json, join_interview, open_page, serve, sign_up
 
 FPS = 15
 IN_VIEW_S, OUT_OF_VIEW_S = 6.0, 4.0  # the camera file loops: face for 6 s, empty room for 4 s
@@ -51,15 +50,12 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
     try:
         with serve(database_url, tmp_path / "data") as server:
             browser = await browser_factory(face_media)
-            page = await browser.new_page()
-            await page.goto(server.url + "/")
-            await page.check("input[name=consent]")
-            await page.click("#start")
-            await page.wait_for_function("greenroom.state === 'live'", timeout=30_000)
-            session_id = await page.evaluate("greenroom.sessionId")
+            page = await open_page(browser)
+            await sign_up(page, server)
+            session_id = await join_interview(page, capture_signals=True)
 
-            async with httpx.AsyncClient(base_url=server.url) as http:
-                coach = (await http.post(f"/v1/sessions/{session_id}/token", json={"role": "coach"})).json()
+            status, coach = await api_json(page, "POST", f"/v1/sessions/{session_id}/token", {"role": "coach"})
+            assert status == 200, coach
             ws_url = server.url.replace("http", "ws") + f"/v1/sessions/{session_id}/signals/live"
             events: list[dict] = []
             async with websockets.connect(ws_url) as feed:
@@ -85,7 +81,9 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
             assert any(n["kind"] == "face_missing" for n in nudges), f"no face nudge in {nudges}"
             summaries = [e for e in events if e["type"] == "summary" and "face_present" in e]
             assert {s["face_present"] for s in summaries} == {True, False}
-            assert any(n["kind"] == "face_missing" for n in await page.evaluate("greenroom.nudges"))
+            page_nudges = await page.evaluate("greenroom.nudges")
+            assert any(n["kind"] == "face_missing" for n in page_nudges)
+            assert await page.text_content("#nudge") == page_nudges[-1]["message"], "the room did not show the nudge"
 
             await page.click("#end")
             await page.wait_for_function("greenroom.state === 'ended'", timeout=15_000)

@@ -1,0 +1,234 @@
+// The live interview room: interviewer (speaking indicator), self view, the current question,
+// live captions of both sides, timer, live nudges, mute and end, and the connection's state.
+
+import { get, post } from "../api.js";
+import { labelOf, loadCatalog } from "../catalog.js";
+import { explainMediaError, openCamera, stopStream } from "../media.js";
+import { RoomConnection, greenroom, resetGreenroom } from "../room-connection.js";
+import { announce, clock, h } from "../ui.js";
+
+const NUDGE_SHOWN_MS = 8000;
+const STATE_NOTES = {
+  connecting: ["info", "Connecting to your interviewer…"],
+  reconnecting: ["warning", "Connection interrupted — reconnecting. Keep talking when it's back; your answers so far are saved."],
+  live: null,
+  lost: ["danger", "Connection lost."],
+  error: ["danger", "Something went wrong with the interview room."],
+  ended: null,
+};
+const AGENT_STATES = { speaking: "Speaking", thinking: "Thinking…", listening: "Listening", initializing: "Getting ready…" };
+
+/** The captions box: both sides, interim lines replaced as the final text arrives. */
+function captionsBox() {
+  const box = h("div", { id: "captions", class: "captions", role: "log", "aria-live": "polite", "aria-label": "Live captions", tabindex: "0" },
+    h("p", { class: "muted caption-placeholder" }, "Captions appear here as you and the interviewer speak."));
+  const interim = { interviewer: null, candidate: null };
+  box.add = (speaker, text, final) => {
+    box.querySelector(".caption-placeholder")?.remove();
+    let p = interim[speaker];
+    if (!p) {
+      p = h("p", { class: `caption ${speaker}` }, h("b", {}, speaker === "interviewer" ? "Interviewer: " : "You: "), h("span"));
+      p.dataset.text = "";
+      box.append(p);
+      interim[speaker] = p;
+    }
+    if (speaker === "interviewer" && !final) p.dataset.text += text;
+    else if (text) p.dataset.text = text;
+    p.querySelector("span").textContent = p.dataset.text;
+    p.classList.toggle("interim", !final);
+    p.setAttribute("aria-busy", String(!final));
+    if (final) interim[speaker] = null;
+    box.scrollTop = box.scrollHeight;
+  };
+  return box;
+}
+
+async function rejoinPanel(root, ctx, sessionId) {
+  const session = await get(`/v1/sessions/${sessionId}`);
+  if (!["scheduled", "live"].includes(session.status)) {
+    ctx.navigate(`#/sessions/${sessionId}`);
+    return null;
+  }
+  return new Promise((resolve) => {
+    const error = h("div", { class: "callout danger", role: "alert", hidden: true });
+    const button = h("button", { type: "button", id: "rejoin" }, "Rejoin interview");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      error.hidden = true;
+      let stream;
+      try {
+        stream = await openCamera();
+      } catch (err) {
+        const why = explainMediaError(err);
+        error.replaceChildren(h("h3", {}, why.title), h("ol", {}, why.steps.map((s) => h("li", {}, s))));
+        error.hidden = false;
+        button.disabled = false;
+        return;
+      }
+      try {
+        const join = await post(`/v1/sessions/${sessionId}/token`, { role: "candidate" });
+        panel.remove();
+        resolve({ sessionId, join, stream, session });
+      } catch (err) {
+        stopStream(stream);
+        error.replaceChildren(h("p", {}, err.message));
+        error.hidden = false;
+        button.disabled = false;
+      }
+    });
+    const panel = h("section", { class: "card" },
+      h("h1", {}, "Rejoin your interview"),
+      h("p", {}, "This interview is still open. Rejoin to carry on where you left off, or end it from the room."),
+      error, button);
+    root.append(panel);
+  });
+}
+
+export async function render(root, ctx) {
+  const sessionId = ctx.params[0];
+  let handoff = ctx.app.handoff && ctx.app.handoff.sessionId === sessionId ? ctx.app.handoff : null;
+  ctx.app.handoff = null;
+  let connection = null;
+  const timers = [];
+  // Closing the tab mid-interview asks first (the interview stays open for a while to rejoin).
+  const confirmUnload = (ev) => { ev.preventDefault(); ev.returnValue = ""; };
+  ctx.onLeave(() => {
+    window.removeEventListener("beforeunload", confirmUnload);
+    timers.forEach((t) => clearInterval(t));
+    if (connection) connection.close();
+    else if (handoff) stopStream(handoff.stream);
+  });
+  if (!handoff) {
+    handoff = await rejoinPanel(root, ctx, sessionId);
+    if (!handoff || !ctx.isCurrent()) {
+      if (handoff) stopStream(handoff.stream);
+      return;
+    }
+  }
+  resetGreenroom(sessionId);
+  const catalog = await loadCatalog().catch(() => null);
+  const session = handoff.session;
+  const personaName = labelOf(catalog && catalog.personas, session.persona);
+  const persona = ((catalog && catalog.personas) || []).find((p) => p.id === session.persona);
+  const durationS = session.duration_min * 60;
+
+  const stateNote = h("div", { id: "room-state", class: "callout info", role: "status", "aria-live": "polite" }, "Connecting to your interviewer…");
+  const agentState = h("span", { id: "agent-state", class: "agent-state" }, "Connecting…");
+  const tile = h("div", { class: "tile interviewer", id: "interviewer-tile" },
+    h("div", { class: "avatar", "aria-hidden": "true" }, h("span", {}, personaName.replace(/^Dr\.\s*/, "").slice(0, 1))),
+    h("div", {},
+      h("p", { class: "persona-name" }, h("strong", { id: "persona-name" }, personaName)),
+      persona ? h("p", { class: "persona-title" }, persona.description) : null,
+      h("p", {}, h("span", { class: "speaking-dot", "aria-hidden": "true" }), agentState)));
+  const selfView = h("video", { id: "self-view", autoplay: true, muted: true, playsinline: true, "aria-label": "Your camera" });
+  const progress = h("span", { id: "question-progress", class: "question-progress" });
+  const questionText = h("span", { id: "question-text" }, "The interviewer will start in a moment.");
+  const questionBox = h("section", { id: "question", class: "question", "aria-live": "polite", "aria-label": "Current question" }, progress, " ", questionText);
+  const nudge = h("p", { id: "nudge", class: "nudge", role: "status", "aria-live": "polite", hidden: true });
+  const captions = captionsBox();
+  const timer = h("span", { id: "timer", class: "timer", role: "timer", "aria-label": "Elapsed time" }, `00:00 / ${clock(durationS)}`);
+  const mute = h("button", { type: "button", id: "mute", class: "secondary", "aria-pressed": "false" }, "Mute");
+  const end = h("button", { type: "button", id: "end", class: "danger" }, "End interview");
+  const error = h("div", { id: "error", class: "callout danger", role: "alert", hidden: true });
+  const audio = h("audio", { id: "interviewer-audio", autoplay: true });
+  const done = h("section", { id: "done", class: "card", hidden: true, "aria-labelledby": "done-title" });
+
+  const live = h("div", { class: "room", id: "room" },
+    h("h1", { class: "visually-hidden" }, "Interview room"),
+    stateNote,
+    h("div", { class: "stage" }, tile, selfView),
+    questionBox,
+    nudge,
+    h("h2", { class: "visually-hidden" }, "Live captions"),
+    captions,
+    h("div", { class: "controls" }, timer, mute, end),
+    error,
+    audio);
+  root.append(live, done);
+  selfView.srcObject = handoff.stream;
+
+  let startedAt = null;
+  const tick = () => {
+    if (startedAt === null) return;
+    const elapsed = (Date.now() - startedAt) / 1000;
+    timer.textContent = `${clock(elapsed)} / ${clock(durationS)}`;
+    timer.classList.toggle("overtime", elapsed > durationS);
+  };
+  timers.push(setInterval(tick, 1000));
+
+  const showError = (message) => {
+    error.replaceChildren(h("p", {}, message));
+    error.hidden = false;
+  };
+
+  const ui = {
+    state(state, text) {
+      const note = STATE_NOTES[state];
+      if (state === "live" && startedAt === null) startedAt = Date.now();
+      if (note) {
+        stateNote.className = `callout ${note[0]}`;
+        stateNote.textContent = note[1];
+        stateNote.hidden = false;
+      } else {
+        stateNote.hidden = true;
+      }
+      if (state === "live") agentState.textContent = agentState.textContent === "Connecting…" ? "Getting ready…" : agentState.textContent;
+      announce(text);
+    },
+    caption: (speaker, text, final) => captions.add(speaker, text, final),
+    question(msg) {
+      progress.textContent = msg.source === "bank" ? `Question ${msg.number} of ${msg.total}` : "Follow-up";
+      questionText.textContent = msg.text;
+    },
+    agentState(state) {
+      agentState.textContent = AGENT_STATES[state] || state;
+      tile.dataset.agentState = state;
+    },
+    speaking(on) {
+      tile.classList.toggle("speaking", on);
+    },
+    nudge(msg) {
+      nudge.textContent = msg.message;
+      nudge.hidden = false;
+      clearTimeout(nudge.hideTimer);
+      nudge.hideTimer = setTimeout(() => { nudge.hidden = true; }, NUDGE_SHOWN_MS);
+    },
+    ended(reason) {
+      window.removeEventListener("beforeunload", confirmUnload);
+      timers.forEach((t) => clearInterval(t));
+      live.hidden = true;
+      const normal = reason === "completed" || reason === "ended_by_candidate";
+      done.replaceChildren(
+        h("h1", { id: "done-title", tabindex: "-1" }, "Interview finished"),
+        h("p", { id: "done-text" }, normal ? "Thank you — your interview is saved. Your report is being prepared…" : `The interview ended (${String(reason || "unknown reason").replace(/_/g, " ")}).`),
+        h("div", { class: "actions" },
+          h("a", { class: "button", href: `#/sessions/${sessionId}`, id: "see-report" }, "See your report"),
+          h("a", { class: "button secondary", href: "#/" }, "Dashboard")));
+      done.hidden = false;
+      done.querySelector("h1").focus();
+      if (normal) timers.push(setTimeout(() => { if (ctx.isCurrent()) ctx.navigate(`#/sessions/${sessionId}`); }, 1500));
+    },
+    error: showError,
+  };
+
+  mute.addEventListener("click", () => {
+    const muted = connection.toggleMute();
+    mute.setAttribute("aria-pressed", String(muted));
+    mute.textContent = muted ? "Unmute" : "Mute";
+    announce(muted ? "Microphone muted" : "Microphone on");
+  });
+  end.addEventListener("click", async () => {
+    end.disabled = true;
+    end.textContent = "Ending…";
+    try {
+      await connection.end();
+    } catch (err) {
+      showError(`Could not end the interview cleanly: ${err.message}`);
+    }
+  });
+
+  connection = new RoomConnection({ sessionId, join: handoff.join, localStream: handoff.stream, ui, audioElement: audio });
+  greenroom.sessionId = sessionId;
+  window.addEventListener("beforeunload", confirmUnload);
+  connection.connect();
+}

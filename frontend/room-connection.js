@@ -1,0 +1,216 @@
+// The interview room over WebRTC: join with a room token on the signalling socket, send the
+// camera and microphone, play the interviewer, pass room events (captions, questions, agent
+// state, nudges) to the page, reconnect when the connection drops.
+
+import { post } from "./api.js";
+
+/** State the page exposes for people (status line) and for the browser tests. */
+export const greenroom = (window.greenroom = window.greenroom || {});
+
+/** Starts a fresh record for a new session (the tests read it). */
+export function resetGreenroom(sessionId) {
+  Object.assign(greenroom, {
+    state: "idle",
+    sessionId,
+    events: [],
+    audio: { maxRms: 0, loudFrames: 0 },
+    questions: [],
+    nudges: [],
+  });
+}
+
+const MAX_RECONNECTS = 10;
+const SPEAKING_RMS = 0.01;
+
+/**
+ * One candidate's connection to one session's room. `ui` gets:
+ * state(state, text), caption(speaker, text, final), question(msg), agentState(state),
+ * nudge(msg), speaking(bool), ended(reason), error(message).
+ */
+export class RoomConnection {
+  constructor({ sessionId, join, localStream, ui, audioElement }) {
+    this.sessionId = sessionId;
+    this.join = join;
+    this.localStream = localStream;
+    this.ui = ui;
+    this.audioElement = audioElement;
+    this.socket = null;
+    this.pc = null;
+    this.ending = false;
+    this.reconnectAttempts = 0;
+    this.meter = null;
+  }
+
+  setState(state, text) {
+    greenroom.state = state;
+    this.ui.state(state, text);
+  }
+
+  connect() {
+    const again = this.reconnectAttempts > 0;
+    this.setState(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = (this.socket = new WebSocket(`${scheme}://${location.host}${this.join.signal_url}`));
+    socket.onopen = () => socket.send(JSON.stringify({ type: "join", token: this.join.token }));
+    socket.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
+    socket.onclose = (ev) => {
+      if (socket !== this.socket || this.ending || greenroom.state === "ended") return;
+      if (ev.code === 4401 || ev.code === 4403) {
+        this.setState("error", "Could not join the room");
+        this.ui.error(ev.reason || "The room refused this join.");
+        return;
+      }
+      this.scheduleReconnect();
+    };
+  }
+
+  async scheduleReconnect() {
+    if (this.ending) return;
+    if (this.reconnectAttempts >= MAX_RECONNECTS) {
+      this.setState("lost", "Connection lost");
+      this.ui.error("The connection to the interview was lost. Check your network; your answers so far are saved.");
+      return;
+    }
+    this.reconnectAttempts += 1;
+    this.setState("reconnecting", "Reconnecting…");
+    await new Promise((r) => setTimeout(r, Math.min(500 * this.reconnectAttempts, 3000)));
+    if (this.ending) return;
+    try {
+      this.join = await post(`/v1/sessions/${this.sessionId}/token`, { role: "candidate" });
+      this.connect();
+    } catch (err) {
+      this.setState("lost", "Connection lost");
+      this.ui.error(err.message);
+    }
+  }
+
+  async negotiate(iceServers) {
+    if (this.pc) this.pc.close();
+    const pc = (this.pc = new RTCPeerConnection({ iceServers }));
+    for (const track of this.localStream.getTracks()) {
+      const sender = pc.addTrack(track, this.localStream);
+      if (track.kind === "video") {
+        pc.getTransceivers().find((t) => t.sender === sender).direction = "sendonly";
+      }
+    }
+    pc.ontrack = (ev) => {
+      if (ev.track.kind !== "audio") return;
+      const stream = new MediaStream([ev.track]);
+      if (this.audioElement) this.audioElement.srcObject = stream;
+      this.meterInterviewer(stream);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === "connected") {
+        this.reconnectAttempts = 0;
+        this.setState("live", "Live");
+      } else if (pc.connectionState === "failed") {
+        this.scheduleReconnect();
+      } else if (pc.connectionState === "disconnected" && greenroom.state === "live") {
+        this.setState("reconnecting", "Connection unstable…");
+      }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      const done = () => { if (pc.iceGatheringState === "complete") resolve(); };
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, 2000);
+    });
+    this.socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+  }
+
+  /** Measures the interviewer's voice as it plays (the speaking ring; read by the tests). */
+  meterInterviewer(stream) {
+    if (this.meter) this.meter.stop();
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    ctx.createMediaStreamSource(stream).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    let frame = 0;
+    let speaking = false;
+    const loop = () => {
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      const rms = Math.sqrt(sum / buf.length);
+      greenroom.audio.maxRms = Math.max(greenroom.audio.maxRms, rms);
+      if (rms > SPEAKING_RMS) greenroom.audio.loudFrames += 1;
+      if ((rms > SPEAKING_RMS) !== speaking) {
+        speaking = rms > SPEAKING_RMS;
+        this.ui.speaking(speaking);
+      }
+      frame = requestAnimationFrame(loop);
+    };
+    loop();
+    this.meter = { stop: () => { cancelAnimationFrame(frame); ctx.close(); } };
+  }
+
+  async onSignal(msg) {
+    greenroom.events.push(msg);
+    switch (msg.type) {
+      case "joined":
+        await this.negotiate(msg.ice_servers || []);
+        break;
+      case "answer":
+        await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        break;
+      case "caption":
+        this.ui.caption(msg.speaker, msg.text, msg.final);
+        break;
+      case "question":
+        greenroom.questions.push(msg);
+        this.ui.question(msg);
+        break;
+      case "agent_state":
+        this.ui.agentState(msg.state);
+        break;
+      case "nudge":
+        greenroom.nudges.push(msg);
+        this.ui.nudge(msg);
+        break;
+      case "room_closed":
+        this.finish(msg.reason);
+        break;
+      case "error":
+        if (msg.code === "invalid_token" || msg.code === "refused") this.ui.error(msg.message);
+        break;
+    }
+  }
+
+  /** Mutes or unmutes the microphone; returns whether it is now muted. */
+  toggleMute() {
+    const track = this.localStream.getAudioTracks()[0];
+    if (!track) return false;
+    track.enabled = !track.enabled;
+    return !track.enabled;
+  }
+
+  /** The candidate ends the interview: the server closes the room, then we leave. */
+  async end() {
+    this.ending = true;
+    try {
+      await post(`/v1/sessions/${this.sessionId}/end`);
+    } finally {
+      this.finish("ended_by_candidate");
+    }
+  }
+
+  finish(reason) {
+    if (greenroom.state === "ended") return;
+    this.close();
+    this.setState("ended", "Ended");
+    this.ui.ended(reason);
+  }
+
+  /** Lets go of everything: peer connection, socket, meter, camera and microphone. */
+  close() {
+    this.ending = true;
+    if (this.pc) this.pc.close();
+    if (this.socket) this.socket.close();
+    if (this.meter) this.meter.stop();
+    this.meter = null;
+    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+  }
+}
