@@ -108,8 +108,10 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
     assert stats["frames_analysed"] > 0
     assert stats["frames_received"] >= stats["frames_analysed"] + stats["frames_dropped"]
 
+    # The database was down for at least 4 s: rows lost to the outage would leave a gap that
+    # long. Shorter gaps are frames dropped by design while a loaded machine's analyser was busy.
     t_ms = [r["t_ms"] for r in rows]
-    assert max(b - a for a, b in zip(t_ms, t_ms[1:])) < 1000, "a gap in the stored face series"
+    assert max(b - a for a, b in zip(t_ms, t_ms[1:])) < 3000, "a gap in the stored face series"
     runs = _runs([r["face_present"] for r in rows], t_ms)
     assert len(runs) >= 3, f"expected alternating face runs, got {runs}"
     for present, seconds in runs:
