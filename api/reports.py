@@ -14,7 +14,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.question_bank import QuestionBank, QuestionBankError
-from api.deps import CurrentUser, PoolDep, SettingsDep
+from api.deps import CurrentUser, PoolDep, SettingsDep, TokensDep
+from api.sessions import RoomJoin, room_join
 from api.tokens import resolve_token_secret
 from db import sessions as repo
 from greenroom.settings import Settings
@@ -574,18 +575,8 @@ async def revoke_shares(session_id: UUID, pool: PoolDep, user_id: CurrentUser) -
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/v1/shared/{token}",
-    response_model=ReportPublic,
-    responses={
-        404: {"model": ErrorPublic, "description": "Not a valid link (malformed or tampered with)."},
-        410: {"model": ErrorPublic, "description": "The link has expired, was revoked, or its session deleted."},
-    },
-    summary="A shared report (read-only, no sign-in)",
-)
-async def get_shared(
-    token: str, pool: PoolDep, signer: ShareSignerDep, ctx: ReadOnlyContextDep
-) -> ReportPublic:
+async def _shared_session(token: str, pool: asyncpg.Pool, signer: ShareSigner) -> repo.SessionRecord:
+    """The session a share token opens; 404 for a bad token, 410 for an expired or revoked one."""
     try:
         link_id, _ = signer.verify(token)
     except ShareLinkExpired as exc:
@@ -600,4 +591,40 @@ async def get_shared(
     session = await repo.get_session(pool, link.session_id)
     if session is None:
         raise HTTPException(status_code=410, detail="share link no longer available")
+    return session
+
+
+SHARED_ERRORS = {
+    404: {"model": ErrorPublic, "description": "Not a valid link (malformed or tampered with)."},
+    410: {"model": ErrorPublic, "description": "The link has expired, was revoked, or its session deleted."},
+}
+INTERVIEW_ENDED = "the interview has ended; the report is at /v1/shared/{token}"
+
+
+@router.get(
+    "/v1/shared/{token}",
+    response_model=ReportPublic,
+    responses=SHARED_ERRORS,
+    summary="A shared report (read-only, no sign-in)",
+)
+async def get_shared(
+    token: str, pool: PoolDep, signer: ShareSignerDep, ctx: ReadOnlyContextDep
+) -> ReportPublic:
+    session = await _shared_session(token, pool, signer)
     return _public(await build_report(pool, session, ctx))
+
+
+@router.post(
+    "/v1/shared/{token}/watch",
+    response_model=RoomJoin,
+    responses={
+        **SHARED_ERRORS,
+        409: {"model": ErrorPublic, "description": "The interview has ended; the shared report remains."},
+    },
+    summary="Watch a scheduled or live interview as a coach (the share link is the credential)",
+)
+async def watch_shared(token: str, pool: PoolDep, signer: ShareSignerDep, tokens: TokensDep) -> RoomJoin:
+    session = await _shared_session(token, pool, signer)
+    if session.status not in repo.OPEN_STATUSES:
+        raise HTTPException(status_code=409, detail=INTERVIEW_ENDED.format(token=token))
+    return room_join(tokens, session.id, session.user_id, "coach")

@@ -158,7 +158,7 @@ OUTDATED_CONSENT = "consent to the current policy (version {version}) is require
 UNKNOWN_QUESTION = "unknown question"
 
 
-def _room_join(
+def room_join(
     tokens: TokenIssuer, session_id: UUID, user_id: UUID, role: Literal["candidate", "coach"]
 ) -> RoomJoin:
     """Issues a room token for the session's owner (candidate) or a new coach."""
@@ -240,7 +240,7 @@ async def create_session(
     )
     return SessionJoin(
         session=SessionPublic.of(record),
-        room=_room_join(tokens, record.id, user_id, "candidate"),
+        room=room_join(tokens, record.id, user_id, "candidate"),
     )
 
 
@@ -327,4 +327,4 @@ async def issue_token(
     record = await _owned_session(pool, session_id, user_id)
     if record.status not in repo.OPEN_STATUSES:
         raise HTTPException(status_code=409, detail="session has ended")
-    return _room_join(tokens, session_id, user_id, body.role)
+    return room_join(tokens, session_id, user_id, body.role)

@@ -16,6 +16,9 @@ const ROUTES = [
   { path: /^\/room\/([0-9a-f-]{36})$/, page: "room", nav: "new", title: "Interview room" },
   { path: /^\/sessions\/([0-9a-f-]{36})$/, page: "review", nav: "dashboard", title: "Interview review" },
   { path: /^\/questions$/, page: "questions", nav: "questions", title: "Question bank" },
+  // Open to anyone, signed in or not: the share token in the link is the credential.
+  { path: /^\/watch\/([A-Za-z0-9._-]{1,200})$/, page: "watch", anyone: true, title: "Watch an interview" },
+  { path: /^\/shared\/([A-Za-z0-9._-]{1,200})$/, page: "shared", anyone: true, title: "Shared report" },
 ];
 
 /**
@@ -88,7 +91,7 @@ async function route() {
     return;
   }
   if (view !== app.view) return; // the hash changed while we waited
-  if (!found.public && !user) {
+  if (!found.public && !found.anyone && !user) {
     const next = path === "/" ? "" : `?next=${encodeURIComponent(path + (query.toString() ? `?${query}` : ""))}`;
     location.replace(`#/signin${next}`);
     return;

@@ -13,7 +13,7 @@ function band(low, high) {
   return low != null && high != null ? `likely range ${low}–${high}` : "";
 }
 
-function scorecardSection(report) {
+export function scorecardSection(report) {
   const card = report.scorecard;
   return h("section", { class: "card scorecard", id: "scorecard", "aria-labelledby": "scorecard-title" },
     h("h2", { id: "scorecard-title" }, "Scorecard"),
@@ -28,7 +28,7 @@ function scorecardSection(report) {
         h("p", { class: "muted small" }, d.definition)))));
 }
 
-function findingList(title, id, findings, answersBySeq) {
+export function findingList(title, id, findings, answersBySeq) {
   return h("section", { class: "card", id, "aria-labelledby": `${id}-title` },
     h("h2", { id: `${id}-title` }, title),
     findings.length
@@ -52,7 +52,7 @@ function focusAnswer(seq) {
   el.querySelector("summary").focus({ preventScroll: true });
 }
 
-function drillsSection(drills) {
+export function drillsSection(drills) {
   return h("section", { class: "card", id: "drills", "aria-labelledby": "drills-title" },
     h("h2", { id: "drills-title" }, "Drills to practise"),
     drills.length
@@ -63,7 +63,7 @@ function drillsSection(drills) {
       : h("p", { class: "muted" }, "No drills suggested for this interview."));
 }
 
-function answerItem(answer, index) {
+export function answerItem(answer, index) {
   const rubric = answer.rubric;
   return h("details", { class: "answer", id: `answer-${answer.seq}`, open: index === 0 },
     h("summary", {},
@@ -86,7 +86,7 @@ function answerItem(answer, index) {
       : null);
 }
 
-function deliverySection(report) {
+export function deliverySection(report) {
   const delivery = report.scorecard.delivery;
   const notes = report.notes || [];
   return h("section", { class: "card", id: "delivery", "aria-labelledby": "delivery-title" },

@@ -2,10 +2,11 @@
 // live captions of both sides, timer, live nudges, mute and end, and the connection's state.
 
 import { get, post } from "../api.js";
+import { AGENT_STATES, captionsBox } from "../captions.js";
 import { labelOf, loadCatalog } from "../catalog.js";
 import { explainMediaError, openCamera, stopStream } from "../media.js";
 import { RoomConnection, greenroom, resetGreenroom } from "../room-connection.js";
-import { announce, clock, h } from "../ui.js";
+import { announce, clock, formatDateTime, h } from "../ui.js";
 
 const NUDGE_SHOWN_MS = 8000;
 const STATE_NOTES = {
@@ -16,32 +17,6 @@ const STATE_NOTES = {
   error: ["danger", "Something went wrong with the interview room."],
   ended: null,
 };
-const AGENT_STATES = { speaking: "Speaking", thinking: "Thinking…", listening: "Listening", initializing: "Getting ready…" };
-
-/** The captions box: both sides, interim lines replaced as the final text arrives. */
-function captionsBox() {
-  const box = h("div", { id: "captions", class: "captions", role: "log", "aria-live": "polite", "aria-label": "Live captions", tabindex: "0" },
-    h("p", { class: "muted caption-placeholder" }, "Captions appear here as you and the interviewer speak."));
-  const interim = { interviewer: null, candidate: null };
-  box.add = (speaker, text, final) => {
-    box.querySelector(".caption-placeholder")?.remove();
-    let p = interim[speaker];
-    if (!p) {
-      p = h("p", { class: `caption ${speaker}` }, h("b", {}, speaker === "interviewer" ? "Interviewer: " : "You: "), h("span"));
-      p.dataset.text = "";
-      box.append(p);
-      interim[speaker] = p;
-    }
-    if (speaker === "interviewer" && !final) p.dataset.text += text;
-    else if (text) p.dataset.text = text;
-    p.querySelector("span").textContent = p.dataset.text;
-    p.classList.toggle("interim", !final);
-    p.setAttribute("aria-busy", String(!final));
-    if (final) interim[speaker] = null;
-    box.scrollTop = box.scrollHeight;
-  };
-  return box;
-}
 
 async function rejoinPanel(root, ctx, sessionId) {
   const session = await get(`/v1/sessions/${sessionId}`);
@@ -82,6 +57,50 @@ async function rejoinPanel(root, ctx, sessionId) {
       error, button);
     root.append(panel);
   });
+}
+
+/** "Invite a coach": a share link, shown as a watch URL a coach can open without signing in. */
+function invitePanel(sessionId, button) {
+  const panel = h("section", { id: "invite", class: "card invite", hidden: true, "aria-labelledby": "invite-title" });
+  const status = h("p", { class: "hint", role: "status", "aria-live": "polite" });
+  button.addEventListener("click", async () => {
+    if (!panel.hidden && panel.querySelector("input")) {
+      panel.querySelector("input").select();
+      return;
+    }
+    button.disabled = true;
+    panel.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    panel.replaceChildren(h("h2", { id: "invite-title" }, "Invite a coach"), h("p", { class: "muted" }, "Making a link…"));
+    try {
+      const share = await post(`/v1/sessions/${sessionId}/share`);
+      const url = `${location.origin}/#/watch/${share.token}`;
+      const field = h("input", { id: "invite-url", type: "text", readonly: true, value: url, spellcheck: "false" });
+      field.addEventListener("focus", () => field.select());
+      const copy = h("button", { type: "button", id: "copy-invite" }, "Copy");
+      copy.addEventListener("click", async () => {
+        field.focus();
+        field.select();
+        try {
+          await navigator.clipboard.writeText(url);
+          status.textContent = "Link copied.";
+        } catch (_) {
+          status.textContent = "Copy is not available here: the link is selected, press Ctrl+C (⌘C) to copy it.";
+        }
+      });
+      panel.replaceChildren(
+        h("h2", { id: "invite-title" }, "Invite a coach"),
+        h("label", { for: "invite-url" }, "Watch link"),
+        h("div", { class: "copy-row" }, field, copy),
+        status,
+        h("p", { class: "hint" }, `Anyone with this link can watch and listen live, without signing in, then read your report. It works until ${formatDateTime(share.expires_at)}.`));
+    } catch (err) {
+      panel.replaceChildren(h("h2", { id: "invite-title" }, "Invite a coach"), h("p", { class: "error", role: "alert" }, `Could not make a link: ${err.message}`));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return panel;
 }
 
 export async function render(root, ctx) {
@@ -129,6 +148,8 @@ export async function render(root, ctx) {
   const timer = h("span", { id: "timer", class: "timer", role: "timer", "aria-label": "Elapsed time" }, `00:00 / ${clock(durationS)}`);
   const mute = h("button", { type: "button", id: "mute", class: "secondary", "aria-pressed": "false" }, "Mute");
   const end = h("button", { type: "button", id: "end", class: "danger" }, "End interview");
+  const inviteButton = h("button", { type: "button", id: "invite-coach", class: "secondary", "aria-controls": "invite", "aria-expanded": "false" }, "Invite a coach");
+  const invite = invitePanel(sessionId, inviteButton);
   const error = h("div", { id: "error", class: "callout danger", role: "alert", hidden: true });
   const audio = h("audio", { id: "interviewer-audio", autoplay: true });
   const done = h("section", { id: "done", class: "card", hidden: true, "aria-labelledby": "done-title" });
@@ -141,7 +162,8 @@ export async function render(root, ctx) {
     nudge,
     h("h2", { class: "visually-hidden" }, "Live captions"),
     captions,
-    h("div", { class: "controls" }, timer, mute, end),
+    h("div", { class: "controls" }, timer, inviteButton, mute, end),
+    invite,
     error,
     audio);
   root.append(live, done);

@@ -14,10 +14,9 @@ import pytest
 from fastapi import FastAPI
 
 from api.auth import SignInThrottle
-from api.consent import CONSENT_VERSION
 from scoring.offline import OfflineEvaluator
 from tests.api.full_session import fill_session, session_rows
-from tests.users import TEST_PASSWORD, new_email
+from tests.users import PLAIN_SESSION, TEST_PASSWORD, new_email
 
 PUBLIC_ROUTES = {
     ("POST", "/v1/auth/signup"),
@@ -26,13 +25,7 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/catalog"),
     ("GET", "/v1/consent"),
     ("GET", "/v1/shared/{token}"),
-}
-NEW_SESSION = {
-    "role_track": "general",
-    "round_type": "behavioral",
-    "difficulty": "easy",
-    "duration_min": 10,
-    "consent_version": CONSENT_VERSION,
+    ("POST", "/v1/shared/{token}/watch"),
 }
 
 
@@ -188,7 +181,7 @@ async def test_bearer_header_works(app: FastAPI, anonymous_client: httpx.AsyncCl
     async with _client(app) as bare:
         ok = await bare.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert ok.status_code == 200
-        created = await bare.post("/v1/sessions", json=NEW_SESSION, headers={"Authorization": f"bearer {token}"})
+        created = await bare.post("/v1/sessions", json=PLAIN_SESSION, headers={"Authorization": f"bearer {token}"})
         assert created.status_code == 201
         bad = await bare.get("/v1/sessions", headers={"Authorization": f"Bearer {token[:-2]}xx"})
         assert bad.status_code == 401
@@ -218,6 +211,7 @@ async def test_public_routes_answer_without_sign_in(anonymous_client: httpx.Asyn
     assert (await anonymous_client.get("/v1/catalog")).status_code == 200
     assert (await anonymous_client.get("/v1/consent")).status_code == 200
     assert (await anonymous_client.get("/v1/shared/not-a-token")).status_code == 404
+    assert (await anonymous_client.post("/v1/shared/not-a-token/watch")).status_code == 404
     assert (await anonymous_client.post("/v1/auth/signout")).status_code == 204
 
 
@@ -225,7 +219,7 @@ async def test_a_user_cannot_reach_another_users_session(
     app_client: httpx.AsyncClient, other_client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     app.state.evaluator = OfflineEvaluator()
-    mine = (await app_client.post("/v1/sessions", json=NEW_SESSION)).json()["session"]["id"]
+    mine = (await app_client.post("/v1/sessions", json=PLAIN_SESSION)).json()["session"]["id"]
     await _sign_up(other_client)
     for method, suffix in [
         ("GET", ""),

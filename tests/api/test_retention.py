@@ -13,21 +13,13 @@ import httpx
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.consent import CONSENT_VERSION
 from api.retention import sweep
 from db import accounts
 from greenroom.settings import Settings
 from scoring.offline import OfflineEvaluator
 from tests.api.full_session import fill_session, session_rows
-from tests.users import make_user
+from tests.users import PLAIN_SESSION, make_user
 
-NEW_SESSION = {
-    "role_track": "general",
-    "round_type": "behavioral",
-    "difficulty": "easy",
-    "duration_min": 10,
-    "consent_version": CONSENT_VERSION,
-}
 
 
 @dataclass
@@ -55,7 +47,7 @@ async def test_sweep_deletes_expired_sessions_and_all_their_rows(
     quarter = await fill_session(app_client, pool, user_id)
     await _keep_for(pool, quarter, 90)
     forever = await fill_session(app_client, pool, user_id)
-    created = await app_client.post("/v1/sessions", json={**NEW_SESSION, "retention_days": 7})
+    created = await app_client.post("/v1/sessions", json={**PLAIN_SESSION, "retention_days": 7})
     scheduled_week = UUID(created.json()["session"]["id"])
 
     before = await session_rows(pool, week)
@@ -79,8 +71,8 @@ async def test_sweep_deletes_expired_sessions_and_all_their_rows(
 async def test_sweep_closes_rooms_of_open_sessions_it_deletes(
     app_client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    open_id = (await app_client.post("/v1/sessions", json={**NEW_SESSION, "retention_days": 7})).json()["session"]["id"]
-    ended_id = (await app_client.post("/v1/sessions", json={**NEW_SESSION, "retention_days": 7})).json()["session"]["id"]
+    open_id = (await app_client.post("/v1/sessions", json={**PLAIN_SESSION, "retention_days": 7})).json()["session"]["id"]
+    ended_id = (await app_client.post("/v1/sessions", json={**PLAIN_SESSION, "retention_days": 7})).json()["session"]["id"]
     await app_client.post(f"/v1/sessions/{ended_id}/end")
     rooms = FakeRooms()
     await sweep(pool, rooms, now=datetime.now(UTC) + timedelta(days=8))

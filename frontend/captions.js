@@ -1,0 +1,35 @@
+// The live captions box the room and the coach's view share: both sides, interim lines
+// replaced as the final text arrives.
+
+import { h } from "./ui.js";
+
+/** What the interviewer is doing, as the room's agent-state events name it. */
+export const AGENT_STATES = { speaking: "Speaking", thinking: "Thinking…", listening: "Listening", initializing: "Getting ready…" };
+
+/** A captions log; `labels` names each speaker, `placeholder` shows until the first line. */
+export function captionsBox({
+  labels = { interviewer: "Interviewer: ", candidate: "You: " },
+  placeholder = "Captions appear here as you and the interviewer speak.",
+} = {}) {
+  const box = h("div", { id: "captions", class: "captions", role: "log", "aria-live": "polite", "aria-label": "Live captions", tabindex: "0" },
+    h("p", { class: "muted caption-placeholder" }, placeholder));
+  const interim = { interviewer: null, candidate: null };
+  box.add = (speaker, text, final) => {
+    box.querySelector(".caption-placeholder")?.remove();
+    let p = interim[speaker];
+    if (!p) {
+      p = h("p", { class: `caption ${speaker}` }, h("b", {}, labels[speaker] || `${speaker}: `), h("span"));
+      p.dataset.text = "";
+      box.append(p);
+      interim[speaker] = p;
+    }
+    if (speaker === "interviewer" && !final) p.dataset.text += text;
+    else if (text) p.dataset.text = text;
+    p.querySelector("span").textContent = p.dataset.text;
+    p.classList.toggle("interim", !final);
+    p.setAttribute("aria-busy", String(!final));
+    if (final) interim[speaker] = null;
+    box.scrollTop = box.scrollHeight;
+  };
+  return box;
+}

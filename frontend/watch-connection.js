@@ -1,0 +1,270 @@
+// A coach's receive-only connection to a session's room: join with a coach token on the
+// signalling socket, offer receive-only media (no camera, no microphone), play the interviewer
+// and the candidate, pass room events to the page, and the live signals feed beside it.
+
+/** State the watch page exposes for people and for the browser tests. */
+export const greenroom = (window.greenroom = window.greenroom || {});
+
+const MAX_RECONNECTS = 10;
+// Re-offer while no candidate video arrives: the room adds the candidate's tracks to a coach's
+// peer only when it negotiates, so a coach who came before the candidate asks again.
+const RENEGOTIATE_AFTER_MS = 4000;
+
+/** Starts a fresh record for a new watch (the tests read it). */
+export function resetWatch(sessionId) {
+  greenroom.watch = {
+    state: "idle",
+    sessionId,
+    events: [],
+    captions: [],
+    questions: [],
+    nudges: [],
+    summary: null,
+    audio: { maxRms: 0, loudFrames: 0, interviewer: { maxRms: 0 }, candidate: { maxRms: 0 } },
+    videoFrames: 0,
+  };
+  return greenroom.watch;
+}
+
+function socketUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${path}`;
+}
+
+/**
+ * One coach's view of one room. `rejoin()` fetches a fresh coach join (null once the interview
+ * has ended). `ui` gets: state(state), caption(speaker, text, final), question(msg), nudge(msg),
+ * summary(msg), agentState(state), video(stream), audioBlocked(), ended(reason), error(message).
+ */
+export class WatchConnection {
+  constructor({ join, rejoin, ui }) {
+    this.join = join;
+    this.rejoin = rejoin;
+    this.ui = ui;
+    this.watch = greenroom.watch;
+    this.socket = null;
+    this.feed = null;
+    this.pc = null;
+    this.closing = false;
+    this.reconnectAttempts = 0;
+    this.audioContext = null;
+    this.audioElements = [];
+    this.watchdog = null;
+    this.lastFrames = 0;
+    this.iceServers = [];
+  }
+
+  setState(state) {
+    this.watch.state = state;
+    this.ui.state(state);
+  }
+
+  connect() {
+    this.setState(this.reconnectAttempts > 0 ? "reconnecting" : "connecting");
+    const socket = (this.socket = new WebSocket(socketUrl(this.join.signal_url)));
+    socket.onopen = () => socket.send(JSON.stringify({ type: "join", token: this.join.token }));
+    socket.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
+    socket.onclose = (ev) => {
+      if (socket !== this.socket || this.closing) return;
+      if (ev.code === 4401 || ev.code === 4403) {
+        this.retryJoin(); // refused: the token aged out or the interview ended
+        return;
+      }
+      this.scheduleReconnect();
+    };
+    this.openFeed();
+  }
+
+  /** The live signals feed (summaries and nudges), authenticated with the coach's room token. */
+  openFeed() {
+    if (this.feed) this.feed.close();
+    const feed = (this.feed = new WebSocket(socketUrl(`/v1/sessions/${this.join.session_id}/signals/live`)));
+    feed.onopen = () => feed.send(JSON.stringify({ type: "auth", token: this.join.token }));
+    feed.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "summary") {
+        this.watch.summary = msg;
+        this.ui.summary(msg);
+      } else if (msg.type === "nudge") {
+        this.showNudge(msg);
+      }
+    };
+  }
+
+  showNudge(msg) {
+    const last = this.watch.nudges[this.watch.nudges.length - 1];
+    if (last && last.message === msg.message && last.kind === msg.kind) return; // room and feed both send it
+    this.watch.nudges.push(msg);
+    this.ui.nudge(msg);
+  }
+
+  async scheduleReconnect() {
+    if (this.closing) return;
+    if (this.reconnectAttempts >= MAX_RECONNECTS) {
+      this.setState("lost");
+      this.ui.error("The connection to the interview was lost. Reload the page to try again.");
+      return;
+    }
+    this.reconnectAttempts += 1;
+    this.setState("reconnecting");
+    await new Promise((r) => setTimeout(r, Math.min(500 * this.reconnectAttempts, 3000)));
+    await this.retryJoin();
+  }
+
+  async retryJoin() {
+    if (this.closing) return;
+    try {
+      const join = await this.rejoin();
+      if (join === null) return this.finish("completed");
+      this.join = join;
+      this.connect();
+    } catch (err) {
+      this.setState("lost");
+      this.ui.error(err.message);
+    }
+  }
+
+  async negotiate(iceServers) {
+    if (this.pc) this.pc.close();
+    for (const audio of this.audioElements) audio.srcObject = null;
+    this.audioElements = [];
+    const pc = (this.pc = new RTCPeerConnection({ iceServers }));
+    // The room sends the interviewer's voice first, then the candidate's microphone and camera.
+    const voices = [pc.addTransceiver("audio", { direction: "recvonly" }), pc.addTransceiver("audio", { direction: "recvonly" })];
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.ontrack = (ev) => {
+      const stream = new MediaStream([ev.track]);
+      if (ev.track.kind === "video") this.ui.video(stream);
+      else this.play(stream, voices[0] === ev.transceiver ? "interviewer" : "candidate");
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.connectionState === "connected") {
+        this.reconnectAttempts = 0;
+        this.setState(this.watch.videoFrames > 0 ? "watching" : "waiting");
+      } else if (pc.connectionState === "failed") {
+        this.scheduleReconnect();
+      }
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") return resolve();
+      pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") resolve(); });
+      setTimeout(resolve, 2000);
+    });
+    this.socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+    this.startWatchdog();
+  }
+
+  /** Renegotiates while the candidate's video is not arriving (they have not joined yet). */
+  startWatchdog() {
+    clearInterval(this.watchdog);
+    this.lastFrames = this.watch.videoFrames;
+    this.watchdog = setInterval(() => {
+      if (this.closing || !this.pc) return;
+      const frames = this.watch.videoFrames;
+      if (frames > this.lastFrames) {
+        this.lastFrames = frames;
+        if (this.watch.state === "waiting") this.setState("watching");
+        return;
+      }
+      if (this.pc.connectionState === "connected") {
+        this.setState("waiting");
+        this.negotiate(this.iceServers);
+      }
+    }, RENEGOTIATE_AFTER_MS);
+  }
+
+  /** Counts decoded candidate frames (the page's video element calls this). */
+  frameShown() {
+    this.watch.videoFrames += 1;
+    if (this.watch.state === "waiting") this.setState("watching");
+  }
+
+  /** Plays a voice through its own element and measures it (read by the tests). */
+  play(stream, who) {
+    const audio = new Audio();
+    audio.autoplay = true;
+    audio.srcObject = stream;
+    audio.play().catch(() => this.ui.audioBlocked());
+    this.audioElements.push(audio);
+    if (!this.audioContext) this.audioContext = new AudioContext();
+    const ctx = this.audioContext;
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    ctx.createMediaStreamSource(stream).connect(analyser);
+    const buf = new Float32Array(analyser.fftSize);
+    const loop = () => {
+      if (this.closing || streamEnded(stream)) return;
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      const rms = Math.sqrt(sum / buf.length);
+      const audioState = this.watch.audio;
+      audioState[who].maxRms = Math.max(audioState[who].maxRms, rms);
+      audioState.maxRms = Math.max(audioState.maxRms, rms);
+      if (rms > 0.01) audioState.loudFrames += 1;
+      requestAnimationFrame(loop);
+    };
+    loop();
+  }
+
+  /** Resumes sound after a click, where the browser blocked autoplay. */
+  unblockAudio() {
+    if (this.audioContext) this.audioContext.resume();
+    for (const audio of this.audioElements) audio.play().catch(() => {});
+  }
+
+  async onSignal(msg) {
+    this.watch.events.push(msg);
+    switch (msg.type) {
+      case "joined":
+        this.iceServers = msg.ice_servers || [];
+        await this.negotiate(this.iceServers);
+        break;
+      case "answer":
+        await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        break;
+      case "caption":
+        if (msg.final) this.watch.captions.push({ speaker: msg.speaker, text: msg.text });
+        this.ui.caption(msg.speaker, msg.text, msg.final);
+        break;
+      case "question":
+        this.watch.questions.push(msg);
+        this.ui.question(msg);
+        break;
+      case "agent_state":
+        this.ui.agentState(msg.state);
+        break;
+      case "nudge":
+        this.showNudge(msg);
+        break;
+      case "room_closed":
+        this.finish(msg.reason);
+        break;
+    }
+  }
+
+  finish(reason) {
+    if (this.watch.state === "ended") return;
+    this.close();
+    this.setState("ended");
+    this.ui.ended(reason);
+  }
+
+  /** Lets go of everything: peer connection, sockets, sound. */
+  close() {
+    this.closing = true;
+    clearInterval(this.watchdog);
+    if (this.pc) this.pc.close();
+    if (this.socket) this.socket.close();
+    if (this.feed) this.feed.close();
+    for (const audio of this.audioElements) audio.srcObject = null;
+    if (this.audioContext) this.audioContext.close();
+    this.audioContext = null;
+  }
+}
+
+function streamEnded(stream) {
+  return stream.getTracks().every((t) => t.readyState === "ended");
+}

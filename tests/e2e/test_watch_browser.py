@@ -1,0 +1,71 @@
+"""A coach watches a live interview in real headless Chromium from the link the candidate shares:
+the candidate's camera, the interviewer's voice, the same captions, then the ended state with a
+link to the read-only report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.e2e.conftest import FakeMedia, Server, join_interview, open_page, sign_up, snap, wait_for
+
+CAPTIONS_IN_PAGE = "[...document.querySelectorAll('#captions .caption.interviewer span')].map(s => s.textContent.trim())"
+
+
+async def _shared_caption(coach, candidate, timeout_s: float) -> tuple[list[str], list[str]]:
+    """Interviewer caption lines on both pages, once one of the coach's appears on the candidate's."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        coach_lines = [line for line in await coach.evaluate(CAPTIONS_IN_PAGE) if len(line) >= 10]
+        candidate_lines = await candidate.evaluate(CAPTIONS_IN_PAGE)
+        if any(c in line for c in coach_lines for line in candidate_lines) or time.monotonic() > deadline:
+            return coach_lines, candidate_lines
+        await asyncio.sleep(0.5)
+
+
+async def test_a_coach_watches_from_the_shared_link(
+    greenroom_server: Server, fake_media: FakeMedia, browser_factory
+) -> None:
+    browser = await browser_factory(fake_media)
+    candidate = await open_page(browser)
+    await sign_up(candidate, greenroom_server, name="Sam")
+    await join_interview(candidate, capture_signals=False)
+
+    # The candidate invites a coach: a watch link in a read-only field with a Copy button.
+    await candidate.get_by_role("button", name="Invite a coach").click()
+    link_field = candidate.get_by_label("Watch link")
+    await link_field.wait_for(timeout=30_000)
+    url = await link_field.input_value()
+    assert url.startswith(f"{greenroom_server.url}/#/watch/")
+    assert await link_field.get_attribute("readonly") is not None
+    await candidate.get_by_role("button", name="Copy").click()
+    await wait_for(candidate, "document.getElementById('invite-url') === document.activeElement", 5, "the link to be selected")
+    await snap(candidate, "room-invite")
+
+    # A coach, not signed in and with no camera of their own, opens the link and watches.
+    coach = await open_page(browser)
+    await coach.goto(url)
+    await wait_for(coach, "greenroom.watch && greenroom.watch.state === 'watching'", 30, "the coach to start watching")
+    await wait_for(coach, "greenroom.watch.videoFrames > 10", 15, "the candidate's video frames")
+    video = coach.locator("#candidate-video")
+    assert await video.evaluate("v => v.videoWidth") > 0
+    played = await video.evaluate("v => v.currentTime")
+    await coach.wait_for_timeout(1000)
+    assert await video.evaluate("v => v.currentTime") > played
+    await wait_for(coach, "greenroom.watch.audio.interviewer.maxRms > 0.02", 60, "the interviewer's voice on the coach page")
+
+    # The coach sees interviewer captions the candidate saw too (a coach who joined mid-sentence
+    # sees the end of it; both pages get the same caption events).
+    coach_lines, candidate_lines = await _shared_caption(coach, candidate, timeout_s=60)
+    assert any(c in line for c in coach_lines for line in candidate_lines), (coach_lines, candidate_lines)
+    if await coach.evaluate("greenroom.watch.questions.length"):  # a coach who came mid-question waits for the next
+        assert await coach.inner_text("#question-text") == await candidate.evaluate("greenroom.questions.at(-1).text")
+    await snap(coach, "watch")
+
+    # The candidate ends; the coach is told and gets the read-only report.
+    await candidate.click("#end")
+    await wait_for(coach, "greenroom.watch.state === 'ended'", 20, "the coach page to show the end")
+    assert "The interview has ended" in await coach.inner_text("#watch-ended")
+    await coach.get_by_role("link", name="Read the report").click()
+    await coach.wait_for_selector("#scorecard", timeout=30_000)
+    assert await coach.locator("#shared-note").is_visible()
