@@ -39,7 +39,7 @@ test: setup
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-quick: setup
-	for b in turn_latency signals signal_accuracy report evaluator; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
+	for b in turn_latency signals signal_accuracy report evaluator web; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .greenroom $(FRONTEND)/node_modules $(FRONTEND)/vendor

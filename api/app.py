@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from agent.question_bank import QuestionBank
@@ -19,6 +20,8 @@ from db.migrate import apply_migrations
 from db.pool import create_pool
 from greenroom.settings import Settings
 from scoring.factory import close_evaluator, make_evaluator
+
+GZIP_MIN_BYTES = 1024
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,8 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Timelines of long sessions are ~100 KB of JSON; compressed they are a fraction of that.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
     app.add_exception_handler(Exception, _unhandled_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(auth.router)

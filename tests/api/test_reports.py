@@ -122,6 +122,9 @@ async def test_timeline_buckets_series_markers_and_anchors(client: httpx.AsyncCl
     assert anchors[0]["asked_ms"] == 1000 and anchors[0]["answer_from_ms"] == 10_000
     assert [r["response_id"] for r in anchors[0]["responses"]] == [str(r) for r in seeded.response_ids[:2]]
     assert timeline["partial"] is False
+    # Sent compressed to a client that accepts it (httpx asks for gzip and decodes it).
+    assert response.headers["content-encoding"] == "gzip"
+    assert int(response.headers["content-length"]) < len(response.content) / 2
 
     zoom = (await client.get(f"/v1/sessions/{seeded.session_id}/timeline",
                              params={"bucket_ms": 100, "from_ms": 40_000, "to_ms": 42_000})).json()  # fmt: skip
