@@ -25,7 +25,7 @@ const SPEAKING_RMS = 0.01;
 /**
  * One candidate's connection to one session's room. `ui` gets:
  * state(state, text), caption(speaker, text, final), question(msg), agentState(state),
- * nudge(msg), speaking(bool), ended(reason), error(message).
+ * nudge(msg), speaking(bool), ended(reason), error(message), lost(message).
  */
 export class RoomConnection {
   constructor({ sessionId, join, localStream, ui, audioElement }) {
@@ -38,6 +38,7 @@ export class RoomConnection {
     this.pc = null;
     this.ending = false;
     this.reconnectAttempts = 0;
+    this.reconnecting = false;
     this.meter = null;
   }
 
@@ -64,24 +65,50 @@ export class RoomConnection {
     };
   }
 
+  /** Tries again for a while after the socket or the peer connection drops; then gives up as lost. */
   async scheduleReconnect() {
-    if (this.ending) return;
-    if (this.reconnectAttempts >= MAX_RECONNECTS) {
-      this.setState("lost", "Connection lost");
-      this.ui.error("The connection to the interview was lost. Check your network; your answers so far are saved.");
-      return;
-    }
-    this.reconnectAttempts += 1;
-    this.setState("reconnecting", "Reconnecting…");
-    await new Promise((r) => setTimeout(r, Math.min(500 * this.reconnectAttempts, 3000)));
-    if (this.ending) return;
+    // The socket and the peer connection both report one outage: one retry loop at a time.
+    if (this.ending || this.reconnecting || greenroom.state === "lost") return;
+    this.reconnecting = true;
     try {
-      this.join = await post(`/v1/sessions/${this.sessionId}/token`, { role: "candidate" });
-      this.connect();
-    } catch (err) {
-      this.setState("lost", "Connection lost");
-      this.ui.error(err.message);
+      while (this.reconnectAttempts < MAX_RECONNECTS) {
+        this.reconnectAttempts += 1;
+        this.setState("reconnecting", "Reconnecting…");
+        await new Promise((r) => setTimeout(r, Math.min(500 * this.reconnectAttempts, 3000)));
+        if (this.ending) return;
+        try {
+          this.join = await post(`/v1/sessions/${this.sessionId}/token`, { role: "candidate" });
+        } catch (err) {
+          // Unreachable (status 0) or a server error: try again; a refusal (ended, signed out) is final.
+          if (err.status === 0 || err.status >= 500) continue;
+          this.lose(err.message);
+          return;
+        }
+        this.connect();
+        return;
+      }
+      this.lose("The interview room could not be reached. Check your network, then rejoin; your answers so far are saved.");
+    } finally {
+      this.reconnecting = false;
     }
+  }
+
+  /** Gives up on this connection (the camera stays on, for a rejoin). */
+  lose(message) {
+    if (this.pc) this.pc.close();
+    this.pc = null;
+    if (this.socket) this.socket.close();
+    this.socket = null;
+    this.setState("lost", "Connection lost");
+    this.ui.lost(message);
+  }
+
+  /** The candidate asks to try again after the connection was lost. */
+  rejoin() {
+    if (greenroom.state !== "lost") return;
+    this.reconnectAttempts = 0;
+    this.setState("reconnecting", "Reconnecting…");
+    this.scheduleReconnect();
   }
 
   async negotiate(iceServers) {
@@ -117,6 +144,7 @@ export class RoomConnection {
       pc.addEventListener("icegatheringstatechange", done);
       setTimeout(resolve, 2000);
     });
+    if (pc !== this.pc) return; // given up or replaced while gathering
     this.socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
   }
 
@@ -154,7 +182,7 @@ export class RoomConnection {
         await this.negotiate(msg.ice_servers || []);
         break;
       case "answer":
-        await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+        if (this.pc) await this.pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
         break;
       case "caption":
         this.ui.caption(msg.speaker, msg.text, msg.final);

@@ -13,7 +13,7 @@ const STATE_NOTES = {
   connecting: ["info", "Connecting to your interviewer…"],
   reconnecting: ["warning", "Connection interrupted — reconnecting. Keep talking when it's back; your answers so far are saved."],
   live: null,
-  lost: ["danger", "Connection lost."],
+  lost: null, // the error callout says it, with the way forward
   error: ["danger", "Something went wrong with the interview room."],
   ended: null,
 };
@@ -157,6 +157,7 @@ export async function render(root, ctx) {
   const live = h("div", { class: "room", id: "room" },
     h("h1", { class: "visually-hidden" }, "Interview room"),
     stateNote,
+    error,
     h("div", { class: "stage" }, tile, selfView),
     questionBox,
     nudge,
@@ -164,7 +165,6 @@ export async function render(root, ctx) {
     captions,
     h("div", { class: "controls" }, timer, inviteButton, mute, end),
     invite,
-    error,
     audio);
   root.append(live, done);
   selfView.srcObject = handoff.stream;
@@ -194,7 +194,10 @@ export async function render(root, ctx) {
       } else {
         stateNote.hidden = true;
       }
-      if (state === "live") agentState.textContent = agentState.textContent === "Connecting…" ? "Getting ready…" : agentState.textContent;
+      // While the room is out of reach the interviewer's last state is stale.
+      if (state === "reconnecting") agentState.textContent = "Connecting…";
+      if (state === "lost") agentState.textContent = "Disconnected";
+      if (state === "live" && ["Connecting…", "Disconnected"].includes(agentState.textContent)) agentState.textContent = "Getting ready…";
       announce(text);
     },
     caption: (speaker, text, final) => captions.add(speaker, text, final),
@@ -231,6 +234,18 @@ export async function render(root, ctx) {
       if (normal) timers.push(setTimeout(() => { if (ctx.isCurrent()) ctx.navigate(`#/sessions/${sessionId}`); }, 1500));
     },
     error: showError,
+    lost(message) {
+      const rejoin = h("button", { type: "button", id: "rejoin-room" }, "Rejoin interview");
+      rejoin.addEventListener("click", () => {
+        error.hidden = true;
+        connection.rejoin();
+      });
+      error.replaceChildren(
+        h("p", {}, h("strong", {}, "Connection lost. "), message),
+        h("div", { class: "actions" }, rejoin, h("a", { class: "button secondary", href: "#/" }, "Back to dashboard")));
+      error.hidden = false;
+      rejoin.focus();
+    },
   };
 
   mute.addEventListener("click", () => {

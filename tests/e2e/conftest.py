@@ -18,6 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.face_media import camera_frames, write_y4m
+
 CHROMIUM = os.environ.get("GREENROOM_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -31,6 +33,7 @@ ANSWER_TEXT = (
     "As a result we cut invoice errors by forty percent in three months."
 )
 ANSWER_DELAY_S = 28.0
+CAMERA_FRAMES, CAMERA_FPS = 60, 15  # a 4 s loop
 PASSWORD = "a long enough password"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -56,7 +59,7 @@ class FakeMedia:
 @pytest.fixture(scope="session")
 def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
     out = tmp_path_factory.mktemp("media")
-    espeak, sox, ffmpeg = _need("espeak-ng"), _need("sox"), _need("ffmpeg")
+    espeak, sox = _need("espeak-ng"), _need("sox")
     speech, check = out / "speech.wav", out / "check.wav"
     subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(speech), ANSWER_TEXT], check=True)
     subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(check), MIC_CHECK_TEXT], check=True)
@@ -67,12 +70,10 @@ def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
     subprocess.run([sox, str(check), *fmt, str(mic_check), "pad", "0.3", "0"], check=True)
     audio = out / "mic.wav"
     subprocess.run([sox, "-m", "-v", "1", str(mic_check), "-v", "1", str(answer), str(audio)], check=True)
+    # A face that stays in view (drifting a little, tilting the head), looped by Chromium, so
+    # delivery analysis has a face to find.
     video = out / "camera.y4m"
-    subprocess.run(
-        [ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=15",
-         "-t", "3", "-pix_fmt", "yuv420p", str(video)],
-        check=True,
-    )
+    write_y4m(video, camera_frames(CAMERA_FRAMES), fps=CAMERA_FPS)
     return FakeMedia(video=video, audio=audio, answer_text=ANSWER_TEXT, answer_starts_s=ANSWER_DELAY_S)
 
 
@@ -87,14 +88,16 @@ class Server:
     url: str
     database_url: str
     log: Path
+    process: subprocess.Popen | None = None  # to stop it the hard way (a crash)
 
 
 @contextmanager
-def serve(database_url: str, data_dir: Path, **settings: str) -> Iterator[Server]:
-    """Runs `greenroom serve` as a user would, on loopback, until the block ends."""
+def serve(database_url: str, data_dir: Path, *, port: int | None = None, **settings: str) -> Iterator[Server]:
+    """Runs `greenroom serve` as a user would, on loopback, until the block ends; on a free
+    port unless given one (to restart a server where a page expects it)."""
     if not (REPO / "frontend" / "vendor" / "chart.umd.js").exists():
         pytest.fail("frontend/vendor/chart.umd.js is missing: run `make setup` (it builds the web app's charts)")
-    port = _free_port()
+    port = port or _free_port()
     env = {
         **os.environ,
         "ORT_DISABLE_TELEMETRY": "1",
@@ -124,7 +127,7 @@ def serve(database_url: str, data_dir: Path, **settings: str) -> Iterator[Server
             proc.kill()
             pytest.fail(f"greenroom serve did not come up:\n{log.read_text()[-3000:]}")
         try:
-            yield Server(url=url, database_url=database_url, log=log)
+            yield Server(url=url, database_url=database_url, log=log, process=proc)
         finally:
             proc.terminate()
             try:

@@ -148,6 +148,19 @@ async def test_sign_up_to_review_spoken_interview(
     by_label = {d["label"]: d["points"] for d in datasets}
     assert by_label["Pace (words/min)"] == pace_points and by_label["Face visible (%)"] == face_points
     assert face_points > 0, "no face samples in the timeline although delivery analysis was on"
+    # The fake camera shows a face throughout: the chart plots the same face and gaze series as
+    # the timeline, and the report finds the face most of the time.
+    chart_series = await page.evaluate(
+        """() => Object.fromEntries(Chart.getChart(document.getElementById('timeline-chart')).data.datasets
+                 .map(d => [d.label, d.data.map(p => p.y)]))"""
+    )
+    as_percent = [None if v is None else round(v * 100, 6) for v in timeline["series"]["face_visible"]]
+    assert [None if v is None else round(v, 6) for v in chart_series["Face visible (%)"]] == as_percent
+    assert by_label["Gaze on camera (%)"] == sum(v is not None for v in timeline["series"]["gaze_on_camera"]) > 0
+    face = next(d for d in report["scorecard"]["delivery"] if d["metric"] == "face_visible")
+    assert face["value"] is not None and face["value"] > 0.5, f"face visible {face['value']} in {face['summary']!r}"
+    assert face["summary"] in await page.inner_text("#delivery")
+    print(f"\nface visible {face['value']:.0%} over {face['samples']} samples; {face_points} face points in the timeline")
     assert await page.get_attribute("#timeline-chart", "aria-label")
     assert len(timeline["moments"]) == await page.locator("#moments li").count()
     linked = page.locator("#moments button:not([disabled])")
