@@ -6,7 +6,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -53,6 +53,8 @@ WRAP_UP_TEXT = (
 ENDED_TEXT = "Our interview has finished. Thank you again — you can leave whenever you're ready."
 PRACTICE_INTRO_TEXT = "Let's practise one question."
 PRACTICE_CLOSING_TEXT = "That's the end of this practice question. Thank you for practising!"
+RESUME_TEXT = "Welcome back — let's pick up where we left off."
+RESUME_CLOSING_LEAD = "Welcome back."
 
 ROLE_LABELS = {
     "software_engineer": "software engineering",
@@ -118,6 +120,18 @@ class AskedQuestion:
     category: str
     asked_at: float = 0.0
     """Monotonic clock reading when it was asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousQuestion:
+    """A question already asked in this session, by an earlier run of its interviewer."""
+
+    seq: int
+    text: str
+    source: QuestionSource
+    bank_question_id: str | None
+    answered: bool
+    """Whether a response to it is stored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +384,8 @@ class InterviewScript:
         self._planned = tuple(planned)
         self._reserve = tuple(reserve)
         self._state = ScriptCheckpoint()
+        self._resumed = False
+        self._resume_last_answered = False
 
     @property
     def plan(self) -> InterviewPlan:
@@ -450,10 +466,80 @@ class InterviewScript:
         """Returns to an earlier checkpoint of this same script."""
         self._state = checkpoint
 
+    def resume(self, previous: Sequence[PreviousQuestion], elapsed_s: float) -> None:
+        """Continues an interview begun by an earlier run, before opening() is called.
+
+        `previous` are the questions already stored, in seq order, and `elapsed_s` the time
+        since the interview began. Bank questions among them are not asked again, the next
+        question takes the seq after the last stored one, and opening() welcomes the
+        candidate back instead of greeting them.
+        """
+        if self.started:
+            raise RuntimeError("resume() must come before opening()")
+        if not previous:
+            return
+        previous = sorted(previous, key=lambda p: p.seq)
+        asked = tuple(self._previously_asked(p) for p in previous)
+        asked_ids = {p.bank_question_id for p in previous if p.source == "bank" and p.bank_question_id}
+        planned_asked = [q for q in self._planned if q.id in asked_ids]
+        self._planned = (*planned_asked, *(q for q in self._planned if q.id not in asked_ids))
+        planned_ids = {q.id for q in self._planned}
+        extras = tuple(
+            dict.fromkeys(
+                p.bank_question_id
+                for p in previous
+                if p.source == "bank" and p.bank_question_id and p.bank_question_id not in planned_ids
+            )
+        )
+        last = previous[-1]
+        current = self._bank_question(last.bank_question_id)
+        followed_up = current is None or any(
+            p.source == "follow_up" and p.bank_question_id == last.bank_question_id for p in previous
+        )
+        self._state = ScriptCheckpoint(
+            started_at=self._clock() - elapsed_s,
+            phase="new",
+            next_index=len(planned_asked),
+            extras_asked=extras,
+            current=current,
+            followed_up=followed_up,
+            last_question=asked[-1],
+            last_prompt=asked[-1].text,
+            asked=asked,
+            acknowledgements_used=sum(p.answered for p in previous),
+        )
+        self._resumed = True
+        self._resume_last_answered = last.answered
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this script continues questions asked by an earlier run."""
+        return self._resumed
+
+    def _previously_asked(self, previous: PreviousQuestion) -> AskedQuestion:
+        question = self._bank_question(previous.bank_question_id)
+        return AskedQuestion(
+            seq=previous.seq,
+            text=previous.text,
+            source=previous.source,
+            bank_question_id=previous.bank_question_id or "",
+            persona=self._persona.id,
+            category=question.category if question is not None else OPENER_CATEGORY,
+            asked_at=self._clock(),
+        )
+
+    def _bank_question(self, question_id: str | None) -> Question | None:
+        """A planned or reserve question by id; None for the CV opener or an unknown id."""
+        if not question_id:
+            return None
+        return next((q for q in (*self._planned, *self._reserve) if q.id == question_id), None)
+
     def opening(self) -> Utterance:
         """The persona's greeting followed by the first question."""
         if self.started:
             raise RuntimeError("the interview has already been opened")
+        if self._resumed:
+            return self._resumed_opening()
         self._state = replace(self._state, started_at=self._clock(), phase="asking")
         if self._practice is not None:
             greeting = _practice_greeting(self._persona)
@@ -468,6 +554,18 @@ class InterviewScript:
         return self._ask_bank_question(
             self._planned[0], lead=self._persona.greeting, kind="opening"
         )
+
+    def _resumed_opening(self) -> Utterance:
+        """Welcome back, then the unanswered question again (same seq), or the next one."""
+        state = self._state = replace(self._state, phase="asking")
+        if self.remaining_s() <= 0:
+            return self._close(RESUME_CLOSING_LEAD)
+        if not self._resume_last_answered:
+            text = _join(RESUME_TEXT, state.last_prompt)
+            return Utterance(text=text, question=state.last_question, kind="opening")
+        if self._practice is None and self._next_bank_question() is not None:
+            return self._advance(RESUME_TEXT)
+        return self._advance(RESUME_CLOSING_LEAD)
 
     def respond(self, answer_transcript: str) -> Utterance:
         """The interviewer's reply to what the candidate just said."""
@@ -582,7 +680,7 @@ class InterviewScript:
         """Put a question (None: the CV opener) to the candidate: the next seq, and `changes`."""
         state = self._state
         asked = AskedQuestion(
-            seq=len(state.asked) + 1,
+            seq=state.asked[-1].seq + 1 if state.asked else 1,
             text=text,
             source=source,
             bank_question_id=question.id if question is not None else "",

@@ -20,7 +20,13 @@ from livekit.agents.vad import VAD
 from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.plugins import silero
 
-from agent.interviewer import InterviewPlan, InterviewScript, Utterance
+from agent.interviewer import (
+    AskedQuestion,
+    InterviewPlan,
+    InterviewScript,
+    PreviousQuestion,
+    Utterance,
+)
 from agent.question_bank import QuestionBank
 from agent.room_io import CallbackTextOutput, TrackAudioInput, VoiceTrackOutput
 from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM
@@ -200,11 +206,41 @@ class InterviewRunner:
     async def start(self) -> None:
         # Signal rows count from the media's start; the session's start is the same instant.
         started_at = self.signals.origin_wall if self.signals is not None else time.time()
-        await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
+        live = await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
+        if live is not None and live.started_at is not None:
+            await self._resume_stored_questions(live.started_at)
         # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
         # so a reply's first sentence usually costs no synthesis at all.
         self._spawn(asyncio.to_thread(self._piper.prewarm, list(self.script.prepared_lines)))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
+
+    async def _resume_stored_questions(self, session_started_at: datetime) -> None:
+        """Continues from the questions an earlier run of this session stored (e.g. before a
+        restart): they are not asked or written again, and their time counts as used."""
+        stored = await db_sessions.asked_questions(self._pool, self.session_id)
+        if not stored:
+            return
+        loop = asyncio.get_running_loop()
+        for row in stored:
+            known: asyncio.Future[uuid.UUID] = loop.create_future()
+            known.set_result(row.id)
+            self._question_ids[row.seq] = known
+        previous = [
+            PreviousQuestion(
+                seq=row.seq,
+                text=row.text,
+                source="bank" if row.source == "bank" else "follow_up",
+                bank_question_id=row.bank_question_id,
+                answered=row.answered,
+            )
+            for row in stored
+        ]
+        elapsed_s = max(0.0, time.time() - session_started_at.timestamp())
+        self.script.resume(previous, elapsed_s)
+        logger.info(
+            "interview resumed",
+            extra={"session_id": str(self.session_id), "questions_stored": len(stored), "elapsed_s": round(elapsed_s, 1)},
+        )
 
     def attach_audio(self, track: MediaStreamTrack) -> None:
         self.audio_input.attach(track)
@@ -235,6 +271,22 @@ class InterviewRunner:
         if q is None:
             return
         self._current_seq = q.seq
+        # A question asked again (a repeat, or the one left unanswered before a restart) keeps
+        # its stored row: only a new seq is written.
+        if q.seq not in self._question_ids:
+            self._write_question(q)
+        self._event(
+            {
+                "type": "question",
+                "seq": q.seq,
+                "text": q.text,
+                "source": q.source,
+                "number": sum(1 for a in self.script.asked if a.source == "bank"),
+                "total": self.script.questions_total,
+            }
+        )
+
+    def _write_question(self, q: AskedQuestion) -> None:
         fut: asyncio.Future[uuid.UUID] = asyncio.get_running_loop().create_future()
         self._question_ids[q.seq] = fut
         asked_at = _utc(time.time())
@@ -250,16 +302,6 @@ class InterviewRunner:
                 await db_questions.record_asked(pool, q.bank_question_id)
 
         self._writer.submit(write)
-        self._event(
-            {
-                "type": "question",
-                "seq": q.seq,
-                "text": q.text,
-                "source": q.source,
-                "number": sum(1 for a in self.script.asked if a.source == "bank"),
-                "total": self.script.questions_total,
-            }
-        )
 
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
         if final:
@@ -391,6 +433,8 @@ class Interviews:
                 face_sample_fps=s.face_sample_fps,
                 prosody_window_ms=s.prosody_window_ms,
                 transcriber=self._models.filler_whisper.transcribe if self._models.filler_whisper else None,
+                # A session resumed after a restart keeps its clock: rows follow the stored ones.
+                origin_wall=session.started_at.timestamp() if session.started_at else None,
             )
         return signals
 

@@ -68,6 +68,20 @@ class TranscriptEntry:
     persona: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class AskedQuestionRecord:
+    """A question stored for a session, and whether the candidate's response to it is stored."""
+
+    id: UUID
+    seq: int
+    text: str
+    source: str
+    bank_question_id: str | None
+    persona: str
+    asked_at: datetime
+    answered: bool
+
+
 def _session(row: asyncpg.Record | None) -> SessionRecord | None:
     return None if row is None else SessionRecord(**dict(row))
 
@@ -291,6 +305,21 @@ async def add_question(
             persona,
             asked_at,
         )
+
+
+async def asked_questions(db: Db, session_id: UUID) -> list[AskedQuestionRecord]:
+    """The questions already asked in a session, in seq order, each marked answered or not."""
+    rows = await db.fetch(
+        """
+        SELECT q.id, q.seq, q.text, q.source, q.bank_question_id, q.persona, q.asked_at,
+               EXISTS (SELECT 1 FROM responses r WHERE r.question_id = q.id) AS answered
+        FROM questions q
+        WHERE q.session_id = $1
+        ORDER BY q.seq
+        """,
+        session_id,
+    )
+    return [AskedQuestionRecord(**dict(row)) for row in rows]
 
 
 async def add_response(

@@ -59,7 +59,10 @@ class SessionSignals:
         transcriber: Callable[[np.ndarray], Awaitable[Transcript]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        origin_wall: float | None = None,
     ) -> None:
+        """`origin_wall` is the wall time of t_ms = 0: the session's start when a restarted
+        server resumes it, so the new rows carry on after the stored ones; by default, now."""
         self.session_id = session_id
         self._store = store
         self._publish = publish
@@ -69,8 +72,9 @@ class SessionSignals:
         self._window_ms = prosody_window_ms
         self._clock = clock
         self._wall = wall_clock
-        self._origin = clock()
-        self._origin_wall = wall_clock()
+        now_wall = wall_clock()
+        self._origin_wall = now_wall if origin_wall is None else min(origin_wall, now_wall)
+        self._origin = clock() - (now_wall - self._origin_wall)
         self.origin_wall = self._origin_wall  # wall time of t_ms = 0
         self._speech = SpeechSignals(prosody_window_ms=prosody_window_ms)
         # Whisper prompted to keep fillers, run at background priority: the conversation's

@@ -19,10 +19,12 @@ from agent.interviewer import (
     OPENER_TIME_S,
     PRACTICE_CLOSING_TEXT,
     PRACTICE_INTRO_TEXT,
+    RESUME_TEXT,
     WRAP_UP_MIN_S,
     WRAP_UP_TEXT,
     InterviewPlan,
     InterviewScript,
+    PreviousQuestion,
     Utterance,
     assess_answer,
     expected_time_s,
@@ -534,3 +536,155 @@ async def test_regenerated_turn_replaces_the_earlier_reply(bank: QuestionBank) -
     assert final.text.endswith(script.planned_questions[1].text)
     assert [a.source for a in script.asked] == ["bank", "bank"]
     assert [a.seq for a in script.asked] == [1, 2]
+
+
+# --- resuming after a restart -----------------------------------------------------------
+
+
+def _stored(script: InterviewScript, *, last_answered: bool = True) -> list[PreviousQuestion]:
+    """What the database holds for a script's questions so far, as a restart would load it."""
+    asked = script.asked
+    return [
+        PreviousQuestion(
+            seq=q.seq,
+            text=q.text,
+            source=q.source,
+            bank_question_id=q.bank_question_id or None,
+            answered=last_answered or i < len(asked) - 1,
+        )
+        for i, q in enumerate(asked)
+    ]
+
+
+def _interrupted(bank: QuestionBank, plan: InterviewPlan, answers: int) -> InterviewScript:
+    """A script that opened and had `answers` rich answers before the process went away."""
+    clock = FakeClock()
+    script = InterviewScript(plan, bank, clock)
+    script.opening()
+    for _ in range(answers):
+        clock.advance(120)
+        script.respond(STAR_ANSWER)
+    return script
+
+
+def _first_not_asked(script: InterviewScript, asked_ids: set[str]) -> str:
+    """The id of the first planned question not yet asked."""
+    return next(q.id for q in script.planned_questions if q.id not in asked_ids)
+
+
+def _planned_ids(bank: QuestionBank, plan: InterviewPlan) -> list[str]:
+    return [q.id for q in InterviewScript(plan, bank, FakeClock()).planned_questions]
+
+
+def test_resumed_interview_never_asks_a_stored_bank_question_again(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 30 * 60, seed=7)
+    before = _interrupted(bank, plan, answers=2)
+    stored = _stored(before)
+    stored_ids = {q.bank_question_id for q in stored}
+    clock = FakeClock()
+    script = InterviewScript(plan, bank, clock)
+
+    script.resume(stored, elapsed_s=240)
+    opening = script.opening()
+
+    assert script.resumed
+    assert opening.text.startswith(RESUME_TEXT)
+    assert opening.question is not None and opening.question.seq == stored[-1].seq + 1
+    assert opening.question.bank_question_id == _first_not_asked(script, stored_ids)
+    asked_after = [opening.question]
+    while not script.finished:
+        clock.advance(60)
+        reply = script.respond(STAR_ANSWER)
+        if reply.question is not None:
+            asked_after.append(reply.question)
+    assert asked_after[-1].seq > asked_after[0].seq
+    seqs = [q.seq for q in script.asked]
+    assert seqs == list(range(1, len(seqs) + 1))  # stored ones, then new ones, no gap or clash
+    new_bank_ids = [q.bank_question_id for q in asked_after if q.source == "bank"]
+    assert new_bank_ids and not stored_ids & set(new_bank_ids)
+    assert len(new_bank_ids) == len(set(new_bank_ids))
+
+
+def test_unanswered_last_question_is_asked_again_under_its_stored_seq(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 30 * 60, seed=7)
+    before = _interrupted(bank, plan, answers=1)
+    stored = _stored(before, last_answered=False)
+    clock = FakeClock()
+    script = InterviewScript(plan, bank, clock)
+
+    script.resume(stored, elapsed_s=150)
+    opening = script.opening()
+
+    assert opening.text == f"{RESUME_TEXT} {stored[-1].text}"
+    assert opening.question is not None
+    assert (opening.question.seq, opening.question.bank_question_id) == (
+        stored[-1].seq,
+        stored[-1].bank_question_id,
+    )
+    assert [q.seq for q in script.asked] == [q.seq for q in stored]  # nothing new recorded
+    clock.advance(60)
+    reply = script.respond(STAR_ANSWER)
+    assert reply.question is not None and reply.question.seq == stored[-1].seq + 1
+    assert reply.question.bank_question_id not in {q.bank_question_id for q in stored}
+
+
+def test_thin_answer_to_the_repeated_question_still_gets_its_follow_up(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 30 * 60, seed=7)
+    stored = _stored(_interrupted(bank, plan, answers=0), last_answered=False)
+    script = InterviewScript(plan, bank, FakeClock())
+    script.resume(stored, elapsed_s=30)
+    script.opening()
+
+    reply = script.respond(THIN_ANSWER)
+
+    assert reply.kind == "follow_up"
+    assert reply.question is not None
+    assert (reply.question.seq, reply.question.bank_question_id) == (2, stored[0].bank_question_id)
+
+
+def test_time_used_before_the_restart_counts_against_the_duration(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 20 * 60, seed=7)
+    stored = _stored(_interrupted(bank, plan, answers=1))
+    script = InterviewScript(plan, bank, FakeClock())
+
+    script.resume(stored, elapsed_s=600)
+    assert script.remaining_s() == pytest.approx(600)
+
+    late = InterviewScript(plan, bank, FakeClock())
+    late.resume(stored, elapsed_s=20 * 60 - 30)
+    opening = late.opening()
+    assert opening.closing and opening.question is None  # no time for another question
+    assert late.finished
+
+
+def test_resumed_interview_with_every_question_asked_winds_down(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 10 * 60, seed=7)
+    before = _interrupted(bank, plan, answers=len(_planned_ids(bank, plan)) - 1)
+    stored = _stored(before)
+    assert set(_planned_ids(bank, plan)) <= {q.bank_question_id for q in stored}
+    script = InterviewScript(plan, bank, FakeClock())
+
+    script.resume(stored, elapsed_s=10 * 60 - 40)
+    opening = script.opening()
+
+    assert opening.question is None
+    assert opening.closing
+    assert opening.text.endswith(PERSONAS["alex"].closing)
+
+
+async def test_resumed_script_opens_through_the_agent_session(bank: QuestionBank) -> None:
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 30 * 60, "alex", 7)
+    stored = _stored(_interrupted(bank, plan, answers=1))
+    script = InterviewScript(plan, bank, FakeClock())
+    script.resume(stored, elapsed_s=200)
+    utterances: list[Utterance] = []
+    llm = ScriptedInterviewerLLM(script, on_utterance=utterances.append)
+    async with AgentSession(llm=llm, vad=None, turn_handling={"turn_detection": "manual"}) as session:
+        started = await session.start(InterviewerAgent(plan), capture_run=True)
+        assert started is not None
+        opening = _only_reply(started)
+
+    assert opening.startswith(RESUME_TEXT)
+    assert PERSONAS["alex"].greeting not in opening
+    (spoken,) = utterances
+    assert spoken.question is not None and spoken.question.seq == stored[-1].seq + 1

@@ -95,3 +95,26 @@ async def test_without_a_second_hearing_the_conversations_words_are_used() -> No
 
     assert _fillers(store) == []
     assert not any(table == "speech_events" and row[2] == "filler" for table, row in store.rows)
+
+
+async def test_a_resumed_session_keeps_counting_from_its_start() -> None:
+    """After a server restart, new rows carry on after the stored ones instead of reusing t_ms."""
+    signals = SessionSignals(
+        uuid.uuid4(),
+        store=RecordingStore(),  # type: ignore[arg-type]
+        publish=lambda _event: None,
+        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
+        face_model_path=None,
+        face_sample_fps=10,
+        prosody_window_ms=100,
+        clock=lambda: 5.0,
+        wall_clock=lambda: 100.0,
+        origin_wall=40.0,  # the session started a minute ago
+    )
+    try:
+        assert signals.origin_wall == 40.0
+        assert signals._wall_t_ms(100.0) == 60_000
+        assert signals._t_ms(5.0) == 60_000  # the monotonic clock agrees with the wall clock
+        assert signals._t_ms(5.5) == 60_500
+    finally:
+        await signals.aclose()
