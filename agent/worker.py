@@ -281,6 +281,7 @@ class InterviewRunner:
                 "seq": q.seq,
                 "text": q.text,
                 "source": q.source,
+                "from_cv": q.text == self.script.tailored_opener,
                 "number": sum(1 for a in self.script.asked if a.source == "bank"),
                 "total": self.script.questions_total,
             }

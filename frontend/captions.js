@@ -6,6 +6,12 @@ import { h } from "./ui.js";
 /** What the interviewer is doing, as the room's agent-state events name it. */
 export const AGENT_STATES = { speaking: "Speaking", thinking: "Thinking…", listening: "Listening", initializing: "Getting ready…" };
 
+/** The label above the current question: its place in the plan, or what kind of question it is. */
+export function questionLabel(msg) {
+  if (msg.source === "bank") return `Question ${msg.number} of ${msg.total}`;
+  return msg.from_cv ? "From your CV" : "Follow-up";
+}
+
 /** A captions log; `labels` names each speaker, `placeholder` shows until the first line. */
 export function captionsBox({
   labels = { interviewer: "Interviewer: ", candidate: "You: " },

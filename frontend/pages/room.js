@@ -2,7 +2,7 @@
 // live captions of both sides, timer, live nudges, mute and end, and the connection's state.
 
 import { get, post } from "../api.js";
-import { AGENT_STATES, captionsBox } from "../captions.js";
+import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
 import { labelOf, loadCatalog } from "../catalog.js";
 import { explainMediaError, openCamera, stopStream } from "../media.js";
 import { RoomConnection, greenroom, resetGreenroom } from "../room-connection.js";
@@ -202,7 +202,7 @@ export async function render(root, ctx) {
     },
     caption: (speaker, text, final) => captions.add(speaker, text, final),
     question(msg) {
-      progress.textContent = msg.source === "bank" ? `Question ${msg.number} of ${msg.total}` : "Follow-up";
+      progress.textContent = questionLabel(msg);
       questionText.textContent = msg.text;
     },
     agentState(state) {

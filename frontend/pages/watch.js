@@ -3,7 +3,7 @@
 // signals; when the interview ends, a link to the read-only report.
 
 import { ApiError, post } from "../api.js";
-import { AGENT_STATES, captionsBox } from "../captions.js";
+import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
 import { announce, h } from "../ui.js";
 import { WatchConnection, resetWatch } from "../watch-connection.js";
 import { linkProblem } from "./shared.js";
@@ -123,7 +123,7 @@ export async function render(root, ctx) {
       interviewer.classList.toggle("speaking", state === "speaking");
     },
     question(msg) {
-      progress.textContent = msg.source === "bank" ? `Question ${msg.number} of ${msg.total}` : "Follow-up";
+      progress.textContent = questionLabel(msg);
       questionText.textContent = msg.text;
     },
     nudge(msg) {

@@ -85,9 +85,9 @@ class Greenroom:
     http: httpx.AsyncClient
     clients: list[RoomClient] = field(default_factory=list)
 
-    async def new_session(self) -> dict[str, Any]:
+    async def new_session(self, **choices: Any) -> dict[str, Any]:
         """Schedules a session; returns the API's answer (session and the candidate's room)."""
-        response = await self.http.post("/v1/sessions", json=NEW_SESSION)
+        response = await self.http.post("/v1/sessions", json={**NEW_SESSION, **choices})
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -310,7 +310,7 @@ async def test_candidate_hears_the_interviewer_and_the_session_goes_live(
     assert joined["resumed"] is False
     assert joined["role"] == "candidate"
     assert (question["seq"], question["source"], question["number"]) == (1, "bank", 1)
-    assert question["text"]
+    assert question["text"] and question["from_cv"] is False
     await asyncio.sleep(1.0)
     assert candidate.voice.voiced_frames >= 25  # at least half a second of speech so far
     assert await _status(pool, session_id) == "live"
@@ -321,6 +321,19 @@ async def test_candidate_hears_the_interviewer_and_the_session_goes_live(
         lambda r: r is not None,
     )
     assert dict(row) == {"seq": 1, "text": question["text"], "source": "bank"}
+
+
+async def test_a_cv_opens_with_a_question_about_it_labelled_as_such(greenroom: Greenroom) -> None:
+    body = await greenroom.new_session(
+        cv_text="Backend engineer. Ran the Kubernetes migration for our payments platform.",
+        jd_text="We run everything on Kubernetes and want someone who has migrated services.",
+    )
+    candidate, _ = await greenroom.join_as_candidate(body["session"]["id"], body["room"]["token"])
+
+    question = await _hear_first_question(candidate)
+
+    assert (question["seq"], question["source"], question["from_cv"]) == (1, "follow_up", True)
+    assert "Kubernetes" in question["text"]
 
 
 async def test_rejoin_within_the_grace_period_resumes_the_same_interview(
