@@ -35,7 +35,7 @@ from agent.tts_piper import PiperEngine, PiperTTS
 from db import questions as db_questions
 from db import sessions as db_sessions
 from greenroom.settings import Settings
-from db.signal_store import SignalStore, upsert_signal_stats
+from db.signal_store import SessionSignalStats, SignalStore, load_signal_stats, upsert_signal_stats
 from media.live_feed import LiveFeeds
 from media.nudges import NudgeRules
 from media.room_server import Room, RoomServer
@@ -383,6 +383,7 @@ class Interviews:
         self._feeds = feeds
         self.runners: dict[str, InterviewRunner] = {}
         self.signals: dict[str, SessionSignals] = {}
+        self._earlier_stats: dict[str, SessionSignalStats | None] = {}
         # Called once a session's room has closed (e.g. to score its answers right away).
         self.on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -441,7 +442,11 @@ class Interviews:
 
     async def candidate_track(self, room: Room, track: MediaStreamTrack) -> None:
         session = await db_sessions.get_session(self._pool, uuid.UUID(room.session_id))
+        fresh = room.session_id not in self.signals
         signals = self._signals_for(room, session) if session is not None else None
+        if signals is not None and fresh and session.started_at is not None:
+            # Resumed after a server restart: this process's counters add to the stored ones.
+            self._earlier_stats[room.session_id] = await load_signal_stats(self._pool, session.id)
         if track.kind == "video":
             if signals is not None:
                 await signals.attach_video(room.subscribe(track))
@@ -488,7 +493,7 @@ class Interviews:
             await runner.aclose()
         signals = self.signals.pop(room.session_id, None)
         if signals is not None:
-            stats = await signals.aclose()
+            stats = await self._close_signals(room.session_id, signals)
             try:
                 await upsert_signal_stats(self._pool, stats)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
@@ -514,7 +519,12 @@ class Interviews:
             runner = self.runners.pop(session_id)
             await runner.aclose()
         for session_id in list(self.signals):
-            await upsert_signal_stats(self._pool, await self.signals.pop(session_id).aclose())
+            stats = await self._close_signals(session_id, self.signals.pop(session_id))
+            await upsert_signal_stats(self._pool, stats)
+
+    async def _close_signals(self, session_id: str, signals: SessionSignals) -> SessionSignalStats:
+        """Stops a session's consumer; its counters, with any an earlier process stored."""
+        return (await signals.aclose()).plus(self._earlier_stats.pop(session_id, None))
 
 
 async def _drain(track: MediaStreamTrack) -> None:

@@ -12,7 +12,7 @@ import time
 import zlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -134,6 +134,29 @@ class SessionSignalStats:
     rows_spooled: int = 0
     rows_replayed: int = 0
     rows_dropped: int = 0
+
+    def plus(self, earlier: SessionSignalStats | None) -> SessionSignalStats:
+        """These counters added to those an earlier server process stored for the session."""
+        if earlier is None:
+            return self
+        return replace(
+            self,
+            **{f.name: getattr(self, f.name) + getattr(earlier, f.name) for f in fields(self) if f.name != "session_id"},
+        )
+
+
+async def load_signal_stats(db: Db, session_id: UUID) -> SessionSignalStats | None:
+    """The session's stored counters, if a server process stored any."""
+    row = await db.fetchrow(
+        """
+        SELECT session_id, frames_received, frames_analysed, frames_dropped, audio_windows,
+               rows_written, rows_spooled, rows_replayed, rows_dropped
+        FROM signal_stats WHERE session_id = $1
+        """,
+        session_id,
+    )
+    return None if row is None else SessionSignalStats(**dict(row))
+
 
 
 async def upsert_signal_stats(db: Db, stats: SessionSignalStats) -> None:

@@ -38,6 +38,12 @@ async def _answered_seqs(pool: asyncpg.Pool, session_id: str) -> list[int]:
     return [r["seq"] for r in rows]
 
 
+async def _signal_stats(pool: asyncpg.Pool, session_id: str) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT * FROM signal_stats WHERE session_id = $1", uuid.UUID(session_id))
+    assert row is not None, "no signal counters stored"
+    return row
+
+
 async def test_restarted_server_resumes_the_interview_where_it_stopped(
     start_greenroom: StartGreenroom,
     pool: asyncpg.Pool,
@@ -56,6 +62,10 @@ async def test_restarted_server_resumes_the_interview_where_it_stopped(
     assert await eventually(lambda: _answered_seqs(pool, session_id), lambda s: s == [1])
 
     await before.app.state.rooms.aclose()  # the server process goes away mid-interview
+    stats_before = await _signal_stats(pool, session_id)
+    last_t_ms_before = await pool.fetchval(
+        "SELECT max(t_ms) FROM prosody_windows WHERE session_id = $1", uuid.UUID(session_id)
+    )
     after = await start_greenroom()
     again, _ = await after.join_as_candidate(session_id, body["room"]["token"])
     resumed = await again.client.next_event("question", timeout=GREETING_TIMEOUT_S)
@@ -72,6 +82,17 @@ async def test_restarted_server_resumes_the_interview_where_it_stopped(
     assert following["seq"] == resumed["seq"] + 1
     assert await eventually(lambda: _question_seqs(pool, session_id), lambda s: s == [1, 2, 3])
     assert await eventually(lambda: _answered_seqs(pool, session_id), lambda s: s == [1, 2])
+    await after.app.state.rooms.aclose()
+    # Both processes' counters are kept, and the resumed rows follow the stored ones on the
+    # session's clock instead of starting again at t_ms 0 among them.
+    stats_after = await _signal_stats(pool, session_id)
+    assert stats_after["audio_windows"] > stats_before["audio_windows"] > 0
+    resumed_rows = await pool.fetchval(
+        "SELECT count(*) FROM prosody_windows WHERE session_id = $1 AND t_ms > $2",
+        uuid.UUID(session_id),
+        last_t_ms_before,
+    )
+    assert resumed_rows == stats_after["audio_windows"] - stats_before["audio_windows"]
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not failures, [r.getMessage() for r in failures]
     assert any(r.getMessage() == "interview resumed" for r in caplog.records)
