@@ -97,7 +97,7 @@ export function scoreBar(score) {
 
 /** A score rendered as a pill with an accessible name ("Overall 72 out of 100"). */
 export function scorePill(label, score, extraClass = "") {
-  return h("span", { class: `score-pill band-${band(score)} ${extraClass}`.trim(), "aria-label": `${label}: ${score ?? "not scored"}${score != null ? " out of 100" : ""}` },
+  return h("span", { class: `score-pill band-${band(score)} ${extraClass}`.trim(), role: "img", "aria-label": `${label}: ${score ?? "not scored"}${score != null ? " out of 100" : ""}` },
     h("span", { class: "score-pill-value", "aria-hidden": "true" }, score ?? "–"));
 }
 

@@ -9,9 +9,9 @@ import { announce, confirmButton, formatDate, formatDateTime, h, humanize, loadi
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Local calendar day of a timestamp, "2026-11-22". */
+// Practice days are calendar days in UTC, as the API counts the streak.
 function dayKey(date) {
-  const d = new Date(date);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  return new Date(date).toISOString().slice(0, 10);
 }
 
 /**
@@ -65,10 +65,10 @@ function streakStrip(days, now = new Date()) {
   for (let i = 6; i >= 0; i -= 1) {
     const d = new Date(now.getTime() - i * DAY_MS);
     const practised = days.has(dayKey(d));
-    const name = d.toLocaleDateString(undefined, { weekday: "short" });
+    const name = d.toLocaleDateString(undefined, { weekday: "short", timeZone: "UTC" });
     items.push(h("li", { class: practised ? "day practised" : "day" },
       h("span", { "aria-hidden": "true" }, name.slice(0, 2)),
-      h("span", { class: "visually-hidden" }, `${d.toLocaleDateString(undefined, { weekday: "long" })}: ${practised ? "practised" : "no practice"}`)));
+      h("span", { class: "visually-hidden" }, `${d.toLocaleDateString(undefined, { weekday: "long", timeZone: "UTC" })}: ${practised ? "practised" : "no practice"}`)));
   }
   return h("ol", { class: "streak-strip", "aria-label": "The last seven days" }, items);
 }
@@ -223,7 +223,8 @@ export async function render(root, ctx) {
         scales: {
           r: {
             min: 0, max: 100,
-            ticks: { stepSize: 25, color: PALETTE.text, backdropColor: "rgba(24, 32, 28, 0.85)", font: { size: 11 } },
+            // The rings mark 25-point steps; numbers on them would sit on the data (the text summary has the scores).
+            ticks: { stepSize: 25, display: false },
             pointLabels: { font: { size: 13 } },
             grid: { color: PALETTE.grid }, angleLines: { color: PALETTE.grid },
           },

@@ -18,7 +18,7 @@ export function scorecardSection(report) {
   return h("section", { class: "card scorecard", id: "scorecard", "aria-labelledby": "scorecard-title" },
     h("h2", { id: "scorecard-title" }, "Scorecard"),
     h("div", { class: "overall" },
-      h("p", { class: "overall-score", id: "overall-score", "aria-label": card.overall == null ? "Overall score: not scored" : `Overall score ${card.overall} out of 100` },
+      h("p", { class: "overall-score", id: "overall-score", role: "img", "aria-label": card.overall == null ? "Overall score: not scored" : `Overall score ${card.overall} out of 100` },
         h("span", { "aria-hidden": "true" }, card.overall ?? "–"), h("span", { class: "out-of", "aria-hidden": "true" }, "/100")),
       h("p", { class: "muted" }, card.overall == null ? "Not enough was said to score this interview." : band(card.band_low, card.band_high))),
     h("ul", { class: "dimension-list", id: "dimensions" }, card.dimensions.map((d) =>
