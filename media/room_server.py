@@ -46,6 +46,10 @@ class SignallingError(Exception):
         self.message = message
 
 
+STATE_EVENTS = frozenset({"question", "agent_state"})
+"""Room events that say what is going on now; a participant who joins is sent the latest of each."""
+
+
 @dataclass(eq=False, slots=True)
 class Participant:
     """Someone in a room: a candidate who publishes, or a coach who only watches."""
@@ -68,6 +72,9 @@ class Room:
     candidate_tracks: dict[str, MediaStreamTrack] = field(default_factory=dict)
     grace_task: asyncio.Task[None] | None = None
     closed: bool = False
+    # The newest event of each kind that describes the room's state rather than a moment in
+    # it, so that whoever joins late (a coach, a reloaded page) starts from the current state.
+    current: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def subscribe(self, track: MediaStreamTrack) -> MediaStreamTrack:
         """A consumer's own view of a track: video keeps only the newest frame; audio waits.
@@ -78,6 +85,8 @@ class Room:
         return self.relay.subscribe(track, buffered=track.kind == "audio")
 
     async def broadcast(self, event: dict[str, Any]) -> None:
+        if event.get("type") in STATE_EVENTS:
+            self.current[event["type"]] = event
         for p in list(self.participants.values()):
             if p.connected:
                 try:

@@ -117,6 +117,8 @@ class SignallingSession:
                 "ice_servers": [{"urls": u} for u in self._ice_servers],
             }
         )
+        for event in list(room.current.values()):
+            await self._send(event)
 
     async def closed(self) -> None:
         """The socket is gone: leave the room (a candidate keeps a grace period)."""

@@ -336,6 +336,23 @@ async def test_a_cv_opens_with_a_question_about_it_labelled_as_such(greenroom: G
     assert "Kubernetes" in question["text"]
 
 
+async def test_a_coach_who_joins_late_is_told_the_current_question(greenroom: Greenroom) -> None:
+    body = await greenroom.new_session()
+    session_id = body["session"]["id"]
+    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
+    question = await _hear_first_question(candidate)
+    token = await greenroom.http.post(f"/v1/sessions/{session_id}/token", json={"role": "coach"})
+    assert token.status_code == 200, token.text
+
+    coach = await greenroom.connect(session_id)
+    await coach.join(token.json()["token"])
+
+    # Sent with the join, not at the next question (which may be minutes away).
+    current = await coach.next_event("question", timeout=2.0)
+    assert (current["seq"], current["text"]) == (question["seq"], question["text"])
+    assert (await coach.next_event("agent_state", timeout=2.0))["state"]
+
+
 async def test_rejoin_within_the_grace_period_resumes_the_same_interview(
     greenroom: Greenroom, pool: asyncpg.Pool, answer_speech: Speech
 ) -> None:
@@ -351,6 +368,8 @@ async def test_rejoin_within_the_grace_period_resumes_the_same_interview(
     again, joined = await greenroom.join_as_candidate(session_id, fresh.json()["token"])
 
     assert joined["resumed"] is True
+    current = await again.client.next_event("question", timeout=2.0)  # told on joining
+    assert (current["seq"], current["text"]) == (opening["seq"], opening["text"])
     await _answer(again, answer_speech)
     question = await again.client.next_event("question", timeout=REPLY_TIMEOUT_S)
     assert question["seq"] == opening["seq"] + 1  # the same script goes on: no new greeting
