@@ -1,12 +1,19 @@
-"""Serve an ASGI app with uvicorn on 127.0.0.1 and an ephemeral port, inside the running event loop."""
+"""Serve Greenroom on loopback for benches and tests: in this event loop with uvicorn, or as a
+`greenroom serve` process, as a user runs it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -14,6 +21,7 @@ from fastapi import FastAPI
 
 STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 15.0
+REPO = Path(__file__).resolve().parent.parent
 
 
 async def sign_up(http: httpx.AsyncClient) -> None:
@@ -50,3 +58,73 @@ async def serve(app: FastAPI, host: str = "127.0.0.1") -> AsyncIterator[str]:
             pass  # wait_for has cancelled it
         finally:
             sock.close()
+
+
+class ServerStartError(RuntimeError):
+    """`greenroom serve` exited or did not answer in time; the message ends with its log."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerProcess:
+    url: str
+    log: Path
+    process: subprocess.Popen  # to stop it the hard way (a crash)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_process(
+    database_url: str,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    start_timeout_s: float = 90.0,
+    **settings: str,
+) -> Iterator[ServerProcess]:
+    """Runs `greenroom serve` on loopback until the block ends (on a free port unless given one,
+    e.g. to restart a server where a page expects it); `settings` become GREENROOM_* variables."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        "ORT_DISABLE_TELEMETRY": "1",
+        "DATABASE_URL": database_url,
+        "GREENROOM_DATA_DIR": str(data_dir),
+        "GREENROOM_PORT": str(port),
+        "GREENROOM_ICE_BIND_ADDRESSES": '["127.0.0.1"]',
+        **{f"GREENROOM_{k.upper()}": v for k, v in settings.items()},
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "greenroom.cli", "serve"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        try:
+            deadline = time.monotonic() + start_timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise ServerStartError(f"greenroom serve exited early:\n{log.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise ServerStartError(f"greenroom serve did not come up:\n{log.read_text()[-3000:]}")
+                try:
+                    if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            yield ServerProcess(url=url, log=log, process=proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()

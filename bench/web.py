@@ -33,14 +33,10 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,9 +47,10 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 import asyncpg  # noqa: E402
+import numpy as np  # noqa: E402
 import httpx  # noqa: E402
 
-from bench.live_server import sign_up  # noqa: E402
+from bench.live_server import serve_process, sign_up  # noqa: E402
 from bench.report import _QUESTIONS, _answer_words, _bank_ids, load_session, synthetic_session  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
 from db import sessions as repo  # noqa: E402
@@ -159,70 +156,13 @@ async def move_session(conn: asyncpg.Connection, session_id: UUID, started: date
         )  # fmt: skip
 
 
-# -- the server ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@asynccontextmanager
-async def greenroom_serve(database_url: str, data_dir: Path) -> AsyncIterator[str]:
-    """Runs `greenroom serve` on loopback as a user would, in its own process; yields its URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ORT_DISABLE_TELEMETRY": "1",
-        "DATABASE_URL": database_url,
-        "GREENROOM_DATA_DIR": str(data_dir),
-        "GREENROOM_PORT": str(port),
-        "GREENROOM_ICE_BIND_ADDRESSES": '["127.0.0.1"]',
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir / "serve.log"
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "greenroom.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            async with httpx.AsyncClient(timeout=1.0) as probe:
-                while True:
-                    if proc.poll() is not None:
-                        raise RuntimeError(f"greenroom serve exited early:\n{log_path.read_text()[-3000:]}")
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"greenroom serve did not come up:\n{log_path.read_text()[-3000:]}")
-                    try:
-                        if (await probe.get(url + "/openapi.json")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                await asyncio.to_thread(proc.wait, 15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 # -- measuring -----------------------------------------------------------------------------
 
 
 def _summary(samples: list[float]) -> tuple[float, float]:
-    """(p50, p95) of the samples, the p95 interpolated between the closest ranks."""
-    ordered = sorted(samples)
-    if len(ordered) == 1:
-        return ordered[0], ordered[0]
-    rank = 0.95 * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    p95 = ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-    return statistics.median(ordered), p95
+    """(p50, p95) of the samples, interpolated between the closest ranks."""
+    p50, p95 = np.percentile(samples, [50, 95])
+    return float(p50), float(p95)
 
 
 async def _page_ms(page: Any, url: str, ready: str) -> tuple[float, float]:
@@ -255,7 +195,8 @@ async def _run(runs: int, history_sessions: int, server_url: str | None) -> dict
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="greenroom-bench-") as tmp:
         async with scratch_database(server_url, Path(tmp)) as db_url:
-            async with greenroom_serve(db_url, Path(tmp) / "app") as base_url:
+            with serve_process(db_url, Path(tmp) / "app", start_timeout_s=SERVER_START_TIMEOUT_S) as server:
+                base_url = server.url
                 async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as http:
                     await sign_up(http)
                     user_id = UUID((await http.get("/v1/auth/me")).json()["user"]["id"])

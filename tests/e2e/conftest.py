@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench.face_media import camera_frames, write_y4m
+from bench.live_server import ServerStartError, serve_process
 
 CHROMIUM = os.environ.get("GREENROOM_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -77,12 +74,6 @@ def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
     return FakeMedia(video=video, audio=audio, answer_text=ANSWER_TEXT, answer_starts_s=ANSWER_DELAY_S)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True, slots=True)
 class Server:
     url: str
@@ -97,43 +88,11 @@ def serve(database_url: str, data_dir: Path, *, port: int | None = None, **setti
     port unless given one (to restart a server where a page expects it)."""
     if not (REPO / "frontend" / "vendor" / "chart.umd.js").exists():
         pytest.fail("frontend/vendor/chart.umd.js is missing: run `make setup` (it builds the web app's charts)")
-    port = port or _free_port()
-    env = {
-        **os.environ,
-        "ORT_DISABLE_TELEMETRY": "1",
-        "DATABASE_URL": database_url,
-        "GREENROOM_DATA_DIR": str(data_dir),
-        "GREENROOM_PORT": str(port),
-        "GREENROOM_ICE_BIND_ADDRESSES": '["127.0.0.1"]',
-        **{f"GREENROOM_{k.upper()}": v for k, v in settings.items()},
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "serve.log"
-    with open(log, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "greenroom.cli", "serve"], env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"greenroom serve exited early:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            proc.kill()
-            pytest.fail(f"greenroom serve did not come up:\n{log.read_text()[-3000:]}")
-        try:
-            yield Server(url=url, database_url=database_url, log=log, process=proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    try:
+        with serve_process(database_url, data_dir, port=port, **settings) as server:
+            yield Server(url=server.url, database_url=database_url, log=server.log, process=server.process)
+    except ServerStartError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
