@@ -50,34 +50,48 @@ export function explainMediaError(err) {
 }
 
 /**
- * A running microphone level meter: calls onLevel(level 0..1) every animation frame.
- * Local only: nothing leaves the page.
+ * Calls onRms(rms) every animation frame with the stream's loudness, until stop() or until
+ * onRms returns false. An AudioContext may be shared (`context`); one made here closes on stop.
  */
-export function meterMicrophone(stream, onLevel) {
-  const ctx = new AudioContext();
+export function meterStream(stream, onRms, { context = null, fftSize = 2048 } = {}) {
+  const ctx = context || new AudioContext();
   const analyser = ctx.createAnalyser();
-  analyser.fftSize = 1024;
+  analyser.fftSize = fftSize;
   const source = ctx.createMediaStreamSource(stream);
   source.connect(analyser);
   const buf = new Float32Array(analyser.fftSize);
-  let level = 0;
   let frame = 0;
   const loop = () => {
     analyser.getFloatTimeDomainData(buf);
     let sum = 0;
     for (const v of buf) sum += v * v;
-    const rms = Math.sqrt(sum / buf.length);
+    if (onRms(Math.sqrt(sum / buf.length)) === false) return;
+    frame = requestAnimationFrame(loop);
+  };
+  loop();
+  return {
+    context: ctx,
+    stop: () => {
+      cancelAnimationFrame(frame);
+      source.disconnect();
+      if (!context) ctx.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * A running microphone level meter: calls onLevel(level 0..1) every animation frame.
+ * Local only: nothing leaves the page.
+ */
+export function meterMicrophone(stream, onLevel) {
+  let level = 0;
+  const meter = meterStream(stream, (rms) => {
     // Speech is ~0.02–0.2 RMS; a square root spreads that over the bar. Fall back slowly.
     level = Math.max(Math.min(1, Math.sqrt(rms) * 1.6), level * 0.9);
     onLevel(level, rms);
-    frame = requestAnimationFrame(loop);
-  };
-  if (ctx.state === "suspended") ctx.resume().catch(() => {});
-  loop();
-  return {
-    resume: () => ctx.resume().catch(() => {}),
-    stop: () => { cancelAnimationFrame(frame); source.disconnect(); ctx.close().catch(() => {}); },
-  };
+  }, { fftSize: 1024 });
+  if (meter.context.state === "suspended") meter.context.resume().catch(() => {});
+  return { resume: () => meter.context.resume().catch(() => {}), stop: meter.stop };
 }
 
 export function stopStream(stream) {

@@ -3,6 +3,8 @@
 // state, nudges) to the page, reconnect when the connection drops.
 
 import { post } from "./api.js";
+import { meterStream } from "./media.js";
+import { gatheredOffer, socketUrl } from "./rtc.js";
 
 /** State the page exposes for people (status line) and for the browser tests. */
 export const greenroom = (window.greenroom = window.greenroom || {});
@@ -50,8 +52,7 @@ export class RoomConnection {
   connect() {
     const again = this.reconnectAttempts > 0;
     this.setState(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = (this.socket = new WebSocket(`${scheme}://${location.host}${this.join.signal_url}`));
+    const socket = (this.socket = new WebSocket(socketUrl(this.join.signal_url)));
     socket.onopen = () => socket.send(JSON.stringify({ type: "join", token: this.join.token }));
     socket.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
     socket.onclose = (ev) => {
@@ -137,42 +138,23 @@ export class RoomConnection {
         this.setState("reconnecting", "Connection unstable…");
       }
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === "complete") return resolve();
-      const done = () => { if (pc.iceGatheringState === "complete") resolve(); };
-      pc.addEventListener("icegatheringstatechange", done);
-      setTimeout(resolve, 2000);
-    });
+    const sdp = await gatheredOffer(pc);
     if (pc !== this.pc) return; // given up or replaced while gathering
-    this.socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+    this.socket.send(JSON.stringify({ type: "offer", sdp }));
   }
 
   /** Measures the interviewer's voice as it plays (the speaking ring; read by the tests). */
   meterInterviewer(stream) {
     if (this.meter) this.meter.stop();
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    ctx.createMediaStreamSource(stream).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
-    let frame = 0;
     let speaking = false;
-    const loop = () => {
-      analyser.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const v of buf) sum += v * v;
-      const rms = Math.sqrt(sum / buf.length);
+    this.meter = meterStream(stream, (rms) => {
       greenroom.audio.maxRms = Math.max(greenroom.audio.maxRms, rms);
       if (rms > SPEAKING_RMS) greenroom.audio.loudFrames += 1;
       if ((rms > SPEAKING_RMS) !== speaking) {
         speaking = rms > SPEAKING_RMS;
         this.ui.speaking(speaking);
       }
-      frame = requestAnimationFrame(loop);
-    };
-    loop();
-    this.meter = { stop: () => { cancelAnimationFrame(frame); ctx.close(); } };
+    });
   }
 
   async onSignal(msg) {

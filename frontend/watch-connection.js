@@ -2,6 +2,9 @@
 // signalling socket, offer receive-only media (no camera, no microphone), play the interviewer
 // and the candidate, pass room events to the page, and the live signals feed beside it.
 
+import { meterStream } from "./media.js";
+import { gatheredOffer, socketUrl } from "./rtc.js";
+
 /** State the watch page exposes for people and for the browser tests. */
 export const greenroom = (window.greenroom = window.greenroom || {});
 
@@ -24,11 +27,6 @@ export function resetWatch(sessionId) {
     videoFrames: 0,
   };
   return greenroom.watch;
-}
-
-function socketUrl(path) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${path}`;
 }
 
 /**
@@ -146,13 +144,8 @@ export class WatchConnection {
         this.scheduleReconnect();
       }
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === "complete") return resolve();
-      pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") resolve(); });
-      setTimeout(resolve, 2000);
-    });
-    this.socket.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+    const sdp = await gatheredOffer(pc);
+    this.socket.send(JSON.stringify({ type: "offer", sdp }));
     this.startWatchdog();
   }
 
@@ -189,24 +182,13 @@ export class WatchConnection {
     audio.play().catch(() => this.ui.audioBlocked());
     this.audioElements.push(audio);
     if (!this.audioContext) this.audioContext = new AudioContext();
-    const ctx = this.audioContext;
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 2048;
-    ctx.createMediaStreamSource(stream).connect(analyser);
-    const buf = new Float32Array(analyser.fftSize);
-    const loop = () => {
-      if (this.closing || streamEnded(stream)) return;
-      analyser.getFloatTimeDomainData(buf);
-      let sum = 0;
-      for (const v of buf) sum += v * v;
-      const rms = Math.sqrt(sum / buf.length);
+    meterStream(stream, (rms) => {
+      if (this.closing || streamEnded(stream)) return false;
       const audioState = this.watch.audio;
       audioState[who].maxRms = Math.max(audioState[who].maxRms, rms);
       audioState.maxRms = Math.max(audioState.maxRms, rms);
       if (rms > 0.01) audioState.loudFrames += 1;
-      requestAnimationFrame(loop);
-    };
-    loop();
+    }, { context: this.audioContext });
   }
 
   /** Resumes sound after a click, where the browser blocked autoplay. */
