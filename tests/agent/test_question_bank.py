@@ -270,17 +270,22 @@ def test_selection_never_repeats(bank: QuestionBank) -> None:
     assert len(everything) == sum(1 for q in bank.questions if q.category == "case")
 
 
-def test_selection_falls_back_to_general_then_neighbouring_difficulty() -> None:
-    bank = QuestionBank(
+def _sales_bank(*extra: Question) -> QuestionBank:
+    """Technical questions with every degree of fit to a hard sales interview, in no particular order."""
+    return QuestionBank(
         [
             _question("other-role-hard", difficulty="hard", roles=("software_engineer",)),
             _question("general-easy", difficulty="easy"),
             _question("own-medium", difficulty="medium", roles=("sales",)),
             _question("general-hard", difficulty="hard"),
             _question("own-hard", difficulty="hard", roles=("sales",)),
-            _question("behavioral-hard", category="behavioral", difficulty="hard"),
+            *extra,
         ]
     )
+
+
+def test_selection_falls_back_to_general_then_neighbouring_difficulty() -> None:
+    bank = _sales_bank(_question("behavioral-hard", category="behavioral", difficulty="hard"))
     for seed in range(5):
         chosen = bank.select("sales", "technical", "hard", count=10, seed=seed)
         assert [q.id for q in chosen] == [
@@ -293,15 +298,7 @@ def test_selection_falls_back_to_general_then_neighbouring_difficulty() -> None:
 
 
 def test_relevance_orders_questions_within_a_fit_but_never_across_fits() -> None:
-    bank = QuestionBank(
-        [
-            _question("other-role-hard", difficulty="hard", roles=("software_engineer",)),
-            _question("general-easy", difficulty="easy"),
-            _question("own-medium", difficulty="medium", roles=("sales",)),
-            _question("general-hard", difficulty="hard"),
-            _question("own-hard", difficulty="hard", roles=("sales",)),
-        ]
-    )
+    bank = _sales_bank()
     relevant = {"other-role-hard": 9, "general-easy": 5, "general-hard": 1}
     for seed in range(5):
         chosen = bank.select(
