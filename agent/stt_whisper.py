@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 import time
@@ -66,12 +67,31 @@ class Transcript:
 # `transcribe.pad_or_trim`; with a short context, the window is cut to the audio plus 1 s,
 # rounded up to 5 s steps, at least 10 s (as whisper.cpp's --audio-ctx). Measured here:
 # 3-4x faster per utterance with the same transcript on the synthetic test speech.
+#
+# Whisper was trained on 30 s windows only, and a cut one makes its decoder less sure where
+# speech ends: prompted with fillers, a lone "um" in a 10 s window came back as "um, um, …"
+# x112 on 3 of the accuracy bench's 24 utterances (ctranslate2 4.6, 4.7 and 4.8 alike; 5, 10
+# and 20 s windows all loop, 30 s never). So the short window is a per-engine choice (the live
+# STT, where latency rules), the filler pass keeps the full one, and every decode is guarded.
 SHORT_CONTEXT_MIN_FRAMES = 1000  # 10 s of mel frames
 SHORT_CONTEXT_STEP_FRAMES = 500
 SHORT_CONTEXT_MARGIN_FRAMES = 100
+FULL_CONTEXT_FRAMES = 3000
+
+# Decoder guards. Fast speech is about 4 words a second, 6 tokens with punctuation and
+# timestamps; a decode may not run much past that, and a run of identical words this long is
+# a loop, not speech ("no, no, no" is three).
+MAX_TOKENS_PER_AUDIO_S = 10
+MIN_NEW_TOKENS = 16
+WHISPER_MAX_TOKENS = 448  # the decoder's own limit, prompt included
+LOOP_RUN = 4
+
+# Which window the current transcription uses: set per call by WhisperEngine, read by the
+# padding helper that faster-whisper calls on the same thread.
+_short_context: contextvars.ContextVar[bool] = contextvars.ContextVar("short_context", default=False)
 
 
-def _pad_to_short_context(array: np.ndarray, length: int = 3000, *, axis: int = -1) -> np.ndarray:
+def _pad_to_short_context(array: np.ndarray, length: int = FULL_CONTEXT_FRAMES, *, axis: int = -1) -> np.ndarray:
     from faster_whisper.audio import pad_or_trim
 
     frames = array.shape[axis] + SHORT_CONTEXT_MARGIN_FRAMES
@@ -80,14 +100,34 @@ def _pad_to_short_context(array: np.ndarray, length: int = 3000, *, axis: int = 
     return pad_or_trim(array, target, axis=axis)
 
 
-def use_short_context(enabled: bool) -> None:
-    """Make faster-whisper encode only as much context as the audio needs (process-wide)."""
-    import faster_whisper.audio
+def _pad_for_this_call(array: np.ndarray, length: int = FULL_CONTEXT_FRAMES, *, axis: int = -1) -> np.ndarray:
+    from faster_whisper.audio import pad_or_trim
+
+    if _short_context.get():
+        return _pad_to_short_context(array, length, axis=axis)
+    return pad_or_trim(array, length, axis=axis)
+
+
+def _install_window_choice() -> None:
+    """Route faster-whisper's padding through the per-call window choice (idempotent)."""
     import faster_whisper.transcribe
 
-    faster_whisper.transcribe.pad_or_trim = (
-        _pad_to_short_context if enabled else faster_whisper.audio.pad_or_trim
-    )
+    faster_whisper.transcribe.pad_or_trim = _pad_for_this_call
+
+
+def _normalised(word: str) -> str:
+    return word.strip(" ,.!?;:…-\"'").lower()
+
+
+def loop_start(words: Sequence[str]) -> int | None:
+    """Index of the first word of a run of LOOP_RUN or more identical words, if there is one."""
+    run = 1
+    for i in range(1, len(words)):
+        same = _normalised(words[i]) == _normalised(words[i - 1]) and _normalised(words[i])
+        run = run + 1 if same else 1
+        if run >= LOOP_RUN:
+            return i - run + 1
+    return None
 
 
 class WhisperEngine:
@@ -96,19 +136,46 @@ class WhisperEngine:
     def __init__(self, model: str = "tiny.en", *, threads: int = 2, short_context: bool = True) -> None:
         from faster_whisper import WhisperModel
 
-        use_short_context(short_context)
-
+        _install_window_choice()
+        self.short_context = short_context
         self._model = WhisperModel(
             resolve_model(model), device="cpu", compute_type="int8", cpu_threads=threads
         )
         self._lock = threading.Lock()
+        self.loops_redecoded = 0  # short-window decodes that looped and were done again on 30 s
+        self.loops_cut = 0  # decodes whose loop survived the full window and was cut off
         # The first call pays for lazy initialisation; do it now, not in the first turn.
         self.transcribe_sync(np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32))
 
     def transcribe_sync(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
         """Transcribe float32 mono 16 kHz samples (blocking)."""
         started = time.perf_counter()
+        audio_s = len(samples) / WHISPER_SAMPLE_RATE
         with self._lock:
+            texts, words = self._decode(samples, prompt, short_context=self.short_context)
+            cut = loop_start([w.text for w in words])
+            if cut is not None and self.short_context:
+                self.loops_redecoded += 1
+                texts, words = self._decode(samples, prompt, short_context=False)
+                cut = loop_start([w.text for w in words])
+            if cut is not None:
+                # The decoder is repeating itself past the speech: keep the run's first word only.
+                self.loops_cut += 1
+                words = words[: cut + 1]
+                texts = [" ".join(w.text for w in words)]
+        return Transcript(
+            text=" ".join(t for t in texts if t),
+            words=tuple(words),
+            audio_s=audio_s,
+            compute_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+    def _decode(
+        self, samples: np.ndarray, prompt: str | None, *, short_context: bool
+    ) -> tuple[list[str], list[Word]]:
+        window_s = min(len(samples) / WHISPER_SAMPLE_RATE, 30.0)
+        token = _short_context.set(short_context)
+        try:
             segments, _info = self._model.transcribe(
                 samples,
                 language="en",
@@ -119,6 +186,7 @@ class WhisperEngine:
                 condition_on_previous_text=False,
                 initial_prompt=prompt,
                 without_timestamps=False,
+                max_new_tokens=self._max_new_tokens(window_s, prompt),
             )
             words: list[Word] = []
             texts: list[str] = []
@@ -126,12 +194,16 @@ class WhisperEngine:
                 texts.append(seg.text.strip())
                 for w in seg.words or ():
                     words.append(Word(w.word.strip(), w.start, w.end, w.probability))
-        return Transcript(
-            text=" ".join(t for t in texts if t),
-            words=tuple(words),
-            audio_s=len(samples) / WHISPER_SAMPLE_RATE,
-            compute_ms=(time.perf_counter() - started) * 1000.0,
-        )
+        finally:
+            _short_context.reset(token)
+        return texts, words
+
+    def _max_new_tokens(self, window_s: float, prompt: str | None) -> int:
+        """As many tokens as speech this long can need, within the decoder's limit."""
+        # faster-whisper sends the prompt's last 223 tokens, plus a few start tokens.
+        prompt_tokens = 4 + (min(len(self._model.hf_tokenizer.encode(" " + prompt).ids), 223) if prompt else 0)
+        wanted = MIN_NEW_TOKENS + int(MAX_TOKENS_PER_AUDIO_S * window_s)
+        return max(1, min(wanted, WHISPER_MAX_TOKENS - prompt_tokens - 1))
 
     async def transcribe(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
         return await asyncio.to_thread(self.transcribe_sync, samples, prompt=prompt)
@@ -140,7 +212,7 @@ class WhisperEngine:
 class BackgroundWhisper:
     """A second Whisper for work off the conversation's critical path, on one background-priority thread."""
 
-    def __init__(self, model: str, *, prompt: str | None, short_context: bool = True) -> None:
+    def __init__(self, model: str, *, prompt: str | None, short_context: bool = False) -> None:
         from media.priority import background_executor
 
         self._executor = background_executor("whisper-background")
@@ -148,6 +220,7 @@ class BackgroundWhisper:
         self._engine = self._executor.submit(
             WhisperEngine, model, threads=1, short_context=short_context
         ).result()
+        self.engine = self._engine
         self._prompt = prompt
 
     async def transcribe(self, samples: np.ndarray) -> Transcript:

@@ -73,9 +73,8 @@ class VoiceModels:
         filler_whisper = None
         if settings.signals_enabled:
             progress("loading the filler-aware recogniser for delivery signals")
-            filler_whisper = BackgroundWhisper(
-                settings.stt_model, prompt=FILLER_PROMPT, short_context=settings.stt_short_context
-            )
+            # Always on Whisper's full 30 s window: prompted with fillers, a cut window loops.
+            filler_whisper = BackgroundWhisper(settings.stt_model, prompt=FILLER_PROMPT)
         return cls(vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper)
 
 

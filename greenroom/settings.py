@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     auth_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     retention_sweep_s: float = Field(default=3600.0, gt=0)
 
+    # A LiveKit server, under LiveKit's own variable names. `make livekit` builds one from source
+    # for the tests (scripts/livekit-version); a deployment points these at its own.
+    livekit_url: str | None = Field(default=None, validation_alias="LIVEKIT_URL")
+    livekit_api_key: str | None = Field(default=None, validation_alias="LIVEKIT_API_KEY")
+    livekit_api_secret: SecretStr | None = Field(default=None, validation_alias="LIVEKIT_API_SECRET")
+
     # WebRTC: ICE servers as URLs (stun:/turn:), and extra host addresses to announce
     # (like LiveKit's rtc.node_ip). Empty ICE servers keep the machine offline.
     ice_servers: list[str] = []
@@ -49,7 +55,8 @@ class Settings(BaseSettings):
     # Speech: the offline defaults ship in PyPI packages (DESIGN.md).
     stt_model: str = "tiny.en"  # a faster-whisper size name or a CTranslate2 model directory
     stt_threads: int = 2
-    # Encode only as much audio context as an utterance needs (3-4x faster, same transcript).
+    # The live STT encodes only as much audio context as an utterance needs (3-4x faster); a
+    # decode that loops is done again on the full window. The filler pass always uses the full one.
     stt_short_context: bool = True
     tts_voice: Path | None = None  # a Piper .onnx voice; None means the bundled joe voice
     vad_min_silence_s: float = 0.3

@@ -7,7 +7,8 @@ import os
 # Before anything imports ONNX Runtime: it phones home otherwise.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -18,13 +19,11 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
+from db.embedded import EmbeddedPostgres
 from db.migrate import apply_migrations
 from db.pool import create_pool
 from greenroom.settings import Settings
 from tests.users import TEST_PASSWORD, new_email
-
-DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def _redacted(url: str) -> str:
     """The URL without its password, fit for a message."""
@@ -42,9 +41,20 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def base_database_url() -> str:
-    """The server the tests may create databases on (GREENROOM_TEST_DATABASE_URL)."""
-    return os.environ.get("GREENROOM_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+def base_database_url() -> Iterator[str]:
+    """The server the tests may create databases on: GREENROOM_TEST_DATABASE_URL when set,
+    otherwise an embedded PostgreSQL (pgserver) started for this run and deleted after it."""
+    configured = os.environ.get("GREENROOM_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    # A short path: the server's Unix socket lives in it, and socket paths are capped at 107 bytes.
+    with tempfile.TemporaryDirectory(prefix="greenroom-test-pg-") as data_dir:
+        embedded = EmbeddedPostgres(Path(data_dir))
+        try:
+            yield embedded.start()
+        finally:
+            embedded.stop()
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +65,8 @@ async def make_database(base_database_url: str) -> AsyncIterator[Callable[[], Aw
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         pytest.fail(
             f"PostgreSQL not reachable at {_redacted(base_database_url)} ({type(exc).__name__}); "
-            "CI starts it, locally run a PostgreSQL server (e.g. `pg_ctlcluster 15 main start`) "
-            "or set GREENROOM_TEST_DATABASE_URL to one you may create databases on.",
+            "unset GREENROOM_TEST_DATABASE_URL to let the tests start an embedded one, or point "
+            "it at a server you may create databases on.",
             pytrace=False,
         )
     created: list[str] = []

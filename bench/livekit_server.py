@@ -1,0 +1,140 @@
+"""Run a real LiveKit server (built from source by `make livekit`) on loopback for tests and benches."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+LIVEKIT_VERSION = (REPO / "scripts" / "livekit-version").read_text().strip()
+STARTUP_TIMEOUT_S = 30.0
+SHUTDOWN_TIMEOUT_S = 10.0
+UDP_PORTS = 20  # media ports per server: a few per participant
+
+
+class LiveKitStartError(RuntimeError):
+    """The server binary is missing, exited, or did not answer in time; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveKitServer:
+    """A running server: its URLs, the API key it accepts, its log and process."""
+
+    http_url: str  # for livekit-api (Twirp over HTTP)
+    ws_url: str  # for livekit.rtc participants
+    api_key: str
+    api_secret: str
+    log: Path
+    process: subprocess.Popen
+
+
+def server_binary() -> Path:
+    """The built binary: GREENROOM_LIVEKIT_SERVER, or .cache/livekit/<pinned version>/livekit-server."""
+    configured = os.environ.get("GREENROOM_LIVEKIT_SERVER")
+    path = Path(configured) if configured else REPO / ".cache" / "livekit" / LIVEKIT_VERSION / "livekit-server"
+    if not os.access(path, os.X_OK):
+        raise LiveKitStartError(
+            f"livekit-server {LIVEKIT_VERSION} is not built at {path}: run `make livekit` "
+            "(it builds it from source through the Go module proxy; `make test` does this itself)"
+        )
+    return path
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _free_udp_range(count: int) -> int:
+    """The first of `count` consecutive UDP ports on 127.0.0.1 that are free right now."""
+    for _ in range(200):
+        start = random.randrange(40000, 60000 - count)
+        sockets = []
+        try:
+            for port in range(start, start + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise LiveKitStartError(f"no {count} consecutive free UDP ports on 127.0.0.1")
+
+
+def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_secret: str,
+                redis_address: str | None = None) -> str:
+    """A loopback-only server config: signalling, ICE/TCP and a UDP port range on 127.0.0.1."""
+    redis = f"redis:\n  address: {redis_address}\n" if redis_address else ""
+    return (
+        f"port: {port}\n"
+        "bind_addresses: [127.0.0.1]\n"
+        "rtc:\n"
+        f"  tcp_port: {tcp_port}\n"
+        f"  port_range_start: {udp_start}\n"
+        f"  port_range_end: {udp_start + UDP_PORTS - 1}\n"
+        "  use_external_ip: false\n"
+        "  node_ip: 127.0.0.1\n"
+        "  enable_loopback_candidate: true\n"
+        f"keys:\n  {api_key}: {api_secret}\n"
+        f"{redis}"
+        "logging:\n  level: info\n  json: false\n"
+    )
+
+
+@contextmanager
+def run_livekit(
+    work_dir: Path, *, api_key: str, api_secret: str, redis_address: str | None = None
+) -> Iterator[LiveKitServer]:
+    """Runs livekit-server on loopback until the block ends; waits until it answers HTTP."""
+    binary = server_binary()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_tcp_port()
+    config = work_dir / "livekit.yaml"
+    config.write_text(config_yaml(
+        port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
+        api_key=api_key, api_secret=api_secret, redis_address=redis_address,
+    ))
+    log = work_dir / "livekit.log"
+    http_url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(
+            [str(binary), "--config", str(config), "--node-ip", "127.0.0.1"],
+            stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    raise LiveKitStartError(f"livekit-server exited early:\n{log.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise LiveKitStartError(f"livekit-server did not come up:\n{log.read_text()[-3000:]}")
+                try:
+                    if httpx.get(http_url, timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            yield LiveKitServer(
+                http_url=http_url, ws_url=f"ws://127.0.0.1:{port}", api_key=api_key,
+                api_secret=api_secret, log=log, process=proc,
+            )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
