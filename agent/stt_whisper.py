@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from livekit.agents.types import (
 )
 from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
+
+from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker
 
 WHISPER_SAMPLE_RATE = 16000
 
@@ -269,6 +272,8 @@ class RecognizedUtterance:
 CHUNK_MIN_S = 0.8
 CHUNK_PAUSE_S = 0.15
 VOICED_PROBABILITY = 0.5
+TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
+HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
 
 
 class WhisperSTT(stt.STT):
@@ -281,6 +286,7 @@ class WhisperSTT(stt.STT):
         *,
         prompt: str | None = None,
         on_utterance: Callable[[RecognizedUtterance], None] | None = None,
+        turns: TurnTaker | None = None,
     ) -> None:
         super().__init__(
             capabilities=stt.STTCapabilities(
@@ -291,6 +297,8 @@ class WhisperSTT(stt.STT):
         self._vad = vad
         self._prompt = prompt
         self.on_utterance = on_utterance
+        # Decides when a pause ends the candidate's turn; None: every pause the VAD finds does.
+        self.turns = turns
 
     @property
     def model(self) -> str:
@@ -365,6 +373,7 @@ class _WhisperStream(stt.RecognizeStream):
             committed = 0  # frames of `utterance` already sent to a chunk transcription
             chunks: list[asyncio.Task[Transcript]] = []
             chunk_offsets: list[float] = []
+            last_voiced = 0  # frames of `utterance` up to its last voiced one
             in_speech = False
             voiced_since_cut = False
             # A short tail transcribed at a pause in case it is the end of the turn; dropped
@@ -376,6 +385,9 @@ class _WhisperStream(stt.RecognizeStream):
                     self._speech_seq += 1
                     utterance, committed, chunks, chunk_offsets = list(ev.frames), 0, [], []
                     voiced_since_cut, speculative = True, None
+                    last_voiced = len(utterance)
+                    if self._whisper.turns is not None:
+                        self._whisper.turns.on_speech_start(time.time() - ev.speech_duration)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
@@ -383,6 +395,7 @@ class _WhisperStream(stt.RecognizeStream):
                     voiced_since_cut |= voiced
                     if voiced:
                         speculative = None  # they went on: that tail is not the end
+                        last_voiced = len(utterance)
                     # One transcription in flight at most: a busy recogniser takes a longer
                     # chunk at the next pause rather than build a queue the turn's end waits on.
                     idle = all(c.done() for c in chunks) and (speculative is None or speculative[1].done())
@@ -392,6 +405,9 @@ class _WhisperStream(stt.RecognizeStream):
                             chunk_offsets.append(_duration(utterance[:committed]))
                             chunks.append(self._transcribe_after(chunks, utterance[committed:]))
                             committed = len(utterance)
+                            # The chunk holds the speculative tail's audio: keeping both would
+                            # put its words in the transcript twice.
+                            speculative = None
                             chunks[-1].add_done_callback(lambda _t, c=list(chunks): self._send_interim(c))
                         elif speculative is None:
                             speculative = (len(utterance), self._transcribe_after(chunks, utterance[committed:]))
@@ -402,7 +418,10 @@ class _WhisperStream(stt.RecognizeStream):
                         if speculative is not None:  # nothing was said after it: it is the tail
                             chunks.append(speculative[1])
                         else:
-                            chunks.append(self._transcribe_after(chunks, utterance[committed:]))
+                            # Only up to a little after the last voiced audio: Whisper invents
+                            # text in trailing silence ("Thanks for watching.").
+                            voiced_end = _frames_covering(utterance, last_voiced, TRAILING_SILENCE_S)
+                            chunks.append(self._transcribe_after(chunks, utterance[committed:voiced_end]))
                     speculative = None
                     # Finish off the event loop: a candidate who resumes talking while this
                     # runs keeps the turn open (END_OF_SPEECH is only sent if they have not).
@@ -466,10 +485,46 @@ class _WhisperStream(stt.RecognizeStream):
                         audio_lead_s=lead,
                     )
                 )
-        if speech_seq == self._speech_seq:
-            self._event_ch.send_nowait(
-                stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=ended_at)
-            )
+        turns = self._whisper.turns
+        if turns is None:
+            if speech_seq == self._speech_seq:
+                self._end_turn(ended_at)
+            return
+        if speech_seq != self._speech_seq or not (text or turns.answer):
+            return  # they went on already, or nothing has been said to end a turn on
+        tail = _pcm16(frames_to_whisper_input(audio)[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
+        decision = await turns.decide(text, ended_at, tail)
+        await self._hold(decision, speech_seq)
+
+    async def _hold(self, decision: PauseDecision, speech_seq: int) -> None:
+        """Ends the turn once the pause has lasted as long as the decision allows, unless the
+        candidate speaks first; a pause with no end in sight gets a gentle prompt first."""
+        turns = self._whisper.turns
+        assert turns is not None
+
+        async def silent_until(at: float) -> bool:
+            while time.time() < at:
+                if speech_seq != self._speech_seq or not turns.still_pausing(decision):
+                    return False
+                await asyncio.sleep(min(HOLD_POLL_S, max(0.0, at - time.time())))
+            return speech_seq == self._speech_seq and turns.still_pausing(decision)
+
+        settings = turns.settings
+        if math.isinf(decision.hold_s):
+            if not await silent_until(decision.speech_end_at + settings.prompt_after_s):
+                return
+            turns.long_silence()
+            end_at = decision.speech_end_at + settings.prompt_after_s + settings.give_up_after_s
+        else:
+            end_at = decision.speech_end_at + decision.hold_s
+        if await silent_until(end_at):
+            turns.end_turn(time.time())
+            self._end_turn(decision.speech_end_at)
+
+    def _end_turn(self, speech_end_at: float) -> None:
+        self._event_ch.send_nowait(
+            stt.SpeechEvent(stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_end_at)
+        )
 
     def _transcribe_after(
         self, earlier: list[asyncio.Task[Transcript]], frames: list[rtc.AudioFrame]
@@ -500,6 +555,19 @@ class _WhisperStream(stt.RecognizeStream):
 
 def _duration(frames: Sequence[rtc.AudioFrame]) -> float:
     return sum(f.samples_per_channel / f.sample_rate for f in frames)
+
+
+def _frames_covering(frames: Sequence[rtc.AudioFrame], start: int, seconds: float) -> int:
+    """The index just past the frames from `start` that add up to `seconds` (or the end)."""
+    end, covered = start, 0.0
+    while end < len(frames) and covered < seconds:
+        covered += frames[end].samples_per_channel / frames[end].sample_rate
+        end += 1
+    return max(end, 1)
+
+
+def _pcm16(samples: np.ndarray) -> np.ndarray:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def _join(parts: Sequence[Transcript], offsets: Sequence[float]) -> tuple[str, list[Word]]:

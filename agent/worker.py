@@ -8,7 +8,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,9 +29,10 @@ from agent.interviewer import (
 )
 from agent.question_bank import QuestionBank
 from agent.room_io import CallbackTextOutput, TrackAudioInput, VoiceTrackOutput
-from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM
+from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
 from agent.stt_whisper import BackgroundWhisper, RecognizedUtterance, WhisperEngine, WhisperSTT
 from agent.tts_piper import PiperEngine, PiperTTS
+from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from db import questions as db_questions
 from db import sessions as db_sessions
 from greenroom.settings import Settings
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 # DB writes of one interview are applied in order by one task; this many may wait.
 WRITE_QUEUE_SIZE = 1000
 WRITE_RETRIES = 5
+# What the interviewer says to a candidate who has paused mid-answer for a long time.
+GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
 
 
 @dataclass(slots=True)
@@ -59,6 +62,8 @@ class VoiceModels:
     piper: PiperEngine
     # Hears each utterance again, prompted to keep fillers, for the delivery signals only.
     filler_whisper: BackgroundWhisper | None = None
+    # LiveKit's audio end-of-turn model, one of the turn-taking signals.
+    eot: EndOfTurnModel | None = None
 
     @classmethod
     def load(cls, settings: Settings, progress: Callable[[str], None] = lambda _m: None) -> VoiceModels:
@@ -75,11 +80,52 @@ class VoiceModels:
             progress("loading the filler-aware recogniser for delivery signals")
             # Always on Whisper's full 30 s window: prompted with fillers, a cut window loops.
             filler_whisper = BackgroundWhisper(settings.stt_model, prompt=FILLER_PROMPT)
-        return cls(vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper)
+        eot = None
+        if settings.turn_audio_model:
+            progress("loading the end-of-turn detector (LiveKit turn-detector, offline)")
+            eot = LocalEndOfTurn()
+        return cls(vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper, eot=eot)
 
 
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def turn_taking_settings(settings: Settings) -> TurnTakingSettings:
+    """The turn-taking knobs from the deployment's settings."""
+    return TurnTakingSettings(
+        complete_hold_s=settings.turn_complete_hold_s,
+        likely_hold_s=settings.turn_likely_hold_s,
+        open_hold_s=settings.turn_open_hold_s,
+        prompt_after_s=settings.turn_prompt_after_s,
+        give_up_after_s=settings.turn_give_up_after_s,
+        yield_window_s=settings.turn_yield_window_s,
+    )
+
+
+@dataclass(slots=True)
+class OpenAnswer:
+    """The answer being given: its utterances stitched across pauses into one stored response."""
+
+    started_at: float  # wall clock of its first word's utterance
+    question_id: asyncio.Future[uuid.UUID] | None
+    response_id: asyncio.Future[uuid.UUID]
+    ended_at: float = 0.0
+    texts: list[str] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, u: RecognizedUtterance) -> None:
+        offset = u.speech_start_at - self.started_at
+        self.texts.append(u.text)
+        self.words += [
+            {"w": w.text, "start": round(w.start + offset, 3), "end": round(w.end + offset, 3), "p": round(w.probability, 3)}
+            for w in u.words
+        ]
+        self.ended_at = u.speech_end_at
+
+    @property
+    def transcript(self) -> str:
+        return " ".join(t for t in self.texts if t)
 
 
 def plan_for(session: db_sessions.SessionRecord) -> InterviewPlan:
@@ -170,27 +216,48 @@ class InterviewRunner:
         self._finish_task: asyncio.Task[None] | None = None
         self._caption: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The reply generated for the candidate's turn, until it has played past the yield
+        # window: only then is its question asked (stored, shown) and the answer closed.
+        self._pending: Utterance | None = None
+        self._reply_audio_at: float | None = None
+        self._asking = False  # a confirmed reply is playing: when it ends, the question has ended
+        self._answer: OpenAnswer | None = None
+        self._withdraw_next: float | None = None  # when a reply not yet made was withdrawn
+        self._prompts_said = 0
 
-        stt = WhisperSTT(models.whisper, models.vad, on_utterance=self._on_candidate_utterance)
+        self.turns = TurnTaker(
+            turn_taking_settings(settings),
+            question=lambda: self.script.checkpoint().current,
+            eot_model=models.eot,
+            on_yield=self._yield,
+            on_long_silence=self._gentle_prompt,
+            on_pause=self._prepare_reply,
+        )
+        stt = WhisperSTT(
+            models.whisper, models.vad, on_utterance=self._on_candidate_utterance, turns=self.turns
+        )
         self.agent_session = AgentSession(
             vad=models.vad,
             stt=stt,
             tts=PiperTTS(models.piper),
             llm=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
             turn_handling={
+                # The STT stream ends a turn only when the turn taker says so (agent/turn_taking.py).
                 "turn_detection": "stt",
-                "endpointing": {"min_delay": settings.endpointing_min_delay_s, "max_delay": 3.0},
+                "endpointing": {"min_delay": 0.0, "max_delay": 0.5},
                 "interruption": {
                     "mode": "vad",
                     "min_duration": settings.interruption_min_duration_s,
                     "resume_false_interruption": False,
                 },
-                # The scripted interviewer answers instantly; speculative replies buy nothing.
+                # The turn taker prepares the reply at each pause (see _prepare_reply).
                 "preemptive_generation": {"enabled": False},
             },
             user_away_timeout=None,
             # The browser cancels echo itself; its canceller settles well within a second,
-            # after which the candidate can interrupt (livekit's default waits 3 s).
+            # after which the candidate can interrupt (livekit's default waits 3 s). A
+            # candidate who resumes just after a reply starts is heard sooner: the turn taker
+            # yields at once (_yield).
             aec_warmup_duration=settings.aec_warmup_s,
         )
         self.agent_session.input.audio = self.audio_input
@@ -210,7 +277,8 @@ class InterviewRunner:
             await self._resume_stored_questions(live.started_at)
         # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
         # so a reply's first sentence usually costs no synthesis at all.
-        self._spawn(asyncio.to_thread(self._piper.prewarm, list(self.script.prepared_lines)))
+        lines = [*self.script.prepared_lines, *GENTLE_PROMPTS]
+        self._spawn(asyncio.to_thread(self._piper.prewarm, lines))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
     async def _resume_stored_questions(self, session_started_at: datetime) -> None:
@@ -264,6 +332,23 @@ class InterviewRunner:
     # -- interviewer side -------------------------------------------------
 
     def _on_utterance(self, utterance: Utterance) -> None:
+        """A reply was generated; it counts once it has played past the yield window."""
+        if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
+            # The candidate went on before this reply was even made.
+            self._withdraw_next = None
+            self._spawn(self._withdraw_reply(utterance))
+            return
+        self._pending = utterance
+
+    def _confirm(self, utterance: Utterance) -> None:
+        """The reply stands: its question is asked, and the answer before it is closed."""
+        if self._pending is not utterance:
+            return  # yielded, or superseded by a newer reply
+        self._pending = None
+        self._asking = True
+        self.turns.confirm_reply()
+        self._answer = None
+        self._record_latency()
         if utterance.closing:
             self._closing = True
         q = utterance.question
@@ -285,6 +370,58 @@ class InterviewRunner:
                 "total": self.script.questions_total,
             }
         )
+
+    async def _confirm_after(self, utterance: Utterance, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self._confirm(utterance)
+
+    def _yield(self) -> None:
+        """The candidate went on just as the reply started: stop it, and forget it was said."""
+        utterance, self._pending = self._pending, None
+        self._reply_audio_at = None
+        self._withdraw_next = time.monotonic() if utterance is None else None
+        self._event({"type": "interviewer_yielded"})
+        logger.info("reply withdrawn: the candidate went on", extra={"session_id": str(self.session_id)})
+        self._spawn(self._withdraw_reply(utterance))
+
+    async def _withdraw_reply(self, utterance: Utterance | None) -> None:
+        """Stops the reply's audio and takes it out of the conversation, so the script answers
+        the whole answer, stitched, as if the reply had never started."""
+        try:
+            await asyncio.wait_for(self.agent_session.interrupt(force=True), timeout=2.0)
+        except (RuntimeError, TimeoutError):
+            pass  # nothing was playing, or the session is closing
+        agent = self.agent_session.current_agent
+        ctx = agent.chat_ctx.copy()
+        for i in range(len(ctx.items) - 1, -1, -1):
+            item = ctx.items[i]
+            if item.type != "message" or item.role != "assistant":
+                continue
+            said = (item.text_content or "").strip()
+            if item.interrupted or (utterance is not None and said == utterance.text.strip()):
+                del ctx.items[i]
+                await agent.update_chat_ctx(ctx)
+            break
+
+    def _gentle_prompt(self) -> None:
+        """A long silence in the middle of an answer: encourage, never move on."""
+        text = GENTLE_PROMPTS[self._prompts_said % len(GENTLE_PROMPTS)]
+        self._prompts_said += 1
+        self.agent_session.say(text, add_to_chat_ctx=False)
+
+    def _prepare_reply(self, answer: str) -> None:
+        """At a pause, synthesise ahead the first sentence the interviewer would say if the
+        answer ended here; thrown away (it only warms a cache) if the candidate goes on."""
+        checkpoint = self.script.checkpoint()
+        if not self.script.started or self.script.finished:
+            return
+        try:
+            reply = self.script.respond(answer)
+        finally:
+            self.script.restore(checkpoint)
+        first = split_sentences(reply.text)[:1]
+        if first:
+            self._spawn(asyncio.to_thread(self._piper.prewarm, first))
 
     def _write_question(self, q: AskedQuestion) -> None:
         fut: asyncio.Future[uuid.UUID] = asyncio.get_running_loop().create_future()
@@ -312,27 +449,44 @@ class InterviewRunner:
             self._event({"type": "caption", "speaker": "interviewer", "text": delta, "final": False})
 
     def _on_voice_started(self, ev: SegmentStarted) -> None:
-        if self._speech_end_at is None:
+        pending = self._pending
+        if pending is None:
+            return  # a gentle prompt: it neither asks nor closes anything
+        self._reply_audio_at = ev.at
+        if not self.turns.awaiting_reply:  # the opening, or a reply nobody can talk over
+            self._confirm(pending)
+            return
+        self.turns.on_reply_started(ev.at)
+        self._spawn(self._confirm_after(pending, self.turns.settings.yield_window_s))
+
+    def _record_latency(self) -> None:
+        """End of the candidate's speech → the first audio of the reply that stands."""
+        if self._speech_end_at is None or self._reply_audio_at is None:
             return
         speech_end_at, self._speech_end_at = self._speech_end_at, None
-        latency_ms = (ev.at - speech_end_at) * 1000.0
+        reply_at, self._reply_audio_at = self._reply_audio_at, None
+        latency_ms = (reply_at - speech_end_at) * 1000.0
         self.turn_latencies_ms.append(latency_ms)
         self._turn_seq += 1
         turn_seq, stt_ms, session_id = self._turn_seq, self._last_stt_ms, self.session_id
         self._writer.submit(
             lambda pool: db_sessions.add_turn_latency(
-                pool, session_id, turn_seq, _utc(speech_end_at), _utc(ev.at), latency_ms, stt_ms
+                pool, session_id, turn_seq, _utc(speech_end_at), _utc(reply_at), latency_ms, stt_ms
             )
         )
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._event({"type": "agent_state", "state": ev.new_state})
+        stopped = ev.old_state == "speaking" and ev.new_state != "speaking"
+        if stopped and self._pending is not None and self._reply_audio_at is not None:
+            self._confirm(self._pending)  # a reply shorter than the yield window, played out
         if self.signals is not None and (ev.new_state == "speaking") != (ev.old_state == "speaking"):
-            speaking = ev.new_state == "speaking"
-            self.signals.on_interviewer_speaking(speaking)
-            if not speaking:
+            self.signals.on_interviewer_speaking(ev.new_state == "speaking")
+            if stopped and self._asking:  # prompts and withdrawn replies end no question
                 self.signals.on_question_end(time.time())
-        if self._closing and ev.old_state == "speaking" and ev.new_state != "speaking":
+        if stopped:
+            self._asking = False
+        if self._closing and stopped:
             if self._finish_task is None:
                 self._finish_task = asyncio.create_task(self._on_finished(self), name="interview-finish")
 
@@ -348,15 +502,30 @@ class InterviewRunner:
         if self.signals is not None:
             self.signals.on_utterance(u)
         self._last_stt_ms = u.final_compute_ms
-        qid_future = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
-        session_id = self.session_id
-        words = [{"w": w.text, "start": round(w.start, 3), "end": round(w.end, 3), "p": round(w.probability, 3)} for w in u.words]
-
-        async def write(pool: asyncpg.Pool) -> None:
-            qid = await qid_future if qid_future is not None else None
-            await db_sessions.add_response(
-                pool, session_id, qid, u.text, _utc(u.speech_start_at), _utc(u.speech_end_at), words
+        answer = self._answer
+        if answer is None:
+            qid = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
+            answer = self._answer = OpenAnswer(
+                started_at=u.speech_start_at,
+                question_id=qid,
+                response_id=asyncio.get_running_loop().create_future(),
             )
+        answer.add(u)
+        text, ended_at, words = answer.transcript, answer.ended_at, list(answer.words)
+        session_id = self.session_id
+
+        # Writes run in order, so an earlier write of this answer (or of its question) has
+        # either landed or been given up by the time this one runs: never wait on it.
+        async def write(pool: asyncpg.Pool) -> None:
+            if answer.response_id.done():
+                await db_sessions.update_response(pool, answer.response_id.result(), text, _utc(ended_at), words)
+                return
+            qid = answer.question_id
+            rid = await db_sessions.add_response(
+                pool, session_id, qid.result() if qid is not None and qid.done() else None,
+                text, _utc(answer.started_at), _utc(ended_at), words,
+            )
+            answer.response_id.set_result(rid)
 
         self._writer.submit(write)
 

@@ -60,7 +60,16 @@ class Settings(BaseSettings):
     stt_short_context: bool = True
     tts_voice: Path | None = None  # a Piper .onnx voice; None means the bundled joe voice
     vad_min_silence_s: float = 0.3
-    endpointing_min_delay_s: float = 0.2
+    # Turn-taking (agent/turn_taking.py): silence that ends the candidate's turn when the
+    # answer so far reads complete / likely complete / open (rubric not met yet); a pause
+    # after "and", "um" or an unfinished sentence never ends it before the gentle prompt.
+    turn_complete_hold_s: float = 0.9
+    turn_likely_hold_s: float = 2.0
+    turn_open_hold_s: float = 3.6
+    turn_prompt_after_s: float = 5.0  # silence that earns "Take your time." (never the next question)
+    turn_give_up_after_s: float = 7.0  # more silence after the prompt that ends the turn
+    turn_yield_window_s: float = 1.2  # candidate speaks this soon after a reply starts: it yields
+    turn_audio_model: bool = True  # LiveKit's offline audio end-of-turn model as one of the signals
     interruption_min_duration_s: float = 0.4
     # After the interviewer starts speaking, barge-in is ignored this long (echo-canceller warm-up).
     aec_warmup_s: float = 1.0

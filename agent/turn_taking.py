@@ -1,0 +1,339 @@
+"""When a candidate's turn is over: several signals together, tuned for interviews.
+
+Candidates stop to think for one to four seconds in the middle of an answer; an interviewer
+who jumps in is far worse than one who waits a second longer. So a pause never ends the turn
+by its length alone. At each pause the answer so far is read:
+
+- its last words: a trailing "and", "so", "because", "um", or no closing punctuation means
+  more is coming (`continuing`);
+- whether it is complete for the question asked: the question's rubric (an example and an
+  outcome for a behavioral question, reasoning for an MMI station) and whether its last
+  sentence closes (a result, a conclusion, "that's why …");
+- the audio end-of-turn model (LiveKit's turn detector, offline), from the intonation of the
+  last 1.2 s;
+- this speaker's own pauses: a pause they resumed after, in a state that looked finished,
+  raises the wait for that state for the rest of the interview.
+
+Together they give how much silence ends the turn. A turn that stays open past
+`prompt_after_s` gets a gentle prompt ("Take your time."), never the next question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from agent.interviewer import assess_answer
+from agent.question_bank import Question
+
+logger = logging.getLogger(__name__)
+
+TextState = Literal["continuing", "open", "likely", "complete"]
+STATES: tuple[TextState, ...] = ("continuing", "open", "likely", "complete")
+
+EOT_SAMPLE_RATE = 16000
+EOT_WINDOW_S = 1.2  # what the audio end-of-turn model hears: the last 1.2 s
+
+# Words after which a speaker who stops has not finished: conjunctions, fillers, articles,
+# prepositions and the like. Whisper writes "and..." or "and" for these, never "and."
+_CONTINUATION = frozenset(
+    "and but so because or then um umm uh uhh er erm hmm like which that who to the a an of "
+    "with for from in on at by my our their his her your its we i is was were are be been if "
+    "when while as also plus than though although since until unless whereas".split()
+)
+_WORD = re.compile(r"[a-z0-9']+")
+_SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+# Last-sentence cues that the speaker is closing: a result or a conclusion.
+_CLOSING = re.compile(
+    r"\b(as a result|in the end|ultimately|overall|that's why|that is why|which is why|"
+    r"this is why|to sum up|in short|in summary|all in all|at the end of the day|"
+    r"(i|we) learned|taught me|the lesson|looking back|that's (it|all)|that is (it|all)|"
+    r"so i would|i would (choose|go with|recommend|still)|i('d| would) (probably )?(say|choose)|"
+    r"my (answer|decision|choice|recommendation) (is|would be)|in conclusion|"
+    r"resulted in|which led to|led to|ended up|by the end|since then|from then on|"
+    r"percent|doubled|halved|tripled|on time|for good|and it worked|it worked)\b"
+)
+_OUTCOME_VERB = re.compile(
+    r"\b(we|i|they|it|that|this|which)\s+(shipped|reduced|increased|improved|cut|grew|saved|"
+    r"launched|delivered|won|closed|hit|exceeded|raised|lowered|decreased|boosted|fixed|"
+    r"resolved|achieved|finished|completed|passed|released|recovered|retained|kept)\b"
+)
+_NUMBER = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTakingSettings:
+    """How much silence ends a turn in each state, and the prompts for long silences."""
+
+    complete_hold_s: float = 0.9
+    likely_hold_s: float = 2.0
+    open_hold_s: float = 3.6
+    # A learned habit never raises a state's hold above these.
+    complete_cap_s: float = 1.8
+    likely_cap_s: float = 3.2
+    open_cap_s: float = 4.5
+    habit_margin_s: float = 0.35
+    # A continuing answer is never ended by silence before this; then "Take your time."
+    prompt_after_s: float = 5.0
+    # After the prompt, this much more silence ends the turn (they have nothing to add).
+    give_up_after_s: float = 7.0
+    # The interviewer yields if the candidate speaks within this long of its reply starting.
+    yield_window_s: float = 1.2
+    # An answer this long (x the question's time limit) has likely said what it will.
+    long_answer_ratio: float = 1.0
+
+
+class EndOfTurnModel(Protocol):
+    """P(turn ended) from the last 1.2 s of 16 kHz int16 audio; blocking, thread-safe."""
+
+    def predict(self, pcm: np.ndarray) -> float: ...
+
+
+class LocalEndOfTurn:
+    """LiveKit's audio end-of-turn detector (`turn-detector-v1-mini`), bundled with
+    livekit-agents in `livekit-local-inference`: offline, 15-90 ms per prediction here."""
+
+    def __init__(self) -> None:
+        from livekit.local_inference import EOT, EOT_MAX_SAMPLES
+
+        self._model = EOT()
+        self._max_samples = EOT_MAX_SAMPLES
+
+    def predict(self, pcm: np.ndarray) -> float:
+        return float(self._model.predict(np.ascontiguousarray(pcm[-self._max_samples :], dtype=np.int16)))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the answer so far says about whether it is over."""
+
+    state: TextState
+    words: int
+    reason: str
+
+
+def _last_sentence(text: str) -> str:
+    sentences = [s for s in _SENTENCES.split(text.strip()) if s]
+    return sentences[-1] if sentences else ""
+
+
+def read_answer(answer: str, question: Question | None) -> Reading:
+    """Reads an answer so far for signs that the speaker has finished or will go on."""
+    text = answer.strip()
+    words = _WORD.findall(text.lower())
+    if not words:
+        return Reading("continuing", 0, "nothing said yet")
+    if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
+        return Reading("continuing", len(words), "the sentence is unfinished")
+    if words[-1] in _CONTINUATION:
+        return Reading("continuing", len(words), f"it ends on {words[-1]!r}")
+    last = _last_sentence(text).lower()
+    closes = bool(_CLOSING.search(last) or _OUTCOME_VERB.search(last) or _NUMBER.search(last))
+    if question is None:  # no rubric to judge by (a greeting, the CV opener): the close decides
+        return Reading("complete" if closes else "likely", len(words), "no question rubric")
+    assessment = assess_answer(question, text)
+    if not assessment.thin:
+        state: TextState = "complete" if closes else "likely"
+        return Reading(state, len(words), "meets the rubric" + (" and closes" if closes else ""))
+    if closes and "too_short" not in assessment.reasons:
+        return Reading("likely", len(words), "closes, rubric thin")
+    return Reading("open", len(words), "rubric thin: " + ", ".join(assessment.reasons))
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(math.ceil(q * len(ordered))) - 1)]
+
+
+@dataclass(slots=True)
+class PauseHabits:
+    """This speaker's pauses that looked final but were not: they went on (or we yielded)."""
+
+    resumed: dict[TextState, list[float]] = field(default_factory=lambda: {s: [] for s in STATES})
+
+    def add(self, state: TextState, pause_s: float) -> None:
+        self.resumed[state].append(pause_s)
+
+    def covering(self, state: TextState) -> float | None:
+        """A pause length that covers most of this speaker's resumed pauses in `state` or a more
+        final-looking one; None before any were seen."""
+        index = STATES.index(state)
+        seen = [p for s in STATES[index:] for p in self.resumed[s]]
+        return _quantile(seen, 0.9) if seen else None
+
+
+def hold_for(
+    reading: Reading,
+    eot_probability: float | None,
+    habits: PauseHabits,
+    settings: TurnTakingSettings,
+    *,
+    answer_s: float = 0.0,
+    time_limit_s: float | None = None,
+) -> float:
+    """Silence (s, from the end of speech) that ends the turn; inf: wait for a prompt."""
+    state = reading.state
+    if state == "continuing":
+        return math.inf
+    if time_limit_s and answer_s >= settings.long_answer_ratio * time_limit_s and state != "complete":
+        state = "likely" if state == "open" else "complete"  # at its time limit: likely done
+    base, cap = {
+        "open": (settings.open_hold_s, settings.open_cap_s),
+        "likely": (settings.likely_hold_s, settings.likely_cap_s),
+        "complete": (settings.complete_hold_s, settings.complete_cap_s),
+    }[state]
+    if eot_probability is not None:  # a clearly falling close shortens, a rising one lengthens
+        base *= 1.25 - 0.5 * min(1.0, max(0.0, eot_probability))
+    habit = habits.covering(state)
+    if habit is not None:
+        base = max(base, min(cap, habit + settings.habit_margin_s))
+    return base
+
+
+@dataclass(frozen=True, slots=True)
+class PauseDecision:
+    """How long the pause that began at `speech_end_at` may last before the turn ends."""
+
+    speech_end_at: float
+    hold_s: float  # inf: not ended by silence; prompt after settings.prompt_after_s
+    reading: Reading
+    eot_probability: float | None
+
+
+class TurnTaker:
+    """One interview's turn-taking: the open answer, the pause decisions, yields and prompts.
+
+    The STT stream reports speech starts and each utterance's end; it asks `decide` how long the
+    following pause may last and ends the turn when that much silence has passed. The
+    interviewer side reports when a reply starts playing; if the candidate speaks within
+    `yield_window_s` of that, `on_yield` is called and the answer stays open.
+    """
+
+    def __init__(
+        self,
+        settings: TurnTakingSettings,
+        *,
+        question: Callable[[], Question | None],
+        eot_model: EndOfTurnModel | None = None,
+        on_yield: Callable[[], None] = lambda: None,
+        on_long_silence: Callable[[], None] = lambda: None,
+        on_pause: Callable[[str], None] = lambda _answer: None,
+    ) -> None:
+        self.settings = settings
+        self._question = question
+        self._eot_model = eot_model
+        self._on_yield = on_yield
+        self._on_long_silence = on_long_silence
+        self._on_pause = on_pause
+        self.habits = PauseHabits()
+        self._parts: list[str] = []  # the open answer's utterances
+        self._answer_started_at: float | None = None
+        self._last: PauseDecision | None = None  # the pause now running, if any
+        self._ending: PauseDecision | None = None  # the pause that ended the turn
+        self._ended_at: float | None = None  # when the turn was ended, until the reply is confirmed
+        self._reply_started_at: float | None = None
+        self.yields = 0
+
+    # -- the candidate's side (from the STT stream) ---------------------------------------
+
+    @property
+    def answer(self) -> str:
+        """What the candidate has said in the open answer."""
+        return " ".join(self._parts)
+
+    @property
+    def awaiting_reply(self) -> bool:
+        """The turn has ended and the interviewer's reply is not yet past its yield window."""
+        return self._ended_at is not None
+
+    def on_speech_start(self, at: float) -> bool:
+        """The candidate started speaking at `at`; True if the interviewer must yield."""
+        if self._answer_started_at is None:
+            self._answer_started_at = at
+        last, self._last = self._last, None
+        if self._ended_at is not None:
+            window_end = (self._reply_started_at or at) + self.settings.yield_window_s
+            ending, self._ending = self._ending, None
+            if at <= window_end:
+                self.yields += 1
+                if ending is not None:  # that pause looked final and was not: wait longer next time
+                    pause_s = max(0.0, at - ending.speech_end_at)
+                    self.habits.add(ending.reading.state, pause_s)
+                    logger.info("interviewer yields", extra={"pause_s": round(pause_s, 2), "state": ending.reading.state})
+                self._ended_at = self._reply_started_at = None
+                self._on_yield()
+                return True
+            return False
+        if last is not None:  # they went on after a pause that did not end the turn
+            self.habits.add(last.reading.state, max(0.0, at - last.speech_end_at))
+        return False
+
+    async def decide(self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None) -> PauseDecision:
+        """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?"""
+        if text:
+            self._parts.append(text)
+        question = self._question()
+        reading = read_answer(self.answer, question)
+        eot = None
+        if self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) and reading.state != "continuing":
+            eot = await asyncio.to_thread(self._eot_model.predict, tail_pcm16k)
+        answer_s = speech_end_at - self._answer_started_at if self._answer_started_at is not None else 0.0
+        hold = hold_for(
+            reading, eot, self.habits, self.settings,
+            answer_s=answer_s, time_limit_s=question.time_limit_s if question else None,
+        )
+        self._last = PauseDecision(speech_end_at, hold, reading, eot)
+        logger.debug(
+            "pause decision",
+            extra={"state": reading.state, "hold_s": hold, "eot": eot, "words": reading.words},
+        )
+        if reading.state != "continuing":
+            self._on_pause(self.answer)
+        return self._last
+
+    def still_pausing(self, decision: PauseDecision) -> bool:
+        """Whether `decision`'s pause is still the one running (no speech since)."""
+        return self._last is decision
+
+    def long_silence(self) -> None:
+        """The open answer has been silent for prompt_after_s: offer a gentle prompt."""
+        self._on_long_silence()
+
+    def end_turn(self, at: float) -> None:
+        """The turn ends now (the STT stream tells the session so)."""
+        self._ending, self._last = self._last, None
+        self._ended_at = at
+        self._reply_started_at = None
+
+    # -- the interviewer's side ---------------------------------------------------------
+
+    def on_reply_started(self, at: float) -> None:
+        """The interviewer's reply to the ended turn began playing at `at`."""
+        if self._ended_at is not None and self._reply_started_at is None:
+            self._reply_started_at = at
+
+    def confirm_reply(self) -> None:
+        """The reply is past its yield window: the answer is closed, the next one starts fresh."""
+        self._ended_at = self._reply_started_at = None
+        self._parts = []
+        self._answer_started_at = None
+
+    def reply_window_ends_at(self) -> float | None:
+        """When the playing reply's yield window closes (None: no reply playing)."""
+        if self._ended_at is None or self._reply_started_at is None:
+            return None
+        return self._reply_started_at + self.settings.yield_window_s
+
+
+def habits_summary(habits: PauseHabits) -> dict[str, float]:
+    """Median resumed pause per state, for logs and benches."""
+    return {s: round(statistics.median(v), 2) for s, v in habits.resumed.items() if v}

@@ -1,0 +1,148 @@
+"""Turn-taking: what an answer so far says, how long a pause may last, yields and habits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from agent.question_bank import QuestionBank
+from agent.turn_taking import (
+    PauseHabits,
+    Reading,
+    TurnTaker,
+    TurnTakingSettings,
+    hold_for,
+    read_answer,
+)
+
+SETTINGS = TurnTakingSettings()
+STORY = (
+    "In my last job our checkout kept timing out during sales. I was the engineer on call, so I "
+    "profiled the service and found a missing index on the orders table."
+)
+RESULT = " As a result, pages loaded sixty percent faster and we kept the launch date."
+
+
+@pytest.fixture(scope="module")
+def behavioral():
+    bank = QuestionBank.load()
+    return next(q for q in bank.questions if q.category == "behavioral")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "In my last job I led a team of four and",
+        "So the first thing I did was, um",
+        "I talked to my manager because...",
+        "We were behind schedule, so",
+        "The problem was that the",
+        "I organised a short meeting every morning,",
+    ],
+)
+def test_a_trailing_conjunction_filler_or_unfinished_sentence_means_more_is_coming(answer: str, behavioral) -> None:
+    assert read_answer(answer, behavioral).state == "continuing"
+
+
+def test_a_story_without_its_result_is_open_and_with_it_complete(behavioral) -> None:
+    assert read_answer(STORY, behavioral).state == "open"
+    assert read_answer(STORY + RESULT, behavioral).state == "complete"
+
+
+def test_a_story_that_meets_the_rubric_but_ends_elsewhere_is_only_likely(behavioral) -> None:
+    answer = STORY + RESULT + " My manager thanked the whole team for the effort."
+    assert read_answer(answer, behavioral).state == "likely"
+
+
+def test_holds_grow_with_doubt_and_a_continuing_answer_waits_for_the_prompt() -> None:
+    habits = PauseHabits()
+
+    def hold(state: str) -> float:
+        return hold_for(Reading(state, 50, ""), None, habits, SETTINGS)  # type: ignore[arg-type]
+
+    assert hold("complete") < hold("likely") < hold("open") < SETTINGS.prompt_after_s
+    assert math.isinf(hold("continuing"))
+    assert hold("open") > 3.0  # pauses up to 3 s after an unfinished story are safe
+
+
+def test_a_confident_audio_close_shortens_the_wait_and_a_doubtful_one_lengthens_it() -> None:
+    reading = Reading("complete", 60, "")
+    falling = hold_for(reading, 0.95, PauseHabits(), SETTINGS)
+    rising = hold_for(reading, 0.05, PauseHabits(), SETTINGS)
+    assert falling < SETTINGS.complete_hold_s < rising
+
+
+def test_a_speaker_who_resumes_after_final_looking_pauses_gets_longer_waits_up_to_a_cap() -> None:
+    habits = PauseHabits()
+    reading = Reading("complete", 60, "")
+    before = hold_for(reading, None, habits, SETTINGS)
+    for pause in (1.0, 1.1, 1.2):
+        habits.add("complete", pause)
+    after = hold_for(reading, None, habits, SETTINGS)
+    assert after >= 1.2 + SETTINGS.habit_margin_s > before
+    habits.add("complete", 9.0)
+    assert hold_for(reading, None, habits, SETTINGS) == SETTINGS.complete_cap_s
+    # Resumed pauses in a doubtful state say nothing about final-looking ones.
+    other = PauseHabits()
+    other.add("open", 3.0)
+    assert hold_for(reading, None, other, SETTINGS) == before
+
+
+def test_an_answer_at_its_time_limit_is_read_as_more_likely_over(behavioral) -> None:
+    reading = Reading("open", 200, "")
+    short = hold_for(reading, None, PauseHabits(), SETTINGS, answer_s=20, time_limit_s=behavioral.time_limit_s)
+    long = hold_for(reading, None, PauseHabits(), SETTINGS, answer_s=behavioral.time_limit_s + 1, time_limit_s=behavioral.time_limit_s)
+    assert long < short
+
+
+class FixedEndOfTurn:
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+        self.calls = 0
+
+    def predict(self, pcm: np.ndarray) -> float:
+        self.calls += 1
+        return self.probability
+
+
+async def test_the_turn_taker_stitches_an_answer_and_yields_when_the_candidate_goes_on(behavioral) -> None:
+    yields: list[bool] = []
+    pauses: list[str] = []
+    eot = FixedEndOfTurn(0.5)
+    turns = TurnTaker(
+        SETTINGS, question=lambda: behavioral, eot_model=eot,
+        on_yield=lambda: yields.append(True), on_pause=pauses.append,
+    )
+    tail = np.zeros(16000, dtype=np.int16)
+    assert not turns.on_speech_start(100.0)
+    first = await turns.decide(STORY, 110.0, tail)
+    assert first.reading.state == "open" and turns.still_pausing(first)
+    assert not turns.on_speech_start(112.5)  # a 2.5 s thinking pause: no yield, a habit noted
+    assert turns.habits.resumed["open"] == [2.5]
+    second = await turns.decide(RESULT.strip(), 115.0, tail)
+    assert second.reading.state == "complete" and turns.answer == STORY + RESULT
+    assert pauses == [STORY, STORY + RESULT]  # only states that may end the turn prepare a reply
+    turns.end_turn(116.0)
+    turns.on_reply_started(116.2)
+    assert turns.reply_window_ends_at() == pytest.approx(116.2 + SETTINGS.yield_window_s)
+    # They go on half a second into the reply: it yields, and the answer stays open.
+    assert turns.on_speech_start(116.7)
+    assert yields == [True] and not turns.awaiting_reply
+    assert turns.habits.resumed["complete"] == [pytest.approx(1.7)]
+    third = await turns.decide("And we kept doing that for a year.", 120.0, tail)
+    assert turns.answer.endswith("for a year.")
+    assert third.hold_s == pytest.approx(min(SETTINGS.complete_cap_s, 1.7 + SETTINGS.habit_margin_s))
+    turns.end_turn(122.0)
+    turns.on_reply_started(122.1)
+    assert not turns.on_speech_start(122.1 + SETTINGS.yield_window_s + 0.5)  # too late: a barge-in
+    turns.confirm_reply()
+    assert turns.answer == "" and eot.calls == 3
+
+
+async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavioral) -> None:
+    eot = FixedEndOfTurn(0.9)
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=eot)
+    decision = await turns.decide("So I went to my manager and", 10.0, np.zeros(800, dtype=np.int16))
+    assert math.isinf(decision.hold_s) and eot.calls == 0
