@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import functools
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -88,6 +89,20 @@ MAX_TOKENS_PER_AUDIO_S = 10
 MIN_NEW_TOKENS = 16
 WHISPER_MAX_TOKENS = 448  # the decoder's own limit, prompt included
 LOOP_RUN = 4
+NO_SPEECH_THRESHOLD = 0.6  # faster-whisper's defaults, stated: the guard depends on them
+LOG_PROB_THRESHOLD = -1.0
+HALLUCINATION_SILENCE_S = 1.0
+COMPRESSION_RATIO_MAX = 2.4  # as Whisper's own fallback: text this compressible is repetitive
+REPEATED_PHRASE_WORDS = 5  # a phrase this long said twice in a row is a repeat, not speech
+MAX_REPEATED_PHRASE_WORDS = 30
+# Whisper's favourite inventions on silence and noise (it learned them from video subtitles);
+# nobody says them in an interview. A segment that is only one of these is dropped.
+HALLUCINATED_SEGMENT = re.compile(
+    r"^\W*((thanks|thank you)( so much| very much)? for watching|please subscribe|"
+    r"(like and )?subscribe( to (my|the|our) channel)?|subtitles by .*|"
+    r"see you (in the )?next (time|video|one))\W*$",
+    re.IGNORECASE,
+)
 
 # Which window the current transcription uses: set per call by WhisperEngine, read by the
 # padding helper that faster-whisper calls on the same thread.
@@ -122,14 +137,30 @@ def _normalised(word: str) -> str:
     return word.strip(" ,.!?;:…-\"'").lower()
 
 
-def loop_start(words: Sequence[str]) -> int | None:
-    """Index of the first word of a run of LOOP_RUN or more identical words, if there is one."""
-    run = 1
-    for i in range(1, len(words)):
-        same = _normalised(words[i]) == _normalised(words[i - 1]) and _normalised(words[i])
-        run = run + 1 if same else 1
-        if run >= LOOP_RUN:
-            return i - run + 1
+def _compression_ratio(text: str) -> float:
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return get_compression_ratio(text) if text else 0.0
+
+
+def repetition_cut(words: Sequence[str]) -> int | None:
+    """Where a decoder loop begins, as the number of words to keep; None if there is none.
+
+    A loop is LOOP_RUN or more identical words in a row ("um, um, um, um"), a short phrase
+    said three times in a row, or a phrase of REPEATED_PHRASE_WORDS or more words said twice in
+    a row (the same sentence stored twice). The first occurrence is kept.
+    """
+    norm = [_normalised(w) for w in words]
+    for i in range(len(norm)):
+        if not norm[i]:
+            continue
+        for n in range(1, min(MAX_REPEATED_PHRASE_WORDS, (len(norm) - i) // 2) + 1):
+            times = LOOP_RUN if n == 1 else (3 if n < REPEATED_PHRASE_WORDS else 2)
+            if i + n * times > len(norm):
+                continue
+            phrase = norm[i : i + n]
+            if all(norm[i + k * n : i + (k + 1) * n] == phrase for k in range(1, times)):
+                return i + n
     return None
 
 
@@ -156,15 +187,16 @@ class WhisperEngine:
         audio_s = len(samples) / WHISPER_SAMPLE_RATE
         with self._lock:
             texts, words = self._decode(samples, prompt, short_context=self.short_context)
-            cut = loop_start([w.text for w in words])
-            if cut is not None and self.short_context:
+            cut = repetition_cut([w.text for w in words])
+            repetitive = cut is not None or _compression_ratio(" ".join(texts)) > COMPRESSION_RATIO_MAX
+            if repetitive and self.short_context:
                 self.loops_redecoded += 1
                 texts, words = self._decode(samples, prompt, short_context=False)
-                cut = loop_start([w.text for w in words])
+                cut = repetition_cut([w.text for w in words])
             if cut is not None:
-                # The decoder is repeating itself past the speech: keep the run's first word only.
+                # The decoder is repeating itself: keep what it said before the repeat.
                 self.loops_cut += 1
-                words = words[: cut + 1]
+                words = words[:cut]
                 texts = [" ".join(w.text for w in words)]
         return Transcript(
             text=" ".join(t for t in texts if t),
@@ -190,10 +222,17 @@ class WhisperEngine:
                 initial_prompt=prompt,
                 without_timestamps=False,
                 max_new_tokens=self._max_new_tokens(window_s, prompt),
+                # A segment Whisper thinks holds no speech, and is unsure of, is dropped.
+                no_speech_threshold=NO_SPEECH_THRESHOLD,
+                log_prob_threshold=LOG_PROB_THRESHOLD,
+                # Words it places in a long silence next to an unlikely segment are skipped.
+                hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
             )
             words: list[Word] = []
             texts: list[str] = []
             for seg in segments:
+                if HALLUCINATED_SEGMENT.match(seg.text.strip()):
+                    continue
                 texts.append(seg.text.strip())
                 for w in seg.words or ():
                     words.append(Word(w.word.strip(), w.start, w.end, w.probability))

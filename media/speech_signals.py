@@ -129,7 +129,7 @@ class ResponseLatency:
 
     question_end_at: float  # wall clock
     answer_start_at: float  # wall clock, start of the answer's first word
-    latency_s: float  # answer_start_at - question_end_at; negative if they started early
+    latency_s: float  # answer_start_at - question_end_at; 0 if they started before it ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,8 @@ class SpeechSignals:
         events: list[SpeechEvent] = []
         if self._question_end_at is not None and tokens[-1].end_at > self._question_end_at:
             q = self._question_end_at
-            latency = ResponseLatency(q, tokens[0].start_at, tokens[0].start_at - q)
+            # Starting before the question ended (talking over its last words) is no delay.
+            latency = ResponseLatency(q, tokens[0].start_at, max(0.0, tokens[0].start_at - q))
             events.append(latency)
             self._latencies.append(latency.latency_s)
             self._question_end_at = None

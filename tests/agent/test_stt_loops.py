@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from agent.stt_whisper import LOOP_RUN, BackgroundWhisper, Transcript, WhisperEngine, Word, loop_start
+from agent.stt_whisper import LOOP_RUN, BackgroundWhisper, Transcript, WhisperEngine, Word, repetition_cut
 from bench.signals_speech import SAMPLE_RATE, padded_utterances, quick_clips
 from media.speech_signals import FILLER_PROMPT
 
@@ -43,11 +43,27 @@ async def test_the_filler_pass_never_loops_on_answers_with_pauses_and_fillers() 
     assert sum(len(text.split()) for _n, text in heard) < 250  # the answers hold about 190 words
 
 
-def test_a_run_of_identical_words_is_found_where_it_starts() -> None:
-    assert loop_start(["So", "um,", "um,", "um,", "um."]) == 1
-    assert loop_start(["No,", "no,", "no.", "I", "disagree"]) is None  # three is speech
-    assert loop_start(["I", "think", "that", "that", "works"]) is None
-    assert loop_start(["...", "...", "...", "..."]) is None  # punctuation alone is no word
+def test_a_repeat_is_cut_after_its_first_occurrence() -> None:
+    assert repetition_cut(["So", "um,", "um,", "um,", "um."]) == 2
+    assert repetition_cut(["No,", "no,", "no.", "I", "disagree"]) is None  # three is speech
+    assert repetition_cut(["I", "think", "that", "that", "works"]) is None
+    assert repetition_cut(["...", "...", "...", "..."]) is None  # punctuation alone is no word
+    # A short phrase three times, a sentence twice: the decoder repeating itself.
+    assert repetition_cut("you know you know you know it".split()) == 2
+    sentence = "And to keep some time for sleep.".split()
+    assert repetition_cut(["Yes."] + sentence + sentence) == 1 + len(sentence)
+    # A restart of a few words, as people speak, is left alone.
+    assert repetition_cut("we had to we had to go home early".split()) is None
+
+
+def test_whispers_subtitle_inventions_are_recognised_and_real_thanks_are_not() -> None:
+    from agent.stt_whisper import HALLUCINATED_SEGMENT
+
+    for invented in ("Thanks for watching.", " Thank you so much for watching!", "Please subscribe.",
+                     "Subtitles by the Amara.org community"):
+        assert HALLUCINATED_SEGMENT.match(invented), invented
+    for said in ("Thank you.", "Thanks for having me.", "I watched the team closely."):
+        assert not HALLUCINATED_SEGMENT.match(said), said
 
 
 class ScriptedDecodes(WhisperEngine):
@@ -83,6 +99,14 @@ def test_a_loop_that_survives_the_full_window_is_cut_after_its_first_word() -> N
     assert engine.windows == [False]
     assert [w.text for w in result.words] == ["I", "said", "um,"]
     assert result.text == "I said um," and engine.loops_cut == 1
+
+
+def test_a_sentence_decoded_twice_is_kept_once() -> None:
+    sentence = ["And", "to", "keep", "some", "time", "for", "sleep."]
+    engine = ScriptedDecodes(short_context=True, short=sentence * 2, full=sentence * 2)
+    result = _transcribe(engine)
+    assert engine.windows == [True, False]
+    assert result.text == "And to keep some time for sleep." and engine.loops_cut == 1
 
 
 @pytest.mark.parametrize("prompt", [None, FILLER_PROMPT])

@@ -127,11 +127,11 @@ def test_late_transcript_of_speech_before_the_question_end_is_not_the_answer() -
     assert latency[0].latency_s == pytest.approx(1.0)
 
 
-def test_barge_in_gives_a_negative_latency() -> None:
+def test_barge_in_is_an_immediate_answer_not_a_negative_latency() -> None:
     signals = SpeechSignals()
     signals.on_question_end(20.0)
     latency = of(signals.on_utterance(19.5, words_at("sorry I think")), ResponseLatency)
-    assert latency[0].latency_s == pytest.approx(-0.5)
+    assert latency[0].latency_s == 0.0 and latency[0].answer_start_at == pytest.approx(19.5)
 
 
 def fillers(text: str, **kwargs) -> list[str]:
