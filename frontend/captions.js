@@ -37,5 +37,11 @@ export function captionsBox({
     if (final) interim[speaker] = null;
     box.scrollTop = box.scrollHeight;
   };
+  /** The speaker's last line was withdrawn (the interviewer stopped for the candidate): drop it. */
+  box.withdraw = (speaker) => {
+    const lines = box.querySelectorAll(`.caption.${speaker}`);
+    lines[lines.length - 1]?.remove();
+    interim[speaker] = null;
+  };
   return box;
 }

@@ -15,7 +15,10 @@ export function resetGreenroom(sessionId) {
     state: "idle",
     sessionId,
     events: [],
-    audio: { maxRms: 0, loudFrames: 0 },
+    // Spans [start, end] (performance.now() ms) of the interviewer's voice as played and of
+    // the candidate's own microphone: the tests check that one never starts inside the other.
+    audio: { maxRms: 0, loudFrames: 0, spans: [] },
+    mic: { spans: [] },
     questions: [],
     nudges: [],
   });
@@ -24,10 +27,17 @@ export function resetGreenroom(sessionId) {
 const MAX_RECONNECTS = 10;
 const SPEAKING_RMS = 0.01;
 
+/** Opens a span when sound starts, closes it when it stops. */
+function markSpan(spans, on) {
+  const now = performance.now();
+  if (on) spans.push([now, null]);
+  else if (spans.length && spans[spans.length - 1][1] === null) spans[spans.length - 1][1] = now;
+}
+
 /**
  * One candidate's connection to one session's room. `ui` gets:
  * state(state, text), caption(speaker, text, final), question(msg), agentState(state),
- * nudge(msg), speaking(bool), ended(reason), error(message), lost(message).
+ * nudge(msg), speaking(bool), withdrawn(), ended(reason), error(message), lost(message).
  */
 export class RoomConnection {
   constructor({ sessionId, join, localStream, ui, audioElement }) {
@@ -42,6 +52,7 @@ export class RoomConnection {
     this.reconnectAttempts = 0;
     this.reconnecting = false;
     this.meter = null;
+    this.micMeter = null;
   }
 
   setState(state, text) {
@@ -153,8 +164,18 @@ export class RoomConnection {
       if ((rms > SPEAKING_RMS) !== speaking) {
         speaking = rms > SPEAKING_RMS;
         this.ui.speaking(speaking);
+        markSpan(greenroom.audio.spans, speaking);
       }
     });
+    if (!this.micMeter && this.localStream.getAudioTracks().length) {
+      let talking = false;
+      this.micMeter = meterStream(new MediaStream(this.localStream.getAudioTracks()), (rms) => {
+        if ((rms > SPEAKING_RMS) !== talking) {
+          talking = rms > SPEAKING_RMS;
+          markSpan(greenroom.mic.spans, talking);
+        }
+      });
+    }
   }
 
   async onSignal(msg) {
@@ -179,6 +200,9 @@ export class RoomConnection {
       case "nudge":
         greenroom.nudges.push(msg);
         this.ui.nudge(msg);
+        break;
+      case "interviewer_yielded":
+        this.ui.withdrawn();
         break;
       case "room_closed":
         this.finish(msg.reason);
@@ -220,7 +244,8 @@ export class RoomConnection {
     if (this.pc) this.pc.close();
     if (this.socket) this.socket.close();
     if (this.meter) this.meter.stop();
-    this.meter = null;
+    if (this.micMeter) this.micMeter.stop();
+    this.meter = this.micMeter = null;
     if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
   }
 }

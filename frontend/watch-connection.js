@@ -221,6 +221,9 @@ export class WatchConnection {
       case "nudge":
         this.showNudge(msg);
         break;
+      case "interviewer_yielded":
+        this.ui.withdrawn();
+        break;
       case "room_closed":
         this.finish(msg.reason);
         break;

@@ -201,6 +201,7 @@ export async function render(root, ctx) {
       announce(text);
     },
     caption: (speaker, text, final) => captions.add(speaker, text, final),
+    withdrawn: () => captions.withdraw("interviewer"),
     question(msg) {
       progress.textContent = questionLabel(msg);
       questionText.textContent = msg.text;

@@ -118,6 +118,7 @@ export async function render(root, ctx) {
       if (state === "watching") announce("Watching live.");
     },
     caption: (speaker, text, final) => captions.add(speaker, text, final),
+    withdrawn: () => captions.withdraw("interviewer"),
     agentState(state) {
       agentState.textContent = AGENT_STATES[state] || state;
       interviewer.classList.toggle("speaking", state === "speaking");

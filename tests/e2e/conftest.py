@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,25 +53,40 @@ class FakeMedia:
     answer_starts_s: float
 
 
-@pytest.fixture(scope="session")
-def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
-    out = tmp_path_factory.mktemp("media")
+def make_fake_media(out: Path, answer: Sequence[str | float], *, answer_delay_s: float = ANSWER_DELAY_S) -> FakeMedia:
+    """Camera and microphone files: the mic check at once, then at `answer_delay_s` the answer,
+    spoken piece by piece (str) with silences of the given seconds (float) between, then silence."""
     espeak, sox = _need("espeak-ng"), _need("sox")
-    speech, check = out / "speech.wav", out / "check.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(speech), ANSWER_TEXT], check=True)
-    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(check), MIC_CHECK_TEXT], check=True)
     fmt = ["-r", "48000", "-c", "1", "-b", "16"]
-    answer, mic_check = out / "answer48.wav", out / "check48.wav"
-    # 48 kHz mono, played once: the mic check at once, the answer at ANSWER_DELAY_S, then silence.
-    subprocess.run([sox, str(speech), *fmt, str(answer), "pad", str(ANSWER_DELAY_S), "60"], check=True)
+    pieces: list[str] = []
+    for i, part in enumerate(answer):
+        piece = out / f"answer-{i}.wav"
+        if isinstance(part, str):
+            raw = out / f"answer-{i}-raw.wav"
+            subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(raw), part], check=True)
+            subprocess.run([sox, str(raw), *fmt, str(piece)], check=True)
+        else:
+            subprocess.run([sox, "-n", *fmt, str(piece), "trim", "0", str(part)], check=True)
+        pieces.append(str(piece))
+    spoken, check, answer_wav, mic_check = out / "speech.wav", out / "check.wav", out / "answer48.wav", out / "check48.wav"
+    subprocess.run([sox, *pieces, str(spoken)], check=True)
+    subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(check), MIC_CHECK_TEXT], check=True)
+    # 48 kHz mono, played once: the mic check at once, the answer at answer_delay_s, then silence.
+    subprocess.run([sox, str(spoken), *fmt, str(answer_wav), "pad", str(answer_delay_s), "60"], check=True)
     subprocess.run([sox, str(check), *fmt, str(mic_check), "pad", "0.3", "0"], check=True)
     audio = out / "mic.wav"
-    subprocess.run([sox, "-m", "-v", "1", str(mic_check), "-v", "1", str(answer), str(audio)], check=True)
+    subprocess.run([sox, "-m", "-v", "1", str(mic_check), "-v", "1", str(answer_wav), str(audio)], check=True)
     # A face that stays in view (drifting a little, tilting the head), looped by Chromium, so
     # delivery analysis has a face to find.
     video = out / "camera.y4m"
     write_y4m(video, camera_frames(CAMERA_FRAMES), fps=CAMERA_FPS)
-    return FakeMedia(video=video, audio=audio, answer_text=ANSWER_TEXT, answer_starts_s=ANSWER_DELAY_S)
+    text = " ".join(p for p in answer if isinstance(p, str))
+    return FakeMedia(video=video, audio=audio, answer_text=text, answer_starts_s=answer_delay_s)
+
+
+@pytest.fixture(scope="session")
+def fake_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
+    return make_fake_media(tmp_path_factory.mktemp("media"), [ANSWER_TEXT])
 
 
 @dataclass(frozen=True, slots=True)
