@@ -227,6 +227,7 @@ class TurnTaker:
         on_yield: Callable[[], None] = lambda: None,
         on_long_silence: Callable[[], None] = lambda: None,
         on_pause: Callable[[str], None] = lambda _answer: None,
+        is_echo: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
         self._question = question
@@ -234,6 +235,7 @@ class TurnTaker:
         self._on_yield = on_yield
         self._on_long_silence = on_long_silence
         self._on_pause = on_pause
+        self._is_echo = is_echo
         self.habits = PauseHabits()
         self._parts: list[str] = []  # the open answer's utterances
         self._answer_started_at: float | None = None
@@ -262,6 +264,9 @@ class TurnTaker:
         last, self._last = self._last, None
         if self._ended_at is not None:
             window_end = (self._reply_started_at or at) + self.settings.yield_window_s
+            if at <= window_end and self._is_echo():
+                logger.info("speech start ignored: it is the interviewer's own voice coming back")
+                return False
             ending, self._ending = self._ending, None
             if at <= window_end:
                 self.yields += 1

@@ -28,7 +28,8 @@ from agent.interviewer import (
     Utterance,
 )
 from agent.question_bank import QuestionBank
-from agent.room_io import CallbackTextOutput, TrackAudioInput, VoiceTrackOutput
+from agent.echo import EchoMonitor
+from agent.room_io import INPUT_SAMPLE_RATE, CallbackTextOutput, TrackAudioInput, VoiceTrackOutput
 from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
 from agent.stt_whisper import BackgroundWhisper, RecognizedUtterance, WhisperEngine, WhisperSTT
 from agent.tts_piper import PiperEngine, PiperTTS
@@ -42,6 +43,7 @@ from media.nudges import NudgeRules
 from media.room_server import Room, RoomServer
 from media.signal_session import SessionSignals
 from media.speech_signals import FILLER_PROMPT
+from media.voice_track import SAMPLE_RATE as VOICE_SAMPLE_RATE
 from media.voice_track import SegmentStarted
 
 logger = logging.getLogger(__name__)
@@ -225,6 +227,10 @@ class InterviewRunner:
         self._withdraw_next: float | None = None  # when a reply not yet made was withdrawn
         self._prompts_said = 0
 
+        # Tells the candidate resuming from the interviewer's own voice leaking back in.
+        self.echo = EchoMonitor()
+        self.audio_input.on_frame = lambda f: self.echo.on_input(bytes(f.data), INPUT_SAMPLE_RATE)
+        room.voice.on_sent = lambda pcm: self.echo.on_output(pcm, VOICE_SAMPLE_RATE)
         self.turns = TurnTaker(
             turn_taking_settings(settings),
             question=lambda: self.script.checkpoint().current,
@@ -232,6 +238,7 @@ class InterviewRunner:
             on_yield=self._yield,
             on_long_silence=self._gentle_prompt,
             on_pause=self._prepare_reply,
+            is_echo=self.echo.likely_echo,
         )
         stt = WhisperSTT(
             models.whisper, models.vad, on_utterance=self._on_candidate_utterance, turns=self.turns

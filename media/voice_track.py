@@ -63,6 +63,8 @@ class VoiceTrack(MediaStreamTrack):
         self._clock = clock
         self._start: float | None = None
         self._timestamp = 0
+        # Called with each 20 ms of speech as it is sent (the agent's echo check listens).
+        self.on_sent: Callable[[bytes], None] | None = None
 
     def set_listeners(
         self,
@@ -147,6 +149,8 @@ class VoiceTrack(MediaStreamTrack):
                 self._start = now - self._timestamp / SAMPLE_RATE
 
         chunk = self._take_frame()
+        if chunk and self.on_sent is not None:
+            self.on_sent(chunk)
         if len(chunk) < FRAME_BYTES:
             chunk += bytes(FRAME_BYTES - len(chunk))
         frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)

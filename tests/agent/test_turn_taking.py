@@ -146,3 +146,61 @@ async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavior
     turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=eot)
     decision = await turns.decide("So I went to my manager and", 10.0, np.zeros(800, dtype=np.int16))
     assert math.isinf(decision.hold_s) and eot.calls == 0
+
+
+# -- the interviewer's own voice coming back --------------------------------------------
+
+
+def _speechlike(seconds: float, rate: int, seed: int) -> np.ndarray:
+    """Noise whose loudness rises and falls like syllables (4-6 per second), as s16."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    syllables = np.clip(np.sin(2 * np.pi * rng.uniform(4, 6) * t + rng.uniform(0, 6)), 0, None) ** 2
+    words = (np.sin(2 * np.pi * 0.9 * t + rng.uniform(0, 6)) > -0.3).astype(float)
+    return (rng.standard_normal(len(t)) * syllables * words * 8000).astype(np.int16)
+
+
+def _feed(monitor, played: np.ndarray, heard: np.ndarray, clock: list[float]) -> None:
+    out_step, in_step = 960, 320  # 20 ms at 48 kHz and at 16 kHz
+    for i in range(len(played) // out_step):
+        clock[0] += 0.02
+        monitor.on_output(played[i * out_step : (i + 1) * out_step].tobytes(), 48000)
+        monitor.on_input(heard[i * in_step : (i + 1) * in_step].tobytes(), 16000)
+
+
+def test_the_echo_monitor_tells_the_interviewers_voice_coming_back_from_a_person() -> None:
+    from agent.echo import EchoMonitor
+
+    played = _speechlike(2.0, 48000, seed=1)
+    # The same voice, heard at 16 kHz 150 ms later and 20 dB down, over a little room noise.
+    delay = int(0.15 * 16000)
+    echo = np.concatenate([np.zeros(delay), played[::3][:-delay] * 0.1])
+    echo = (echo + np.random.default_rng(2).standard_normal(len(echo)) * 30).astype(np.int16)
+    clock = [1000.0]
+    monitor = EchoMonitor(clock=lambda: clock[0])
+    _feed(monitor, played, echo, clock)
+    assert monitor.likely_echo()
+
+    person = _speechlike(2.0, 16000, seed=3)
+    clock2 = [2000.0]
+    monitor2 = EchoMonitor(clock=lambda: clock2[0])
+    _feed(monitor2, played, person, clock2)
+    assert not monitor2.likely_echo()
+    # Silence from the interviewer: nothing can be its echo.
+    clock3 = [3000.0]
+    monitor3 = EchoMonitor(clock=lambda: clock3[0])
+    _feed(monitor3, np.zeros_like(played), person, clock3)
+    assert not monitor3.likely_echo()
+
+
+async def test_a_speech_start_that_is_echo_does_not_make_the_interviewer_yield(behavioral) -> None:
+    yields: list[bool] = []
+    echo = [True]
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_yield=lambda: yields.append(True),
+                      is_echo=lambda: echo[0])
+    await turns.decide(STORY + RESULT, 10.0, None)
+    turns.end_turn(11.0)
+    turns.on_reply_started(11.1)
+    assert not turns.on_speech_start(11.3) and yields == []
+    echo[0] = False
+    assert turns.on_speech_start(11.5) and yields == [True]
