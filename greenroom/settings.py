@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     # Turn-taking (agent/turn_taking.py): silence that ends the candidate's turn when the
     # answer so far reads complete / likely complete / open (rubric not met yet); a pause
     # after "and", "um" or an unfinished sentence never ends it before the gentle prompt.
-    turn_complete_hold_s: float = 0.9
-    turn_likely_hold_s: float = 2.0
+    turn_complete_hold_s: float = 0.8
+    turn_likely_hold_s: float = 2.4
     turn_open_hold_s: float = 3.6
     turn_prompt_after_s: float = 5.0  # silence that earns "Take your time." (never the next question)
     turn_give_up_after_s: float = 7.0  # more silence after the prompt that ends the turn

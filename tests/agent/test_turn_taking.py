@@ -76,18 +76,21 @@ def test_a_confident_audio_close_shortens_the_wait_and_a_doubtful_one_lengthens_
 
 def test_a_speaker_who_resumes_after_final_looking_pauses_gets_longer_waits_up_to_a_cap() -> None:
     habits = PauseHabits()
-    reading = Reading("complete", 60, "")
+    reading = Reading("likely", 60, "")
     before = hold_for(reading, None, habits, SETTINGS)
-    for pause in (1.0, 1.1, 1.2):
-        habits.add("complete", pause)
+    for pause in (2.5, 2.6, 2.7):
+        habits.add("likely", pause)
     after = hold_for(reading, None, habits, SETTINGS)
-    assert after >= 1.2 + SETTINGS.habit_margin_s > before
-    habits.add("complete", 9.0)
-    assert hold_for(reading, None, habits, SETTINGS) == SETTINGS.complete_cap_s
-    # Resumed pauses in a doubtful state say nothing about final-looking ones.
+    assert after == pytest.approx(2.7 + SETTINGS.habit_margin_s) and after > before
+    habits.add("likely", 9.0)
+    assert hold_for(reading, None, habits, SETTINGS) == SETTINGS.likely_cap_s
+    # A pause resumed after a more doubtful reading says nothing about final-looking ones,
+    # but one resumed after a complete-looking reading counts for the likely state too.
     other = PauseHabits()
     other.add("open", 3.0)
     assert hold_for(reading, None, other, SETTINGS) == before
+    other.add("complete", 3.0)
+    assert hold_for(reading, None, other, SETTINGS) == pytest.approx(3.0 + SETTINGS.habit_margin_s)
 
 
 def test_an_answer_at_its_time_limit_is_read_as_more_likely_over(behavioral) -> None:
@@ -171,26 +174,35 @@ def _feed(monitor, played: np.ndarray, heard: np.ndarray, clock: list[float]) ->
 def test_the_echo_monitor_tells_the_interviewers_voice_coming_back_from_a_person() -> None:
     from agent.echo import EchoMonitor
 
+    candidate = _speechlike(3.0, 16000, seed=3)  # their answer, heard while nothing plays
     played = _speechlike(2.0, 48000, seed=1)
-    # The same voice, heard at 16 kHz 150 ms later and 20 dB down, over a little room noise.
+    # The interviewer's voice, heard at 16 kHz 150 ms later and 20 dB down, over room noise.
     delay = int(0.15 * 16000)
     echo = np.concatenate([np.zeros(delay), played[::3][:-delay] * 0.1])
     echo = (echo + np.random.default_rng(2).standard_normal(len(echo)) * 30).astype(np.int16)
-    clock = [1000.0]
-    monitor = EchoMonitor(clock=lambda: clock[0])
-    _feed(monitor, played, echo, clock)
-    assert monitor.likely_echo()
 
-    person = _speechlike(2.0, 16000, seed=3)
-    clock2 = [2000.0]
-    monitor2 = EchoMonitor(clock=lambda: clock2[0])
-    _feed(monitor2, played, person, clock2)
-    assert not monitor2.likely_echo()
+    def monitor_after(heard: np.ndarray, output: np.ndarray, *, answer_first: bool = True) -> EchoMonitor:
+        clock = [1000.0]
+        monitor = EchoMonitor(clock=lambda: clock[0])
+        if answer_first:
+            _feed(monitor, np.zeros(len(candidate) * 3, dtype=np.int16), candidate, clock)
+        _feed(monitor, output, heard, clock)
+        return monitor
+
+    assert monitor_after(echo, played).likely_echo()
+    # Loudness alone can't tell before the candidate has spoken; the envelopes still do.
+    assert monitor_after(echo, played, answer_first=False).likely_echo()
+    # The candidate going on at their own loudness while the interviewer plays is a voice (as
+    # the VAD asks: just as a word starts).
+    going_on = _speechlike(2.0, 16000, seed=4)
+    going_on[-1600:] = np.random.default_rng(6).standard_normal(1600) * 4000
+    assert not monitor_after(going_on, played).likely_echo()
+    # Both starting together: no echo claimed from two onsets that look alike.
+    onset_played = np.concatenate([np.zeros(48000, dtype=np.int16), played[:48000]])
+    onset_heard = np.concatenate([np.zeros(16000, dtype=np.int16), _speechlike(1.0, 16000, seed=5)])
+    assert not monitor_after(onset_heard, onset_played).likely_echo()
     # Silence from the interviewer: nothing can be its echo.
-    clock3 = [3000.0]
-    monitor3 = EchoMonitor(clock=lambda: clock3[0])
-    _feed(monitor3, np.zeros_like(played), person, clock3)
-    assert not monitor3.likely_echo()
+    assert not monitor_after(candidate, np.zeros_like(played)).likely_echo()
 
 
 async def test_a_speech_start_that_is_echo_does_not_make_the_interviewer_yield(behavioral) -> None:
