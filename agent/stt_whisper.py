@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 import math
 import re
 import threading
@@ -28,6 +29,8 @@ from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
 
 from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker
+
+logger = logging.getLogger(__name__)
 
 WHISPER_SAMPLE_RATE = 16000
 
@@ -557,6 +560,7 @@ class _WhisperStream(stt.RecognizeStream):
         else:
             end_at = decision.speech_end_at + decision.hold_s
         if await silent_until(end_at):
+            logger.debug("turn ended", extra={"hold_s": decision.hold_s, "state": decision.reading.state})
             turns.end_turn(time.time())
             self._end_turn(decision.speech_end_at)
 

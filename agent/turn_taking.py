@@ -104,7 +104,7 @@ class TurnTakingSettings:
     # After the prompt, this much more silence ends the turn (they have nothing to add).
     give_up_after_s: float = 7.0
     # The interviewer yields if the candidate speaks within this long of its reply starting.
-    yield_window_s: float = 1.2
+    yield_window_s: float = 3.0
     # An answer this long (x the question's time limit) has likely said what it will.
     long_answer_ratio: float = 1.0
 
@@ -284,6 +284,8 @@ class TurnTaker:
 
     def on_speech_start(self, at: float) -> bool:
         """The candidate started speaking at `at`; True if the interviewer must yield."""
+        since_reply = None if self._reply_started_at is None else round(at - self._reply_started_at, 2)
+        logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
         if self._answer_started_at is None:
             self._answer_started_at = at
         last, self._last = self._last, None

@@ -667,6 +667,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_ANSWERS)} answers in two sessions")
     parser.add_argument("--answers", type=int, help="the first N answers of the bench order (overrides --quick)")
+    parser.add_argument("--names", help="comma-separated answer names (e.g. outage@piper) instead")
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
     args = parser.parse_args(argv)
@@ -676,6 +677,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def chosen(args: argparse.Namespace) -> list[str]:
+    if args.names:
+        return args.names.split(",")
     if args.answers is not None:
         return bench_order()[: args.answers]
     return list(QUICK_ANSWERS) if args.quick else bench_order()

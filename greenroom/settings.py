@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     turn_open_hold_s: float = 3.6
     turn_prompt_after_s: float = 5.0  # silence that earns "Take your time." (never the next question)
     turn_give_up_after_s: float = 7.0  # more silence after the prompt that ends the turn
-    turn_yield_window_s: float = 1.2  # candidate speaks this soon after a reply starts: it yields
+    turn_yield_window_s: float = 3.0  # candidate speaks this soon after a reply starts: it yields
     turn_audio_model: bool = True  # LiveKit's offline audio end-of-turn model as one of the signals
     interruption_min_duration_s: float = 0.4
     # After the interviewer starts speaking, barge-in is ignored this long (echo-canceller warm-up).

