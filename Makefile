@@ -62,7 +62,7 @@ test: system-deps setup livekit
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-quick: setup
-	for b in turn_latency signals signal_accuracy report evaluator web; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
+	for b in turn_latency signals signal_accuracy report evaluator web turn_policy turn_taking capacity; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
 
 # The LiveKit build in .cache/ stays: it costs minutes and depends only on its version.
 clean:
