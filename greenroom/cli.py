@@ -172,8 +172,14 @@ def _score_table(result) -> str:
         lines.append(f"{d.dimension:<{label_width}}{d.score:>5}  {wrapped[0]}")
         lines += [" " * (label_width + 7) + more for more in wrapped[1:]]
     lines.append("-" * (label_width + 7 + reason_width))
+    likely = (
+        f"; likely {result.band_low}–{result.band_high}"
+        if result.band_low is not None and result.band_high is not None
+        else ""
+    )
     lines.append(
-        f"{'overall':<{label_width}}{result.overall:>5}  ({result.category}, {result.evaluator})"
+        f"{'overall':<{label_width}}{result.overall:>5}  {result.band.replace('_', '-')}{likely} "
+        f"({result.category}, {result.evaluator})"
     )
     if result.fallback_reason:
         lines.append(

@@ -182,7 +182,14 @@ def _drafts(
 # -- rubric scores ----------------------------------------------------------------
 
 
+# Scores stored under another scale are scored again when an evaluator is at hand (2: the
+# calibrated scale of scoring/calibration.py; scores from before it carry no mark).
+SCORE_SCALE = 2.0
+
+
 def _from_stored(s: store.StoredScore) -> RubricResult:
+    factors = s.factors or {}
+    band_low, band_high = factors.get("band_low"), factors.get("band_high")
     return RubricResult(
         category=s.category,
         overall=s.overall,
@@ -196,6 +203,8 @@ def _from_stored(s: store.StoredScore) -> RubricResult:
         improvements=tuple(s.improvements),
         stronger_answer=s.stronger_answer,
         scored_at=s.created_at,
+        band_low=None if band_low is None else int(band_low),
+        band_high=None if band_high is None else int(band_high),
     )
 
 
@@ -212,7 +221,12 @@ def _to_stored(question_id: UUID, score: AnswerScore, responses: int) -> store.S
         strengths=list(score.strengths),
         improvements=list(score.improvements),
         stronger_answer=score.stronger_answer,
-        factors={k: float(v) for k, v in score.factors.items()},
+        factors={
+            **{k: float(v) for k, v in score.factors.items()},
+            **({} if score.band_low is None else {"band_low": float(score.band_low)}),
+            **({} if score.band_high is None else {"band_high": float(score.band_high)}),
+            "score_scale": SCORE_SCALE,
+        },
         responses_scored=responses,
         created_at=datetime.now(UTC),
     )
@@ -229,6 +243,7 @@ def _answer_input(d: _Draft) -> AnswerInput:
         time_limit_s=None if entry is None else float(entry.time_limit_s),
         answer_duration_s=duration,
         example_answer=getattr(entry, "example_answer", None) if entry is not None else None,
+        rubric=tuple(getattr(entry, "rubric", ()) or ()) or None,
     )
 
 
@@ -279,7 +294,8 @@ async def _rubric_results(
             missing[qid] = "not answered"
             continue
         s = stored.get(qid)
-        if s is not None and (s.responses_scored == d.response_count or ctx.evaluator is None):
+        current = s is not None and (s.factors or {}).get("score_scale") == SCORE_SCALE
+        if s is not None and ((s.responses_scored == d.response_count and current) or ctx.evaluator is None):
             results[qid] = _from_stored(s)
         elif ctx.evaluator is None:
             missing[qid] = "not scored yet"

@@ -24,6 +24,9 @@ class RubricResult:
     improvements: tuple[str, ...]
     stronger_answer: str | None
     scored_at: datetime | None  # None: scored for this view only, not stored
+    # Where the overall likely lies, as sure as the evaluator is (None: it did not say).
+    band_low: int | None = None
+    band_high: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from reports.delivery import FACIAL_CUES_NOTE
 from reports.model import AnswerReport, Finding, Report
 from reports.scorecard import rubric_label
+from scoring.calibration import BAND_LABELS, band_of
 
 MAX_ANSWERS = 40
 MAX_MOMENTS = 40
@@ -100,6 +101,14 @@ def _band(low: int | None, high: int | None) -> str:
     return "–" if low is None or high is None else f"{low}–{high}"
 
 
+def _answer_band(a: AnswerReport) -> str:
+    """'strong (likely 78–90)': the answer score's band on the calibrated scale, and its range."""
+    label = BAND_LABELS[band_of(a.rubric.overall)]
+    if a.rubric.band_low is None or a.rubric.band_high is None:
+        return label
+    return f"{label} (likely {a.rubric.band_low}–{a.rubric.band_high})"
+
+
 def _score(score: int | None) -> str:
     return "–" if score is None else str(score)
 
@@ -140,7 +149,7 @@ def _answer(a: AnswerReport, st: dict[str, ParagraphStyle], width: float) -> lis
         out.append(Paragraph(_text(f"No rubric score: {a.rubric_missing_reason or 'not scored'}."), st["body"]))
     else:
         rows: list[list[object]] = [["Rubric", "Score", "Reason"]]
-        rows.append(["<b>Overall</b>", f"<b>{a.rubric.overall}</b>", ""])
+        rows.append(["<b>Overall</b>", f"<b>{a.rubric.overall}</b>", _text(_answer_band(a))])
         rows += [[_text(rubric_label(d.dimension)), str(d.score), _text(d.reason, 400)] for d in a.rubric.dimensions]
         out.append(_table(rows, [0.22 * width, 0.1 * width, 0.68 * width], st))
         for label, items in (("Strengths", a.rubric.strengths), ("To improve", a.rubric.improvements)):

@@ -17,16 +17,19 @@ defaults are communication 30, composure 25, structure 25, relevance 20):
   accuracy, depth, trade_offs, deep_dive, scalability, analysis, quantification,
   critical_thinking, ethical_reasoning).
 
-Strengths are measures (a delivery metric over the session, or a rubric dimension averaged
-over answers) at 70 or more, improvements the lowest under 70, three of each at most, each
-with the answers that show it best. A delivery measure whose band reaches 20 points across the
-line is too unsure to call either way and is left out, as is a facial cue of low confidence.
+Strengths are measures (a delivery metric over the session at 70 or more, or a rubric
+dimension averaged over answers in the strong band, 80 or more), improvements the lowest under
+those lines, three of each at most, each with the answers that show it best. A delivery
+measure whose band reaches 20 points across the line is too unsure to call either way and is
+left out, as is a facial cue of low confidence.
 Drills go to the two weakest dimensions, aimed at each one's weakest input.
 
 A dimension with nothing to measure it by is left out and the remaining weights are
 renormalised. The overall is the weighted mean of the dimensions; its band is the weighted mean
 of theirs. Delivery bands come from delivery.py; a rubric-based band is the mean ± 1.96 standard
-errors over answers, at least ±5 for the evaluator's own imprecision.
+errors over answers, and at least the evaluator's own uncertainty: the half-widths of the bands
+it gave the answers, combined as independent errors (±5 for an answer scored without a band),
+and never under ±5.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from reports.model import (
     Finding,
     Scorecard,
 )
+from scoring.calibration import BAND_FLOORS
 
 DIMENSIONS: tuple[str, ...] = ("communication", "composure", "structure", "relevance")
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -85,8 +89,9 @@ RELEVANCE_RUBRIC = frozenset(
         "analysis", "quantification", "critical_thinking", "ethical_reasoning",
     }
 )  # fmt: skip
-RUBRIC_MIN_HALF_BAND = 5.0
-STRENGTH_MIN = 70
+RUBRIC_MIN_HALF_BAND = 5.0  # for an answer whose evaluator gave no band
+STRENGTH_MIN = 70  # delivery scores
+RUBRIC_STRENGTH_MIN = BAND_FLOORS[0][1]  # rubric scores: the strong band of the calibrated scale
 MAX_FINDINGS = 3
 MAX_DRILLS = 3
 
@@ -171,8 +176,17 @@ def _answer_rubric_value(answer: AnswerReport, names: frozenset[str] | None) -> 
     return statistics.fmean(picked), "rubric"
 
 
+def _evaluator_half_band(answer: AnswerReport) -> float:
+    """Half the band the evaluator gave this answer's score (RUBRIC_MIN_HALF_BAND without one)."""
+    rubric = answer.rubric
+    if rubric is None or rubric.band_low is None or rubric.band_high is None:
+        return RUBRIC_MIN_HALF_BAND
+    return max(0.0, (rubric.band_high - rubric.band_low) / 2)
+
+
 def _rubric_part(answers: Sequence[AnswerReport], names: frozenset[str], *, fallback_overall: bool) -> _Part | None:
     values: list[float] = []
+    halves: list[float] = []
     contributors: list[Contributor] = []
     for a in answers:
         got = _answer_rubric_value(a, names)
@@ -181,11 +195,13 @@ def _rubric_part(answers: Sequence[AnswerReport], names: frozenset[str], *, fall
         if got is None:
             continue
         values.append(got[0])
+        halves.append(_evaluator_half_band(a))
         contributors.append(Contributor(got[1], f"Q{a.seq}", round(got[0], 1), 1.0))
     if not values:
         return None
     mean = statistics.fmean(values)
-    half = RUBRIC_MIN_HALF_BAND
+    # Errors partly shared between answers (the calibration's own) never average out below ±5.
+    half = max(RUBRIC_MIN_HALF_BAND, math.sqrt(sum(h * h for h in halves)) / len(halves))
     if len(values) > 1:
         half = max(half, 1.96 * statistics.stdev(values) / math.sqrt(len(values)))
     return _Part(mean, max(0.0, mean - half), min(100.0, mean + half), tuple(contributors))
@@ -292,7 +308,7 @@ def _rubric_findings(answers: Sequence[AnswerReport]) -> list[Finding]:
     findings = []
     for name, items in by_name.items():
         mean = round(statistics.fmean(score for _, score, _ in items))
-        strong = mean >= STRENGTH_MIN
+        strong = mean >= RUBRIC_STRENGTH_MIN
         items.sort(key=lambda item: item[1], reverse=strong)
         evidence = tuple(
             Evidence(detail=f"Q{a.seq}: {reason}", question_seq=a.seq, question_id=a.question_id, value=score)
@@ -313,13 +329,18 @@ def _rubric_findings(answers: Sequence[AnswerReport]) -> list[Finding]:
     return findings
 
 
+def _strength_min(finding: Finding) -> int:
+    return RUBRIC_STRENGTH_MIN if finding.source == "rubric" else STRENGTH_MIN
+
+
 def strengths_and_improvements(
     answers: Sequence[AnswerReport], delivery: Mapping[str, DeliveryScore]
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-    """The top strengths (70 or more) and top improvements (the lowest under 70), with evidence."""
+    """The top strengths (delivery 70 or more, rubric 80 or more) and top improvements (the
+    lowest under those lines), with evidence."""
     findings = _delivery_findings(answers, delivery) + _rubric_findings(answers)
-    strengths = sorted((f for f in findings if f.score >= STRENGTH_MIN), key=lambda f: (-f.score, f.area))
-    improvements = sorted((f for f in findings if f.score < STRENGTH_MIN), key=lambda f: (f.score, f.area))
+    strengths = sorted((f for f in findings if f.score >= _strength_min(f)), key=lambda f: (-f.score, f.area))
+    improvements = sorted((f for f in findings if f.score < _strength_min(f)), key=lambda f: (f.score, f.area))
     return tuple(strengths[:MAX_FINDINGS]), tuple(improvements[:MAX_FINDINGS])
 
 

@@ -28,11 +28,13 @@ class AnswerInput:
     time_limit_s: float | None = None
     answer_duration_s: float | None = None  # spoken answers: how long the candidate spoke
     example_answer: str | None = None  # the bank's strong example, when known
+    # The dimensions this question is scored on (a subset of its category's); None: all of them.
+    rubric: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DimensionScore:
-    """One rubric dimension: 0–100 and a short reason a candidate can act on."""
+    """One rubric dimension: 0–100 on the calibrated scale and a reason that cites the answer."""
 
     dimension: str
     score: int
@@ -41,7 +43,12 @@ class DimensionScore:
 
 @dataclass(frozen=True, slots=True)
 class AnswerScore:
-    """An answer's rubric scores, overall 0–100, and which evaluator produced them."""
+    """An answer's rubric scores, overall 0–100, and which evaluator produced them.
+
+    Scores are on the calibrated scale (scoring/calibration.py): strong 80–100, adequate 55–79,
+    weak 20–54, off-topic or empty 0–19. `band_low`..`band_high` is where the overall likely
+    lies given how sure the evaluator is (None when it cannot say).
+    """
 
     category: str
     dimensions: tuple[DimensionScore, ...]
@@ -52,6 +59,9 @@ class AnswerScore:
     stronger_answer: str | None = None
     fallback_reason: str | None = None  # set when the LLM failed and the offline evaluator answered
     factors: dict[str, float] = field(default_factory=dict)  # what the score was built from
+    band_low: int | None = None
+    band_high: int | None = None
+    confidence: str | None = None  # high | medium | low, from the band's width
 
 
 class Evaluator(Protocol):

@@ -1,21 +1,46 @@
 """The offline evaluator: transparent text features turned into rubric scores, no model needed.
 
-Every dimension is a weighted sum of saturating features (counts of cues found in the answer),
-scaled by how relevant the answer is to the question, so each score can be explained in one
-sentence that says what was found or what is missing. Deterministic and fast (well under 5 ms).
+Answers are read as transcripts: fillers and restarts are set apart first (scoring/transcript.py)
+and count only towards delivery. Every dimension is a weighted sum of saturating features
+(counts of cues found in the answer), scaled by how relevant the answer is to the question and
+blended with its substance (`_substance`): how much concrete content it has (figures, names, steps
+taken, the answer's own terms rather than words any answer could use), less the generic phrases
+that fit any answer ("I always try to", "communication is key"). Length alone earns little. MMI
+dilemmas also ask for a stance: weighing both sides without deciding is named as the gap.
+One monotone map, fitted on the calibration set (scoring/calibration.py), puts the raw overall
+and every raw dimension on the 0–100 scale, so a strong answer lands at 80 or more. Each
+dimension's reason quotes the words that earned or lost the points. Deterministic and fast.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, DimensionScore
+from scoring.calibration import BAND_FLOORS, confidence_label, half_width, to_scale
+from scoring.transcript import clean_transcript
 
 SPEAKING_WPM = 130.0
-CALIBRATION_EXPONENT = 1.6
+# From this many words an answer has room to show its content; fewer count for less.
+FULL_LENGTH_WORDS = 70
+# Each dimension's raw value is this share of its own rubric function and the rest of the
+# answer's substance (`_substance`), which no one rubric's cue list captures alone.
+RUBRIC_SHARE = 0.5
+SUBSTANCE_FULL_WORDS = 150  # the little that length alone earns grows up to here
+SUBSTANCE_ROOM_SHARE = 0.1  # ... and is this share of substance; the rest is content
+SUBSTANCE_SPECIFICS_HALF = 10.0  # concrete details (figures, names, steps) for half marks
+SUBSTANCE_TERMS_HALF = 30.0  # distinct content terms for half marks
+SUBSTANCE_TERMS_SHARE = 0.7  # how much of content is the answer's own terms, not details
+SUBSTANCE_GENERIC_RATE = 0.1  # substance lost per generic phrase per 100 words ...
+SUBSTANCE_GENERIC_CAP = 0.5  # ... up to this much
+VAGUE_PENALTY_CAP = 0.2  # the most a dimension loses to vague wording
+# Fillers per 100 spoken words: up to FILLERS_NORMAL is ordinary speech; from FILLERS_IN_THE_WAY
+# the communication reason names them (their own delivery score is in reports/delivery.py).
+FILLERS_NORMAL = 5.0
+FILLERS_IN_THE_WAY = 8.0
 # Used when neither the question nor the caller gives a time limit.
 DEFAULT_TIME_LIMIT_S: dict[str, float] = {
     "behavioral": 120.0,
@@ -82,6 +107,13 @@ _QUANTITY = re.compile(
     r"users?\b|customers?\b|people\b|members?\b|requests?\b|orders?\b|pages?\b|rides?\b|"
     r"patients?\b|units?\b|(?:thousand|million|billion|trillion)\b|per\b|a (?:day|week|month|year)\b))"
 )
+# A figure with its unit, as quoted back to the candidate ("0.2%", "6 days").
+_FIGURE = re.compile(
+    _NUMBER.pattern + r"(?:\s?%|\s(?:percent|per cent|[a-z]+ (?:a|per) (?:day|week|month|year|second)"
+    r"|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|quarters?|people|"
+    r"users?|customers?|patients?|stores?|shops?|requests?|orders?|cups|agents?|rooms?|k|m|gb|tb)\b)?",
+    re.IGNORECASE,
+)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
 _NOT_PROPER = frozenset("I I'd I'm I've I'll OK Okay".split())
 
@@ -136,7 +168,7 @@ _SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
     ("trust", "believ", "confid", "credib", "reliabl", "promis"),
     ("rebuil", "restor", "regain", "repair", "apologi", "fix"),
     ("ignor", "dismiss", "overlook", "brush"),
-    ("decision", "decid", "choic", "chose", "call"),
+    ("decision", "decid", "choic", "chose", "choose", "chosen", "call", "judgement", "judgment"),
     ("unpopular", "pushback", "resist", "object", "annoy", "unhappi"),
 )
 
@@ -172,6 +204,10 @@ def _stem(word: str) -> str:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 continue
             word = word[: len(word) - len(suffix)] + replacement
+            # "dropped" -> "dropp" -> "drop", as "drop" stems
+            if suffix in ("ed", "ing", "er", "ers", "ings") and len(word) > 3 and word[-1] == word[-2]:
+                if word[-1] not in "lsz":
+                    word = word[:-1]
             break
     return word.rstrip("e") if len(word) > 4 else word
 
@@ -188,6 +224,18 @@ def _synonym_index(groups: tuple[tuple[str, ...], ...]) -> dict[str, frozenset[s
 
 _SYNONYMS = _synonym_index(_SYNONYM_GROUPS)
 _GENERIC_TERMS = frozenset(_stem(w) for w in _GENERIC_WORDS)
+# Words that any answer to any question can use: they do not count as the answer's own terms.
+_EMPTY_WORDS = frozenset(
+    _stem(w)
+    for w in """important really different situation situations things thing people person lots
+    always experience communication communicate professional professionally definitely everyone
+    everybody something someone sometimes obviously generally general basically actually probably
+    understand making sure approach handle together overall whatever difficult difficulty issue
+    issues stuff think feel maybe quite pretty good great better best right wrong able kind sort
+    much many every other another still around however whole picture conclusions learning learn
+    learned grow growth value values valuable helps helpful strong honestly course anyway
+    everything anything nothing example question answer""".split()
+)
 
 
 def _cue(*phrases: str) -> re.Pattern[str]:
@@ -222,6 +270,15 @@ _SITUATION = _cue(
     r"one (?:day|time|morning|evening)",
     r"there was (?:a|one) time",
     r"i remember",
+    r"(?:at|in) (?:university|college|school|sixth form|work|medical school)",
+    r"on (?:a|an|the|my|our) (?:[\w-]+ ){0,3}(?:project|placement|shift|rotation|course|trip|campaign|"
+    r"rollout|migration|launch|deal|account|contract)",
+    r"(?:before|after|during) (?:a|an|the|our|my) (?:[\w-]+ ){0,2}(?:meeting|launch|deadline|review|"
+    r"audit|exam|inspection|release|visit|migration|presentation|pitch|event|conference|season)",
+    r"\w+ (?:days?|weeks?|months?) (?:after|before|into)",
+    r"(?:as|when i was) (?:head|captain|chair|president|lead|leader|manager|coordinator|organi[sz]er|"
+    r"volunteer|member|editor|treasurer|secretary|tutor|mentor) of",
+    r"(?:my|our) (?:first|second|third|final) (?:year|week|month|job|role|placement|rotation)",
 )
 _TASK = _cue(
     r"my (?:goal|task|job|role|aim|responsibility|challenge|brief|objective|priority) (?:was|is|became)",
@@ -235,6 +292,15 @@ _TASK = _cue(
     r"(?:was|were) due",
     r"set (?:myself )?(?:the|a) (?:goal|target)",
     r"it was my job",
+    r"(?:i|we) (?:wanted|was asked|were asked|agreed|offered|promised) to",
+    r"(?:needed|had) to (?:be|get|find|make|deliver|decide|choose|hit|meet|cut|keep|fix|win|explain)",
+    r"it was (?:up to|down to) me",
+    r"(?:my|our) (?:main |first |only )?(?:priority|concern|job|role|remit|worry) (?:was|became)",
+    r"(?:the|a) (?:question|risk|stake|stakes|pressure|constraint) (?:was|were)",
+    r"(?:was|were) (?:supposed|expected|due|meant) to",
+    r"(?:asked|told|pressured|pushed) (?:me|us) to",
+    r"in charge of",
+    r"(?:i|we) owned",
 )
 _RESULT = _cue(
     r"as a result",
@@ -256,7 +322,7 @@ _RESULT = _cue(
     r"fixed|added|resolved|cancelled|reversed|published|funded)",
 )
 _REFLECTION = _cue(
-    r"i (?:learned|learnt|realised|realized)",
+    r"i(?:'ve| have)? (?:learned|learnt|realised|realized)",
     r"(?:the|a|my) lesson",
     r"taught me",
     r"since then",
@@ -285,9 +351,44 @@ _FIRST_PERSON_VERB = re.compile(
     r"later\s+|eventually\s+|initially\s+|carefully\s+|instead\s+|still\s+|even\s+|next\s+|"
     r"again\s+|myself\s+|just\s+|actually\s+)?([a-z]+)\b"
 )
+# A question that asks for an experience, in any category ("Tell me about a time you ...").
+_STORY_QUESTION = re.compile(
+    r"\b(?:tell me about|describe|give me an example of|walk me through|talk me through|share)"
+    r" (?:a |an |the |one )?(?:\w+ )?(?:time|situation|occasion|moment|example|experience|week|"
+    r"decision|project|mistake|failure|conflict)\b|\bhave you ever\b|\bwhen (?:have|did) you\b",
+    re.IGNORECASE,
+)
+# A question that asks the candidate to perform something rather than discuss a topic.
+_PERFORMANCE_QUESTION = re.compile(
+    r"\b(?:write me|draft|pitch (?:it|me|this|that|an?|the)|sell me|role-?play|pretend|"
+    r"explain [\w ,-]{0,60}?(?:as if|as though|to (?:me as|a child|a twelve|a non-?technical|"
+    r"someone who)))",
+    re.IGNORECASE,
+)
+# A sentence that tells part of a story: the speaker in it, or something that happened.
+_NARRATIVE = re.compile(
+    r"\b(?:i|my|me|we|our|us)\b|\b[a-z]{3,}ed\b|\b(?:" + "|".join(sorted(_IRREGULAR_PAST)) + r")\b"
+)
+_PAST_VERB = re.compile(
+    r"\b(?:[a-z]{3,}ed|" + "|".join(sorted(_IRREGULAR_PAST)) + r"|was|were|had)\b"
+)
+_ALL_OR_NONE = re.compile(r"\b(?:no|none|nobody|every|everyone|everybody|all|zero|each)\b")
 _HYPOTHETICAL = re.compile(r"\b(?:i(?:'d| would| will|'ll| could| might)|if i (?:was|were))\s+\w+")
+# A step the speaker would take ("I'd bleep the on-call doctor", "we'd shard by user id"): a
+# concrete verb, not a wish, a habit or a stance ("I'd want to", "I'd make sure", "I'd say").
+_STEP = re.compile(
+    r"\b(?:i|we)(?:'d| would| will|'ll)(?: not|n't)?\s+(?:then |also |first |still |probably |"
+    r"just |immediately |straight away |quickly |politely |privately |calmly |gently |"
+    r"definitely |actually |really |always |usually )*([a-z]+)"
+)
+_NOT_STEP = frozenset(
+    """want like love try make think say be have need feel hope imagine guess suppose do go get
+    probably just really definitely also see know prefer wish expect rather agree mean argue
+    consider worry care come keep""".split()
+)
 _REASONING = _cue(
     r"because",
+    r"(?:makes?|made|helps?|helped|lets?|allows?|allowed) (?:me|us|them|people|him|her) (?:to )?\w+",
     r"so that",
     r"therefore",
     r"(?:which|this|that) means",
@@ -310,9 +411,14 @@ _REASONING = _cue(
     r"means that",
     r"the (?:main|real|core|central) (?:issue|problem|question|point|tension|risk|reason)",
 )
+# "It depends" with nothing after it, or only "on the situation": specific conditions are fine.
+_IT_DEPENDS = (
+    r"it (?:really |all )?depends"
+    r"(?: on (?:the |your |their )?(?:situation|circumstances|context|person|case))?(?! on)"
+)
 _PLATITUDE = _cue(
     r"every (?:situation|case|person|patient|company|project) is different",
-    r"it (?:really |all )?depends(?! on (?:whether|how many|the load|the ratio|what the data))",
+    _IT_DEPENDS,
     r"there'?s no (?:one )?(?:right|single|perfect) answer",
     r"at the end of the day",
     r"do (?:their|our|my|your) best",
@@ -325,6 +431,29 @@ _PLATITUDE = _cue(
     r"(?:i'?m|i am) (?:a )?(?:very |really |quite |pretty )?"
     r"(?:good at|passionate|hard-working|a people person)",
     r"that'?s just how",
+    # Generic phrases that fit any answer to any question (the issue's examples, and the kinds
+    # found in the tuning part's vague answers): they fill time without saying what happened.
+    r"i (?:always |usually |generally |really )?try (?:my best )?to",
+    r"(?:communication|honesty|teamwork|balance|transparency|trust|marketing|\w+ness) is "
+    r"(?:also |really |always )?(?:key|everything|vital|crucial)",
+    r"(?:the|that'?s the|overall the) key (?:is|here)",
+    r"in general",
+    r"generally speaking",
+    r"(?:in|for) any (?:job|team|role|business|company|organi[sz]ation|situation|workplace)",
+    r"the (?:most )?important thing (?:is|was|would be|here)",
+    r"it'?s (?:also |really |very |always |so )?important (?:to|that|not to)",
+    r"(?:the )?(?:whole|bigger|big|full) picture",
+    r"jump(?:ing)? to conclusions",
+    r"(?:talk to|involve|speak to) the right people",
+    r"(?:do|doing|did) the right thing",
+    r"(?:i'?m|i am) (?:quite |very |really |pretty )?(?:comfortable with|the kind of person|"
+    r"a (?:\w+ )?person who|naturally)",
+    r"stay(?:ing)? (?:really |very )?calm",
+    r"(?:handle|deal with|approach) (?:it|this|things|the situation) (?:\w+ly )?(?:and )?"
+    r"(?:sensitively|professionally|carefully|appropriately)",
+    r"tells? (?:a|the) story",
+    r"improv\w* things",
+    r"(?:part of|a) (?:learning|growth) (?:experience|opportunity|curve)|part of learning",
 )
 _TRADE_OFF = _cue(
     r"trade-?offs?",
@@ -412,8 +541,8 @@ _HEDGE = _cue(
     r"or something",
     r"or so on",
 )
-_FILLER = re.compile(
-    r"\b(?:um+|uh+|erm?|hmm+|you know|i mean|so yeah|yeah|anyway)\b|\blike,|,\s*like\b|\bright\?"
+_FILLER = re.compile(  # "like," is a filler; ", like the index of a book" is a comparison
+    r"\b(?:um+|uh+|erm?|hmm+|you know|i mean|so yeah|yeah|anyway)\b|\blike,|\bright\?"
 )
 _VAGUE = _cue(
     r"really",
@@ -514,6 +643,20 @@ _TECH_TERMS = _cue(
     r"rice", r"prioriti[sz]\w*", r"roadmap\w*", r"prototype\w*", r"a/b test\w*", r"experiment\w*",
     r"kpi\w*", r"roi", r"licen[cs]e\w*", r"tier\w*", r"seat\w*", r"billing", r"discount\w*",
     r"onboarding", r"integrations?", r"stakeholders?", r"exit surveys?", r"user research",
+    r"north star", r"activation", r"adoption", r"engagement", r"dau|mau|wau", r"nps", r"csat",
+    r"usability", r"mvp", r"personas?", r"jobs to be done", r"backlog", r"sprints?", r"okrs?",
+    r"guardrail\w*", r"holdout", r"control group", r"significan\w*", r"p-values?",
+    r"confidence intervals?", r"sample size", r"causal\w*", r"difference-in-differences",
+    r"propensity", r"matched", r"matching", r"seasonal\w*", r"baseline", r"median", r"mean",
+    r"average", r"skew\w*", r"distribution\w*", r"percentiles?", r"variance", r"standard deviation",
+    r"correlat\w*", r"confound\w*", r"pipeline", r"champion", r"decision-?makers?", r"procurement",
+    r"objections?", r"discovery", r"qualif\w*", r"bant", r"meddic", r"renewals?", r"upsell\w*",
+    r"quota", r"crm", r"deals?", r"contracts?", r"pilots?", r"proof of concept", r"calibrat\w*",
+    r"performance reviews?", r"rubrics?", r"competenc\w*", r"360", r"objectives", r"headcount",
+    r"redundanc\w*", r"consultation", r"employment law", r"severance", r"attrition", r"engagement surveys?",
+    r"job descriptions?", r"structured interviews?", r"scorecards?", r"compensation", r"pay bands?",
+    r"promotion\w*", r"1:1s?|one-to-ones?", r"diversity", r"inclusion", r"accessib\w*",
+    r"wireframes?", r"prototyp\w*", r"user interviews?", r"analogy", r"metaphor", r"index",
 )
 _REQUIREMENT_CUES = _cue(
     r"requirements?", r"functional(?:ly)?", r"non-functional(?:ly)?", r"clarify", r"assum\w*",
@@ -522,6 +665,9 @@ _REQUIREMENT_CUES = _cue(
     r"estimat\w*", r"storage", r"throughput", r"peak", r"sla", r"scope", r"must", r"use cases?",
     r"should (?:take|be|support|handle|never|always)", r"need to (?:support|handle)", r"volume",
     r"users?", r"under \d+", r"within (?:a few )?\w+ (?:seconds|minutes|ms)",
+    r"needs? to", r"should", r"(?:per|a) (?:day|month|second|minute|hour)", r"daily", r"monthly",
+    r"(?:never|must not|cannot) (?:lose|double|miss|drop|leak)", r"privacy", r"secur\w*",
+    r"out of scope", r"in scope", r"(?:core|main|key) (?:flows?|features?|use cases?)", r"p50",
 )
 _COMPONENT_CUES = _cue(
     r"services?", r"apis?", r"databases?", r"db", r"stores?", r"caches?", r"queues?",
@@ -532,6 +678,12 @@ _COMPONENT_CUES = _cue(
     r"nodes?", r"clusters?", r"table", r"data model", r"schema", r"event\w*", r"notifications?",
     r"elasticsearch|opensearch|solr", r"spark|flink|airflow|bigquery|warehouse", r"lambda",
     r"object store", r"blob store", r"message bus", r"broker", r"calendar service", r"search service",
+    r"cells?", r"control plane", r"data plane", r"router", r"regions?", r"topics?", r"consumers?",
+    r"producers?", r"ledger", r"journal", r"data lake", r"feature store", r"models?", r"cron",
+    r"batch jobs?", r"stream processor", r"cache layer", r"app", r"mobile clients?", r"dashboards?",
+    r"web server", r"application servers?", r"sessions?", r"push (?:service|notifications?)",
+    r"email (?:service|provider)", r"payment (?:service|provider)", r"identity provider", r"auth\w*",
+    r"tables?", r"partitions?", r"logs?", r"outbox", r"inbox", r"ranker", r"index(?:er|ing)",
 )
 _FLOW_CUES = _cue(
     r"writes? (?:to|the)", r"reads? (?:from|the)", r"sends?", r"calls?", r"forwards?",
@@ -558,6 +710,15 @@ _MECHANISM_CUES = _cue(
     r"pagination|cursor", r"precomput\w*", r"batch\w*", r"denormali[sz]\w*", r"sync\w*",
     r"schema", r"data model", r"primary key", r"secondary index", r"read replicas?",
     r"circuit breaker", r"failover", r"checkpoint\w*", r"encod\w*",
+    r"row-level security", r"encrypt\w*", r"access control", r"audit (?:log|trail)s?", r"signed urls?",
+    r"pre-?signed", r"crdts?", r"operational transform\w*", r"outbox", r"sagas?", r"two-phase commit",
+    r"double-entry", r"append-only", r"immutable", r"reconcil\w*", r"back-?pressure", r"tiles?",
+    r"pre-?aggregat\w*", r"roll-?ups?", r"window\w*", r"watermarks?", r"leases?", r"fencing tokens?",
+    r"optimistic (?:locking|concurrency)", r"version (?:numbers?|vectors?)", r"compare-and-swap",
+    r"cursor", r"offsets?", r"acknowledg\w*", r"acks?", r"retention", r"ttls?", r"expir\w*",
+    r"tokeni[sz]\w*", r"consent", r"anonymi[sz]\w*", r"pseudonymi[sz]\w*", r"residency",
+    r"unique (?:constraint|index)", r"foreign keys?", r"materiali[sz]ed views?", r"queues? per",
+    r"priority", r"scor(?:e|ing) (?:function|model)", r"features?", r"gradient", r"embeddings?",
 )
 _SCALE_CUES = _cue(
     r"scal(?:e|es|ing)", r"shard\w*", r"partition\w*", r"replicas?", r"horizontal(?:ly)?",
@@ -565,6 +726,10 @@ _SCALE_CUES = _cue(
     r"hot", r"per second", r"millions?", r"billions?", r"capacity", r"regions?",
     r"add(?:ing)? (?:more )?(?:nodes|servers|machines|workers)", r"tb|pb|gb", r"peaks?",
     r"load", r"fleet", r"concurrent", r"edge\w*", r"cdn",
+    r"stateless", r"more (?:workers|nodes|servers|instances|partitions|shards|replicas|consumers)",
+    r"cach(?:e|es|ed|ing)", r"grow(?:s|th)?", r"queue depth", r"fan-?out", r"back-?pressure",
+    r"per (?:region|tenant|shard|partition|user)", r"latency", r"thousands?", r"qps|rps", r"spikes?",
+    r"bursts?", r"autoscal\w*",
 )
 _CASE_STRUCTURE = _cue(
     r"structur\w*", r"frame\w*", r"framework", r"break (?:it|this|the problem) (?:down|into)",
@@ -573,6 +738,11 @@ _CASE_STRUCTURE = _cue(
     r"options|factors|ways)",
     r"demand", r"supply", r"revenue", r"costs?", r"profit\w*", r"(?:is|equals) \w+ (?:minus|times|"
     r"plus|divided by)", r"on one (?:side|hand)", r"internal", r"external", r"options?",
+    # product and strategy cases: who it is for, what they need, what comes first, how to judge it
+    r"users?", r"needs", r"goals?", r"constraints?", r"segments?", r"priorit\w*",
+    r"success (?:metrics?|measures?|criteria)", r"go-to-market", r"distribution", r"features?",
+    r"(?:first|second|third|final) (?:version|phase|step|question|group|branch)", r"markets?",
+    r"economics", r"capabilit\w*", r"risks?", r"who (?:would|will) use",
 )
 _CASE_ANALYSIS = _cue(
     r"hypothes\w*", r"drivers?", r"driven", r"segment\w*", r"cohort\w*", r"compar\w*", r"data",
@@ -581,6 +751,9 @@ _CASE_ANALYSIS = _cue(
     r"assum\w*", r"sanity[- ]check\w*", r"if (?:it|this|that|the|we|more|most|customers)",
     r"whether", r"bottleneck\w*", r"interview\w*", r"survey\w*", r"timeline", r"split by",
     r"rather than", r"uncertaint\w*", r"sensitiv\w*",
+    r"research", r"evidence", r"(?:usage|practice|existing|till|sales|customer|booking) data",
+    r"most (?:frequent|common)", r"(?:the )?(?:main|real|biggest|key) (?:barrier|driver|risk|prize|"
+    r"problem|question|constraint)", r"because", r"depends on", r"measur\w*", r"tests?",
 )
 _ARITHMETIC = _cue(
     r"times", r"multipl\w*", r"divided by", r"minus", r"plus", r"gives?", r"giving",
@@ -613,6 +786,11 @@ _ETHICS = _cue(
     r"rights?", r"law", r"legal\w*", r"guidance", r"gmc", r"professional\w*", r"ethic\w*",
     r"paternalis\w*", r"deception", r"reciprocity", r"evidence", r"risks?", r"exploitation",
     r"coercion|pressure", r"abuse",
+    r"duty of care", r"equalit\w*", r"inequalit\w*", r"stigma\w*", r"public health", r"access",
+    r"resources?", r"rationing", r"cost-?effective\w*", r"qal(?:y|ys)", r"compassion\w*",
+    r"empath\w*", r"patient-?cent(?:red|ered)", r"responsib\w*", r"openness", r"probity",
+    r"informed (?:choice|decision)", r"benefits?", r"paternalism", r"discriminat\w*", r"prejudice",
+    r"boundar(?:y|ies)", r"self-?care", r"burnout", r"reflect\w*", r"humility",
 )
 _ESCALATION = _cue(
     r"senior\w*", r"supervisor\w*", r"consultant\w*", r"tutor\w*", r"clinical lead",
@@ -621,6 +799,10 @@ _ESCALATION = _cue(
     r"polic(?:y|ies)", r"process", r"procedure\w*", r"guidance", r"guidelines", r"occupational health",
     r"support services?", r"student support", r"the team", r"inform\w*", r"code", r"record\w*",
     r"medical school", r"course office", r"legal advice", r"safeguarding services?",
+    r"(?:gp|nurse|pharmacist|doctor|clinician|educational supervisor|mentor|colleagues?)",
+    r"feedback", r"apologi[sz]\w*", r"learn(?:ed|t|ing)", r"i now", r"checklists?", r"protocols?",
+    r"standards?", r"evidence", r"nice", r"gmc", r"accountab\w*", r"follow(?:ed|ing)? up",
+    r"handover", r"on time", r"punctual\w*", r"reliab\w*",
 )
 _CONSIDERATE = _cue(
     r"privately", r"in private", r"discreet\w*", r"calm\w*", r"respectful\w*", r"non-?judgement\w*",
@@ -628,6 +810,8 @@ _CONSIDERATE = _cue(
     r"ask (?:them|her|him|what|why|how)", r"reassur\w*", r"support\w*", r"apologi[sz]\w*",
     r"gently", r"politely", r"kind(?:ly|ness)?", r"empath\w*", r"plain language", r"explain\w*",
     r"without judgement", r"concerns?", r"offer\w*",
+    r"respect\w*", r"dignity", r"patient'?s? (?:wishes|views|needs|choice)", r"(?:their|her|his) (?:wishes|views|needs|choice|feelings)",
+    r"thank\w*", r"check(?:ed|ing)? in", r"clearly", r"honest(?:ly)?", r"open(?:ly)?", r"kindly",
 )
 _PERSPECTIVE = _cue(
     r"on the other hand", r"however", r"but", r"both sides", r"balance\w*", r"weigh\w*",
@@ -639,12 +823,51 @@ _PERSPECTIVE = _cue(
     r"(?:their|her|his|the patient'?s) (?:reasons|perspective|point of view|wishes|view)",
     r"at the same time", r"equally", r"unless", r"as long as", r"instead", r"rather than",
     r"i wouldn'?t", r"not necessarily", r"whatever (?:they|she|he) decide", r"sometimes",
+    r"on the one hand", r"(?:some|many|other) (?:people|patients|doctors|colleagues|would argue)",
+    r"others (?:argue|say|feel|would)", r"critics", r"supporters", r"opponents", r"that said",
+    r"then again", r"the (?:other|opposite) side", r"the (?:counter-?argument|downside|danger|catch)",
+    r"i can see (?:why|both|the)", r"from (?:their|the patient'?s|the family'?s|a|his|her) "
+    r"(?:point of view|perspective|side)", r"(?:a|one|another) (?:reason|argument|concern) (?:for|against)",
+    r"the risk (?:is|of)", r"whether", r"(?:pros|benefits|advantages) and (?:cons|risks|drawbacks|harms)",
+    r"(?:cons|risks|drawbacks|harms) and (?:pros|benefits|advantages)", r"trade-?offs?", r"equally",
+)
+# A stance on a dilemma: yes or no, what should happen, what the speaker would do.
+_DECISION = _cue(
+    r"(?:^|(?<=[.!?] ))(?:yes|no)\b",
+    r"on balance",
+    r"(?:so|overall),? (?:i think |i'd say )?(?:yes|no)\b",
+    r"(?:i'?d|i would) say (?:yes|no|not)\b",
+    r"i (?:think|believe|feel|would say|'d say) (?:that )?(?:it|they|we|you|he|she|this|that|the \w+|"
+    r"doctors?|governments?|patients?|people) (?:should|shouldn'?t|must|mustn'?t|can'?t|cannot|ought)",
+    r"(?:they|he|she|it|we|the \w+|(?:a|any) (?:good )?\w+|doctors?|governments?|patients?) "
+    r"(?:should|shouldn'?t|must|mustn'?t|ought to|needs to|has to)\b",
+    r"i (?:support|oppose|agree with it|disagree with it|don'?t agree|do not agree|am against|'m against)",
+    r"i'?m (?:in favour|for it|against it)",
+    r"(?:i|we)(?:'d| would| will|'ll)(?: not|n't)? (?:\w+ )?(?:sign|report|refuse|decline|accept|"
+    r"escalate|raise it|intervene|step in|speak up|say no|tell)",
+    r"(?:it'?s|that'?s|this is) (?:just )?(?:wrong|unacceptable|not acceptable|acceptable|fine|right)",
+)
+# A question that asks for a stance on a dilemma ("What do you do?", "Should ...?").
+_DILEMMA_QUESTION = re.compile(
+    r"\bshould\b|\bwhat (?:do|would) you do\b|\bwhat should\b|\bhow (?:do|would) you respond\b|"
+    r"\bis (?:it|this) (?:ever )?(?:acceptable|ethical|right|fair|a good)\b|\bhelp or harm\b",
+    re.IGNORECASE,
+)
+# Weighing without landing: what an answer that never decides says instead.
+_UNDECIDED = _cue(
+    _IT_DEPENDS,
+    r"(?:(?<=see )|(?<=are )|(?<=were )|(?<=with ))(?:good |valid |strong )?(?:points|arguments) "
+    r"(?:on|for) (?:both|either)(?: sides?| way)?",
+    r"(?:arguments|points) on both sides",
+    r"(?:difficult|hard|tricky|complex|tough) (?:one|question|issue|balance|call)",
+    r"no (?:easy|right|simple|clear) answer",
+    r"either way",
 )
 _SHORTCUT = _cue(
     r"(?:i'?d|i would|i'?ll) (?:probably )?just (?:sign|give|tell|do|like|ignore|leave|let|prescribe|"
     r"accept|go along)",
     r"not (?:a|really a) big deal", r"no big deal", r"doesn'?t really matter", r"everyone does it",
-    r"why not\?", r"keep (?:them|him|her|the patient|everyone) happy", r"not (?:really )?my place",
+    r"why not\?", r"keep (?:them|him|her|the patient|everyone) happy", r"not (?:really )?my place(?! to (?:interpret|diagnose|break|explain|give|share|discuss))",
     r"wouldn'?t make a fuss", r"get (?:me |myself )?(?:in|into) trouble", r"doctors know best",
     r"first come,? first served", r"(?:their|his|her) business what", r"turn a blind eye",
     r"cover for (?:them|him|her)", r"they'?d do the same", r"(?:tell|inform) (?:the \w+ )?anyway",
@@ -679,15 +902,18 @@ class AnswerFeatures:
     sentence_count: int
     expected_words: float
     length_ratio: float
-    length_fit: float  # 0..1: 1 when the length suits the time limit
+    length_fit: float  # 0..1: 1 when the length suits the question
     numbers: float
     quantities: int
     proper_nouns: int
     domain_terms: int
     specificity: float  # 0..1
+    i_words: int  # how many times the answer says "I"
+    we_words: int  # ... and "we"
     i_actions: int
     we_actions: int
     hypotheticals: int
+    named_steps: int  # distinct concrete steps the speaker would take ("I'd bleep", "we'd shard")
     situation_cues: int
     task_cues: int
     result_cues: int
@@ -700,9 +926,14 @@ class AnswerFeatures:
     signposts: int
     hedges: int
     fillers: int
+    filler_rate: float  # fillers and restarts per 100 words spoken
     vague_terms: int
     platitudes: int
-    vagueness: float  # hedges, fillers and vague words per 100 words
+    vagueness: float  # hedges, vague words and platitudes per 100 words (fillers are delivery)
+    specifics: float  # concrete details: figures, names, terms, things done or to be done
+    distinct_terms: int  # different content words (5+ letters, not words any answer could use)
+    specific_density: float  # ... per 100 words
+    generic_density: float  # generic phrases that fit any answer, per 100 words
     buzzwords: int
     overclaims: int
     coverage: float  # weighted share of the question's key terms the answer uses
@@ -725,9 +956,19 @@ class AnswerFeatures:
     considerate_cues: int
     perspective_cues: int
     shortcuts: int
+    decision_cues: int  # a stance taken: yes or no, what should happen, what I would do
+    stance_needed: bool  # the question asks for a stance on a dilemma
+    performance: bool  # the question asks for a performance (a pitch, an explanation for a child)
+    undecided_cues: int  # "it depends", "both sides", "a difficult one" (with no stance)
+    # The answer's own words behind the counts (cue name -> matches in order), for the reasons.
+    evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     def as_factors(self) -> dict[str, float]:
-        return {name: float(getattr(self, name)) for name in self.__slots__}
+        return {name: float(getattr(self, name)) for name in self.__slots__ if name != "evidence"}
+
+    def said(self, cue: str) -> tuple[str, ...]:
+        """The answer's words that matched a cue, in the order they were said."""
+        return self.evidence.get(cue, ())
 
 
 def _sat(value: float, half: float) -> float:
@@ -739,8 +980,16 @@ def _clamp01(value: float) -> float:
     return 0.0 if value < 0 else 1.0 if value > 1 else value
 
 
-def _distinct(pattern: re.Pattern[str], text: str) -> int:
-    return len({m.group(0) for m in pattern.finditer(text)})
+def _in_order(pattern: re.Pattern[str], lower: str, text: str) -> tuple[str, ...]:
+    """The distinct matches of a pattern in the lowercased text, in the order they first appear,
+    as the answer wrote them."""
+    source = text if len(text) == len(lower) else lower
+    found: dict[str, str] = {}
+    for m in pattern.finditer(lower):
+        key = m.group(0).strip()
+        if key not in found:
+            found[key] = source[m.start() : m.end()].strip()
+    return tuple(found.values())
 
 
 def _count(pattern: re.Pattern[str], text: str) -> int:
@@ -748,11 +997,15 @@ def _count(pattern: re.Pattern[str], text: str) -> int:
 
 
 def _length_fit(ratio: float, words: int) -> float:
-    """1 inside the comfortable band of the time limit; less when far too short or rambling."""
+    """1 from about 70 words up to the time limit; less for a few words or for rambling.
+
+    A written or spoken answer that says what it needs to in 80 words is not too short, however
+    long the question allows: brevity only costs when there is too little to show content.
+    """
     if words < 25:
         return 0.1 + 0.3 * words / 25
-    if ratio < 0.3:
-        return 0.25 + 0.75 * (ratio / 0.3) ** 1.2
+    if words < FULL_LENGTH_WORDS:
+        return 0.4 + 0.6 * (words - 25) / (FULL_LENGTH_WORDS - 25)
     if ratio <= 1.15:
         return 1.0
     if ratio <= 2.0:
@@ -779,11 +1032,48 @@ def _content_stems(words: list[str], memo: dict[str, str]) -> set[str]:
     return stems
 
 
+def _own_terms(words: list[str], memo: dict[str, str]) -> set[str]:
+    """The answer's own content terms: stems of words of 5+ letters that any answer could not
+    equally use ("important", "situation", "communication")."""
+    stems = set()
+    for w in words:
+        if len(w) >= 5 and w not in _STOP_WORDS and not w.isdigit():
+            stem = memo.get(w)
+            if stem is None:
+                stem = memo[w] = _stem(w)
+            stems.add(stem)
+    return stems - _EMPTY_WORDS
+
+
 def _expand(stems: set[str]) -> set[str]:
     expanded = set(stems)
     for s in stems:
         expanded |= _SYNONYMS.get(s, frozenset())
     return expanded
+
+
+def _clip(text: str, words: int) -> str:
+    """The first `words` words of a text, with an ellipsis when it goes on."""
+    tokens = text.strip().split()
+    clipped = " ".join(tokens[:words]).rstrip(",;:")
+    return clipped + "…" if len(tokens) > words else clipped.rstrip(".!?")
+
+
+def _result_quote(sentences: list[str]) -> tuple[str, ...]:
+    """The answer's words that report its result: from the result cue of the last sentence that
+    has one and a figure (else of the last result sentence), clipped to a dozen words."""
+    fallback: tuple[str, ...] = ()
+    for sentence in reversed(sentences):
+        lower = sentence.lower()
+        match = _RESULT.search(lower)
+        if match is None:
+            continue
+        start = match.start() if len(lower) == len(sentence) else 0
+        quote = (_clip(sentence[start:], 12),)
+        if _NUMBER.search(sentence) or _NUMBER_WORDS.search(lower):
+            return quote
+        fallback = fallback or quote
+    return fallback
 
 
 # The vocabulary that counts as specific detail, per category.
@@ -801,8 +1091,19 @@ _TOPIC_PATTERN: dict[str, re.Pattern[str]] = {
     "case": _BUSINESS_TERMS,
     "mmi": _MMI_TOPIC,
 }
-
-
+# Cues counted in every answer: feature name -> (evidence name, pattern).
+_COMMON_CUES: dict[str, tuple[str, re.Pattern[str]]] = {
+    "situation_cues": ("situation", _SITUATION),
+    "task_cues": ("task", _TASK),
+    "result_cues": ("result", _RESULT),
+    "reflection_cues": ("reflection", _REFLECTION),
+    "reasoning_cues": ("reasoning", _REASONING),
+    "trade_off_cues": ("trade_off", _TRADE_OFF),
+    "choice_cues": ("choice", _CHOICE),
+    "example_cues": ("example", _EXAMPLE),
+    "signposts": ("signpost", _SIGNPOST),
+    "buzzwords": ("buzzword", _BUZZWORD),
+}
 _CATEGORY_LEXICONS: dict[str, dict[str, re.Pattern[str]]] = {
     "system_design": {
         "requirement_cues": _REQUIREMENT_CUES,
@@ -824,18 +1125,27 @@ _CATEGORY_LEXICONS: dict[str, dict[str, re.Pattern[str]]] = {
         "considerate_cues": _CONSIDERATE,
         "perspective_cues": _PERSPECTIVE,
         "shortcuts": _SHORTCUT,
+        "decision_cues": _DECISION,
+        "undecided_cues": _UNDECIDED,
     },
 }
 _CATEGORY_FEATURES = tuple(f for lexicons in _CATEGORY_LEXICONS.values() for f in lexicons)
 
 
+def _evidence_name(feature: str) -> str:
+    return "shortcut" if feature == "shortcuts" else feature.removesuffix("_cues")
+
+
 def extract_features(item: AnswerInput) -> AnswerFeatures:
-    """Counts the cues in one answer; pure and deterministic."""
-    text = item.answer.replace("\u2019", "'").replace("\u2018", "'")
+    """Counts the cues in one answer, and keeps the words behind them; pure and deterministic."""
+    spoken = clean_transcript(item.answer.replace("\u2019", "'").replace("\u2018", "'"))
+    text = spoken.text  # content is read without the fillers and restarts of speech
     lower = text.lower()
-    words = [w.lower() for w in _WORD.findall(text)]
+    tokens = _WORD.findall(text)
+    words = [w.lower() for w in tokens]
     n = len(words)
-    sentences = [s for s in _SENTENCE_SPLIT.split(text) if _WORD.search(s)]
+    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if _WORD.search(s)]
+    evidence: dict[str, tuple[str, ...]] = {}
 
     time_limit = item.time_limit_s or DEFAULT_TIME_LIMIT_S.get(item.category, 120.0)
     expected_words = time_limit * SPEAKING_WPM / 60.0
@@ -845,62 +1155,124 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         ratio = n / expected_words
     length_fit = _length_fit(ratio, n)
 
-    digit_numbers = len(_NUMBER.findall(text))
-    numbers = digit_numbers + 0.5 * len(_NUMBER_WORDS.findall(lower))
+    number_matches = _NUMBER.findall(text)
+    number_words = _NUMBER_WORDS.findall(lower)
+    numbers = len(number_matches) + 0.5 * len(number_words)
+    evidence["numbers"] = tuple(dict.fromkeys(m.group(0).strip().rstrip(",") for m in _FIGURE.finditer(text)))
     quantities = len(_QUANTITY.findall(lower))
 
-    proper: set[str] = set()
+    proper: dict[str, None] = {}
     for sentence in sentences:
-        tokens = _WORD.findall(sentence)
-        for token in tokens[1:]:
+        for token in _WORD.findall(sentence)[1:]:
             if token in _NOT_PROPER:
                 continue
             if token[0].isupper() or _ACRONYM.fullmatch(token):
-                proper.add(token)
-    domain_terms = _distinct(_DOMAIN_PATTERN[item.category], lower)
+                proper[token] = None
+    evidence["proper"] = tuple(proper)
+    evidence["domain"] = _in_order(_DOMAIN_PATTERN[item.category], lower, text)
+    domain_terms = len(evidence["domain"])
 
-    i_verbs: set[str] = set()
-    we_verbs: set[str] = set()
-    for subject, verb in _FIRST_PERSON_VERB.findall(lower):
+    i_verbs: dict[str, None] = {}
+    we_verbs: dict[str, None] = {}
+    i_other: dict[str, None] = {}  # "I think", "I always": first person, but nothing done
+    for match in _FIRST_PERSON_VERB.finditer(lower):
+        subject, verb = match.groups()
         if _is_past_action(verb):
-            (i_verbs if subject == "i" else we_verbs).add(verb)
+            (i_verbs if subject == "i" else we_verbs)[verb] = None
+        elif subject == "i":
+            i_other["I" + match.group(0)[1:]] = None
+    evidence["i_actions"] = tuple(f"I {v}" for v in i_verbs)
+    evidence["i_other"] = tuple(i_other)
+    evidence["we_actions"] = tuple(f"we {v}" for v in we_verbs)
+    evidence["hypothetical"] = tuple(dict.fromkeys(m.group(0) for m in _HYPOTHETICAL.finditer(lower)))
     hypotheticals = _count(_HYPOTHETICAL, lower)
+    steps: dict[str, None] = {}
+    for match in _STEP.finditer(lower):
+        if match.group(1) not in _NOT_STEP and len(match.group(1)) > 2:
+            steps[match.group(0)] = None
+    evidence["steps"] = tuple(steps)
 
-    # Result numbers: figures in sentences that report an outcome.
+    # Result numbers: figures in sentences that report an outcome. After the first thing the
+    # speaker did, a sentence in the past tense with a figure or an "every"/"no" is an outcome
+    # too, whatever its verb ("We paid everyone on the Friday with no corrections").
     result_numbers = 0
+    outcomes: list[str] = []
+    acted = False
     for sentence in sentences:
         sl = sentence.lower()
+        figures = len(_NUMBER.findall(sentence)) + len(_NUMBER_WORDS.findall(sl))
         if _RESULT.search(sl):
-            result_numbers += len(_NUMBER.findall(sentence)) + len(_NUMBER_WORDS.findall(sl))
+            result_numbers += figures
+        elif acted and _PAST_VERB.search(sl) and (figures or _ALL_OR_NONE.search(sl)):
+            result_numbers += max(figures, 1)  # "no corrections", "everyone": a measure too
+            outcomes.append(_clip(sentence, 12))
+        acted = acted or any(_is_past_action(v) for _, v in _FIRST_PERSON_VERB.findall(sl))
+    evidence["outcome"] = tuple(outcomes)
+    evidence["result_quote"] = _result_quote(sentences) or tuple(outcomes[-1:])
+    evidence["opening"] = (_clip(sentences[0], 10),) if sentences else ()
+    evidence["closing"] = (_clip(sentences[-1], 12),) if sentences else ()
 
+    common: dict[str, int] = {}
+    for feature, (name, pattern) in _COMMON_CUES.items():
+        evidence[name] = _in_order(pattern, lower, text)
+        common[feature] = len(evidence[name])
+    common["result_cues"] += len(outcomes)
+    for name, pattern in (
+        ("hedge", _HEDGE),
+        ("filler", _FILLER),  # what is left after cleaning: "yeah", "anyway", "right?"
+        ("vague", _VAGUE),
+        ("platitude", _PLATITUDE),
+        ("overclaim", _OVERCLAIM),
+    ):
+        evidence[name] = _in_order(pattern, lower, text)
     hedges = _count(_HEDGE, lower)
-    fillers = _count(_FILLER, lower)
+    evidence["filler"] = tuple(dict.fromkeys(spoken.disfluencies)) + evidence["filler"]
+    fillers = len(spoken.disfluencies) + _count(_FILLER, lower)
     vague_terms = _count(_VAGUE, lower)
     platitudes = _count(_PLATITUDE, lower)
-    vagueness = 100.0 * (hedges + fillers + 0.6 * vague_terms + 2.0 * platitudes) / max(n, 40)
+    # Fillers are delivery (reports/delivery.py scores them), not vagueness of content.
+    vagueness = 100.0 * (hedges + 0.6 * vague_terms + 2.0 * platitudes) / max(n, 40)
 
     specific_mass = (
-        digit_numbers + 0.5 * (numbers - digit_numbers) + 0.6 * len(proper) + 0.35 * domain_terms
+        len(number_matches) + 0.25 * len(number_words) + 0.6 * len(proper) + 0.35 * domain_terms
     )
     specificity = _clamp01(_sat(100.0 * specific_mass / max(n, 60), 5.0) * 1.25)
+    # Concrete detail, counted: what an answer that says something has and a vague one lacks.
+    specifics = (
+        len(number_matches)
+        + 0.5 * len(number_words)
+        + len(proper)
+        + 0.5 * domain_terms
+        + len(i_verbs)
+        + 0.5 * len(we_verbs)
+        + 0.75 * len(steps)
+    )
 
     # Relevance: the question's key terms (and their usual synonyms) in the answer, and the share
     # of sentences that stay on the question or its category's vocabulary.
     question_words = [w.lower() for w in _WORD.findall(item.question)]
     memo: dict[str, str] = {}
     q_stems = _content_stems(question_words, memo)
-    answer_stems = _content_stems(words, memo)
+    # Code words in capitals ("WHERE", "HAVING") are key terms even when they are common words.
+    code_words = {w.lower() for w in _WORD.findall(item.question) if w.isupper() and len(w) > 1}
+    for w in code_words:
+        memo[w] = w
+    q_stems |= code_words
+    answer_stems = _content_stems(words, memo) | (code_words & set(words))
+    missing_terms: dict[str, None] = {}
     if q_stems:
         weights = {s: (0.5 if s in _GENERIC_TERMS else 1.0) * math.log(1 + len(s)) for s in q_stems}
-        hit = sum(
-            w
-            for s, w in weights.items()
-            if _SYNONYMS.get(s, frozenset({s})) & answer_stems or s in answer_stems
-        )
-        coverage = hit / sum(weights.values())
+        found = {s for s in q_stems if _SYNONYMS.get(s, frozenset({s})) & answer_stems or s in answer_stems}
+        coverage = sum(weights[s] for s in found) / sum(weights.values())
+        for w in question_words:
+            stem = memo.get(w)
+            if stem in q_stems and stem not in found and stem not in _GENERIC_TERMS:
+                missing_terms[w] = None
     else:
         coverage = 0.0
+    evidence["missing_terms"] = tuple(missing_terms)
     topic_stems = _expand(q_stems)
+    story = item.category == "behavioral" or bool(_STORY_QUESTION.search(item.question))
     domain_pattern = _DOMAIN_PATTERN[item.category]
     on_topic = 0
     for sentence in sentences:
@@ -908,29 +1280,38 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         s_stems = _content_stems([w.lower() for w in _WORD.findall(sentence)], memo)
         if s_stems & topic_stems:
             on_topic += 1
-        elif item.category == "behavioral":
+        elif story:
             # Stories rarely repeat the question's words; a sentence of the story is on topic.
-            if any(_is_past_action(v) for _, v in _FIRST_PERSON_VERB.findall(sl)):
+            if _NARRATIVE.search(sl):
                 on_topic += 1
         elif item.category in _TOPIC_PATTERN and (
             _TOPIC_PATTERN[item.category].search(sl) or len(set(domain_pattern.findall(sl))) >= 2
         ):
             on_topic += 1
+        elif item.category == "mmi" and (_STEP.search(sl) or _DECISION.search(sl)):
+            on_topic += 1  # "I'd tell them to find someone who saw it": the dilemma, by pronoun
     on_topic_share = on_topic / len(sentences) if sentences else 0.0
     # A story rarely repeats the abstract words of a behavioural question, so its sentences
-    # count for more there than the question's terms do.
-    coverage_weight = 0.3 if item.category == "behavioral" else 0.45
+    # count for more there than the question's terms do; so does a stance on a dilemma.
+    takes_stance = item.category == "mmi" and bool(steps or _DECISION.search(lower))
+    coverage_weight = 0.3 if story or takes_stance else 0.45
     relevance = (
         _clamp01(coverage_weight * _clamp01(coverage / 0.6) + (1 - coverage_weight) * on_topic_share)
         if n
         else 0.0
     )
+    if n and _PERFORMANCE_QUESTION.search(item.question):
+        # The answer is the performance asked for (the email, the pitch, the explanation for a
+        # child): its words need not echo the question's.
+        relevance = max(relevance, _RELEVANCE_FULL_AT)
 
     # Category vocabularies run only for their own category; the others stay at zero.
     category_cues = dict.fromkeys(_CATEGORY_FEATURES, 0)
     for feature, pattern in _CATEGORY_LEXICONS.get(item.category, {}).items():
+        name = _evidence_name(feature)
+        evidence[name] = _in_order(pattern, lower, text)
         category_cues[feature] = (
-            _count(pattern, lower) if feature == "shortcuts" else _distinct(pattern, lower)
+            _count(pattern, lower) if feature == "shortcuts" else len(evidence[name])
         )
 
     return AnswerFeatures(
@@ -944,41 +1325,43 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         proper_nouns=len(proper),
         domain_terms=domain_terms,
         specificity=round(specificity, 3),
+        i_words=words.count("i"),
+        we_words=words.count("we"),
         i_actions=len(i_verbs),
         we_actions=len(we_verbs),
         hypotheticals=hypotheticals,
-        situation_cues=_distinct(_SITUATION, lower),
-        task_cues=_distinct(_TASK, lower),
-        result_cues=_distinct(_RESULT, lower),
+        named_steps=len(steps),
+        stance_needed=item.category == "mmi" and bool(_DILEMMA_QUESTION.search(item.question)),
+        performance=bool(_PERFORMANCE_QUESTION.search(item.question)),
         result_numbers=result_numbers,
-        reflection_cues=_distinct(_REFLECTION, lower),
-        reasoning_cues=_distinct(_REASONING, lower),
-        trade_off_cues=_distinct(_TRADE_OFF, lower),
-        choice_cues=_distinct(_CHOICE, lower),
-        example_cues=_distinct(_EXAMPLE, lower),
-        signposts=_distinct(_SIGNPOST, lower),
         hedges=hedges,
         fillers=fillers,
+        filler_rate=round(100.0 * fillers / max(n + fillers, 40), 2),
         vague_terms=vague_terms,
         platitudes=platitudes,
         vagueness=round(vagueness, 2),
-        buzzwords=_distinct(_BUZZWORD, lower),
+        specifics=round(specifics, 2),
+        distinct_terms=len(_own_terms(words, memo)),
+        specific_density=round(100.0 * specifics / max(n, 60), 2),
+        generic_density=round(100.0 * platitudes / max(n, 40), 2),
         overclaims=_count(_OVERCLAIM, lower),
         coverage=round(coverage, 3),
         on_topic_share=round(on_topic_share, 3),
         relevance=round(relevance, 3),
+        evidence=evidence,
+        **common,
         **category_cues,
     )
 
 
 # --- dimension scorers ----------------------------------------------------------------------
-# Each turns the features into 0..1 (before calibration and relevance scaling) and one reason:
-# the most useful thing that is missing, or, when nothing is, what was found.
+# Each turns the features into a raw 0..1 value and one reason that cites the answer: the words
+# that earned the points, or the most useful thing that is missing and what was said instead.
 
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
-    """One dimension before scaling: 0..1, the reason, and whether the reason is a strength."""
+    """One dimension before scaling: raw 0..1, the reason, and whether the reason is a strength."""
 
     score: float
     reason: str
@@ -993,8 +1376,29 @@ def _found(score: float, reason: str) -> Judgement:
     return Judgement(score, reason, True)
 
 
+def _quote(items: Sequence[str], limit: int = 3) -> str:
+    """'a', 'b' and 'c': the first few of the answer's own words, quoted."""
+    shown = [f"'{item}'" for item in items[:limit]]
+    if len(shown) <= 1:
+        return "".join(shown)
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _times(count: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _vague_words(f: AnswerFeatures) -> tuple[str, ...]:
+    return f.said("platitude") + f.said("hedge") + f.said("vague")
+
+
+def _filler_penalty(f: AnswerFeatures) -> float:
+    """Spoken answers carry some fillers; only many of them get in the way of the content."""
+    return min(0.15, max(0.0, f.filler_rate - FILLERS_NORMAL) * 0.02)
+
+
 def _vague_penalty(f: AnswerFeatures) -> float:
-    return min(0.35, max(0.0, f.vagueness - 2.0) * 0.04)
+    return min(VAGUE_PENALTY_CAP, max(0.0, f.vagueness - 2.0) * 0.04)
 
 
 def _situation(f: AnswerFeatures) -> Judgement:
@@ -1007,19 +1411,28 @@ def _situation(f: AnswerFeatures) -> Judgement:
     if f.i_actions + f.we_actions == 0 and f.hypotheticals:
         return _missing(
             score * 0.5,
-            "You describe what you would do in general: tell one real situation, when and where.",
+            f"You describe what you would do ({_quote(f.said('hypothetical'), 2)}), not what "
+            "happened: tell one real situation, when and where.",
         )
     score -= _vague_penalty(f)
     if f.situation_cues == 0:
         return _missing(
-            score, "No clear setting: open with when and where this happened and who was involved."
+            score,
+            f"No clear setting: you open with {_quote(f.said('opening'))}; say when and where "
+            "this happened and who was involved.",
         )
     if f.proper_nouns + f.numbers < 2:
         return _missing(
             score,
-            "The setting is thin: add a concrete detail such as the team, the product or the stakes.",
+            f"The setting ({_quote(f.said('situation'), 2)}) is thin: add a concrete detail such "
+            "as the team, the product or the stakes.",
         )
-    return _found(score, "Clear, concrete setting: the listener knows when, where and who.")
+    details = f.said("proper") + f.said("numbers")
+    return _found(
+        score,
+        f"Clear, concrete setting: {_quote(f.said('situation'), 2)}, with details such as "
+        f"{_quote(details, 2)}.",
+    )
 
 
 def _task(f: AnswerFeatures) -> Judgement:
@@ -1027,13 +1440,21 @@ def _task(f: AnswerFeatures) -> Judgement:
     score -= _vague_penalty(f) * 0.5
     if f.task_cues == 0:
         return _missing(
-            score, "Your own goal is missing: say what you were responsible for and what success meant."
+            score,
+            "Your own goal is missing: nothing like 'my goal was' or 'I had to'; say what you "
+            "were responsible for and what success meant.",
         )
     if f.numbers < 1:
         return _missing(
-            score, "You state your goal; make the stakes concrete, such as a deadline or a target."
+            score,
+            f"You state your goal ({_quote(f.said('task'), 2)}); make the stakes concrete, such "
+            "as a deadline or a target.",
         )
-    return _found(score, "Your responsibility and the stakes are clear.")
+    return _found(
+        score,
+        f"Your responsibility ({_quote(f.said('task'), 2)}) and the stakes "
+        f"({_quote(f.said('numbers'), 2)}) are clear.",
+    )
 
 
 def _action(f: AnswerFeatures) -> Judgement:
@@ -1048,18 +1469,44 @@ def _action(f: AnswerFeatures) -> Judgement:
     if f.i_actions == 0 and f.hypotheticals:
         score -= 0.1
     score -= _vague_penalty(f)
+    if f.platitudes >= 2 and f.i_actions < 3:
+        return _missing(
+            score,
+            f"General statements ({_quote(f.said('platitude'), 3)}) in place of one real time: "
+            "tell what happened and what you did ('I built', 'I proposed').",
+        )
     if f.i_actions == 0:
+        if f.we_actions:
+            return _missing(
+                score,
+                f"You said 'we' {_times(f.we_words)} and 'I' {_times(f.i_words)} "
+                f"({_quote(f.said('we_actions'), 2)}): say which steps you took yourself.",
+            )
+        if f.said("i_other"):
+            return _missing(
+                score,
+                f"No steps you took: {_quote(f.said('i_other'))} describe views or habits; tell "
+                "one time and what you did ('I built', 'I proposed').",
+            )
         return _missing(
             score, "No first-person actions: say what you did yourself ('I built', 'I proposed')."
         )
     if f.we_actions > f.i_actions:
-        return _missing(score, "Mostly 'we': separate your own steps from the team's.")
+        return _missing(
+            score,
+            f"Mostly 'we': you said 'we' {_times(f.we_words)} and 'I' {_times(f.i_words)} "
+            f"({_quote(f.said('we_actions'), 2)}): separate your own steps from the team's.",
+        )
     if f.i_actions < 3:
         return _missing(
-            score, "Only a step or two of your own: walk through the key things you did and why."
+            score,
+            f"Only {_quote(f.said('i_actions'), 2)} in the first person: walk through the key "
+            "things you did and why.",
         )
     return _found(
-        score, f"Your own actions are specific ({f.i_actions} distinct steps in the first person)."
+        score,
+        f"Your own actions are specific: {_quote(f.said('i_actions'))} "
+        f"({f.i_actions} steps in the first person).",
     )
 
 
@@ -1072,34 +1519,68 @@ def _result(f: AnswerFeatures) -> Judgement:
     )
     score -= _vague_penalty(f) * 0.5
     if f.result_cues == 0:
-        return _missing(score, "No result: say how it ended and what changed because of what you did.")
+        return _missing(
+            score,
+            f"No result: you end on {_quote(f.said('closing'))}; say how it ended and what "
+            "changed because of what you did.",
+        )
     if f.result_numbers == 0:
-        return _missing(score, "No measurable result: say what changed and by how much.")
+        return _missing(
+            score,
+            f"No measurable result: {_quote(f.said('result_quote'))} says what happened; say "
+            "what changed and by how much.",
+        )
     if f.reflection_cues == 0:
         return _missing(
-            score, "A measurable result; add one line on what you learned or would do again."
-        )
-    return _found(score, "A measurable result and what you learned from it.")
-
-
-def _accuracy(f: AnswerFeatures) -> Judgement:
-    score = 0.2 + 0.4 * _sat(f.domain_terms, 6) + 0.2 * f.specificity + 0.2 * _sat(f.reasoning_cues, 3)
-    score -= 0.12 * min(f.overclaims, 3) + min(0.25, f.hedges * 0.04) + _vague_penalty(f) * 0.5
-    if f.overclaims:
-        return _missing(
             score,
-            "Sweeping claims ('always', 'never a problem') suggest gaps: say when they hold and when not.",
-        )
-    if f.domain_terms < 6:
-        return _missing(score, "Few precise terms: name the mechanisms, structures or tools involved.")
-    if f.hedges >= 3:
-        return _missing(
-            score,
-            "Hedged throughout: state what you know plainly and flag the one thing you're unsure of.",
+            f"A measurable result ({_quote(f.said('result_quote'))}); add one line on what you "
+            "learned or would do again.",
         )
     return _found(
         score,
-        f"Precise vocabulary ({f.domain_terms} technical terms; offline, terms are checked, not facts).",
+        f"A measurable result ({_quote(f.said('result_quote'))}) and what you learned "
+        f"({_quote(f.said('reflection'), 1)}).",
+    )
+
+
+def _hedge_penalty(f: AnswerFeatures) -> float:
+    """Speakers say 'I think' and 'probably' now and then; only a hedge in every other sentence
+    reads as unsure."""
+    return min(0.25, max(0.0, 100.0 * f.hedges / max(f.word_count, 60) - 2.0) * 0.05)
+
+
+def _explained_terms(f: AnswerFeatures) -> float:
+    """Precise terms, or for an explanation pitched at a layperson, the analogies that replace
+    them ("imagine a huge library", "like the index at the back of a book")."""
+    return f.domain_terms + (3.0 * f.example_cues if f.performance else 0.0)
+
+
+def _accuracy(f: AnswerFeatures) -> Judgement:
+    terms = _explained_terms(f)
+    score = 0.2 + 0.4 * _sat(terms, 6) + 0.2 * f.specificity + 0.2 * _sat(f.reasoning_cues, 3)
+    score -= 0.12 * min(f.overclaims, 3) + _hedge_penalty(f) + _vague_penalty(f) * 0.5
+    if f.overclaims:
+        return _missing(
+            score,
+            f"Sweeping claims ({_quote(f.said('overclaim'), 2)}) suggest gaps: say when they "
+            "hold and when not.",
+        )
+    if terms < 6:
+        found = f"only {_quote(f.said('domain'), 4)}" if f.domain_terms else "none"
+        return _missing(
+            score,
+            f"Few precise terms ({found}): name the mechanisms, structures or tools involved.",
+        )
+    if f.hedges >= 3:
+        return _missing(
+            score,
+            f"Hedged throughout ({_quote(f.said('hedge'))}): state what you know plainly and "
+            "flag the one thing you're unsure of.",
+        )
+    return _found(
+        score,
+        f"Precise vocabulary: {_quote(f.said('domain'), 4)} ({f.domain_terms} technical terms; "
+        "offline, terms are checked, not facts).",
     )
 
 
@@ -1108,17 +1589,29 @@ def _depth(f: AnswerFeatures) -> Judgement:
         0.06
         + 0.3 * _sat(f.reasoning_cues, 3)
         + 0.22 * _sat(f.example_cues + 0.5 * f.numbers, 3)
-        + 0.24 * _sat(f.domain_terms, 8)
+        + 0.24 * _sat(_explained_terms(f), 8)
         + 0.18 * f.length_fit
     )
     score -= _vague_penalty(f)
     if f.reasoning_cues < 2:
+        found = f"only {_quote(f.said('reasoning'))}" if f.reasoning_cues else "no 'because'"
         return _missing(
-            score, "Says what, not why: explain how it works underneath and why it behaves that way."
+            score,
+            f"Says what, not why ({found}): explain how it works underneath and why it "
+            "behaves that way.",
         )
     if f.example_cues + f.numbers < 2:
-        return _missing(score, "Add a concrete example or figure to show the idea in practice.")
-    return _found(score, "Explains the mechanism with reasons and concrete examples.")
+        return _missing(
+            score,
+            f"You explain why ({_quote(f.said('reasoning'), 2)}); add a concrete example or "
+            "figure to show the idea in practice.",
+        )
+    shown = f.said("example") + f.said("numbers")
+    return _found(
+        score,
+        f"Explains the mechanism with reasons ({_quote(f.said('reasoning'), 2)}) and concrete "
+        f"examples ({_quote(shown, 2)}).",
+    )
 
 
 def _trade_offs(f: AnswerFeatures) -> Judgement:
@@ -1126,15 +1619,27 @@ def _trade_offs(f: AnswerFeatures) -> Judgement:
     score -= _vague_penalty(f) * 0.5
     if f.trade_off_cues == 0:
         return _missing(
-            score, "No trade-offs: say what each option costs and when you would choose the other."
+            score,
+            "No trade-offs: nothing like 'but', 'at the cost of' or 'rather than'; say what each "
+            "option costs and when you would choose the other.",
         )
     if f.trade_off_cues < 2:
         return _missing(
-            score, "One downside mentioned: compare the options on cost, risk and complexity."
+            score,
+            f"One downside ({_quote(f.said('trade_off'))}): compare the options on cost, risk "
+            "and complexity.",
         )
     if f.choice_cues == 0:
-        return _missing(score, "You weigh downsides; finish with when you would pick each option.")
-    return _found(score, f"Weighs options and says when each fits ({f.trade_off_cues} trade-off cues).")
+        return _missing(
+            score,
+            f"You weigh downsides ({_quote(f.said('trade_off'), 2)}); finish with when you would "
+            "pick each option.",
+        )
+    return _found(
+        score,
+        f"Weighs options ({_quote(f.said('trade_off'))}) and says when each fits "
+        f"({_quote(f.said('choice'), 2)}).",
+    )
 
 
 def _communication(f: AnswerFeatures) -> Judgement:
@@ -1143,39 +1648,68 @@ def _communication(f: AnswerFeatures) -> Judgement:
     score = (
         0.14 + 0.22 * _sat(f.signposts, 2) + 0.3 * f.length_fit + 0.14 * readable + 0.2 * f.specificity
     )
-    score -= min(0.35, f.fillers * 0.06) + _vague_penalty(f)
-    if f.fillers >= 2:
-        return _missing(score, "Filler words ('um', 'like', 'you know') get in the way: pause instead.")
+    score -= _filler_penalty(f) + _vague_penalty(f)
+    if f.filler_rate >= FILLERS_IN_THE_WAY:
+        return _missing(
+            score,
+            f"Fillers get in the way ({_quote(f.said('filler'))}, {f.fillers} in all): pause "
+            "instead.",
+        )
     if f.length_fit < 0.7:
         if f.length_ratio < 1:
             return _missing(
-                score, "Too brief for the time you have: develop the answer with an example or two."
+                score,
+                f"Too brief to show much ({f.word_count} words): develop the answer with an "
+                "example or two.",
             )
-        return _missing(score, "Runs long for the time limit: lead with your point and cut repetition.")
+        return _missing(
+            score,
+            f"Runs long ({f.word_count} words where about {round(f.expected_words)} fit the "
+            "time): lead with your point and cut repetition.",
+        )
     if f.vagueness > 5:
         return _missing(
             score,
-            "Lots of general wording ('really', 'things', 'I think'): be plainer and more concrete.",
+            f"Lots of general wording ({_quote(_vague_words(f))}): be plainer and more concrete.",
+        )
+    if f.signposts == 0 and words_per_sentence > 30:
+        return _missing(
+            score,
+            f"Long sentences ({round(words_per_sentence)} words on average) and no signposts such "
+            "as 'first' or 'finally': break it up so it's easy to follow.",
         )
     if f.signposts == 0:
-        return _missing(score, "Signpost the answer (first, then, finally) so it's easy to follow.")
-    return _found(score, "Well organised, with signposting and a length that suits the question.")
+        return _missing(
+            score,
+            f"No signposts: you go from {_quote(f.said('opening'))} to "
+            f"{_quote(f.said('closing'))} without 'first', 'then' or 'finally'; add them.",
+        )
+    return _found(
+        score,
+        f"Well organised: signposts such as {_quote(f.said('signpost'), 2)} and a length "
+        f"({f.word_count} words) that suits the question.",
+    )
 
 
 def _requirements(f: AnswerFeatures) -> Judgement:
     score = 0.06 + 0.5 * _sat(f.requirement_cues, 4) + 0.4 * _sat(f.quantities + 0.5 * f.numbers, 4)
     if f.requirement_cues < 3:
+        found = f"only {_quote(f.said('requirement'))}" if f.requirement_cues else "none stated"
         return _missing(
             score,
-            "Jumps into the design: first pin down what the system must do and how much load it takes.",
+            f"Jumps into the design (requirements: {found}): first pin down what the system "
+            "must do and how much load it takes.",
         )
     if f.numbers < 2:
         return _missing(
             score,
-            "Requirements named but not sized: estimate users, requests per second and data volume.",
+            f"Requirements named ({_quote(f.said('requirement'))}) but not sized: estimate "
+            "users, requests per second and data volume.",
         )
     return _found(
-        score, "Sets functional and non-functional requirements and sizes the load with numbers."
+        score,
+        f"Sets requirements ({_quote(f.said('requirement'))}) and sizes the load "
+        f"({_quote(f.said('numbers'), 3)}).",
     )
 
 
@@ -1188,14 +1722,22 @@ def _high_level(f: AnswerFeatures) -> Judgement:
     score = 0.06 + 0.55 * _sat(f.component_cues, 6) + 0.25 * _sat(f.flow_cues, 3) + 0.14 * f.specificity
     score -= _buzz_penalty(f, 0.05, 0.2)
     if f.component_cues < 4:
+        found = f"only {_quote(f.said('component'))}" if f.component_cues else "none named"
         return _missing(
             score,
-            "No clear architecture: name the main components and how a request flows through them.",
+            f"No clear architecture (components: {found}): name the main components and how a "
+            "request flows through them.",
         )
     if f.flow_cues < 2:
-        return _missing(score, "Components are listed; walk one request through them end to end.")
+        return _missing(
+            score,
+            f"Components are listed ({_quote(f.said('component'))}); walk one request through "
+            "them end to end.",
+        )
     return _found(
-        score, f"A clear set of components ({f.component_cues}) and how data flows between them."
+        score,
+        f"A clear set of components ({_quote(f.said('component'))}) and how data flows "
+        f"between them ({_quote(f.said('flow'), 2)}).",
     )
 
 
@@ -1205,28 +1747,50 @@ def _deep_dive(f: AnswerFeatures) -> Judgement:
     )
     score -= _buzz_penalty(f, 0.05, 0.2)
     if f.mechanism_cues < 4:
+        if f.buzzwords > f.mechanism_cues:
+            return _missing(
+                score,
+                f"Buzzwords ({_quote(f.said('buzzword'))}) instead of mechanisms: pick the "
+                "hardest component and explain exactly how it works.",
+            )
+        found = f"only {_quote(f.said('mechanism'))}" if f.mechanism_cues else "none named"
         return _missing(
-            score, "No real deep dive: pick the hardest component and explain exactly how it works."
+            score,
+            f"No real deep dive (mechanisms: {found}): pick the hardest component and explain "
+            "exactly how it works.",
         )
     if f.reasoning_cues < 2:
-        return _missing(score, "Mechanisms are named; explain why they solve the hard part.")
-    return _found(score, f"Goes deep on specific mechanisms ({f.mechanism_cues}) and why they work.")
+        return _missing(
+            score,
+            f"Mechanisms are named ({_quote(f.said('mechanism'))}); explain why they solve the "
+            "hard part.",
+        )
+    return _found(
+        score,
+        f"Goes deep on specific mechanisms ({_quote(f.said('mechanism'))}) and why they work.",
+    )
 
 
 def _scalability(f: AnswerFeatures) -> Judgement:
     score = 0.05 + 0.5 * _sat(f.scale_cues, 4) + 0.35 * _sat(f.quantities + 0.5 * f.numbers, 5)
     score -= _buzz_penalty(f, 0.06, 0.25)
     if f.scale_cues < 3:
+        found = f"only {_quote(f.said('scale'))}" if f.scale_cues else "nothing"
         return _missing(
             score,
-            "Doesn't say how it grows: name the bottleneck and how you would shard, replicate or cache.",
+            f"Doesn't say how it grows ({found}): name the bottleneck and how you would shard, "
+            "replicate or cache.",
         )
     if f.numbers < 2:
         return _missing(
-            score, "Scaling ideas without numbers: size the load so the choices can be checked."
+            score,
+            f"Scaling ideas ({_quote(f.said('scale'))}) without numbers: size the load so the "
+            "choices can be checked.",
         )
     return _found(
-        score, "Scales with concrete numbers and named techniques (sharding, replication, caching)."
+        score,
+        f"Scales with numbers ({_quote(f.said('numbers'), 2)}) and named techniques "
+        f"({_quote(f.said('scale'))}).",
     )
 
 
@@ -1236,14 +1800,23 @@ def _case_structure(f: AnswerFeatures) -> Judgement:
     )
     score -= _vague_penalty(f) * 0.5
     if f.case_structure_cues < 3:
+        found = f"only {_quote(f.said('case_structure'))}" if f.case_structure_cues else "none"
         return _missing(
-            score, "No framework: break the problem into a few clear branches before diving in."
+            score,
+            f"No framework (branches: {found}): break the problem into a few clear branches "
+            "before diving in.",
         )
     if f.signposts == 0:
         return _missing(
-            score, "Some structure; signpost the branches (first, second, finally) as you go."
+            score,
+            f"Some structure ({_quote(f.said('case_structure'))}); signpost the branches "
+            "(first, second, finally) as you go.",
         )
-    return _found(score, "Breaks the problem into clear branches and signposts them.")
+    return _found(
+        score,
+        f"Breaks the problem into branches ({_quote(f.said('case_structure'))}) and signposts "
+        f"them ({_quote(f.said('signpost'), 2)}).",
+    )
 
 
 def _case_analysis(f: AnswerFeatures) -> Judgement:
@@ -1255,25 +1828,45 @@ def _case_analysis(f: AnswerFeatures) -> Judgement:
     )
     score -= _vague_penalty(f)
     if f.case_analysis_cues < 3:
+        found = f"only {_quote(f.said('case_analysis'))}" if f.case_analysis_cues else "none"
         return _missing(
-            score, "Jumps to ideas: form hypotheses and say what data would confirm or rule each out."
+            score,
+            f"Jumps to ideas (hypotheses and data: {found}): say what data would confirm or rule "
+            "each one out.",
         )
     if f.reasoning_cues < 2:
         return _missing(
-            score, "Lists factors; connect them with 'because' and 'which means' to show your logic."
+            score,
+            f"Lists factors ({_quote(f.said('case_analysis'))}); connect them with 'because' and "
+            "'which means' to show your logic.",
         )
-    return _found(score, "Hypothesis-driven analysis with reasons and the data you'd check.")
+    return _found(
+        score,
+        f"Hypothesis-driven analysis ({_quote(f.said('case_analysis'))}) with reasons "
+        f"({_quote(f.said('reasoning'), 2)}).",
+    )
 
 
 def _quantification(f: AnswerFeatures) -> Judgement:
     score = 0.04 + 0.55 * _sat(f.numbers, 6) + 0.4 * _sat(f.arithmetic_cues, 4)
     if f.numbers < 3:
+        found = f"only {_quote(f.said('numbers'))}" if f.said("numbers") else "no figures"
         return _missing(
-            score, "No real numbers: put rough figures on the size of the problem and the options."
+            score,
+            f"No real numbers ({found}): put rough figures on the size of the problem and the "
+            "options.",
         )
     if f.arithmetic_cues < 2:
-        return _missing(score, "Figures without the working: show the calculation (x times y gives z).")
-    return _found(score, f"Quantifies the problem and shows the arithmetic ({int(f.numbers)} figures).")
+        return _missing(
+            score,
+            f"Figures ({_quote(f.said('numbers'))}) without the working: show the calculation "
+            "(x times y gives z).",
+        )
+    return _found(
+        score,
+        f"Quantifies the problem ({_quote(f.said('numbers'))}) and shows the working "
+        f"({_quote(f.said('arithmetic'), 2)}).",
+    )
 
 
 def _recommendation(f: AnswerFeatures) -> Judgement:
@@ -1285,32 +1878,73 @@ def _recommendation(f: AnswerFeatures) -> Judgement:
     )
     score -= _vague_penalty(f) * 0.5
     if f.recommend_cues == 0:
-        return _missing(score, "No clear recommendation: end with what you would do and why.")
+        return _missing(
+            score,
+            f"No clear recommendation: you end on {_quote(f.said('closing'))}; end with what you "
+            "would do and why.",
+        )
     if f.next_step_cues == 0:
-        return _missing(score, "A recommendation; add the main risk and how you'd test or measure it.")
-    return _found(score, "A clear recommendation with risks and next steps.")
+        return _missing(
+            score,
+            f"A recommendation ({_quote(f.said('recommend'), 2)}); add the main risk and how "
+            "you'd test or measure it.",
+        )
+    return _found(
+        score,
+        f"A clear recommendation ({_quote(f.said('recommend'), 2)}) with risks and next steps "
+        f"({_quote(f.said('next_step'), 2)}).",
+    )
 
 
 def _critical_thinking(f: AnswerFeatures) -> Judgement:
+    decided = f.decision_cues + f.named_steps > 0 or not f.stance_needed
+    # A dilemma asks for the other side; a reflective question asks what the speaker took from it.
+    angles = f.perspective_cues if f.stance_needed else f.perspective_cues + 2 * f.reflection_cues
     score = (
         0.06
-        + 0.36 * _sat(f.reasoning_cues, 3)
-        + 0.36 * _sat(f.perspective_cues, 5)
-        + 0.16 * _sat(f.choice_cues, 2)
+        + 0.3 * _sat(f.reasoning_cues, 3)
+        + 0.3 * _sat(angles, 5)
+        + 0.12 * _sat(f.choice_cues, 2)
+        + (0.2 if decided else 0.0)
     )
     score -= _vague_penalty(f) + 0.1 * min(f.overclaims, 2) + 0.08 * min(f.platitudes, 3)
     if f.platitudes >= 2:
         return _missing(
             score,
-            "Generalities ('it depends', 'every case is different'): say what it depends on, then decide.",
+            f"Generalities ({_quote(f.said('platitude'), 2)}): say what it depends on, then "
+            "decide.",
         )
-    if f.perspective_cues < 3:
-        return _missing(score, "One-sided: consider other viewpoints and what would change your answer.")
+    if not decided and f.perspective_cues >= 2:
+        landing = f" and land on {_quote(f.said('undecided'), 1)}" if f.undecided_cues else ""
+        return _missing(
+            score,
+            f"You weigh both sides ({_quote(f.said('perspective'))}){landing} but never say what "
+            "you would do: decide, and say why.",
+        )
+    if angles < 3:
+        if not f.stance_needed:
+            return _missing(
+                score,
+                "Little reflection: say what you took from it, what you would do differently, "
+                "and why.",
+            )
+        found = f"only {_quote(f.said('perspective'))}" if f.perspective_cues else "none"
+        return _missing(
+            score,
+            f"One-sided (other views: {found}): consider other viewpoints and what would change "
+            "your answer.",
+        )
     if f.reasoning_cues < 2:
         return _missing(
-            score, "Several angles, but little 'because': justify each step of your reasoning."
+            score,
+            f"Several angles ({_quote(f.said('perspective'))}), but little 'because': justify "
+            "each step of your reasoning.",
         )
-    return _found(score, "Weighs several perspectives and justifies the conclusion.")
+    return _found(
+        score,
+        f"Weighs several perspectives ({_quote(f.said('perspective'))}) and justifies the "
+        f"conclusion ({_quote(f.said('reasoning'), 2)}).",
+    )
 
 
 def _ethical_reasoning(f: AnswerFeatures) -> Judgement:
@@ -1323,42 +1957,59 @@ def _ethical_reasoning(f: AnswerFeatures) -> Judgement:
     score -= 0.3 * min(f.shortcuts, 2)
     if f.shortcuts:
         return _missing(
-            score, "Takes an ethical shortcut: say which principle is at stake and act on it."
+            score,
+            f"Takes an ethical shortcut ({_quote(f.said('shortcut'), 2)}): say which principle is "
+            "at stake and act on it.",
         )
     if f.ethics_cues < 3:
+        found = f"only {_quote(f.said('ethics'))}" if f.ethics_cues else "none"
         return _missing(
             score,
-            "Name the principles at stake, such as autonomy, confidentiality, safety, fairness or honesty.",
+            f"Name the principles at stake (so far: {found}), such as autonomy, confidentiality, "
+            "safety, fairness or honesty.",
         )
     return _found(
-        score, f"Identifies the ethical principles at stake ({f.ethics_cues}) and balances them."
+        score,
+        f"Identifies the principles at stake ({_quote(f.said('ethics'), 4)}) and balances them.",
     )
 
 
 def _professionalism(f: AnswerFeatures) -> Judgement:
     score = (
         0.1
-        + 0.45 * _sat(f.escalation_cues, 3)
-        + 0.27 * _sat(f.considerate_cues, 3)
-        + 0.15 * f.length_fit
+        + 0.35 * _sat(f.escalation_cues, 3)
+        + 0.22 * _sat(f.considerate_cues, 3)
+        + 0.2 * _sat(f.named_steps, 3)
+        + 0.1 * f.length_fit
     )
-    score -= 0.3 * min(f.shortcuts, 2) + _vague_penalty(f) + min(0.2, f.fillers * 0.05)
+    score -= 0.3 * min(f.shortcuts, 2) + _vague_penalty(f) + _filler_penalty(f)
     if f.shortcuts:
         return _missing(
-            score, "Bends the rules for convenience: keep the standard and escalate when needed."
+            score,
+            f"Bends the rules for convenience ({_quote(f.said('shortcut'), 2)}): keep the "
+            "standard and escalate when needed.",
         )
     if f.escalation_cues < 2:
+        found = f"only {_quote(f.said('escalation'))}" if f.escalation_cues else "no one"
         return _missing(
-            score, "Say when you would involve a senior, follow policy or document what happened."
+            score,
+            f"Say when you would involve a senior, follow policy or document what happened "
+            f"(so far: {found}).",
         )
     if f.considerate_cues < 2:
         return _missing(
-            score, "Show how you'd treat the people involved: privately, calmly, listening first."
+            score,
+            f"You involve the right people ({_quote(f.said('escalation'), 2)}); show how you'd "
+            "treat those involved: privately, calmly, listening first.",
         )
-    return _found(score, "Involves the right people, follows process and treats others with respect.")
+    return _found(
+        score,
+        f"Involves the right people ({_quote(f.said('escalation'), 2)}) and treats others with "
+        f"respect ({_quote(f.said('considerate'), 2)}).",
+    )
 
 
-# What to do next on a dimension whose basics are there but whose score is still modest.
+# What to do next on a dimension whose basics are there but whose score is not yet strong.
 _STRETCH_TIPS: dict[str, str] = {
     "situation": "Set the scene in one sentence: where, when, who, and what was at stake.",
     "task": "Make your own goal explicit, with the deadline or target it had to meet.",
@@ -1380,7 +2031,8 @@ _STRETCH_TIPS: dict[str, str] = {
     "ethical_reasoning": "Name the principles in tension and how you balance them.",
     "professionalism": "Say who you would involve, when, and what you would record.",
 }
-STRETCH_BELOW = 80
+STRETCH_BELOW = BAND_FLOORS[0][1]  # below the strong band, a met dimension still gets a tip
+STRENGTH_FROM = BAND_FLOORS[1][1]  # a met dimension counts as a strength from the adequate band
 
 
 _SCORERS: dict[str, dict[str, Callable[[AnswerFeatures], Judgement]]] = {
@@ -1413,19 +2065,31 @@ _SCORERS: dict[str, dict[str, Callable[[AnswerFeatures], Judgement]]] = {
 }
 assert {c: tuple(s) for c, s in _SCORERS.items()} == RUBRICS, "scorers must follow RUBRICS"
 
-_OFF_TOPIC_REASON = "Mostly off the question: answer what was asked before adding detail."
 OFF_TOPIC_BELOW = 0.25
+
+
+def _off_topic_reason(f: AnswerFeatures) -> str:
+    missing = f.said("missing_terms")
+    if missing:
+        return (
+            f"Mostly off the question: the answer never gets to {_quote(missing)}; answer what "
+            "was asked before adding detail."
+        )
+    return (
+        f"Mostly off the question: few of your {f.sentence_count} sentences are about it; answer "
+        "what was asked before adding detail."
+    )
 
 
 def _feedback(
     dimensions: list[DimensionScore], met: dict[str, bool]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Top two strengths (met, 60+) and top two improvements (what's missing, weakest first)."""
+    """Top two strengths (met, adequate band or better) and top two improvements."""
     best_first = sorted(dimensions, key=lambda d: (-d.score, d.dimension))
     strengths = tuple(
         f"{DIMENSION_LABELS[d.dimension]}: {d.reason}"
         for d in best_first
-        if met[d.dimension] and d.score >= 60
+        if met[d.dimension] and d.score >= STRENGTH_FROM
     )[:2]
     improvements: list[str] = []
     for d in reversed(best_first):
@@ -1438,19 +2102,64 @@ def _feedback(
     return strengths, tuple(improvements)
 
 
-def _calibrated(value: float) -> float:
-    """Spreads the feature sums over 0..1 so a complete answer lands near 80, a bare one near 15."""
-    return 1.0 - (1.0 - _clamp01(value)) ** CALIBRATION_EXPONENT
-
-
 # The relevance at and above which an answer counts as fully on topic.
 _RELEVANCE_FULL_AT = 0.55
 
 
+# What an answer far off the question keeps of its relevance-driven dimensions: relevance is
+# read from words alone, so it costs some of the points, never all of them.
+RELEVANCE_FLOOR = 0.6
+
+
 def _relevance_scale(f: AnswerFeatures, dimension: str) -> float:
-    """Off-topic answers keep 35% on relevance-driven dimensions and 70% on the others."""
+    """Off-topic answers keep 60% on relevance-driven dimensions and 70% on the others."""
     full = _clamp01(f.relevance / _RELEVANCE_FULL_AT)
-    return 0.35 + 0.65 * full if dimension in RELEVANCE_DRIVEN else 0.7 + 0.3 * full
+    if dimension in RELEVANCE_DRIVEN:
+        return RELEVANCE_FLOOR + (1 - RELEVANCE_FLOOR) * full
+    return 0.7 + 0.3 * full
+
+
+def _brevity_scale(f: AnswerFeatures) -> float:
+    """A few words can't show much content: they count for less, whatever cues they hit."""
+    return 0.6 + 0.4 * _clamp01(f.word_count / FULL_LENGTH_WORDS)
+
+
+def _substance(f: AnswerFeatures) -> float:
+    """How much the answer says (0..1), whatever the rubric: concrete content (figures, names,
+    steps, and the answer's own terms rather than words any answer could use), on the question,
+    without generic filler phrases. Shared by every dimension; length earns little by itself."""
+    room = min(f.word_count, SUBSTANCE_FULL_WORDS) / SUBSTANCE_FULL_WORDS
+    content = (1.0 - SUBSTANCE_TERMS_SHARE) * _sat(f.specifics, SUBSTANCE_SPECIFICS_HALF) + (
+        SUBSTANCE_TERMS_SHARE * _sat(f.distinct_terms, SUBSTANCE_TERMS_HALF)
+    )
+    plain = 1.0 - min(SUBSTANCE_GENERIC_CAP, SUBSTANCE_GENERIC_RATE * f.generic_density)
+    on_question = 0.4 + 0.6 * _clamp01(f.relevance / _RELEVANCE_FULL_AT)
+    return on_question * plain * (SUBSTANCE_ROOM_SHARE * room + (1.0 - SUBSTANCE_ROOM_SHARE) * content)
+
+
+def _uncertainty(f: AnswerFeatures, raw: Sequence[float]) -> float:
+    """How much harder than a typical tuning answer this one is to score (1 = typical).
+
+    Short answers give the features little to count; answers on the edge of the question's
+    topic may be scored as on or off it; rubric dimensions that disagree widely mean the
+    overall hides a mixed answer.
+    """
+    factor = 1.0
+    if f.word_count < FULL_LENGTH_WORDS:
+        factor *= math.sqrt(FULL_LENGTH_WORDS / max(f.word_count, 15))
+    if OFF_TOPIC_BELOW <= f.relevance < _RELEVANCE_FULL_AT:
+        factor *= 1.25
+    spread = max(raw) - min(raw)
+    if spread > 0.45:
+        factor *= 1.0 + (spread - 0.45)
+    return factor
+
+
+def _reason_for(reason: str, met: bool, score: float) -> str:
+    """A gap named on a dimension that still scores strong reads as the one thing to add."""
+    if met or score < STRETCH_BELOW:
+        return reason
+    return f"Strong, with one gap: {reason[0].lower()}{reason[1:]}"
 
 
 class OfflineEvaluator:
@@ -1466,33 +2175,49 @@ class OfflineEvaluator:
         scorers = _SCORERS.get(item.category)
         if scorers is None:
             raise ValueError(f"unknown category {item.category!r}; expected one of {', '.join(RUBRICS)}")
+        if item.rubric:
+            scorers = {d: f for d, f in scorers.items() if d in item.rubric} or scorers
         features = extract_features(item)
-        dimensions: list[DimensionScore] = []
+        substance = _substance(features)
+        raw: dict[str, float] = {}
+        reasons: dict[str, str] = {}
         met: dict[str, bool] = {}
-        raw_scores: list[float] = []
         for dimension, scorer in scorers.items():
             judgement = scorer(features)
-            reason, met[dimension] = judgement.reason, judgement.met
-            value = _calibrated(judgement.score) * _relevance_scale(features, dimension)
-            if features.length_ratio < 1.0:  # too short to show much: content counts for less
-                value *= 0.6 + 0.4 * features.length_fit
+            reasons[dimension], met[dimension] = judgement.reason, judgement.met
+            rubric = _clamp01(judgement.score) * _relevance_scale(features, dimension)
+            rubric *= _brevity_scale(features)
+            value = RUBRIC_SHARE * rubric + (1.0 - RUBRIC_SHARE) * substance
             if features.word_count == 0:
-                value, reason, met[dimension] = 0.0, "No answer given.", False
+                value, reasons[dimension], met[dimension] = 0.0, "No answer given.", False
             elif features.relevance < OFF_TOPIC_BELOW and dimension in RELEVANCE_DRIVEN:
-                reason, met[dimension] = _OFF_TOPIC_REASON, False
-            raw_scores.append(100.0 * value)
-            dimensions.append(DimensionScore(dimension, int(round(100.0 * value)), reason))
-        overall_raw = sum(raw_scores) / len(raw_scores)
+                reasons[dimension], met[dimension] = _off_topic_reason(features), False
+            raw[dimension] = value
+        overall_raw = sum(raw.values()) / len(raw)
+        dimensions = [
+            DimensionScore(d, int(round(to_scale(value))), _reason_for(reasons[d], met[d], to_scale(value)))
+            for d, value in raw.items()
+        ]
+        overall = int(round(to_scale(overall_raw)))
+        if features.word_count == 0:
+            low = high = 0
+        else:
+            half = half_width(_uncertainty(features, list(raw.values())))
+            low, high = max(0, math.floor(overall - half)), min(100, math.ceil(overall + half))
         strengths, improvements = _feedback(dimensions, met)
         factors = features.as_factors()
-        factors["overall_raw"] = round(overall_raw, 3)
+        factors["raw_overall"] = round(overall_raw, 4)
+        factors["substance"] = round(substance, 4)
         return AnswerScore(
             category=item.category,
             dimensions=tuple(dimensions),
-            overall=int(round(overall_raw)),
+            overall=overall,
             evaluator=self.name,
             strengths=strengths,
             improvements=improvements,
             stronger_answer=item.example_answer,
             factors=factors,
+            band_low=low,
+            band_high=high,
+            confidence=confidence_label((high - low) / 2),
         )

@@ -3,7 +3,7 @@
 
 import { get, post, query } from "../api.js";
 import { labelOf, loadCatalog } from "../catalog.js";
-import { errorBox, h, humanize, scoreBar, scorePill } from "../ui.js";
+import { answerBand, answerColour, errorBox, h, humanize, scoreBar, scorePill } from "../ui.js";
 
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 300;
@@ -19,11 +19,14 @@ function filterSelect(id, name, labelText, choices, selected) {
 function scoreResult(score) {
   return h("div", { class: "practice-result", id: "practice-result", tabindex: "-1", "aria-labelledby": "practice-result-title" },
     h("div", { class: "result-head" },
-      scorePill("Your answer's score", score.overall),
-      h("h4", { id: "practice-result-title" }, `Scored ${score.overall} out of 100`)),
+      scorePill("Your answer's score", score.overall, "", answerColour),
+      h("h4", { id: "practice-result-title" }, `Scored ${score.overall} out of 100: ${answerBand(score.overall)}`)),
+    score.band_low != null && score.band_high != null
+      ? h("p", { class: "muted small" }, `Likely ${score.band_low}–${score.band_high} (${score.confidence} confidence). Strong is 80 or more, adequate 55–79, weak 20–54.`)
+      : h("p", { class: "muted small" }, "Strong is 80 or more, adequate 55–79, weak 20–54."),
     h("ul", { class: "rubric-list" }, score.dimensions.map((d) => h("li", {},
       h("div", { class: "dimension-head" }, h("strong", {}, humanize(d.dimension)), h("span", { class: "dimension-score" }, `${d.score}`)),
-      scoreBar(d.score),
+      scoreBar(d.score, answerColour),
       h("p", { class: "reason" }, d.reason)))),
     score.strengths.length ? h("div", {}, h("h5", {}, "What worked"), h("ul", {}, score.strengths.map((s) => h("li", {}, s)))) : null,
     score.improvements.length ? h("div", {}, h("h5", {}, "What to improve"), h("ul", {}, score.improvements.map((s) => h("li", {}, s)))) : null,

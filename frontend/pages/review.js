@@ -5,7 +5,7 @@
 import { del, get, post } from "../api.js";
 import { loadCatalog, sessionTitle } from "../catalog.js";
 import { PALETTE, chartFigure, destroyAll, draw, lineDataset } from "../charts.js";
-import { announce, clock, confirmButton, errorBox, formatDateTime, h, humanize, loading, scoreBar, scorePill, signed } from "../ui.js";
+import { announce, answerBand, answerColour, clock, confirmButton, errorBox, formatDateTime, h, humanize, loading, scoreBar, scorePill, signed } from "../ui.js";
 
 const PARTIAL_REFRESH_MS = 5000;
 
@@ -67,15 +67,15 @@ export function answerItem(answer, index) {
   const rubric = answer.rubric;
   return h("details", { class: "answer", id: `answer-${answer.seq}`, open: index === 0 },
     h("summary", {},
-      scorePill(`Question ${answer.seq} score`, rubric ? rubric.overall : null, "small"),
+      scorePill(`Question ${answer.seq} score`, rubric ? rubric.overall : null, "small", answerColour),
       h("span", { class: "answer-title" }, `Q${answer.seq}. ${answer.question}`)),
     h("p", { class: "muted small" },
-      `${humanize(answer.category)} · ${answer.source === "follow_up" ? "follow-up" : "bank question"} · ${answer.words} words · ${Math.round(answer.duration_s)} s${answer.final ? "" : " · still open"}`),
+      `${rubric ? `${answerBand(rubric.overall)} answer · ` : ""}${humanize(answer.category)} · ${answer.source === "follow_up" ? "follow-up" : "bank question"} · ${answer.words} words · ${Math.round(answer.duration_s)} s${answer.final ? "" : " · still open"}`),
     rubric
       ? h("div", {},
         h("ul", { class: "rubric-list" }, rubric.dimensions.map((d) => h("li", {},
           h("div", { class: "dimension-head" }, h("strong", {}, humanize(d.dimension)), h("span", { class: "dimension-score" }, `${d.score}`)),
-          scoreBar(d.score),
+          scoreBar(d.score, answerColour),
           h("p", { class: "reason" }, d.reason)))),
         rubric.strengths.length ? h("div", {}, h("h4", {}, "What worked"), h("ul", {}, rubric.strengths.map((s) => h("li", {}, s)))) : null,
         rubric.improvements.length ? h("div", {}, h("h4", {}, "What to improve"), h("ul", {}, rubric.improvements.map((s) => h("li", {}, s)))) : null,

@@ -186,3 +186,22 @@ async def test_first_scores_go_into_the_question_stats(conn: asyncpg.Connection)
     await build_report(conn, session, _ctx(OfflineEvaluator()))
     row = await conn.fetchrow("SELECT times_scored, score_sum FROM question_stats WHERE question_id = 'beh-stats-probe'")
     assert row["times_scored"] == 1 and row["score_sum"] == report.answers[0].rubric.overall
+
+
+async def test_scores_stored_before_the_calibrated_scale_are_scored_again(conn: asyncpg.Connection) -> None:
+    seeded, session = await _session(conn)
+    evaluator = RecordingEvaluator()
+    first = await build_report(conn, session, _ctx(evaluator))
+    assert all(a.rubric.band_low <= a.rubric.overall <= a.rubric.band_high for a in first.answers)
+    # An answer scored by an older release: no scale mark in its factors, an old-scale number.
+    await conn.execute(
+        "UPDATE answer_scores SET factors = '{}'::jsonb, overall = 44 WHERE question_id = $1",
+        seeded.question_ids[0],
+    )
+    read_only = await build_report(conn, session, _ctx(evaluator).read_only())
+    assert read_only.answers[0].rubric.overall == 44 and read_only.answers[0].rubric.band_low is None
+    again = await build_report(conn, session, _ctx(evaluator))
+    assert len(evaluator.inputs) == 4  # only the old-scale answer was scored again
+    assert again.answers[0].rubric.overall == first.answers[0].rubric.overall
+    factors = await conn.fetchval("SELECT factors FROM answer_scores WHERE question_id = $1", seeded.question_ids[0])
+    assert factors["score_scale"] == 2.0 and factors["band_low"] <= factors["band_high"]

@@ -93,7 +93,8 @@ def test_strengths_improvements_and_drills_point_at_the_weak_spots() -> None:
     ]
     card = build_scorecard(answers, score_delivery(AnswerSignals() + slow_fillers + slow_fillers), DEFAULT_WEIGHTS)
     assert 1 <= len(card.strengths) <= 3 and 1 <= len(card.improvements) <= 3
-    assert all(f.score >= 70 for f in card.strengths) and all(f.score < 70 for f in card.improvements)
+    assert all(f.score >= (80 if f.source == "rubric" else 70) for f in card.strengths)
+    assert all(f.score < (80 if f.source == "rubric" else 70) for f in card.improvements)
     areas = {f.area for f in card.improvements}
     assert "result" in areas and "fillers" in areas
     result = next(f for f in card.improvements if f.area == "result")
@@ -108,3 +109,29 @@ def test_drill_catalogue_is_consistent() -> None:
     assert len(DRILLS_BY_ID) == len(DRILLS)
     assert {d.dimension for d in DRILLS} == set(DIMENSIONS)
     assert all(d.steps and d.minutes > 0 for d in DRILLS)
+
+
+def test_rubric_strengths_start_at_the_strong_band_and_delivery_at_70() -> None:
+    adequate = _answer(1, "behavioral", {"situation": 74, "task": 74, "action": 74, "result": 74})
+    card = build_scorecard([adequate], score_delivery(AnswerSignals()), DEFAULT_WEIGHTS)
+    assert not [f for f in card.strengths if f.source == "rubric"]  # adequate, not strong
+    assert {f.area for f in card.improvements if f.source == "rubric"} <= set(RUBRICS["behavioral"])
+    strong = _answer(1, "behavioral", {"situation": 84, "task": 84, "action": 84, "result": 84})
+    card = build_scorecard([strong], score_delivery(AnswerSignals()), DEFAULT_WEIGHTS)
+    assert [f for f in card.strengths if f.source == "rubric"]
+
+
+def test_the_rubric_band_widens_with_the_evaluators_own_uncertainty() -> None:
+    import dataclasses
+
+    def with_band(answer, half):
+        rubric = dataclasses.replace(answer.rubric, band_low=answer.rubric.overall - half, band_high=answer.rubric.overall + half)
+        return dataclasses.replace(answer, rubric=rubric)
+
+    answer = _answer(1, "technical", {})  # every dimension 70
+    sure = build_scorecard([with_band(answer, 4)], score_delivery(AnswerSignals()), DEFAULT_WEIGHTS)
+    unsure = build_scorecard([with_band(answer, 16)], score_delivery(AnswerSignals()), DEFAULT_WEIGHTS)
+    width = {d.dimension: (d.band_high - d.band_low) for d in sure.dimensions if d.score is not None}
+    wide = {d.dimension: (d.band_high - d.band_low) for d in unsure.dimensions if d.score is not None}
+    assert width["structure"] == 10  # never under ±5
+    assert wide["structure"] == 32 and wide["relevance"] == 32

@@ -7,7 +7,7 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -46,6 +46,8 @@ class FakeOpenAI:
 
     def __init__(self, *, supports_json_schema: bool = True) -> None:
         self.supports_json_schema = supports_json_schema
+        # When set, "valid" replies carry its scores: (question, answer, rubric) -> score each.
+        self.grader: Callable[[str, str, Sequence[str]], dict[str, int]] | None = None
         self.script: deque[Reply] = deque()
         self.default: Reply = "valid"
         self.requests: list[dict[str, Any]] = []
@@ -71,8 +73,14 @@ class FakeOpenAI:
         if reply == "hang":
             await self._release.wait()
         dimensions = self._dimensions(body)
-        if reply in ("valid", "hang"):
-            content: str | None = json.dumps(assessment(dimensions))
+        if reply == "valid" and self.grader is not None:
+            question, answer = _tagged(body, "question"), _tagged(body, "answer")
+            document = assessment(dimensions)
+            for dimension, score in self.grader(question, answer, dimensions).items():
+                document["dimensions"][dimension]["score"] = score
+            content: str | None = json.dumps(document)
+        elif reply in ("valid", "hang"):
+            content = json.dumps(assessment(dimensions))
         elif reply == "fenced":
             content = "```json\n" + json.dumps(assessment(dimensions)) + "\n```"
         elif reply == "invalid_json":
@@ -119,6 +127,12 @@ class FakeOpenAI:
             ],
             "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
         }
+
+
+def _tagged(body: dict[str, Any], tag: str) -> str:
+    """The text inside <tag>…</tag> of the request's user message."""
+    user = body["messages"][1]["content"]
+    return user.split(f"<{tag}>\n", 1)[1].split(f"\n</{tag}>", 1)[0]
 
 
 def _error(status: int, message: str) -> JSONResponse:

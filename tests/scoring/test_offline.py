@@ -86,7 +86,8 @@ async def test_each_category_scores_exactly_its_rubric(category: str) -> None:
         assert d.reason.strip() and d.reason.endswith(".")
     assert 0 <= score.overall <= 100
     assert len(score.strengths) <= 2 and len(score.improvements) <= 2
-    assert {"word_count", "numbers", "relevance", "specificity", "overall_raw"} <= score.factors.keys()
+    assert {"word_count", "numbers", "relevance", "specificity", "raw_overall"} <= score.factors.keys()
+    assert score.band_low <= score.overall <= score.band_high
 
 
 def test_a_strong_star_answer_beats_a_vague_one_on_action_and_result() -> None:
@@ -94,7 +95,7 @@ def test_a_strong_star_answer_beats_a_vague_one_on_action_and_result() -> None:
 
     assert _dimension(strong, "action") >= _dimension(vague, "action") + 30
     assert _dimension(strong, "result") >= _dimension(vague, "result") + 30
-    assert strong.overall >= 60 > 35 >= vague.overall
+    assert strong.overall >= 80 > 55 > vague.overall  # strong band, and weak at best
     vague_result = next(d for d in vague.dimensions if d.dimension == "result")
     assert "result" in vague_result.reason.lower()
     assert any(i.startswith("Result:") or i.startswith("Action:") for i in vague.improvements)
@@ -105,7 +106,45 @@ def test_a_strong_star_answer_beats_a_vague_one_on_action_and_result() -> None:
 def test_a_result_without_a_measure_is_told_to_quantify() -> None:
     answer = STRONG_STAR.split("As a result")[0] + "In the end the board was happy with the report."
     result = next(d for d in _score(answer).dimensions if d.dimension == "result")
-    assert result.reason == "No measurable result: say what changed and by how much."
+    assert result.reason == (
+        "No measurable result: 'In the end the board was happy with the report' says what "
+        "happened; say what changed and by how much."
+    )
+
+
+def test_reasons_cite_the_words_that_earned_or_lost_the_points() -> None:
+    we_story = (
+        "In my placement we noticed that drawing approvals took a week. We talked about it, and we "
+        "decided to set up a shared tracker. We rolled it out over a month and we got the wait "
+        "down to two days. I helped with the tracker. We were all pleased."
+    )
+    action = next(d for d in _score(we_story).dimensions if d.dimension == "action")
+    assert "you said 'we' 6 times and 'I' once" in action.reason
+    assert "'we noticed'" in action.reason
+
+    strong = {d.dimension: d.reason for d in _score(STRONG_STAR).dimensions}
+    assert "'I rebuilt', 'I wrote' and 'I asked'" in strong["action"]
+    assert "'As a result we delivered the report a day early" in strong["result"]
+    assert "'I learned'" in strong["result"]
+    assert "'Last year'" in strong["situation"]
+
+    vague = {d.dimension: d.reason for d in _score(VAGUE).dimensions}
+    assert "'I always try to'" in vague["action"]  # a habit, not a step taken
+    assert "'Things generally work out fine because" in vague["result"]  # it ends on that
+
+    filled = _score("Um, so, like, a process is, um, you know, a program. " * 3, "technical")
+    communication = next(d for d in filled.dimensions if d.dimension == "communication")
+    assert "'um'" in communication.reason.lower() and "'you know'" in communication.reason
+
+
+def test_the_band_around_the_overall_widens_when_the_evaluator_has_less_to_go_on() -> None:
+    full, brief = _score(STRONG_STAR), _score("I met the deadline by working late and asking for help.")
+    for score in (full, brief):
+        assert score.band_low <= score.overall <= score.band_high
+        assert score.confidence in ("high", "medium", "low")
+    assert brief.band_high - brief.band_low > full.band_high - full.band_low
+    empty = _score("")
+    assert (empty.band_low, empty.band_high, empty.confidence) == (0, 0, "high")
 
 
 def test_an_irrelevant_answer_scores_low_on_relevance_driven_dimensions() -> None:
@@ -143,6 +182,73 @@ def test_mmi_rewards_ethical_reasoning_and_penalises_shortcuts() -> None:
         _dimension(shortcut, "ethical_reasoning") < 20 < 50 < _dimension(principled, "ethical_reasoning")
     )
     assert _dimension(shortcut, "professionalism") < _dimension(principled, "professionalism")
+
+
+LONG_BUT_VAGUE = (
+    "I think deadlines are a really important part of any job, and at the end of the day it's "
+    "about being organised and keeping everyone in the loop. I always try to plan ahead and "
+    "communicate with the team, because communication is key when things get busy. There was a "
+    "time at my last job when a project deadline was getting close and there was a lot going on, "
+    "and I just made sure I stayed calm and focused on what mattered most. In general I find that "
+    "if you prioritise properly and stay positive, things tend to work out, and that's what "
+    "happened here as well. It was a good learning experience and I think it helped me grow as a "
+    "professional, and I'm definitely better at handling pressure now than I used to be."
+)
+SHORT_AND_COMPLETE = (
+    "Last March our payroll migration broke two days before pay day. My job was to get 600 "
+    "payslips out on time. I rebuilt the overtime file from the clock-in data, and I asked the "
+    "finance lead to check the ten largest payslips. We paid everyone on the Friday with no "
+    "corrections, and since then I test every migration against last month's payroll."
+)
+
+
+def test_long_but_vague_loses_to_short_but_complete() -> None:
+    vague = _score(LONG_BUT_VAGUE)
+    complete = _score(SHORT_AND_COMPLETE)
+    assert vague.factors["word_count"] > 2 * complete.factors["word_count"]
+    assert vague.factors["generic_density"] > 2 and complete.factors["generic_density"] == 0
+    assert vague.factors["specific_density"] < complete.factors["specific_density"] / 3
+    assert vague.overall < 55 <= complete.overall and complete.overall - vague.overall >= 25
+    # The reason names the generic phrases in place of what happened.
+    action = next(d.reason for d in vague.dimensions if d.dimension == "action")
+    assert "'at the end of the day'" in action and "one real time" in action
+
+
+def test_a_dilemma_weighed_without_a_decision_is_told_to_decide() -> None:
+    question = "A grateful patient offers a junior doctor an expensive watch. Should they accept it?"
+    undecided = _score(
+        "On the one hand, the patient is grateful and refusing could hurt their feelings. On the "
+        "other hand, an expensive gift could look like payment and create a sense of obligation. "
+        "So there are good arguments on both sides, and it's a difficult one.",
+        "mmi",
+        question,
+    )
+    decided = _score(
+        "On the one hand, the patient is grateful and refusing could hurt their feelings. On the "
+        "other hand, an expensive gift could look like payment and create a sense of obligation. "
+        "So I'd decline it kindly, thank them, and suggest a card for the ward instead.",
+        "mmi",
+        question,
+    )
+    reason = next(d.reason for d in undecided.dimensions if d.dimension == "critical_thinking")
+    assert "never say what you would do" in reason and "'good arguments on both sides'" in reason
+    assert undecided.factors["decision_cues"] == 0 and decided.factors["decision_cues"] >= 1
+    assert _dimension(decided, "critical_thinking") > _dimension(undecided, "critical_thinking")
+
+
+def test_fillers_of_speech_do_not_change_the_content_scores() -> None:
+    spoken = (
+        "Um, so, last March our, uh, payroll migration broke two days before pay day. My job was, "
+        "you know, to get 600 payslips out on time. I, I rebuilt the overtime file from the "
+        "clock-in data, and I asked the, um, finance lead to check the ten largest payslips. We "
+        "paid everyone on the Friday with, like, no corrections, and since then I test every "
+        "migration against last month's payroll."
+    )
+    written, said = _score(SHORT_AND_COMPLETE), _score(spoken)
+    assert said.factors["fillers"] == 6  # um, uh, you know, um, like, "I, I"
+    for dimension in ("situation", "task", "action", "result"):
+        assert abs(_dimension(said, dimension) - _dimension(written, dimension)) <= 3, dimension
+    assert abs(said.overall - written.overall) <= 3
 
 
 def test_length_is_judged_against_the_time_limit() -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from agent.question_bank import QuestionBank
 from scoring.base import RUBRICS
+from scoring.calibration import band_of
 from scoring.llm import LLMEvaluator
 from scoring.offline import OfflineEvaluator
 from tests.scoring.fake_openai import FakeOpenAI
@@ -73,10 +74,17 @@ async def test_scores_a_typed_answer_with_the_default_category(app_client: httpx
     assert body["evaluator"] == "offline"
     assert body["fallback_reason"] is None
     assert body["overall"] >= 50
+    assert body["band"] == band_of(body["overall"])
+    assert body["band_low"] <= body["overall"] <= body["band_high"]
+    assert body["confidence"] in ("high", "medium", "low")
     assert set(body) == {
         "category",
         "dimensions",
         "overall",
+        "band",
+        "band_low",
+        "band_high",
+        "confidence",
         "evaluator",
         "fallback_reason",
         "strengths",

@@ -1,0 +1,141 @@
+"""The score scale: bands, the monotone map from raw rubric features to 0–100, and its error.
+
+Every evaluator reports on one scale, the one the calibration set (bench/data/calibration.json)
+is graded on: strong 80–100, adequate 55–79, weak 20–54, off-topic or empty 0–19.
+
+The offline evaluator's rubric functions give raw values in 0..1. `to_scale` turns them into
+points with a piecewise-linear, strictly increasing map whose knots are an isotonic
+(pool-adjacent-violators) regression of the graded scores on the raw overall of the tuning
+part of the calibration set (`fit_knots`; `python bench/evaluator.py --fit` prints them, and a
+test checks the knots below are that fit). The tuning residuals give the map's typical error,
+which the confidence band starts from.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+Band = Literal["strong", "adequate", "weak", "off_topic"]
+
+# The lowest score of each band, best first.
+BAND_FLOORS: tuple[tuple[Band, int], ...] = (
+    ("strong", 80),
+    ("adequate", 55),
+    ("weak", 20),
+    ("off_topic", 0),
+)
+BAND_LABELS: dict[Band, str] = {
+    "strong": "strong",
+    "adequate": "adequate",
+    "weak": "weak",
+    "off_topic": "off-topic or empty",
+}
+
+# Fitted on the tuning part of bench/data/calibration.json; regenerate with
+# `python bench/evaluator.py --fit` after changing the rubric functions or the set.
+# (raw overall 0..1, score 0..100), raw strictly increasing, score strictly increasing.
+CALIBRATION_KNOTS: tuple[tuple[float, float], ...] = (
+    (0.0, 0.0),
+    (0.0508, 5.5),
+    (0.0614, 6.0),
+    (0.1034, 11.92),
+    (0.1439, 21.33),
+    (0.1537, 24.5),
+    (0.1662, 28.0),
+    (0.1748, 29.33),
+    (0.2067, 31.33),
+    (0.2266, 34.0),
+    (0.2443, 37.38),
+    (0.2614, 38.5),
+    (0.2629, 44.0),
+    (0.2801, 46.88),
+    (0.2882, 50.0),
+    (0.3209, 53.07),
+    (0.3507, 57.0),
+    (0.3961, 61.56),
+    (0.4249, 70.0),
+    (0.4521, 73.67),
+    (0.4928, 84.0),
+    (0.5419, 84.75),
+    (0.5805, 86.0),
+    (0.6055, 86.67),
+    (0.6301, 87.45),
+    (0.6614, 88.0),
+    (0.6837, 88.33),
+    (0.7092, 90.0),
+    (1.0, 100.0),
+)
+# Root-mean-square error of the fitted map on the tuning answers, in points.
+CALIBRATION_RMSE: float = 9.32
+# The band is the score ± this many RMSEs (about 80% of answers for normal errors),
+# widened by how little the evaluator had to go on (see `half_width`).
+BAND_Z = 1.28
+
+
+def band_of(score: float) -> Band:
+    """The band a 0–100 score falls in."""
+    for band, floor in BAND_FLOORS:
+        if score >= floor:
+            return band
+    return "off_topic"
+
+
+def to_scale(raw: float, knots: Sequence[tuple[float, float]] = CALIBRATION_KNOTS) -> float:
+    """The raw value (0..1) on the 0–100 scale: linear between the fitted knots, clamped."""
+    xs = [x for x, _ in knots]
+    if raw <= xs[0]:
+        return knots[0][1]
+    if raw >= xs[-1]:
+        return knots[-1][1]
+    i = bisect.bisect_right(xs, raw)
+    (x0, y0), (x1, y1) = knots[i - 1], knots[i]
+    return y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
+
+
+def fit_knots(points: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """A strictly increasing piecewise-linear map from (raw, graded score) points.
+
+    Pool-adjacent-violators gives the isotonic least-squares fit as blocks of equal value; each
+    block becomes one knot at its mean raw value and mean score, so the map is strictly
+    increasing between knots (a flat map would tie answers the grades tell apart). The ends are
+    pinned at (0, 0) and (1, 100).
+    """
+    ordered = sorted(points)
+    blocks: list[list[float]] = []  # [sum of raw, sum of score, count]
+    for raw, score in ordered:
+        blocks.append([raw, score, 1.0])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
+            last = blocks.pop()
+            for k in range(3):
+                blocks[-1][k] += last[k]
+    knots = [(0.0, 0.0)]
+    for raw_sum, score_sum, count in blocks:
+        x, y = raw_sum / count, score_sum / count
+        if x > knots[-1][0] and y > knots[-1][1]:
+            knots.append((round(x, 4), round(y, 2)))
+    if knots[-1][0] < 1.0:
+        knots.append((1.0, 100.0 if knots[-1][1] < 100.0 else knots[-1][1] + 0.01))
+    return tuple(knots)
+
+
+def rmse(pairs: Iterable[tuple[float, float]]) -> float:
+    """Root-mean-square difference of (predicted, graded) pairs."""
+    errors = [(p - g) ** 2 for p, g in pairs]
+    return math.sqrt(sum(errors) / len(errors)) if errors else 0.0
+
+
+def half_width(uncertainty: float) -> float:
+    """Half the confidence band, in points, for an answer `uncertainty` times as hard as usual."""
+    return BAND_Z * CALIBRATION_RMSE * uncertainty
+
+
+def confidence_label(half: float) -> str:
+    """high, medium or low, by the band's half-width (the words delivery scores use)."""
+    if half <= 10:
+        return "high"
+    if half <= 18:
+        return "medium"
+    return "low"
