@@ -34,8 +34,8 @@ from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_s
 from agent.stt_whisper import BackgroundWhisper, RecognizedUtterance, WhisperEngine, WhisperSTT
 from agent.tts_piper import PiperEngine, PiperTTS
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
-from db import questions as db_questions
 from db import sessions as db_sessions
+from db.interview_writes import InterviewWriter, QuestionWrite, ResponseWrite, TurnLatencyWrite
 from greenroom.settings import Settings
 from db.signal_store import SessionSignalStats, SignalStore, load_signal_stats, upsert_signal_stats
 from media.live_feed import LiveFeeds
@@ -48,9 +48,10 @@ from media.voice_track import SegmentStarted
 
 logger = logging.getLogger(__name__)
 
-# DB writes of one interview are applied in order by one task; this many may wait.
-WRITE_QUEUE_SIZE = 1000
-WRITE_RETRIES = 5
+# How long closing an interview waits for its writes to be stored (or spooled).
+WRITES_SETTLE_S = 10.0
+# Why a live session whose server process died was ended (see Interviews.keep_alive).
+END_REASON_SERVER_LOST = "server_lost"
 # How late a speech start can reach the turn taker after it happened (media path + VAD).
 YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
@@ -112,8 +113,8 @@ class OpenAnswer:
     """The answer being given: its utterances stitched across pauses into one stored response."""
 
     started_at: float  # wall clock of its first word's utterance
-    question_id: asyncio.Future[uuid.UUID] | None
-    response_id: asyncio.Future[uuid.UUID]
+    question_id: uuid.UUID | None
+    response_id: uuid.UUID = field(default_factory=uuid.uuid4)
     ended_at: float = 0.0
     texts: list[str] = field(default_factory=list)
     words: list[dict[str, Any]] = field(default_factory=list)
@@ -147,43 +148,6 @@ def plan_for(session: db_sessions.SessionRecord) -> InterviewPlan:
     )
 
 
-class OrderedWriter:
-    """Applies one interview's DB writes in order, retrying while the database is away."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._queue: asyncio.Queue[Callable[[asyncpg.Pool], Awaitable[Any]]] = asyncio.Queue(
-            WRITE_QUEUE_SIZE
-        )
-        self._task = asyncio.create_task(self._run(), name="interview-writer")
-
-    def submit(self, write: Callable[[asyncpg.Pool], Awaitable[Any]]) -> None:
-        self._queue.put_nowait(write)
-
-    async def _run(self) -> None:
-        while True:
-            write = await self._queue.get()
-            for attempt in range(WRITE_RETRIES):
-                try:
-                    await write(self._pool)
-                    break
-                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-                    await asyncio.sleep(0.2 * 2**attempt)
-                except Exception:
-                    logger.exception("interview write failed")
-                    break
-            else:
-                logger.error("interview write dropped: database unreachable", extra={"retries": WRITE_RETRIES})
-            self._queue.task_done()
-
-    async def aclose(self) -> None:
-        try:
-            await asyncio.wait_for(self._queue.join(), timeout=10)
-        except TimeoutError:
-            logger.error("interview writes still pending at close", extra={"pending": self._queue.qsize()})
-        await aio.cancel_and_wait(self._task)
-
-
 class InterviewRunner:
     """One live interview: the agent session over the room's tracks, and what it records."""
 
@@ -196,6 +160,7 @@ class InterviewRunner:
         bank: QuestionBank,
         settings: Settings,
         pool: asyncpg.Pool,
+        writer: InterviewWriter,
         on_finished: Callable[[InterviewRunner], Awaitable[None]],
         signals: SessionSignals | None = None,
     ) -> None:
@@ -205,13 +170,13 @@ class InterviewRunner:
         self._settings = settings
         self._on_finished = on_finished
         self._pool = pool
-        self._writer = OrderedWriter(pool)
+        self._writer = writer
         plan = plan_for(session)
         self.script = InterviewScript(plan, bank)
         self.audio_input = TrackAudioInput()
         self._piper = models.piper
         self.turn_latencies_ms: list[float] = []
-        self._question_ids: dict[int, asyncio.Future[uuid.UUID]] = {}
+        self._question_ids: dict[int, uuid.UUID] = {}
         self._current_seq: int | None = None
         self._speech_end_at: float | None = None
         self._last_stt_ms: float | None = None
@@ -296,11 +261,9 @@ class InterviewRunner:
         stored = await db_sessions.asked_questions(self._pool, self.session_id)
         if not stored:
             return
-        loop = asyncio.get_running_loop()
+        self._turn_seq = await db_sessions.last_turn_seq(self._pool, self.session_id)
         for row in stored:
-            known: asyncio.Future[uuid.UUID] = loop.create_future()
-            known.set_result(row.id)
-            self._question_ids[row.seq] = known
+            self._question_ids[row.seq] = row.id
         previous = [
             PreviousQuestion(
                 seq=row.seq,
@@ -328,7 +291,10 @@ class InterviewRunner:
         await self.audio_input.detach()
         for task in list(self._tasks):
             await aio.cancel_and_wait(task)
-        await self._writer.aclose()
+        try:  # the session's end is acted on (scored) once its answers are stored
+            await asyncio.wait_for(self._writer.flush(), WRITES_SETTLE_S)
+        except TimeoutError:
+            logger.error("interview writes still pending at close", extra={"session_id": str(self.session_id)})
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -434,21 +400,19 @@ class InterviewRunner:
             self._spawn(asyncio.to_thread(self._piper.prewarm, first))
 
     def _write_question(self, q: AskedQuestion) -> None:
-        fut: asyncio.Future[uuid.UUID] = asyncio.get_running_loop().create_future()
-        self._question_ids[q.seq] = fut
-        asked_at = _utc(time.time())
-        session_id = self.session_id
-
-        async def write(pool: asyncpg.Pool) -> None:
-            qid = await db_sessions.add_question(
-                pool, session_id, q.seq, q.text, q.source, q.bank_question_id or None, q.persona, asked_at
+        question_id = self._question_ids[q.seq] = uuid.uuid4()
+        self._writer.submit(
+            QuestionWrite(
+                id=question_id,
+                session_id=self.session_id,
+                seq=q.seq,
+                text=q.text,
+                source=q.source,
+                bank_question_id=q.bank_question_id or None,
+                persona=q.persona,
+                asked_at=_utc(time.time()),
             )
-            if not fut.done():
-                fut.set_result(qid)
-            if q.source == "bank" and q.bank_question_id:
-                await db_questions.record_asked(pool, q.bank_question_id)
-
-        self._writer.submit(write)
+        )
 
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
         if final:
@@ -480,10 +444,14 @@ class InterviewRunner:
         latency_ms = (reply_at - speech_end_at) * 1000.0
         self.turn_latencies_ms.append(latency_ms)
         self._turn_seq += 1
-        turn_seq, stt_ms, session_id = self._turn_seq, self._last_stt_ms, self.session_id
         self._writer.submit(
-            lambda pool: db_sessions.add_turn_latency(
-                pool, session_id, turn_seq, _utc(speech_end_at), _utc(reply_at), latency_ms, stt_ms
+            TurnLatencyWrite(
+                session_id=self.session_id,
+                turn_seq=self._turn_seq,
+                speech_end_at=_utc(speech_end_at),
+                first_audio_at=_utc(reply_at),
+                latency_ms=latency_ms,
+                stt_ms=self._last_stt_ms,
             )
         )
 
@@ -517,29 +485,21 @@ class InterviewRunner:
         answer = self._answer
         if answer is None:
             qid = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
-            answer = self._answer = OpenAnswer(
-                started_at=u.speech_start_at,
-                question_id=qid,
-                response_id=asyncio.get_running_loop().create_future(),
-            )
+            answer = self._answer = OpenAnswer(started_at=u.speech_start_at, question_id=qid)
         answer.add(u)
-        text, ended_at, words = answer.transcript, answer.ended_at, list(answer.words)
-        session_id = self.session_id
-
-        # Writes run in order, so an earlier write of this answer (or of its question) has
-        # either landed or been given up by the time this one runs: never wait on it.
-        async def write(pool: asyncpg.Pool) -> None:
-            if answer.response_id.done():
-                await db_sessions.update_response(pool, answer.response_id.result(), text, _utc(ended_at), words)
-                return
-            qid = answer.question_id
-            rid = await db_sessions.add_response(
-                pool, session_id, qid.result() if qid is not None and qid.done() else None,
-                text, _utc(answer.started_at), _utc(ended_at), words,
+        # The whole answer so far, under its id: writes are applied in order (after its
+        # question's), and each replaces the one before.
+        self._writer.submit(
+            ResponseWrite(
+                id=answer.response_id,
+                session_id=self.session_id,
+                question_id=answer.question_id,
+                transcript=answer.transcript,
+                started_at=_utc(answer.started_at),
+                ended_at=_utc(answer.ended_at),
+                words=list(answer.words),
             )
-            answer.response_id.set_result(rid)
-
-        self._writer.submit(write)
+        )
 
 
 class Interviews:
@@ -563,11 +523,64 @@ class Interviews:
         self._feeds = feeds
         self.runners: dict[str, InterviewRunner] = {}
         self.signals: dict[str, SessionSignals] = {}
+        # The counters an earlier process stored for each session with signals here (None:
+        # none); a session is in it once they are known, and only then are its counters saved.
         self._earlier_stats: dict[str, SessionSignalStats | None] = {}
+        self._stats_saving = asyncio.Lock()  # a late periodic save never overwrites the final one
+        # Questions and answers of every interview here, stored in order, spooled while the
+        # database is away.
+        self.writer = InterviewWriter.from_settings(settings, pool)
         # Called once a session's room has closed (e.g. to score its answers right away).
         self.on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._keeper: asyncio.Task[None] | None = None
+        self._started_at = datetime.now(UTC)  # reset by start()
         self.rooms: RoomServer | None = None  # set once the room server exists
+
+    async def start(self) -> None:
+        """Stores what an earlier process left spooled, then keeps this process's live sessions
+        alive in the database every session_heartbeat_s (see keep_alive)."""
+        self._started_at = datetime.now(UTC)
+        await self.writer.start()
+        self._keeper = asyncio.create_task(self._keep_alive_every(), name="interviews-keep-alive")
+
+    async def _keep_alive_every(self) -> None:
+        while True:
+            try:
+                await self.keep_alive()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("live sessions not kept alive this time", extra={"error": type(exc).__name__})
+            except Exception:  # a bug must not stop the heartbeats of every session here
+                logger.exception("keeping live sessions alive failed")
+            await asyncio.sleep(self._settings.session_heartbeat_s)
+
+    async def keep_alive(self) -> None:
+        """Notes in the database that this process holds its rooms' sessions, saves their signal
+        counters, and ends as abandoned the live sessions no process holds any more: their
+        process died and their candidate did not come back within the grace period."""
+        held = [uuid.UUID(session_id) for session_id in self._held_sessions()]
+        if held:
+            await db_sessions.heartbeat(self._pool, held)
+        async with self._stats_saving:
+            for session_id, signals in list(self.signals.items()):
+                if session_id in self._earlier_stats and self.signals.get(session_id) is signals:
+                    stats = signals.stats().plus(self._earlier_stats[session_id])
+                    await upsert_signal_stats(self._pool, stats)
+        abandoned = await db_sessions.abandon_orphaned(
+            self._pool,
+            held=held,
+            stale_after_s=self._settings.reconnect_grace_s + self._settings.session_heartbeat_s,
+            end_reason=END_REASON_SERVER_LOST,
+            since=self._started_at,
+        )
+        for session_id in abandoned:
+            logger.info("session abandoned: its server process is gone", extra={"session_id": str(session_id)})
+            self._after_end_soon(session_id)
+
+    def _held_sessions(self) -> set[str]:
+        """The sessions whose rooms this process holds, the candidate away or not."""
+        rooms = set(self.rooms.rooms) if self.rooms is not None else set()
+        return rooms | set(self.runners) | set(self.signals)
 
     async def admit(self, session_id: str, identity: str, role: str) -> str | None:
         try:
@@ -624,9 +637,10 @@ class Interviews:
         session = await db_sessions.get_session(self._pool, uuid.UUID(room.session_id))
         fresh = room.session_id not in self.signals
         signals = self._signals_for(room, session) if session is not None else None
-        if signals is not None and fresh and session.started_at is not None:
+        if signals is not None and fresh:
             # Resumed after a server restart: this process's counters add to the stored ones.
-            self._earlier_stats[room.session_id] = await load_signal_stats(self._pool, session.id)
+            earlier = await load_signal_stats(self._pool, session.id) if session.started_at is not None else None
+            self._earlier_stats[room.session_id] = earlier
         if track.kind == "video":
             if signals is not None:
                 await signals.attach_video(room.subscribe(track))
@@ -646,6 +660,7 @@ class Interviews:
                 bank=self._bank,
                 settings=self._settings,
                 pool=self._pool,
+                writer=self.writer,
                 on_finished=self._finished,
                 signals=signals,
             )
@@ -675,15 +690,22 @@ class Interviews:
         if signals is not None:
             stats = await self._close_signals(room.session_id, signals)
             try:
-                await upsert_signal_stats(self._pool, stats)
+                async with self._stats_saving:
+                    await upsert_signal_stats(self._pool, stats)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 logger.error("signal stats not stored", extra={"session_id": room.session_id})
         if self._feeds is not None:
             self._feeds.publish(room.session_id, {"type": "ended", "reason": reason})
-        if self.on_ended is not None and reason != "server_shutdown":
-            task = asyncio.create_task(self._after_end(uuid.UUID(room.session_id)), name="session-ended")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if reason != "server_shutdown":
+            self._after_end_soon(uuid.UUID(room.session_id))
+
+    def _after_end_soon(self, session_id: uuid.UUID) -> None:
+        """Runs the work after a session's end (on_ended) in a task of its own."""
+        if self.on_ended is None:
+            return
+        task = asyncio.create_task(self._after_end(session_id), name="session-ended")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _after_end(self, session_id: uuid.UUID) -> None:
         assert self.on_ended is not None
@@ -693,14 +715,19 @@ class Interviews:
             logger.exception("work after a session's end failed", extra={"session_id": str(session_id)})
 
     async def aclose(self) -> None:
+        if self._keeper is not None:
+            await aio.cancel_and_wait(self._keeper)
         for task in list(self._tasks):
             await aio.cancel_and_wait(task)
         for session_id in list(self.runners):
             runner = self.runners.pop(session_id)
             await runner.aclose()
-        for session_id in list(self.signals):
-            stats = await self._close_signals(session_id, self.signals.pop(session_id))
-            await upsert_signal_stats(self._pool, stats)
+        try:
+            for session_id in list(self.signals):
+                stats = await self._close_signals(session_id, self.signals.pop(session_id))
+                await upsert_signal_stats(self._pool, stats)
+        finally:
+            await self.writer.aclose()
 
     async def _close_signals(self, session_id: str, signals: SessionSignals) -> SessionSignalStats:
         """Stops a session's consumer; its counters, with any an earlier process stored."""

@@ -13,8 +13,12 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
 from agent.question_bank import QuestionBank
-from api import auth, catalog, consent, progress, questions, reports, score, sessions
+from api import auth, catalog, consent, errors, limits, progress, questions, reports, score, sessions
+from api.errors import ErrorAnswers
+from api.limits import BodySizeLimit
 from api.retention import retention_sweeps
+from api.security_headers import SecurityHeaders
+from api.throttle import Throttle
 from api.tokens import TokenIssuer, resolve_token_secret
 from db.migrate import apply_migrations
 from db.pool import create_pool
@@ -22,26 +26,30 @@ from greenroom.settings import Settings
 from scoring.factory import close_evaluator, make_evaluator
 
 GZIP_MIN_BYTES = 1024
+# A 422 lists at most this many errors: a body of many wrong fields gets a short answer.
+MAX_REPORTED_ERRORS = 20
+# Routes whose bodies carry long text (a CV and job description, a typed answer); every other
+# body is held to settings.max_body_bytes.
+LARGER_BODIES = {
+    ("POST", "/v1/sessions"): sessions.CREATE_MAX_BODY_BYTES,
+    ("POST", "/v1/score"): score.MAX_BODY_BYTES,
+}
+# Answers any route may give.
+SHARED_RESPONSES = {**limits.DOCUMENTED, **errors.DOCUMENTED}
 
 logger = logging.getLogger(__name__)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    """Answers an unexpected error with JSON that reveals nothing of the request's data."""
-    logger.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
-    return JSONResponse(status_code=500, content={"detail": "internal server error"})
-
-
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 answer, except that what was sent in a body is not echoed back: bodies
-    carry passwords, CVs and job descriptions."""
-    errors = [
+    carry passwords, CVs and job descriptions. At most MAX_REPORTED_ERRORS errors are listed."""
+    shown = [
         {k: v for k, v in error.items() if k != "input"} if error.get("loc", ("",))[0] == "body" else error
-        for error in exc.errors()
+        for error in exc.errors()[:MAX_REPORTED_ERRORS]
     ]
-    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(shown)})
 
 
 def create_app(
@@ -67,6 +75,7 @@ def create_app(
             app.state.tokens = TokenIssuer(
                 settings.token_api_key, resolve_token_secret(settings), settings.token_ttl_s
             )
+            app.state.throttle = Throttle(settings, resolve_token_secret(settings))
             app.state.question_bank = QuestionBank.load()
             reports.configure(app, settings)
             app.state.evaluator = make_evaluator(settings)
@@ -87,16 +96,13 @@ def create_app(
     )
     # Timelines of long sessions are ~100 KB of JSON; compressed they are a fraction of that.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES)
-    app.add_exception_handler(Exception, _unhandled_error)
+    # Added last runs first: headers go on every answer, including the 413, 500 and 503 below.
+    app.add_middleware(BodySizeLimit, default_bytes=settings.max_body_bytes, larger=LARGER_BODIES)
+    app.add_middleware(ErrorAnswers)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.include_router(auth.router)
-    app.include_router(catalog.router)
-    app.include_router(consent.router)
-    app.include_router(sessions.router)
-    app.include_router(questions.router)
-    app.include_router(reports.router)
-    app.include_router(progress.router)
-    app.include_router(score.router)
+    for module in (auth, catalog, consent, sessions, questions, reports, progress, score):
+        app.include_router(module.router, responses=SHARED_RESPONSES)
     for router in extra_routers:
-        app.include_router(router)
+        app.include_router(router, responses=SHARED_RESPONSES)
     return app

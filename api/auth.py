@@ -6,16 +6,13 @@ as `Authorization: Bearer <token>`. Emails and passwords never reach a log messa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-import time
-from collections import deque
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.deps import (
     SESSION_COOKIE,
@@ -24,8 +21,11 @@ from api.deps import (
     PoolDep,
     RoomsDep,
     SettingsDep,
+    WatchAccessDep,
     session_token,
 )
+from api.fields import RequestBody, SecretText, Text
+from api.throttle import THROTTLED, SignUpLimit, ThrottleDep, client_address
 from db import accounts
 from db import sessions as repo
 
@@ -41,74 +41,18 @@ WRONG_CREDENTIALS = "wrong email or password"
 EMAIL_TAKEN = "an account with this email already exists"
 END_REASON_ACCOUNT_DELETED = "account_deleted"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-MAX_FAILED_SIGN_INS = 5
-FAILED_SIGN_IN_WINDOW_S = 15 * 60
-TOO_MANY_ATTEMPTS = "too many failed sign-ins for this account; try again later"
-
-
-class SignInThrottle:
-    """Refuses sign-in to an account after repeated failures within a window (per process).
-
-    Keyed by a hash of the normalised email, so the table holds no addresses.
-    """
-
-    def __init__(
-        self, max_failures: int = MAX_FAILED_SIGN_INS, window_s: float = FAILED_SIGN_IN_WINDOW_S
-    ) -> None:
-        self._max = max_failures
-        self._window_s = window_s
-        self._failures: dict[bytes, deque[float]] = {}
-
-    @staticmethod
-    def _key(email: str) -> bytes:
-        return hashlib.sha256(accounts.normalise_email(email).encode()).digest()
-
-    def _recent(self, key: bytes, now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and now - failures[0] > self._window_s:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
-
-    def retry_after_s(self, email: str) -> int | None:
-        """Seconds to wait before this account may try again, or None when it may try now."""
-        now = time.monotonic()
-        failures = self._recent(self._key(email), now)
-        if len(failures) < self._max:
-            return None
-        return max(1, int(self._window_s - (now - failures[0])) + 1)
-
-    def failed(self, email: str) -> None:
-        key = self._key(email)
-        self._failures[key] = self._recent(key, time.monotonic())
-        self._failures[key].append(time.monotonic())
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(self._key(email), None)
-
-
-def _throttle(request: Request) -> SignInThrottle:
-    throttle = getattr(request.app.state, "sign_in_throttle", None)
-    if throttle is None:
-        throttle = request.app.state.sign_in_throttle = SignInThrottle()
-    return throttle
-
-
 class ErrorPublic(BaseModel):
     """An error answer."""
 
     detail: str
 
 
-class SignUp(BaseModel):
+class SignUp(RequestBody):
     """A new account."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=MAX_EMAIL_CHARS)
-    password: SecretStr = Field(min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_CHARS)
-    display_name: str | None = Field(default=None, max_length=MAX_DISPLAY_NAME_CHARS)
+    email: Text = Field(max_length=MAX_EMAIL_CHARS)
+    password: SecretText = Field(min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_CHARS)
+    display_name: Text | None = Field(default=None, max_length=MAX_DISPLAY_NAME_CHARS)
 
     @field_validator("email")
     @classmethod
@@ -124,13 +68,11 @@ class SignUp(BaseModel):
         return (value or "").strip() or None
 
 
-class SignIn(BaseModel):
+class SignIn(RequestBody):
     """An email and password to sign in with."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(min_length=1, max_length=MAX_EMAIL_CHARS)
-    password: SecretStr = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
+    email: Text = Field(min_length=1, max_length=MAX_EMAIL_CHARS)
+    password: SecretText = Field(min_length=1, max_length=MAX_PASSWORD_CHARS)
 
 
 class UserPublic(BaseModel):
@@ -190,11 +132,17 @@ async def _signed_in(
     "/v1/auth/signup",
     status_code=status.HTTP_201_CREATED,
     response_model=AuthPublic,
-    responses={409: {"model": ErrorPublic, "description": "The email already has an account."}},
+    responses={409: {"model": ErrorPublic, "description": "The email already has an account."}, **THROTTLED},
     summary="Create an account and sign in",
 )
 async def sign_up(
-    body: SignUp, request: Request, response: Response, pool: PoolDep, settings: SettingsDep
+    body: SignUp,
+    request: Request,
+    response: Response,
+    pool: PoolDep,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
+    _limit: SignUpLimit,
 ) -> AuthPublic:
     try:
         user = await accounts.create_user(
@@ -203,6 +151,7 @@ async def sign_up(
     except accounts.EmailTaken:
         raise HTTPException(status_code=409, detail=EMAIL_TAKEN) from None
     logger.info("account created", extra={"user_id": str(user.id)})
+    await throttle.signed_in(pool, body.email, client_address(request))
     return await _signed_in(pool, user, settings.auth_token_ttl_s, request, response)
 
 
@@ -211,22 +160,24 @@ async def sign_up(
     response_model=AuthPublic,
     responses={
         401: {"model": ErrorPublic, "description": "Wrong email or password."},
-        429: {"model": ErrorPublic, "description": "Too many failed sign-ins for this account."},
+        **THROTTLED,
     },
     summary="Sign in with email and password",
 )
 async def sign_in(
-    body: SignIn, request: Request, response: Response, pool: PoolDep, settings: SettingsDep
+    body: SignIn,
+    request: Request,
+    response: Response,
+    pool: PoolDep,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
 ) -> AuthPublic:
-    throttle = _throttle(request)
-    wait_s = throttle.retry_after_s(body.email)
-    if wait_s is not None:
-        raise HTTPException(status_code=429, detail=TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait_s)})
+    client = client_address(request)
+    await throttle.check_sign_in(pool, body.email, client)  # counted before the password is checked
     user = await accounts.verify_password(pool, body.email, body.password.get_secret_value())
     if user is None:
-        throttle.failed(body.email)
         raise HTTPException(status_code=401, detail=WRONG_CREDENTIALS)
-    throttle.succeeded(body.email)
+    await throttle.signed_in(pool, body.email, client)
     return await _signed_in(pool, user, settings.auth_token_ttl_s, request, response)
 
 
@@ -267,8 +218,10 @@ async def me(pool: PoolDep, user_id: CurrentUser) -> MePublic:
     ),
 )
 async def delete_account(
-    request: Request, pool: PoolDep, rooms: RoomsDep, user_id: CurrentUser
+    request: Request, pool: PoolDep, rooms: RoomsDep, access: WatchAccessDep, user_id: CurrentUser
 ) -> Response:
+    if access is not None:  # coaches first, so they are told why rather than that the room closed
+        await access.account_deleted(user_id)
     if rooms is not None:
         for session_id in await repo.open_session_ids(pool, user_id):
             try:

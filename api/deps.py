@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Depends, HTTPException, Request, status
 
 from api.tokens import TokenIssuer
+from api.watch_access import WatchAccess
 from db import accounts
 from greenroom.settings import Settings
 
@@ -42,6 +43,11 @@ def get_rooms(request: Request) -> RoomCloser | None:
     return getattr(request.app.state, "rooms", None)
 
 
+def get_watch_access(request: Request) -> WatchAccess | None:
+    """The live watchers' guard, when rooms and live feeds run in this process."""
+    return getattr(request.app.state, "watch_access", None)
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 
@@ -69,4 +75,5 @@ async def get_current_user(request: Request, pool: PoolDep) -> UUID:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[TokenIssuer, Depends(get_tokens)]
 RoomsDep = Annotated[RoomCloser | None, Depends(get_rooms)]
+WatchAccessDep = Annotated[WatchAccess | None, Depends(get_watch_access)]
 CurrentUser = Annotated[UUID, Depends(get_current_user)]

@@ -30,6 +30,7 @@ QUESTION_NOT_FOUND = "question not found"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_QUERY_LENGTH = 200
+MAX_OFFSET = 100_000  # far past the bank's end
 
 
 def get_question_bank(request: Request) -> QuestionBank:
@@ -110,7 +111,7 @@ async def list_questions(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> QuestionPage:
     if q is not None and not search_terms(q):
         raise RequestValidationError(

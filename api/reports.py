@@ -14,8 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.question_bank import QuestionBank, QuestionBankError
-from api.deps import CurrentUser, PoolDep, SettingsDep, TokensDep
+from api.deps import CurrentUser, PoolDep, SettingsDep, TokensDep, WatchAccessDep
+from api.fields import RequestBody, invalid
 from api.sessions import RoomJoin, room_join
+from api.throttle import THROTTLED, ShareLimit
 from api.tokens import resolve_token_secret
 from db import sessions as repo
 from greenroom.settings import Settings
@@ -34,6 +36,7 @@ router = APIRouter(tags=["reports"])
 
 SESSION_NOT_FOUND = "session not found"
 MAX_SHARE_TTL_S = 30 * 24 * 3600
+MAX_SIGNAL_MS = 24 * 3600 * 1000  # a span on a session's signal clock ends within a day
 
 
 def configure(app: FastAPI, settings: Settings) -> None:
@@ -346,10 +349,8 @@ class TimelinePublic(BaseModel):
     anchors: list[QuestionAnchorPublic]
 
 
-class ExportCreate(BaseModel):
+class ExportCreate(RequestBody):
     """Which export to make."""
-
-    model_config = ConfigDict(extra="forbid")
 
     format: Literal["pdf", "csv"]
 
@@ -367,10 +368,8 @@ class ExportPublic(BaseModel):
     download_url: str
 
 
-class ShareCreate(BaseModel):
+class ShareCreate(RequestBody):
     """How long a share link should live."""
-
-    model_config = ConfigDict(extra="forbid")
 
     expires_in_s: int | None = Field(
         default=None, ge=60, le=MAX_SHARE_TTL_S, description="Default: the server's report_share_ttl_s."
@@ -416,7 +415,7 @@ async def get_report(
 @router.get(
     "/v1/sessions/{session_id}/timeline",
     response_model=TimelinePublic,
-    responses={**NOT_FOUND, 422: {"model": ErrorPublic, "description": "Too many buckets for the span."}},
+    responses={**NOT_FOUND, **invalid("Invalid parameters, or too many buckets for the span.")},
     summary="Signals bucketed for charts: pace, pitch, loudness, face visible, gaze; markers; anchors",
 )
 async def get_timeline(
@@ -425,8 +424,13 @@ async def get_timeline(
     user_id: CurrentUser,
     ctx: ReadOnlyContextDep,
     bucket_ms: Annotated[int, Query(ge=100, le=600_000, description="Bucket width in ms.")] = 1000,
-    from_ms: Annotated[int, Query(ge=0, description="Start of the span (signal clock, ms).")] = 0,
-    to_ms: Annotated[int | None, Query(gt=0, description="End of the span; default: the session's end.")] = None,
+    from_ms: Annotated[
+        int, Query(ge=0, le=MAX_SIGNAL_MS, description="Start of the span (signal clock, ms).")
+    ] = 0,
+    to_ms: Annotated[
+        int | None,
+        Query(gt=0, le=MAX_SIGNAL_MS, description="End of the span; default: the session's end."),
+    ] = None,
 ) -> TimelinePublic:
     session = await _owned_session(pool, session_id, user_id)
     report = await build_report(pool, session, ctx)
@@ -538,7 +542,7 @@ async def download_export(export_id: UUID, pool: PoolDep, user_id: CurrentUser) 
     "/v1/sessions/{session_id}/share",
     status_code=status.HTTP_201_CREATED,
     response_model=ShareLinkPublic,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **THROTTLED},
     summary="A read-only link to the report that expires",
     description="Scores any unscored answers first, so the shared view shows the full report.",
 )
@@ -550,6 +554,7 @@ async def create_share(
     settings: SettingsDep,
     ctx: ReportContextDep,
     signer: ShareSignerDep,
+    _limit: ShareLimit,
     body: ShareCreate | None = None,
 ) -> ShareLinkPublic:
     session = await _owned_session(pool, session_id, user_id)
@@ -568,15 +573,23 @@ async def create_share(
     response_class=Response,
     responses=NOT_FOUND,
     summary="Revoke every live share link of the session",
+    description="A coach watching through one of them is disconnected at once.",
 )
-async def revoke_shares(session_id: UUID, pool: PoolDep, user_id: CurrentUser) -> Response:
+async def revoke_shares(
+    session_id: UUID, pool: PoolDep, access: WatchAccessDep, user_id: CurrentUser
+) -> Response:
     await _owned_session(pool, session_id, user_id)
     await store.revoke_shares(pool, session_id)
+    if access is not None:
+        await access.share_revoked(session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _shared_session(token: str, pool: asyncpg.Pool, signer: ShareSigner) -> repo.SessionRecord:
-    """The session a share token opens; 404 for a bad token, 410 for an expired or revoked one."""
+async def _shared_session(
+    token: str, pool: asyncpg.Pool, signer: ShareSigner
+) -> tuple[repo.SessionRecord, UUID]:
+    """The session a share token opens and the link's id; 404 for a bad token, 410 for an
+    expired or revoked one."""
     try:
         link_id, _ = signer.verify(token)
     except ShareLinkExpired as exc:
@@ -591,7 +604,7 @@ async def _shared_session(token: str, pool: asyncpg.Pool, signer: ShareSigner) -
     session = await repo.get_session(pool, link.session_id)
     if session is None:
         raise HTTPException(status_code=410, detail="share link no longer available")
-    return session
+    return session, link_id
 
 
 SHARED_ERRORS = {
@@ -610,7 +623,7 @@ INTERVIEW_ENDED = "the interview has ended; the report is at /v1/shared/{token}"
 async def get_shared(
     token: str, pool: PoolDep, signer: ShareSignerDep, ctx: ReadOnlyContextDep
 ) -> ReportPublic:
-    session = await _shared_session(token, pool, signer)
+    session, _ = await _shared_session(token, pool, signer)
     return _public(await build_report(pool, session, ctx))
 
 
@@ -624,7 +637,7 @@ async def get_shared(
     summary="Watch a scheduled or live interview as a coach (the share link is the credential)",
 )
 async def watch_shared(token: str, pool: PoolDep, signer: ShareSignerDep, tokens: TokensDep) -> RoomJoin:
-    session = await _shared_session(token, pool, signer)
+    session, link_id = await _shared_session(token, pool, signer)
     if session.status not in repo.OPEN_STATUSES:
         raise HTTPException(status_code=409, detail=INTERVIEW_ENDED.format(token=token))
-    return room_join(tokens, session.id, session.user_id, "coach")
+    return room_join(tokens, session.id, session.user_id, "coach", share_id=link_id)

@@ -1,4 +1,5 @@
-"""Retention: deletes sessions kept past the time their candidate chose, and expired sign-ins."""
+"""Retention: deletes sessions kept past the time their candidate chose, expired sign-ins and
+throttle counters that count for nothing any more."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from api.deps import RoomCloser
 from db import accounts
 from db import sessions as repo
+from db import throttles
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +29,15 @@ class SweepResult:
 
     sessions: int
     tokens: int
+    throttles: int
 
 
 async def sweep(
     pool: asyncpg.Pool, rooms: RoomCloser | None = None, *, now: datetime | None = None
 ) -> SweepResult:
     """Deletes sessions past retain_until (everything under them goes by cascade, PDF exports
-    included) and expired sign-in tokens; closes the room of any deleted session still open."""
+    included), expired sign-in tokens and expired throttle counters; closes the room of any
+    deleted session still open."""
     now = now or datetime.now(UTC)
     purged = await repo.purge_expired_sessions(pool, now=now)
     if rooms is not None:
@@ -44,9 +48,13 @@ async def sweep(
                 except Exception:
                     logger.exception("closing room failed", extra={"session_id": str(session.id)})
     tokens = await accounts.purge_expired_tokens(pool, now=now)
-    if purged or tokens:
-        logger.info("retention sweep", extra={"sessions_deleted": len(purged), "tokens_deleted": tokens})
-    return SweepResult(sessions=len(purged), tokens=tokens)
+    counters = await throttles.purge_expired(pool, now=now)
+    if purged or tokens or counters:
+        logger.info(
+            "retention sweep",
+            extra={"sessions_deleted": len(purged), "tokens_deleted": tokens, "throttles_deleted": counters},
+        )
+    return SweepResult(sessions=len(purged), tokens=tokens, throttles=counters)
 
 
 async def _sweep_every(app: FastAPI, interval_s: float) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
-from media.signalling import Close, SignallingSession
+from api.tokens import RoomClaims
+from api.watch_access import ACCESS_ENDED_CLOSE, AccessEnded, Watcher, WatchAccess, access_ended
+from media.signalling import JOIN_TIMEOUT_CLOSE, JOIN_TIMEOUT_S, Close, SignallingSession
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +24,29 @@ async def signal(websocket: WebSocket, session_id: str) -> None:
     """Join a session's room with a room token, then exchange SDP and receive room events."""
     app = websocket.app
     settings = app.state.settings
+    access: WatchAccess = app.state.watch_access
+    watcher: Watcher | None = None
     await websocket.accept()
 
     async def send(event: dict[str, Any]) -> None:
-        await websocket.send_json(event)
+        if websocket.application_state is WebSocketState.CONNECTED:  # not once we have closed it
+            await websocket.send_json(event)
+
+    async def admit(claims: RoomClaims) -> None:
+        """A coach joins, and stays, only while its share link, the session and the account last."""
+        nonlocal watcher
+        if claims.role != "coach":
+            return
+        try:
+            watcher = await access.watch(claims, end_access)
+        except AccessEnded as ended:
+            await send(access_ended(ended.reason))
+            raise Close(ACCESS_ENDED_CLOSE, ended.reason) from None
+
+    async def end_access(reason: str) -> None:
+        await send(access_ended(reason))
+        await session.closed()  # out of the room: its peer connection closes, no more media
+        await websocket.close(code=ACCESS_ENDED_CLOSE, reason=reason)
 
     session = SignallingSession(
         app.state.rooms,
@@ -31,10 +55,16 @@ async def signal(websocket: WebSocket, session_id: str) -> None:
         send=send,
         max_message_bytes=settings.max_signal_message_bytes,
         ice_servers=settings.ice_servers,
+        admit=admit,
     )
+    join_by = time.monotonic() + JOIN_TIMEOUT_S
     try:
         while True:
-            message = await websocket.receive()
+            try:
+                left = None if session.participant is not None else max(0.0, join_by - time.monotonic())
+                message = await asyncio.wait_for(websocket.receive(), left)
+            except TimeoutError:
+                raise Close(JOIN_TIMEOUT_CLOSE, f"join within {JOIN_TIMEOUT_S:g} s of connecting") from None
             if message["type"] == "websocket.disconnect":
                 break
             if message.get("text") is None:
@@ -42,8 +72,11 @@ async def signal(websocket: WebSocket, session_id: str) -> None:
                 continue
             await session.handle_text(message["text"])
     except Close as close:
-        await websocket.close(code=close.code, reason=close.reason)
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await websocket.close(code=close.code, reason=close.reason)
     except WebSocketDisconnect:
         pass
     finally:
+        if watcher is not None:
+            access.forget(watcher)
         await session.closed()

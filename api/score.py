@@ -7,10 +7,12 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import get_current_user
+from api.fields import RequestBody, Text, invalid
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, Evaluator
+from scoring.calibration import Band, band_of
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ DEFAULT_CATEGORY = "behavioral"
 MAX_ANSWER_WORDS = 5000
 MAX_ANSWER_CHARS = 60_000
 MAX_QUESTION_CHARS = 2_000
+# The largest body POST /v1/score accepts: an answer and question of the largest allowed size
+# at 6 bytes a character (JSON's \uXXXX). Other bodies get the app's much smaller default.
+MAX_BODY_BYTES = 512 * 1024
 _WORD = re.compile(r"\S+")
 
 
@@ -35,19 +40,20 @@ class ErrorPublic(BaseModel):
     detail: str
 
 
-class AnswerScoreCreate(BaseModel):
+class AnswerScoreCreate(RequestBody):
     """A typed answer to score, with the question it answers."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    # Length is checked in the handler, so that an oversized answer is never echoed back.
-    answer: str = Field(description=f"The answer text, at most {MAX_ANSWER_WORDS} words.")
+    question: Text = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    # The length is checked in the handler (it counts words too), whose answer names the limit.
+    answer: Text = Field(
+        description=f"The answer text, at most {MAX_ANSWER_WORDS} words.",
+        json_schema_extra={"maxLength": MAX_ANSWER_CHARS},
+    )
     category: Category | None = Field(
         default=None,
         description="Rubric to use; default: the bank question's category, else behavioral.",
     )
-    question_id: str | None = Field(default=None, max_length=200, description="A question bank id.")
+    question_id: Text | None = Field(default=None, max_length=200, description="A question bank id.")
     time_limit_s: float | None = Field(
         default=None,
         gt=0,
@@ -57,7 +63,7 @@ class AnswerScoreCreate(BaseModel):
 
 
 class DimensionScorePublic(BaseModel):
-    """One rubric dimension: 0–100 and why."""
+    """One rubric dimension: 0–100 on the calibrated scale, and why (citing the answer)."""
 
     dimension: str
     score: int
@@ -70,6 +76,15 @@ class AnswerScorePublic(BaseModel):
     category: str
     dimensions: list[DimensionScorePublic]
     overall: int
+    band: Band = Field(
+        description="Where the overall falls: strong 80–100, adequate 55–79, weak 20–54, "
+        "off_topic 0–19."
+    )
+    band_low: int | None = Field(
+        default=None, description="The overall likely lies in band_low..band_high (None: unknown)."
+    )
+    band_high: int | None = None
+    confidence: str | None = Field(default=None, description="high, medium or low.")
     evaluator: str = Field(description='"offline" or "llm:<model>".')
     fallback_reason: str | None = Field(
         description="Set when the LLM evaluator failed and the offline evaluator answered."
@@ -89,6 +104,10 @@ class AnswerScorePublic(BaseModel):
                 for d in score.dimensions
             ],
             overall=score.overall,
+            band=band_of(score.overall),
+            band_low=score.band_low,
+            band_high=score.band_high,
+            confidence=score.confidence,
             evaluator=score.evaluator,
             fallback_reason=score.fallback_reason,
             strengths=list(score.strengths),
@@ -154,13 +173,14 @@ def practice_input(
         time_limit_s=time_limit_s,
         # Older banks have no example answers; the field is optional here.
         example_answer=getattr(bank_question, "example_answer", None) or None,
+        rubric=tuple(getattr(bank_question, "rubric", ()) or ()) or None,
     )
 
 
 @router.post(
     "",
     responses={
-        422: {"description": "Invalid body, an answer over the word limit, or an unknown question_id."},
+        **invalid("Invalid body, an answer over the word limit, or an unknown question_id."),
         503: {"model": ErrorPublic, "description": "No evaluator is configured."},
     },
 )

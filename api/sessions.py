@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PERSONAS, ROLE_TRACKS, ROUND_TYPES
 from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS
-from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep
+from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep, WatchAccessDep
+from api.fields import RequestBody, Text, invalid
+from api.throttle import THROTTLED, SessionLimit
 from api.tokens import TokenIssuer
 from db import sessions as repo
 
@@ -29,6 +31,10 @@ PersonaId = Literal[tuple(PERSONAS)]  # type: ignore[valid-type]
 SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
 RetentionDays = Literal[7, 30, 90, 365]
 MAX_CONTEXT_CHARS = 20_000  # CV and job description text; the database checks the same
+# The largest body POST /v1/sessions accepts: both texts at 6 bytes a character (JSON's \uXXXX),
+# and room for the other fields. Other bodies get the app's much smaller default.
+CREATE_MAX_BODY_BYTES = 256 * 1024
+MAX_OFFSET = 1_000_000
 
 SESSION_NOT_FOUND = "session not found"
 END_REASON_BY_CANDIDATE = "ended_by_candidate"
@@ -41,24 +47,22 @@ class ErrorPublic(BaseModel):
     detail: str
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(RequestBody):
     """The choices a candidate makes when scheduling an interview."""
-
-    model_config = ConfigDict(extra="forbid")
 
     role_track: RoleTrack
     round_type: RoundType
     difficulty: Difficulty
     duration_min: Literal[10, 20, 30]
     persona: PersonaId = DEFAULT_PERSONA
-    consent_version: str = Field(
+    consent_version: Text = Field(
         max_length=64,
         description="The version of the consent policy the candidate accepted (GET /v1/consent).",
     )
-    cv_text: str | None = Field(
+    cv_text: Text | None = Field(
         default=None, max_length=MAX_CONTEXT_CHARS, description="The candidate's CV, as text."
     )
-    jd_text: str | None = Field(
+    jd_text: Text | None = Field(
         default=None, max_length=MAX_CONTEXT_CHARS, description="The job description, as text."
     )
     capture_signals: bool = Field(
@@ -69,7 +73,7 @@ class SessionCreate(BaseModel):
         default=DEFAULT_RETENTION_DAYS,
         description="Days to keep the session before it is deleted; null keeps it until deleted.",
     )
-    practice_question_id: str | None = Field(
+    practice_question_id: Text | None = Field(
         default=None, max_length=200, description="A question bank id: practise this one question."
     )
 
@@ -145,12 +149,13 @@ class SessionJoin(BaseModel):
     room: RoomJoin
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestBody):
     """Who a fresh room token is for."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    role: Literal["candidate", "coach"] = "candidate"
+    role: Literal["candidate"] = Field(
+        default="candidate",
+        description="Only the candidate's own: coaches watch through a share link (POST /v1/shared/{token}/watch).",
+    )
 
 
 NOT_FOUND = {404: {"model": ErrorPublic, "description": "No such session for this user."}}
@@ -159,19 +164,27 @@ UNKNOWN_QUESTION = "unknown question"
 
 
 def room_join(
-    tokens: TokenIssuer, session_id: UUID, user_id: UUID, role: Literal["candidate", "coach"]
+    tokens: TokenIssuer,
+    session_id: UUID,
+    user_id: UUID,
+    role: Literal["candidate", "coach"],
+    *,
+    share_id: UUID | None = None,
 ) -> RoomJoin:
-    """Issues a room token for the session's owner (candidate) or a new coach."""
+    """Issues a room token for the session's owner (candidate) or a new coach, who watches
+    through the share link `share_id` for as long as that link lasts."""
     if role == "candidate":
         identity, name = f"candidate-{user_id}", "Candidate"
     else:
         identity, name = f"coach-{secrets.token_hex(4)}", "Coach"
-    token = tokens.issue(room=str(session_id), identity=identity, role=role, name=name)
+    token = tokens.issue(
+        str(session_id), identity, role, name, share_id=str(share_id) if share_id is not None else None
+    )
     return RoomJoin(
         session_id=session_id,
         signal_url=f"/v1/rooms/{session_id}/signal",
         token=token,
-        expires_in_s=tokens.ttl_s,
+        expires_in_s=tokens.ttl_for(role),
         identity=identity,
         role=role,
     )
@@ -212,12 +225,18 @@ async def _owned_session(pool: repo.Db, session_id: UUID, user_id: UUID) -> repo
     response_model=SessionJoin,
     responses={
         409: {"model": ErrorPublic, "description": "Consent was given to another policy version."},
-        422: {"description": "Invalid body, or an unknown practice question."},
+        **invalid("Invalid body, or an unknown practice question."),
+        **THROTTLED,
     },
     summary="Schedule a session and get the candidate's room token",
 )
 async def create_session(
-    body: SessionCreate, request: Request, pool: PoolDep, tokens: TokensDep, user_id: CurrentUser
+    body: SessionCreate,
+    request: Request,
+    pool: PoolDep,
+    tokens: TokensDep,
+    user_id: CurrentUser,
+    _limit: SessionLimit,
 ) -> SessionJoin:
     if body.consent_version != CONSENT_VERSION:
         raise HTTPException(status_code=409, detail=OUTDATED_CONSENT.format(version=CONSENT_VERSION))
@@ -249,7 +268,7 @@ async def list_sessions(
     pool: PoolDep,
     user_id: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[SessionPublic]:
     records = await repo.list_sessions(pool, user_id, limit=limit, offset=offset)
     return [SessionPublic.of(r) for r in records]
@@ -299,9 +318,11 @@ async def end_session(
     summary="Delete a session and everything recorded in it",
 )
 async def delete_session(
-    session_id: UUID, pool: PoolDep, rooms: RoomsDep, user_id: CurrentUser
+    session_id: UUID, pool: PoolDep, rooms: RoomsDep, access: WatchAccessDep, user_id: CurrentUser
 ) -> Response:
     await _owned_session(pool, session_id, user_id)
+    if access is not None:  # coaches first, so they are told why rather than that the room closed
+        await access.session_deleted(session_id)
     await _close_room(rooms, session_id, END_REASON_DELETED)
     if not await repo.delete_session(pool, session_id, user_id=user_id):
         raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
@@ -315,7 +336,7 @@ async def delete_session(
         **NOT_FOUND,
         409: {"model": ErrorPublic, "description": "The session has ended."},
     },
-    summary="A fresh room token, to reconnect as the candidate or to watch as a coach",
+    summary="A fresh room token, to reconnect as the candidate",
 )
 async def issue_token(
     session_id: UUID,

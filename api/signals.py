@@ -7,16 +7,24 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from api.watch_access import ACCESS_ENDED_CLOSE, AccessEnded, WatchAccess, access_ended
+
 router = APIRouter(tags=["signals"])
 
 AUTH_TIMEOUT_S = 10.0
 MAX_AUTH_BYTES = 16_384
+# After auth a subscriber has nothing to say; a message larger than this ends its feed.
+MAX_MESSAGE_BYTES = 1024
+TOO_LARGE_CLOSE = 1009
 AUTH_FIRST = 'the first message must be {"type": "auth", "token": <room token>}'
 
 
 @router.websocket("/v1/sessions/{session_id}/signals/live")
 async def live_signals(websocket: WebSocket, session_id: str) -> None:
-    """After `{"type": "auth", "token": <room token>}`: summaries a few times a second, and nudges."""
+    """After `{"type": "auth", "token": <room token>}`: summaries a few times a second, and nudges.
+
+    The feed lasts while the token's access does (a coach's share link, the session, the account).
+    """
     app = websocket.app
     await websocket.accept()
     try:
@@ -27,7 +35,7 @@ async def live_signals(websocket: WebSocket, session_id: str) -> None:
             msg = None
         if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(msg.get("token"), str):
             raise ValueError(AUTH_FIRST)
-        app.state.tokens.verify(msg["token"], session_id)
+        claims = app.state.tokens.verify(msg["token"], session_id)
     except (TimeoutError, ValueError, WebSocketDisconnect) as exc:
         reason = "authentication timed out" if isinstance(exc, TimeoutError) else str(exc)[:120]
         if not isinstance(exc, WebSocketDisconnect):
@@ -40,12 +48,30 @@ async def live_signals(websocket: WebSocket, session_id: str) -> None:
         return
 
     feeds = app.state.feeds
+    access: WatchAccess = app.state.watch_access
     queue = feeds.subscribe(session_id)
+
+    async def end_access(reason: str) -> None:
+        feeds.tell(queue, access_ended(reason))  # sent, then the feed closes, below
+
+    try:
+        watcher = await access.watch(claims, end_access)
+    except AccessEnded as ended:
+        feeds.unsubscribe(session_id, queue)
+        await websocket.send_json(access_ended(ended.reason))
+        await websocket.close(code=ACCESS_ENDED_CLOSE, reason=ended.reason)
+        return
+    except BaseException:
+        feeds.unsubscribe(session_id, queue)
+        raise
     await websocket.send_json({"type": "subscribed", "session_id": session_id})
 
     async def watch_client() -> None:
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+        """Reads until the client goes; nothing it sends is kept, and a large message ends the feed."""
+        while (message := await websocket.receive())["type"] != "websocket.disconnect":
+            if len(message.get("text") or message.get("bytes") or "") > MAX_MESSAGE_BYTES:
+                await websocket.close(code=TOO_LARGE_CLOSE, reason="messages after auth are limited")
+                return
 
     client = asyncio.create_task(watch_client())
     try:
@@ -57,11 +83,15 @@ async def live_signals(websocket: WebSocket, session_id: str) -> None:
                 break
             event = getter.result()
             await websocket.send_json(event)
+            if event.get("type") == "access_ended":
+                await websocket.close(code=ACCESS_ENDED_CLOSE, reason=event["reason"])
+                break
             if event.get("type") == "ended":
                 await websocket.close()
                 break
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        access.forget(watcher)
         feeds.unsubscribe(session_id, queue)
         client.cancel()

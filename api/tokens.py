@@ -19,6 +19,11 @@ RoomRole = Literal["candidate", "coach", "agent"]
 ROOM_ROLES: tuple[str, ...] = get_args(RoomRole)
 # The participant attribute (and metadata key) that carries a participant's room role.
 ROLE_ATTRIBUTE = "greenroom.role"
+# The attribute that carries the id of the share link a coach's token came from.
+SHARE_ATTRIBUTE = "greenroom.share"
+# Coach tokens live this long: a coach who reconnects gets a fresh one through the share link,
+# which is checked again then.
+COACH_TOKEN_TTL_S = 90
 TOKEN_SECRET_FILE = "token_secret"
 
 
@@ -40,25 +45,43 @@ class RoomClaims:
     role: RoomRole
     can_publish: bool
     hidden: bool
+    share_id: str | None = None  # the share link a coach's token came from
 
 
 class TokenIssuer:
     """Issues and verifies room tokens signed with one API key and secret."""
 
     def __init__(
-        self, api_key: str, api_secret: str, ttl_s: int, *, leeway_s: float = 10.0
+        self,
+        api_key: str,
+        api_secret: str,
+        ttl_s: int,
+        *,
+        coach_ttl_s: int = COACH_TOKEN_TTL_S,
+        leeway_s: float = 10.0,
     ) -> None:
         if not api_key or not api_secret:
             raise ValueError("a token API key and secret are required")
         self._api_key = api_key
         self._api_secret = api_secret
         self.ttl_s = ttl_s
+        self.coach_ttl_s = coach_ttl_s
         self._verifier = TokenVerifier(api_key, api_secret, leeway=timedelta(seconds=leeway_s))
 
-    def issue(self, room: str, identity: str, role: RoomRole, name: str = "") -> str:
-        """Returns a signed token letting identity join room with the grants of role."""
+    def ttl_for(self, role: RoomRole) -> int:
+        """How long a token for this role lives."""
+        return self.coach_ttl_s if role == "coach" else self.ttl_s
+
+    def issue(
+        self, room: str, identity: str, role: RoomRole, name: str = "", *, share_id: str | None = None
+    ) -> str:
+        """Returns a signed token letting identity join room with the grants of role (a coach's
+        names the share link it came from)."""
         if role not in ROOM_ROLES:
             raise ValueError(f"unknown room role: {role!r}")
+        attributes = {ROLE_ATTRIBUTE: role}
+        if share_id is not None:
+            attributes[SHARE_ATTRIBUTE] = share_id
         grants = VideoGrants(
             room_join=True,
             room=room,
@@ -72,9 +95,9 @@ class TokenIssuer:
             AccessToken(self._api_key, self._api_secret)
             .with_identity(identity)
             .with_name(name)
-            .with_ttl(timedelta(seconds=self.ttl_s))
+            .with_ttl(timedelta(seconds=self.ttl_for(role)))
             .with_grants(grants)
-            .with_attributes({ROLE_ATTRIBUTE: role})
+            .with_attributes(attributes)
             .with_metadata(json.dumps({"role": role}))
             .to_jwt()
         )
@@ -103,7 +126,8 @@ class TokenIssuer:
             raise InvalidRoomToken("token is for another room")
         if not claims.identity:
             raise InvalidRoomToken("token has no identity")
-        role = (claims.attributes or {}).get(ROLE_ATTRIBUTE)
+        attributes = claims.attributes or {}
+        role = attributes.get(ROLE_ATTRIBUTE)
         if role not in ROOM_ROLES:
             raise InvalidRoomToken("token has no valid role")
         return RoomClaims(
@@ -113,6 +137,7 @@ class TokenIssuer:
             role=role,
             can_publish=bool(video.can_publish),
             hidden=bool(video.hidden),
+            share_id=attributes.get(SHARE_ATTRIBUTE),
         )
 
 

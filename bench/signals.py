@@ -394,6 +394,7 @@ async def _capacity(max_sessions: int, window_s: float, speech: bool) -> dict[st
                 ice_bind_addresses=["127.0.0.1"],
                 face_sample_fps=FACE_SAMPLE_FPS,
                 signals_enabled=True,
+                throttle_enabled=False,  # the bench schedules many sessions from one address
             )
             say("loading voice models")
             models = await asyncio.to_thread(VoiceModels.load, settings, say)

@@ -700,7 +700,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(tmp)
         async with database(workdir) as url:
             settings = Settings(
-                _env_file=None, database_url=url, data_dir=workdir / "data", ice_bind_addresses=["127.0.0.1"]
+                _env_file=None,
+                database_url=url,
+                data_dir=workdir / "data",
+                ice_bind_addresses=["127.0.0.1"],
+                throttle_enabled=False,  # the bench schedules many sessions from one address
             )
             say("loading voice models")
             models = await asyncio.to_thread(VoiceModels.load, settings, say)

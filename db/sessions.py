@@ -185,7 +185,8 @@ async def mark_live(db: Db, session_id: UUID, started_at: datetime) -> SessionRe
     async with transaction(db) as conn:
         row = await conn.fetchrow(
             f"""
-            UPDATE sessions SET status = 'live', started_at = COALESCE(started_at, $2)
+            UPDATE sessions SET status = 'live', started_at = COALESCE(started_at, $2),
+                                heartbeat_at = now()
             WHERE id = $1 AND status IN ('scheduled', 'live')
             RETURNING {_SESSION_COLUMNS}
             """,
@@ -222,6 +223,40 @@ async def mark_ended(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id
             )
     return _session(row)
+
+
+async def heartbeat(db: Db, session_ids: Sequence[UUID]) -> None:
+    """Notes that a running process holds these sessions' rooms now (only live ones are noted)."""
+    await db.execute(
+        "UPDATE sessions SET heartbeat_at = now() WHERE id = ANY($1::uuid[]) AND status = 'live'",
+        list(session_ids),
+    )
+
+
+async def abandon_orphaned(
+    db: Db, *, stale_after_s: float, held: Sequence[UUID] = (), end_reason: str, since: datetime
+) -> list[UUID]:
+    """Ends as abandoned every live session outside `held` that no process has kept alive for
+    stale_after_s (its process died, and its candidate did not come back); the end time is its
+    last sign of life. Time counts from `since` at the earliest (when the calling process
+    started): while no server ran, the candidate could not have come back. Returns their ids."""
+    async with transaction(db) as conn:
+        rows = await conn.fetch(
+            """
+            UPDATE sessions
+            SET status = 'abandoned', end_reason = $3,
+                ended_at = coalesce(heartbeat_at, started_at, created_at)
+            WHERE status = 'live' AND NOT (id = ANY($1::uuid[]))
+              AND greatest(coalesce(heartbeat_at, started_at, created_at), $4)
+                  < now() - make_interval(secs => $2::float8)
+            RETURNING id
+            """,
+            list(held),
+            stale_after_s,
+            end_reason,
+            since,
+        )
+    return [row["id"] for row in rows]
 
 
 async def delete_session(db: Db, session_id: UUID, *, user_id: UUID | None = None) -> bool:
@@ -307,6 +342,40 @@ async def add_question(
         )
 
 
+async def store_question(
+    db: Db,
+    question_id: UUID,
+    session_id: UUID,
+    seq: int,
+    text: str,
+    source: QuestionSource,
+    bank_question_id: str | None,
+    persona: str,
+    asked_at: datetime,
+) -> bool:
+    """Records a question under the id its writer chose, once: storing it again (a replay after
+    a lost commit) changes nothing. True when this call stored it."""
+    async with transaction(db) as conn:
+        stored = await conn.fetchval(
+            """
+            INSERT INTO questions (id, session_id, seq, text, source, bank_question_id,
+                                   persona, asked_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT DO NOTHING
+            RETURNING true
+            """,
+            question_id,
+            session_id,
+            seq,
+            text,
+            source,
+            bank_question_id,
+            persona,
+            asked_at,
+        )
+    return bool(stored)
+
+
 async def asked_questions(db: Db, session_id: UUID) -> list[AskedQuestionRecord]:
     """The questions already asked in a session, in seq order, each marked answered or not."""
     rows = await db.fetch(
@@ -367,6 +436,74 @@ async def update_response(
             ended_at,
             json.dumps(list(words)),
         )
+
+
+async def store_response(
+    db: Db,
+    response_id: UUID,
+    session_id: UUID,
+    question_id: UUID | None,
+    transcript: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+    words: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Records a response under the id its writer chose, or replaces what it holds: an answer
+    stitched across pauses grows as it goes on, and storing the same state again (a replay)
+    changes nothing. A question that was never stored leaves the response unlinked, not lost."""
+    async with transaction(db) as conn:
+        await conn.execute(
+            """
+            INSERT INTO responses (id, session_id, question_id, transcript, started_at, ended_at, words)
+            VALUES ($1, $2, (SELECT id FROM questions WHERE id = $3), $4, $5, $6, $7::text::jsonb)
+            ON CONFLICT (id) DO UPDATE
+            SET transcript = EXCLUDED.transcript, ended_at = EXCLUDED.ended_at, words = EXCLUDED.words
+            """,
+            response_id,
+            session_id,
+            question_id,
+            transcript,
+            started_at,
+            ended_at,
+            json.dumps(list(words)),
+        )
+
+
+async def store_turn_latency(
+    db: Db,
+    session_id: UUID,
+    turn_seq: int,
+    speech_end_at: datetime,
+    first_audio_at: datetime,
+    latency_ms: float,
+    stt_ms: float | None = None,
+) -> None:
+    """Records one turn's latency once: the same turn stored again (a replay) changes nothing."""
+    async with transaction(db) as conn:
+        await conn.execute(
+            """
+            INSERT INTO turn_latency (session_id, turn_seq, speech_end_at, first_audio_at,
+                                      latency_ms, stt_ms)
+            SELECT $1, $2, $3, $4, $5, $6
+            WHERE NOT EXISTS (
+                SELECT 1 FROM turn_latency
+                WHERE session_id = $1 AND turn_seq = $2 AND speech_end_at = $3
+            )
+            """,
+            session_id,
+            turn_seq,
+            speech_end_at,
+            first_audio_at,
+            latency_ms,
+            stt_ms,
+        )
+
+
+async def last_turn_seq(db: Db, session_id: UUID) -> int:
+    """The highest turn number stored for a session (0 before any), for a resumed run to go on from."""
+    return await db.fetchval(
+        "SELECT coalesce(max(turn_seq), 0) FROM turn_latency WHERE session_id = $1", session_id
+    )
 
 
 async def add_turn_latency(

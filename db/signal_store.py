@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import struct
-import threading
 import time
-import zlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
 
 from db.pool import Db
+from db.spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
     from greenroom.settings import Settings
@@ -222,10 +218,6 @@ class _DatabaseUnavailable(Exception):
     """The database could not take a batch (connection refused, lost, shutting down, ...)."""
 
 
-class _SpoolFull(Exception):
-    """Appending a batch would take the spool past its size limit."""
-
-
 def _per_session(rows: Iterable[Row]) -> Counter:
     try:
         return Counter(map(itemgetter(0), rows))
@@ -248,163 +240,6 @@ def _decode_session_id(value: Any) -> Any:
         return UUID(value)
     except (TypeError, ValueError, AttributeError):
         return value
-
-
-class _Spool:
-    """Batches kept on disk while the database is away.
-
-    Append-only segment files of records: a 4-byte big-endian payload length, a CRC-32 of the
-    payload, then the payload (JSON: table and rows). Each append is fsync'd. A process appends
-    to a segment of its own, so a torn record left by a crash only ends that older segment.
-    Appends run in a worker thread, serialised by a lock; reads and removals come from the
-    flusher only, never while it appends.
-    """
-
-    _HEADER = struct.Struct(">II")
-    _SUFFIX = ".spool"
-
-    def __init__(self, directory: Path, max_bytes: int) -> None:
-        self.directory = Path(directory)
-        self.max_bytes = max_bytes
-        self._segments: list[Path] = []  # oldest first
-        self._sizes: dict[Path, int] = {}
-        self._total_bytes = 0  # read from the event loop while a thread appends
-        self._replayed_to: dict[Path, int] = {}  # replay progress made by this process
-        self._writing: Path | None = None
-        self._file: BinaryIO | None = None
-        self._next_seq = 1
-        # A cancelled flusher appends from the loop's thread while a worker may still be at it.
-        self._lock = threading.Lock()
-        self._last_appended: object | None = None
-
-    def open(self) -> None:
-        """Finds the segments left by earlier runs."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        found = sorted(
-            p for p in self.directory.iterdir() if p.suffix == self._SUFFIX and p.stem.isdigit()
-        )
-        self._segments = found
-        self._sizes = {p: p.stat().st_size for p in found}
-        self._total_bytes = sum(self._sizes.values())
-        self._next_seq = max((int(p.stem) for p in found), default=0) + 1
-
-    @property
-    def has_pending(self) -> bool:
-        return bool(self._segments)
-
-    @property
-    def size_bytes(self) -> int:
-        return self._total_bytes
-
-    def append(self, table: str, rows: Sequence[Row]) -> int:
-        """Appends one batch durably; returns its size in bytes."""
-        payload = json.dumps(
-            {"table": table, "rows": rows}, default=_json_default, separators=(",", ":")
-        ).encode()
-        record = self._HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-        with self._lock:
-            self._append_record(record)
-            self._last_appended = rows
-        return len(record)
-
-    def was_appended(self, rows: Sequence[Row]) -> bool:
-        """Whether this very batch was the last one appended (waits for an append under way)."""
-        with self._lock:
-            return self._last_appended is rows
-
-    def _append_record(self, record: bytes) -> None:
-        if self.size_bytes + len(record) > self.max_bytes:
-            raise _SpoolFull
-        if self._file is None:
-            path = self.directory / f"{self._next_seq:012d}{self._SUFFIX}"
-            self._next_seq += 1
-            self._file = open(path, "ab")  # noqa: SIM115 - kept open across appends
-            self._fsync_directory()
-            self._writing = path
-            self._segments.append(path)
-            self._sizes[path] = 0
-        path = self._writing
-        assert path is not None
-        try:
-            self._file.write(record)
-            self._file.flush()
-            os.fsync(self._file.fileno())
-        except OSError:
-            # A partial record would end this segment: later appends go to a new one.
-            self._close_file()
-            self._set_size(path, path.stat().st_size)
-            raise
-        self._set_size(path, self._sizes[path] + len(record))
-
-    def _set_size(self, path: Path, size: int) -> None:
-        self._total_bytes += size - self._sizes.get(path, 0)
-        self._sizes[path] = size
-
-    def oldest(self) -> Path | None:
-        return self._segments[0] if self._segments else None
-
-    def read_next(self, segment: Path) -> tuple[str, list[tuple[Any, ...]], int] | None:
-        """The next batch not yet replayed, and the offset past it; None at the segment's end."""
-        offset = self._replayed_to.get(segment, 0)
-        try:
-            with open(segment, "rb") as f:
-                f.seek(offset)
-                header = f.read(self._HEADER.size)
-                if not header:
-                    return None
-                if len(header) == self._HEADER.size:
-                    length, crc = self._HEADER.unpack(header)
-                    payload = f.read(length)
-                    if len(payload) == length and zlib.crc32(payload) == crc:
-                        batch = json.loads(payload)
-                        table = batch["table"]
-                        if table in TABLE_COLUMNS:
-                            rows = [(_decode_session_id(r[0]), *r[1:]) for r in batch["rows"]]
-                            return table, rows, offset + self._HEADER.size + length
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            pass
-        logger.warning(
-            "signal spool segment ends in an unreadable record; skipping the rest",
-            extra={"segment": segment.name, "offset": offset},
-        )
-        return None
-
-    def mark_replayed(self, segment: Path, offset: int) -> None:
-        self._replayed_to[segment] = offset
-
-    def remove(self, segment: Path) -> None:
-        """Deletes a fully replayed segment."""
-        if segment == self._writing:
-            self._close_file()
-        self._segments.remove(segment)
-        self._set_size(segment, 0)
-        self._sizes.pop(segment)
-        self._replayed_to.pop(segment, None)
-        try:
-            segment.unlink(missing_ok=True)
-            self._fsync_directory()
-        except OSError as exc:
-            # Left for the next run to replay again, which duplicates nothing.
-            logger.warning(
-                "could not delete a replayed signal spool segment",
-                extra={"segment": segment.name, "error": type(exc).__name__},
-            )
-
-    def close(self) -> None:
-        with self._lock:
-            self._close_file()
-
-    def _close_file(self) -> None:
-        file, self._file, self._writing = self._file, None, None
-        if file is not None:
-            file.close()
-
-    def _fsync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class SignalStore:
@@ -460,7 +295,7 @@ class SignalStore:
         self._clock = clock
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
-        self._spool = _Spool(spool_dir, spool_max_bytes)
+        self._spool = Spool(spool_dir, spool_max_bytes, name="signal", default=_json_default)
 
         self._pending: dict[str, list[Row]] = {table: [] for table in TABLE_COLUMNS}
         self._widths = {table: len(columns) for table, columns in TABLE_COLUMNS.items()}
@@ -748,8 +583,8 @@ class SignalStore:
     async def _park(self, table: str, rows: list[Row]) -> None:
         """Appends a batch to the spool; drops and counts it when the spool is full or failing."""
         try:
-            await asyncio.to_thread(self._spool.append, table, rows)
-        except _SpoolFull:
+            await asyncio.to_thread(self._spool.append, {"table": table, "rows": rows}, marker=rows)
+        except SpoolFull:
             self._drop_for_spool(table, rows, reason="spool full")
         except (OSError, TypeError, ValueError) as exc:
             self._drop_for_spool(table, rows, reason=type(exc).__name__)
@@ -775,7 +610,7 @@ class SignalStore:
         """Writes spooled batches back in order, deleting each segment once it is all stored."""
         while (segment := self._spool.oldest()) is not None:
             while True:
-                record = await asyncio.to_thread(self._spool.read_next, segment)
+                record = await asyncio.to_thread(self._read_batch, segment)
                 if record is None:
                     break
                 table, rows, next_offset = record
@@ -797,6 +632,22 @@ class SignalStore:
                         self._inflight = None
             await asyncio.to_thread(self._spool.remove, segment)
         logger.info("signal spool replayed")
+
+    def _read_batch(self, segment: Path) -> tuple[str, list[tuple[Any, ...]], int] | None:
+        """The spool's next batch (table, rows) and the offset past it; None at the segment's end."""
+        record = self._spool.read_next(segment)
+        if record is None:
+            return None
+        batch, next_offset = record
+        try:
+            table = batch["table"]
+            if table in TABLE_COLUMNS:
+                rows = [(_decode_session_id(r[0]), *r[1:]) for r in batch["rows"]]
+                return table, rows, next_offset
+        except (KeyError, TypeError, IndexError):
+            pass
+        self._spool.skip_rest(segment, next_offset)
+        return None
 
     def _account(self, outcome: _Outcome, *, replayed: bool) -> None:
         for session_id, n in outcome.stored.items():
@@ -837,8 +688,8 @@ class SignalStore:
                 batches.insert(0, (table, rows))
         for table, rows in batches:
             try:
-                self._spool.append(table, rows)
-            except _SpoolFull:
+                self._spool.append({"table": table, "rows": rows}, marker=rows)
+            except SpoolFull:
                 self._drop_for_spool(table, rows, reason="spool full")
             except (OSError, TypeError, ValueError) as exc:
                 self._drop_for_spool(table, rows, reason=type(exc).__name__)

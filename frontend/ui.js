@@ -2,7 +2,7 @@
 
 /**
  * Makes an element: h("button", {type: "button", onclick: fn}, "Save").
- * Attributes starting with "on" become listeners; `class`, `dataset`, `hidden` and boolean
+ * Attributes starting with "on" become listeners; `class`, `style`, `dataset`, `hidden` and boolean
  * properties are handled; children may be strings, nodes, arrays, null or false.
  */
 export function h(tag, attrs = {}, ...children) {
@@ -11,6 +11,7 @@ export function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
+    else if (key === "style") el.style.cssText = value; // the CSP refuses style attributes, not properties
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "text") el.textContent = value;
     else if (["value", "checked", "disabled", "selected", "hidden", "required", "muted", "autoplay"].includes(key)) el[key] = value;
@@ -89,15 +90,29 @@ export function band(score) {
   return score === null || score === undefined ? "none" : score >= 70 ? "good" : score >= 50 ? "fair" : "low";
 }
 
+/**
+ * The band of an answer's rubric score on the evaluator's calibrated scale (scoring/calibration.py):
+ * strong 80–100, adequate 55–79, weak 20–54, off-topic or empty 0–19; null when not scored.
+ */
+export function answerBand(score) {
+  if (score === null || score === undefined) return null;
+  return score >= 80 ? "strong" : score >= 55 ? "adequate" : score >= 20 ? "weak" : "off-topic or empty";
+}
+
+/** The colour class of an answer's rubric score: its calibrated band, not the delivery lines. */
+export function answerColour(score) {
+  return { strong: "good", adequate: "fair", weak: "low", "off-topic or empty": "low" }[answerBand(score)] ?? "none";
+}
+
 /** A horizontal bar for a 0–100 score (decorative: the number is shown beside it). */
-export function scoreBar(score) {
+export function scoreBar(score, colour = band) {
   const width = Math.max(0, Math.min(100, score ?? 0));
-  return h("div", { class: "bar", "aria-hidden": "true" }, h("div", { class: `bar-fill band-${band(score)}`, style: `width:${width}%` }));
+  return h("div", { class: "bar", "aria-hidden": "true" }, h("div", { class: `bar-fill band-${colour(score)}`, style: `width:${width}%` }));
 }
 
 /** A score rendered as a pill with an accessible name ("Overall 72 out of 100"). */
-export function scorePill(label, score, extraClass = "") {
-  return h("span", { class: `score-pill band-${band(score)} ${extraClass}`.trim(), role: "img", "aria-label": `${label}: ${score ?? "not scored"}${score != null ? " out of 100" : ""}` },
+export function scorePill(label, score, extraClass = "", colour = band) {
+  return h("span", { class: `score-pill band-${colour(score)} ${extraClass}`.trim(), role: "img", "aria-label": `${label}: ${score ?? "not scored"}${score != null ? " out of 100" : ""}` },
     h("span", { class: "score-pill-value", "aria-hidden": "true" }, score ?? "–"));
 }
 

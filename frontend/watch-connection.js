@@ -12,6 +12,17 @@ const MAX_RECONNECTS = 10;
 // Re-offer while no candidate video arrives: the room adds the candidate's tracks to a coach's
 // peer only when it negotiates, so a coach who came before the candidate asks again.
 const RENEGOTIATE_AFTER_MS = 4000;
+// The close code of a socket whose access ended (share revoked or expired, interview deleted).
+const ACCESS_ENDED_CLOSE = 4410;
+// room_closed reasons that mean the interview is gone, not merely over.
+const DELETED = new Set(["session_deleted", "account_deleted"]);
+
+/** Why a share link stopped working, from the watch route's 410 answer. */
+function goneReason(err) {
+  if (/expired/.test(err.detail || "")) return "share_expired";
+  if (/revoked/.test(err.detail || "")) return "share_revoked";
+  return "session_deleted";
+}
 
 /** Starts a fresh record for a new watch (the tests read it). */
 export function resetWatch(sessionId) {
@@ -25,6 +36,8 @@ export function resetWatch(sessionId) {
     summary: null,
     audio: { maxRms: 0, loudFrames: 0, interviewer: { maxRms: 0 }, candidate: { maxRms: 0 } },
     videoFrames: 0,
+    peerState: "new",
+    accessEnded: null, // why access ended, once it has
   };
   return greenroom.watch;
 }
@@ -32,7 +45,8 @@ export function resetWatch(sessionId) {
 /**
  * One coach's view of one room. `rejoin()` fetches a fresh coach join (null once the interview
  * has ended). `ui` gets: state(state), caption(speaker, text, final), question(msg), nudge(msg),
- * summary(msg), agentState(state), video(stream), audioBlocked(), ended(reason), error(message).
+ * summary(msg), agentState(state), video(stream), audioBlocked(), ended(reason),
+ * accessEnded(reason), error(message).
  */
 export class WatchConnection {
   constructor({ join, rejoin, ui }) {
@@ -64,6 +78,7 @@ export class WatchConnection {
     socket.onmessage = (ev) => this.onSignal(JSON.parse(ev.data));
     socket.onclose = (ev) => {
       if (socket !== this.socket || this.closing) return;
+      if (ev.code === ACCESS_ENDED_CLOSE) return this.endAccess(ev.reason);
       if (ev.code === 4401 || ev.code === 4403) {
         this.retryJoin(); // refused: the token aged out or the interview ended
         return;
@@ -85,7 +100,12 @@ export class WatchConnection {
         this.ui.summary(msg);
       } else if (msg.type === "nudge") {
         this.showNudge(msg);
+      } else if (msg.type === "access_ended") {
+        this.endAccess(msg.reason);
       }
+    };
+    feed.onclose = (ev) => {
+      if (ev.code === ACCESS_ENDED_CLOSE && !this.closing) this.endAccess(ev.reason);
     };
   }
 
@@ -117,6 +137,7 @@ export class WatchConnection {
       this.join = join;
       this.connect();
     } catch (err) {
+      if (err.status === 410) return this.endAccess(goneReason(err));
       this.setState("lost");
       this.ui.error(err.message);
     }
@@ -137,6 +158,7 @@ export class WatchConnection {
     };
     pc.onconnectionstatechange = () => {
       if (pc !== this.pc) return;
+      this.watch.peerState = pc.connectionState;
       if (pc.connectionState === "connected") {
         this.reconnectAttempts = 0;
         this.setState(this.watch.videoFrames > 0 ? "watching" : "waiting");
@@ -225,16 +247,30 @@ export class WatchConnection {
         this.ui.withdrawn();
         break;
       case "room_closed":
-        this.finish(msg.reason);
+        if (DELETED.has(msg.reason)) this.endAccess(msg.reason);
+        else this.finish(msg.reason);
+        break;
+      case "access_ended":
+        this.endAccess(msg.reason);
         break;
     }
   }
 
   finish(reason) {
-    if (this.watch.state === "ended") return;
+    if (this.watch.state === "ended" || this.watch.state === "access_ended") return;
     this.close();
     this.setState("ended");
     this.ui.ended(reason);
+  }
+
+  /** Access was withdrawn: stop all media, say why, and never reconnect. */
+  endAccess(reason) {
+    if (reason === "session_ended") return this.finish("completed");
+    if (this.watch.state === "ended" || this.watch.state === "access_ended") return;
+    this.close();
+    this.watch.accessEnded = reason;
+    this.setState("access_ended");
+    this.ui.accessEnded(reason);
   }
 
   /** Lets go of everything: peer connection, sockets, sound. */
@@ -242,6 +278,7 @@ export class WatchConnection {
     this.closing = true;
     clearInterval(this.watchdog);
     if (this.pc) this.pc.close();
+    this.watch.peerState = "closed";
     if (this.socket) this.socket.close();
     if (this.feed) this.feed.close();
     for (const audio of this.audioElements) audio.srcObject = null;

@@ -17,8 +17,10 @@ from starlette.types import Scope
 from agent.worker import Interviews, VoiceModels
 from api import rooms, signals
 from api.reports import score_ended_session
+from api.watch_access import WatchAccess
 from db.signal_store import SignalStore
 from api.app import create_app
+from greenroom.log_privacy import keep_personal_data_out_of_logs
 from greenroom.settings import Settings
 from media.live_feed import LiveFeeds
 from media.room_server import RoomServer, restrict_ice_addresses
@@ -45,6 +47,7 @@ def build_app(
     progress: Callable[[str], None] = lambda _m: None,
 ) -> FastAPI:
     """The whole product as one ASGI app; the voice models load in its lifespan unless given."""
+    keep_personal_data_out_of_logs()
 
     @asynccontextmanager
     async def room_service(app: FastAPI) -> AsyncIterator[None]:
@@ -69,9 +72,13 @@ def build_app(
         app.state.rooms = server
         app.state.interviews = interviews
         app.state.feeds = feeds
+        access = app.state.watch_access = WatchAccess(app.state.pool)
+        access.start()
         try:
+            await interviews.start()
             yield
         finally:
+            await access.aclose()
             await server.aclose()
             await interviews.aclose()
             if store is not None:

@@ -33,6 +33,26 @@ class Settings(BaseSettings):
     # past their retention and expired sign-ins are deleted.
     auth_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     retention_sweep_s: float = Field(default=3600.0, gt=0)
+    # Largest request body, refused with 413 before it is read. Routes that take long text (a CV
+    # and job description, a typed answer) accept more: see LARGER_BODIES in api/app.py.
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+
+    # Throttles (api/throttle.py explains them), counted per client address and account in the
+    # database. Sign-in only ever waits: attempts beyond the free ones wait a delay that doubles up
+    # to the cap, and are forgotten sign_in_window_s after the last one. Sign-ups, sessions,
+    # share links and password checks are limited per client per throttle_window_s. Behind a
+    # NAT or a proxy, many people share one client address: raise the limits to match.
+    throttle_enabled: bool = True  # off only for load benches that schedule many sessions
+    throttle_window_s: float = Field(default=600.0, gt=0)
+    sign_up_limit: int = Field(default=20, ge=1)
+    session_limit: int = Field(default=30, ge=1)
+    share_limit: int = Field(default=20, ge=1)
+    sign_in_client_limit: int = Field(default=50, ge=1)
+    sign_in_free_attempts: int = Field(default=5, ge=1)  # per account and client
+    sign_in_account_free_attempts: int = Field(default=20, ge=1)  # per account, from new clients
+    sign_in_backoff_s: float = Field(default=5.0, gt=0)
+    sign_in_backoff_cap_s: float = Field(default=900.0, gt=0)
+    sign_in_window_s: float = Field(default=3600.0, gt=0)
 
     # A LiveKit server, under LiveKit's own variable names. `make livekit` builds one from source
     # for the tests (scripts/livekit-version); a deployment points these at its own.
@@ -49,6 +69,10 @@ class Settings(BaseSettings):
     ice_bind_addresses: list[str] = []
     # A participant who drops and comes back within this many seconds resumes the session.
     reconnect_grace_s: float = 20.0
+    # How often the process holding a live session's room notes it in the database (with the
+    # session's signal counters); a live session silent for longer than this plus the grace
+    # period has lost its process and is ended as abandoned.
+    session_heartbeat_s: float = Field(default=5.0, gt=0)
     # Largest signalling message accepted on the room WebSocket.
     max_signal_message_bytes: int = 64 * 1024
 
@@ -84,6 +108,8 @@ class Settings(BaseSettings):
     signal_flush_interval_s: float = 0.25
     signal_queue_rows: int = 100_000
     signal_spool_max_mb: int = 256
+    # Questions and answers wait in their own spool while the database is away.
+    interview_spool_max_mb: int = 64
     # Live nudges the candidate sees.
     nudge_silence_s: float = 5.0
     nudge_pace_wpm: float = 160.0

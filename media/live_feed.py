@@ -31,7 +31,11 @@ class LiveFeeds:
 
     def publish(self, session_id: str, event: dict[str, Any]) -> None:
         for queue in self._subscribers.get(session_id, ()):
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait(event)
+            self.tell(queue, event)
+
+    def tell(self, queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
+        """One subscriber's event; a full queue loses its oldest."""
+        if queue.full():
+            queue.get_nowait()
+            self.dropped += 1
+        queue.put_nowait(event)

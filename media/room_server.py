@@ -57,6 +57,7 @@ class Participant:
     identity: str
     role: str
     send: SendEvent
+    can_publish: bool  # False: offers may only receive (a coach's grant)
     pc: RTCPeerConnection | None = None
     connected: bool = True
 
@@ -115,7 +116,9 @@ class RoomServer:
     def room(self, session_id: str) -> Room | None:
         return self.rooms.get(session_id)
 
-    async def join(self, session_id: str, identity: str, role: str, send: SendEvent) -> tuple[Room, Participant, bool]:
+    async def join(
+        self, session_id: str, identity: str, role: str, send: SendEvent, *, can_publish: bool
+    ) -> tuple[Room, Participant, bool]:
         """Admit a participant; returns (room, participant, resumed)."""
         if (reason := await self._hooks.admit(session_id, identity, role)) is not None:
             raise SignallingError("refused", reason)
@@ -131,23 +134,33 @@ class RoomServer:
         if room.grace_task is not None and role == "candidate":
             room.grace_task.cancel()
             room.grace_task = None
-        participant = Participant(identity=identity, role=role, send=send)
+        participant = Participant(identity=identity, role=role, send=send, can_publish=can_publish)
         room.participants[identity] = participant
         return room, participant, resumed
 
     async def negotiate(self, room: Room, participant: Participant, sdp: str) -> str:
         """Answer a participant's offer; candidates publish, everyone hears the interviewer."""
+        if not participant.connected or room.closed:
+            raise SignallingError("not_joined", "this participant is no longer in the room")
+        if not participant.can_publish and not offer_only_receives(sdp):
+            # Refused before aiortc reads it: no receiver, so nothing of theirs is ever decoded.
+            await self._close_peer(participant)
+            raise SignallingError(
+                "receive_only", "this participant may only receive: offer recvonly audio and video, no data channel"
+            )
         if participant.pc is not None:
             await participant.pc.close()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
         participant.pc = pc
 
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if participant.role != "candidate":
-                return  # coaches only watch
-            room.candidate_tracks[track.kind] = track
-            asyncio.ensure_future(self._hooks.candidate_track(room, track))
+        if participant.can_publish:
+
+            @pc.on("track")
+            def on_track(track: MediaStreamTrack) -> None:
+                if participant.role != "candidate":
+                    return
+                room.candidate_tracks[track.kind] = track
+                asyncio.ensure_future(self._hooks.candidate_track(room, track))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -167,6 +180,10 @@ class RoomServer:
             await pc.close()
             participant.pc = None
             raise SignallingError("bad_sdp", f"the offer could not be answered: {type(exc).__name__}") from None
+        if not participant.connected or room.closed:  # left (or was sent away) while we answered
+            await pc.close()
+            participant.pc = None
+            raise SignallingError("not_joined", "this participant is no longer in the room")
         return announce_addresses(pc.localDescription.sdp, self._announced)
 
     async def leave(self, room: Room, participant: Participant) -> None:
@@ -210,6 +227,31 @@ class RoomServer:
         if participant.pc is not None:
             pc, participant.pc = participant.pc, None
             await pc.close()
+
+
+_DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
+
+
+def offer_only_receives(sdp: str) -> bool:
+    """Whether an SDP offer only asks to receive: audio and video sections that are recvonly or
+    inactive, and nothing else (no data channel). A section without a direction takes the
+    session's, and a session without one is sendrecv (RFC 8866)."""
+    session_direction = "sendrecv"
+    kinds: list[str] = []
+    directions: list[str | None] = []
+    for line in (raw.strip() for raw in sdp.splitlines()):
+        if line.startswith("m="):
+            kinds.append(line[2:].split(" ", 1)[0])
+            directions.append(None)
+        elif line.startswith("a=") and line[2:] in _DIRECTIONS:
+            if kinds:
+                directions[-1] = line[2:]
+            else:
+                session_direction = line[2:]
+    return all(
+        kind in ("audio", "video") and (direction or session_direction) in ("recvonly", "inactive")
+        for kind, direction in zip(kinds, directions, strict=True)
+    )
 
 
 _CANDIDATE = re.compile(r"^(a=candidate:\S+ \d+ \S+ \d+ )(\S+)( \d+ typ host.*)$")

@@ -37,6 +37,11 @@ PROSODY_QUEUE_FRAMES = 250
 SUMMARY_INTERVAL_S = 0.25
 # At the end of a session, the last utterances' filler-aware pass may finish this long.
 FILLER_PASS_DRAIN_S = 10.0
+# An utterance whose filler-aware pass would start later than this after it ended is taken as
+# the conversation's recogniser heard it. The pass runs one at a time at background priority,
+# each costing Whisper's whole 30 s window: on a saturated CPU it falls behind by more with every
+# utterance, and the events waiting for it live in memory only (a crash loses them).
+FILLER_PASS_MAX_LAG_S = 5.0
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -90,6 +95,7 @@ class SessionSignals:
         self.frames_received = self.frames_analysed = self.frames_dropped = 0
         self.audio_windows = 0
         self.audio_frames_dropped = 0
+        self.utterances_heard_once = 0  # the filler-aware pass was too far behind for them
 
     def _t_ms(self, monotonic_t: float) -> int:
         return max(0, int((monotonic_t - self._origin) * 1000))
@@ -216,6 +222,10 @@ class SessionSignals:
         async def rehear() -> None:
             if previous is not None:
                 await asyncio.wait([previous])  # in order, one at a time
+            if self._wall() - utterance.speech_end_at > FILLER_PASS_MAX_LAG_S:
+                self.utterances_heard_once += 1
+                self._take_utterance(utterance.speech_start_at, utterance.words, utterance.text)
+                return
             heard = await self._transcriber(utterance.audio)
             lead = utterance.audio_lead_s
             words = [Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability) for w in heard.words]
@@ -291,11 +301,21 @@ class SessionSignals:
                 await aio.cancel_and_wait(self._filler_pass)
         if self._face_analyser is not None:
             self._face_analyser.close()
+        if self.utterances_heard_once:
+            logger.info(
+                "filler-aware pass fell behind: utterances taken as first heard",
+                extra={"session_id": str(self.session_id), "utterances": self.utterances_heard_once},
+            )
         await self._store.flush()
+        return self.stats()
+
+    def stats(self) -> SessionSignalStats:
+        """The session's counters so far, the face consumer at work included (saved as they go)."""
+        consumer = self._face_consumer
         return self._store.stats_row(
             self.session_id,
-            frames_received=self.frames_received,
-            frames_analysed=self.frames_analysed,
-            frames_dropped=self.frames_dropped,
+            frames_received=self.frames_received + (consumer.frames_received if consumer else 0),
+            frames_analysed=self.frames_analysed + (consumer.frames_analysed if consumer else 0),
+            frames_dropped=self.frames_dropped + (consumer.frames_dropped if consumer else 0),
             audio_windows=self.audio_windows,
         )

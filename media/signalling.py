@@ -16,7 +16,12 @@ from media.room_server import Participant, Room, RoomServer, SignallingError
 
 logger = logging.getLogger(__name__)
 
-Verify = Callable[[str, str], Any]  # (token, room) -> claims with identity/role, or raises
+Verify = Callable[[str, str], Any]  # (token, room) -> claims with identity/role/can_publish, or raises
+Admit = Callable[[Any], Awaitable[None]]  # (claims) -> None to let them join; raises Close to refuse
+
+# A socket must join this soon after it opens, or it is closed with JOIN_TIMEOUT_CLOSE.
+JOIN_TIMEOUT_S = 5.0
+JOIN_TIMEOUT_CLOSE = 4408
 
 
 class Close(Exception):
@@ -39,10 +44,12 @@ class SignallingSession:
         send: Callable[[dict[str, Any]], Awaitable[None]],
         max_message_bytes: int,
         ice_servers: list[str],
+        admit: Admit | None = None,
     ) -> None:
         self._server = server
         self._session_id = session_id
         self._verify = verify
+        self._admit = admit
         self._send = send
         self._max = max_message_bytes
         self._ice_servers = ice_servers
@@ -100,9 +107,11 @@ class SignallingSession:
         except Exception as exc:  # InvalidRoomToken carries a reason safe to show
             await self.error("invalid_token", str(exc))
             raise Close(4401, str(exc)[:100]) from None
+        if self._admit is not None:
+            await self._admit(claims)
         try:
             room, participant, resumed = await self._server.join(
-                self._session_id, claims.identity, claims.role, self._send
+                self._session_id, claims.identity, claims.role, self._send, can_publish=claims.can_publish
             )
         except SignallingError as exc:
             await self.error(exc.code, exc.message)

@@ -539,3 +539,45 @@ async def revoke_shares(db: Db, session_id: UUID) -> int:
             session_id,
         )
     return int(result.split()[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class WatchState:
+    """What watching a session live depends on, read in one query at one instant."""
+
+    now: datetime
+    owner_id: UUID | None  # None: the session is gone
+    status: str | None
+    account_exists: bool  # always True when the owner was not asked about
+    shares: dict[UUID, ShareRow]  # the asked-about share links the session still has
+
+
+async def watch_state(
+    db: Db, session_id: UUID, share_ids: Sequence[UUID], *, owner_id: UUID | None = None
+) -> WatchState:
+    """The session, its owner's account and the given share links, in one cheap query."""
+    rows = await db.fetch(
+        """
+        SELECT now() AS now, s.user_id AS owner_id, s.status,
+               ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $2)) AS account_exists,
+               r.id, r.session_id, r.expires_at, r.revoked_at
+        FROM (SELECT 1) AS one
+        LEFT JOIN sessions AS s ON s.id = $1
+        LEFT JOIN report_shares AS r ON r.session_id = s.id AND r.id = ANY($3::uuid[])
+        """,
+        session_id,
+        owner_id,
+        list(share_ids),
+    )
+    first = rows[0]
+    return WatchState(
+        now=first["now"],
+        owner_id=first["owner_id"],
+        status=first["status"],
+        account_exists=first["account_exists"],
+        shares={
+            r["id"]: ShareRow(r["id"], r["session_id"], r["expires_at"], r["revoked_at"])
+            for r in rows
+            if r["id"] is not None
+        },
+    )

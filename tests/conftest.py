@@ -134,7 +134,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[FastAPI]:
     """The API app with its lifespan running, starting from an empty database."""
-    await pool.execute("TRUNCATE users, interview_templates CASCADE")
+    await pool.execute("TRUNCATE users, interview_templates, throttles CASCADE")
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app

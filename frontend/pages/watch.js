@@ -18,6 +18,14 @@ const STATE_NOTES = {
   reconnecting: ["warning", "Connection interrupted — reconnecting…"],
   lost: ["danger", "Connection lost."],
   ended: null,
+  access_ended: null,
+};
+// Why a coach can no longer watch, by the reason the server gives.
+const ACCESS_ENDED = {
+  share_revoked: "The candidate stopped sharing this interview.",
+  share_expired: "This share link has expired.",
+  session_deleted: "This interview was deleted.",
+  account_deleted: "This interview was deleted.",
 };
 
 /** A POST to the watch route: the coach's join, or null when the interview has ended. */
@@ -105,6 +113,18 @@ export async function render(root, ctx) {
     announce("The interview has ended.");
   };
 
+  const showAccessEnded = (reason) => {
+    video.srcObject = null;
+    live.hidden = true;
+    done.replaceChildren(
+      h("h1", { id: "ended-title", tabindex: "-1" }, "Access to this interview has ended"),
+      h("p", { id: "access-ended-reason" }, ACCESS_ENDED[reason] || ACCESS_ENDED.share_revoked),
+      h("p", { class: "muted" }, "You are no longer watching or listening. Ask the candidate for a new link if they want you back."));
+    done.hidden = false;
+    done.querySelector("h1").focus();
+    announce(`Access to this interview has ended. ${ACCESS_ENDED[reason] || ""}`);
+  };
+
   const ui = {
     state(state) {
       const note = STATE_NOTES[state];
@@ -152,6 +172,7 @@ export async function render(root, ctx) {
       sound.hidden = false;
     },
     ended: showEnded,
+    accessEnded: showAccessEnded,
     error: showError,
   };
   sound.addEventListener("click", () => {

@@ -3,7 +3,6 @@ an account with everything in it."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
@@ -13,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.auth import SignInThrottle
 from scoring.offline import OfflineEvaluator
 from tests.api.full_session import fill_session, session_rows
 from tests.users import PLAIN_SESSION, TEST_PASSWORD, new_email
@@ -320,12 +318,3 @@ async def test_repeated_wrong_passwords_are_throttled_per_account(
     # Another account is not affected.
     ok = await other_client.post("/v1/auth/signin", json={"email": bystander, "password": TEST_PASSWORD})
     assert ok.status_code == 200
-
-
-async def test_the_throttle_forgets_failures_after_its_window() -> None:
-    throttle = SignInThrottle(max_failures=2, window_s=0.2)
-    for _ in range(2):
-        throttle.failed("Someone@Example.com")
-    assert throttle.retry_after_s("someone@example.com") is not None
-    await asyncio.sleep(0.3)
-    assert throttle.retry_after_s("someone@example.com") is None

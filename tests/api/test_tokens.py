@@ -50,6 +50,16 @@ def test_issued_token_verifies_with_the_role_grants(
     assert video["canSubscribe"] is True
 
 
+def test_a_coach_token_is_short_lived_and_names_its_share_link(issuer: TokenIssuer) -> None:
+    token = issuer.issue("room-1", "coach-1", "coach", share_id="4b1d0c3e-0000-4000-8000-000000000001")
+    claims = issuer.verify(token, "room-1")
+    assert claims.share_id == "4b1d0c3e-0000-4000-8000-000000000001"
+    payload = jwt.decode(token, SECRET, algorithms=["HS256"], issuer="greenroom")
+    assert payload["exp"] - time.time() <= issuer.coach_ttl_s <= 120
+    assert issuer.ttl_for("coach") == issuer.coach_ttl_s and issuer.ttl_for("candidate") == 600
+    assert issuer.verify(issuer.issue("room-1", "candidate-1", "candidate"), "room-1").share_id is None
+
+
 def test_expired_token_is_refused(issuer: TokenIssuer) -> None:
     stale = TokenIssuer("greenroom", SECRET, ttl_s=-120)
     assert _refusal(issuer, stale.issue("room-1", "candidate-1", "candidate")) == "token expired"

@@ -46,6 +46,10 @@ async def test_a_share_link_lets_a_coach_watch_a_live_session(
     assert join["signal_url"] == f"/v1/rooms/{session_id}/signal"
     claims = app.state.tokens.verify(join["token"], str(session_id))
     assert (claims.role, claims.identity) == ("coach", join["identity"])
+    # The token names its share link (revoking it ends the watch) and lives briefly.
+    link_id = app.state.share_signer.verify(token)[0]
+    assert claims.share_id == str(link_id)
+    assert join["expires_in_s"] == app.state.tokens.coach_ttl_s <= 120
     again = (await anonymous_client.post(f"/v1/shared/{token}/watch")).json()
     assert again["identity"] != join["identity"]
 

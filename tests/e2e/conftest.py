@@ -3,9 +3,11 @@ and helpers that drive the web app as a candidate would (sign up, set up, screen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Error as PlaywrightError
 
 from bench.face_media import camera_frames, write_y4m
 from bench.live_server import ServerStartError, serve_process
@@ -171,15 +174,26 @@ def new_email() -> str:
 
 
 async def wait_for(page, expression: str, timeout_s: float, what: str) -> None:
-    """Waits for a page expression to be truthy; on timeout, fails with the page's room state."""
-    try:
-        await page.wait_for_function(expression, timeout=timeout_s * 1000)
-    except Exception:
-        state = await page.evaluate(
-            "JSON.stringify(window.greenroom ? {state: greenroom.state, mirror: greenroom.mirror,"
-            " events: (greenroom.events || []).slice(-8)} : {hash: location.hash})"
-        )
-        pytest.fail(f"timed out waiting for {what}; page state: {state}")
+    """Waits for a page expression to be truthy; on timeout, fails with the page's room state.
+
+    It polls with page.evaluate, which the browser runs outside the pages' Content-Security-Policy:
+    Playwright's wait_for_function compiles the expression with eval, which that policy refuses.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if await page.evaluate(expression):
+                return
+        except PlaywrightError:  # navigating, or not defined yet: ask the next document
+            pass
+        if time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    state = await page.evaluate(
+        "JSON.stringify(window.greenroom ? {state: greenroom.state, mirror: greenroom.mirror,"
+        " events: (greenroom.events || []).slice(-8)} : {hash: location.hash})"
+    )
+    pytest.fail(f"timed out waiting for {what}; page state: {state}")
 
 
 async def sign_up(page, server: Server, *, name: str = "Sam Candidate", email: str | None = None) -> str:
@@ -190,7 +204,7 @@ async def sign_up(page, server: Server, *, name: str = "Sam Candidate", email: s
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Create account").click()
-    await page.wait_for_function("location.hash === '#/'")
+    await wait_for(page, "location.hash === '#/'", 30, "the dashboard after sign-up")
     await page.wait_for_selector("main h1:has-text('Welcome')")
     return email
 

@@ -28,7 +28,10 @@ async def _answer_rows(database_url: str, session_id: str, expected: str) -> tup
             if wer <= WER_LIMIT:
                 break
             await asyncio.sleep(0.5)
-        questions = await conn.fetch("SELECT seq, source FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
+        questions: list = []  # the page shows a question as it is asked; its row follows
+        while len(questions) < 2 and time.monotonic() < deadline + 10:
+            questions = await conn.fetch("SELECT seq, source FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
+            await asyncio.sleep(0.3)
         latency: list = []
         while not latency and time.monotonic() < deadline + 10:
             latency = await conn.fetch("SELECT latency_ms FROM turn_latency WHERE session_id = $1", session_id)

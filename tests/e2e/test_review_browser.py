@@ -161,7 +161,7 @@ async def test_dashboard_and_review_show_progress_across_sessions(greenroom_serv
 
     # -- the latest review, from the recent sessions list ----------------------------------
     await page.locator(f"#recent-sessions li.session-row[data-session-id='{latest}'] a.session-link").click()
-    await page.wait_for_function(f"location.hash === '#/sessions/{latest}'")
+    await wait_for(page, f"location.hash === '#/sessions/{latest}'", 30, "the latest review's address")
     await wait_for(page, "document.querySelector('#comparison') && document.querySelector('#answers')", 20, "the review")
 
     # Compared with the session before: the link to it and, per score, before / now / change

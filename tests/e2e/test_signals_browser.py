@@ -14,7 +14,7 @@ import websockets
 
 from bench.face_media import empty_frame, face_frame, write_y4m
 from db.embedded import EmbeddedPostgres
-from tests.e2e.conftest import FakeMedia, _need, api_json, join_interview, open_page, serve, sign_up
+from tests.e2e.conftest import FakeMedia, _need, api_json, join_interview, open_page, serve, sign_up, wait_for
 
 FPS = 15
 IN_VIEW_S, OUT_OF_VIEW_S = 6.0, 4.0  # the camera file loops: face for 6 s, empty room for 4 s
@@ -54,7 +54,9 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
             await sign_up(page, server)
             session_id = await join_interview(page, capture_signals=True)
 
-            status, coach = await api_json(page, "POST", f"/v1/sessions/{session_id}/token", {"role": "coach"})
+            status, share = await api_json(page, "POST", f"/v1/sessions/{session_id}/share")
+            assert status == 201, share
+            status, coach = await api_json(page, "POST", f"/v1/shared/{share['token']}/watch")
             assert status == 200, coach
             ws_url = server.url.replace("http", "ws") + f"/v1/sessions/{session_id}/signals/live"
             events: list[dict] = []
@@ -86,7 +88,7 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
             assert await page.text_content("#nudge") == page_nudges[-1]["message"], "the room did not show the nudge"
 
             await page.click("#end")
-            await page.wait_for_function("greenroom.state === 'ended'", timeout=15_000)
+            await wait_for(page, "greenroom.state === 'ended'", 15, "the room to end")
 
         conn = await asyncpg.connect(database_url)
         try:

@@ -1,13 +1,13 @@
 """A coach watches a live interview in real headless Chromium from the link the candidate shares:
 the candidate's camera, the interviewer's voice, the same captions, then the ended state with a
-link to the read-only report."""
+link to the read-only report; and, when the candidate stops sharing, the coach is cut off."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from tests.e2e.conftest import FakeMedia, Server, join_interview, open_page, sign_up, snap, wait_for
+from tests.e2e.conftest import FakeMedia, Server, api_json, join_interview, open_page, sign_up, snap, wait_for
 
 CAPTIONS_IN_PAGE = "[...document.querySelectorAll('#captions .caption.interviewer span')].map(s => s.textContent.trim())"
 
@@ -69,3 +69,44 @@ async def test_a_coach_watches_from_the_shared_link(
     await coach.get_by_role("link", name="Read the report").click()
     await coach.wait_for_selector("#scorecard", timeout=30_000)
     assert await coach.locator("#shared-note").is_visible()
+
+
+async def test_a_coach_stops_receiving_within_a_second_when_the_share_is_revoked(
+    greenroom_server: Server, fake_media: FakeMedia, browser_factory
+) -> None:
+    browser = await browser_factory(fake_media)
+    candidate = await open_page(browser)
+    await sign_up(candidate, greenroom_server, name="Sam")
+    session_id = await join_interview(candidate, capture_signals=False)
+    status, share = await api_json(candidate, "POST", f"/v1/sessions/{session_id}/share")
+    assert status == 201, share
+
+    coach = await open_page(browser)
+    await coach.goto(f"{greenroom_server.url}/#/watch/{share['token']}")
+    await wait_for(coach, "greenroom.watch && greenroom.watch.state === 'watching'", 30, "the coach to start watching")
+    await wait_for(coach, "greenroom.watch.videoFrames > 10", 15, "the candidate's video frames")
+    await wait_for(coach, "greenroom.watch.audio.interviewer.maxRms > 0.02", 60, "the interviewer's voice on the coach page")
+    joins = "greenroom.watch.events.filter(e => e.type === 'joined').length"
+    joined = await coach.evaluate(joins)
+
+    # The candidate stops sharing: the coach's page is cut off within a second and says why.
+    started = time.monotonic()
+    status, _ = await api_json(candidate, "DELETE", f"/v1/sessions/{session_id}/share")
+    assert status == 204
+    await wait_for(coach, "greenroom.watch.state === 'access_ended'", 1, "the coach's page to be cut off")
+    print(f"revoke -> coach page cut off in {(time.monotonic() - started) * 1000:.0f} ms (HTTP call included)")
+    assert await coach.evaluate("greenroom.watch.accessEnded") == "share_revoked"
+    assert await coach.evaluate("greenroom.watch.peerState") == "closed"
+    assert await coach.locator("#candidate-video").evaluate("v => v.srcObject") is None
+    ended = await coach.inner_text("#watch-ended")
+    assert "Access to this interview has ended" in ended
+    assert "The candidate stopped sharing this interview." in ended
+
+    # It does not try to come back, and the candidate's interview goes on.
+    frames = await coach.evaluate("greenroom.watch.videoFrames")
+    await coach.wait_for_timeout(3000)
+    assert await coach.evaluate("greenroom.watch.state") == "access_ended"
+    assert await coach.evaluate(joins) == joined
+    assert await coach.evaluate("greenroom.watch.videoFrames") == frames
+    assert await candidate.evaluate("greenroom.state") == "live"
+    await snap(coach, "watch-access-ended")

@@ -118,3 +118,37 @@ async def test_a_resumed_session_keeps_counting_from_its_start() -> None:
         assert signals._t_ms(5.5) == 60_500
     finally:
         await signals.aclose()
+
+
+async def test_a_second_hearing_that_falls_behind_is_skipped_so_events_are_not_held_back() -> None:
+    """On a saturated CPU the background pass lags more with every utterance, and the events
+    waiting for it would be lost to a crash: an utterance it would reach too late is taken as
+    the conversation heard it."""
+    store = RecordingStore()
+    wall = [201.0]
+    heard: list[np.ndarray] = []
+
+    async def slow_transcriber(samples: np.ndarray) -> Transcript:
+        heard.append(samples)
+        wall[0] += 6.0  # one pass takes longer than the lag allowed
+        return Transcript(text="So, um, I think", words=PROMPTED, audio_s=1.5, compute_ms=6000.0)
+
+    signals = SessionSignals(
+        uuid.uuid4(),
+        store=store,  # type: ignore[arg-type]
+        publish=lambda _event: None,
+        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
+        face_model_path=None,
+        face_sample_fps=10,
+        prosody_window_ms=100,
+        transcriber=slow_transcriber,
+        wall_clock=lambda: wall[0],
+        origin_wall=100.0,
+    )
+    signals.on_utterance(_utterance())
+    signals.on_utterance(_utterance())  # ended at 201 as well: reached at 207, too late
+    await signals.aclose()
+
+    assert len(heard) == 1 and signals.utterances_heard_once == 1
+    assert _fillers(store) == [(100_250, "um")]  # the second one's words had no "um"
+    assert sum(1 for table, _ in store.rows if table == "speech_events") >= 1

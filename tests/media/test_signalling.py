@@ -123,6 +123,9 @@ async def start_greenroom(settings: Settings, voice_models: VoiceModels) -> Asyn
                 update={
                     "ice_bind_addresses": ["127.0.0.1"],
                     "token_api_secret": SecretStr(TOKEN_SECRET),
+                    # Every test here signs up and schedules from 127.0.0.1 under one token secret,
+                    # so the per-client limits would add up across tests.
+                    "throttle_enabled": False,
                     **overrides,
                 }
             )
@@ -341,11 +344,13 @@ async def test_a_coach_who_joins_late_is_told_the_current_question(greenroom: Gr
     session_id = body["session"]["id"]
     candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
     question = await _hear_first_question(candidate)
-    token = await greenroom.http.post(f"/v1/sessions/{session_id}/token", json={"role": "coach"})
-    assert token.status_code == 200, token.text
+    share = await greenroom.http.post(f"/v1/sessions/{session_id}/share")
+    assert share.status_code == 201, share.text
+    watch = await greenroom.http.post(f"/v1/shared/{share.json()['token']}/watch")
+    assert watch.status_code == 200, watch.text
 
     coach = await greenroom.connect(session_id)
-    await coach.join(token.json()["token"])
+    await coach.join(watch.json()["token"])
 
     # Sent with the join, not at the next question (which may be minutes away).
     current = await coach.next_event("question", timeout=2.0)

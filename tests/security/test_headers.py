@@ -1,0 +1,75 @@
+"""Security headers: the probe found pages with no CSP, X-Frame-Options or nosniff headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from greenroom.server import build_app
+from greenroom.settings import Settings
+
+EXPECTED = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def _assert_secure(response: httpx.Response) -> None:
+    for name, value in EXPECTED.items():
+        assert response.headers.get(name) == value, (response.request.url, name)
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+    assert policy["default-src"] == "'self'"
+    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+    assert policy["connect-src"] == "'self' ws://greenroom.test wss://greenroom.test"
+    assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'self'"
+    assert response.headers["x-request-id"]
+
+
+@pytest.fixture
+async def product_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole product's app (API and web app); its lifespan does not run, so no voice models
+    load and only what needs no database answers."""
+    transport = httpx.ASGITransport(app=build_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://greenroom.test") as client:
+        yield client
+
+
+async def test_web_app_pages_and_files_carry_security_headers(product_client: httpx.AsyncClient) -> None:
+    for path in ("/", "/static/app.js", "/static/app.css", "/static/vendor/chart.umd.js", "/static/missing.js"):
+        response = await product_client.get(path)
+        assert response.status_code == (404 if "missing" in path else 200), path
+        _assert_secure(response)
+
+
+async def test_api_answers_carry_security_headers(
+    app_client: httpx.AsyncClient, anonymous_client: httpx.AsyncClient
+) -> None:
+    answers = [
+        await app_client.get("/v1/consent"),
+        await app_client.get("/v1/auth/me"),
+        await anonymous_client.get("/v1/auth/me"),  # 401
+        await app_client.get("/v1/no-such-route"),  # 404
+        await app_client.get("/v1/sessions", params={"limit": 0}),  # 422
+        await anonymous_client.post("/v1/auth/signin", content=b"{" + b" " * 70_000 + b"}"),  # 413
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 401, 404, 422, 413]
+    for answer in answers:
+        _assert_secure(answer)
+
+
+async def test_a_request_id_is_kept_only_when_it_is_plain(anonymous_client: httpx.AsyncClient) -> None:
+    kept = await anonymous_client.get("/v1/consent", headers={"X-Request-ID": "edge-7f3a.1"})
+    assert kept.headers["x-request-id"] == "edge-7f3a.1"
+    for unfit in ("x" * 65, "a b", "<script>"):
+        replaced = await anonymous_client.get("/v1/consent", headers={"X-Request-ID": unfit})
+        assert replaced.headers["x-request-id"] != unfit and len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_an_odd_host_header_is_not_copied_into_the_policy(anonymous_client: httpx.AsyncClient) -> None:
+    response = await anonymous_client.get("/v1/consent", headers={"Host": "evil.test; script-src *"})
+    policy = response.headers["content-security-policy"]
+    assert "evil" not in policy and "connect-src 'self';" in policy
