@@ -577,6 +577,8 @@ def turn_figures(results: Sequence[AnswerResult]) -> dict[str, Any]:
         "false_cutoff_rate_le3s": (
             round(sum(1 for r, k in short if k in r.turns.cutoffs) / len(short), 3) if short else None
         ),
+        "pauses_le3s": len(short),
+        "cutoffs_le3s": sum(1 for r, k in short if k in r.turns.cutoffs),
         "cutoffs_by_bucket": rate_table(results, lambda a, p: pause_bucket(p.duration_s)),
         "cutoffs_by_kind": rate_table(results, lambda a, p: p.kind),
         "cutoffs_by_family": rate_table(results, lambda a, p: a.family),
