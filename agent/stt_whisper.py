@@ -28,11 +28,19 @@ from livekit.agents.types import (
 from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
 
+from agent.priority import background_executor
 from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker
 
 logger = logging.getLogger(__name__)
 
 WHISPER_SAMPLE_RATE = 16000
+# Whisper continues the style of its prompt: a disfluent, filler-rich prompt keeps the
+# candidate's "um"s and "uh"s in the transcript instead of cleaning them away (the delivery
+# signals count them; bench/signals_speech.py measures both ways).
+FILLER_PROMPT = (
+    "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. "
+    "Uh, so, I mean, you know, it was, um, hard."
+)
 
 
 def resolve_model(model: str) -> str:
@@ -258,8 +266,6 @@ class BackgroundWhisper:
     """A second Whisper for work off the conversation's critical path, on one background-priority thread."""
 
     def __init__(self, model: str, *, prompt: str | None, short_context: bool = False) -> None:
-        from media.priority import background_executor
-
         self._executor = background_executor("whisper-background")
         # Loaded on its own thread so CTranslate2's worker threads inherit the low priority.
         self._engine = self._executor.submit(

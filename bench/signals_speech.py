@@ -44,7 +44,7 @@ from bench.speech_media import (  # noqa: E402
     synthesize,
 )
 from media.prosody import ProsodyAnalyser  # noqa: E402
-from media.speech_signals import FILLER_PROMPT, Filler, Pause, SpeechSignals  # noqa: E402
+from media.speech_signals import Filler, Pause, SpeechSignals  # noqa: E402
 
 FILLER_MATCH_S = 0.5  # a detected filler counts if it starts within this of a true one
 PAUSE_MATCH_MIN_S = 0.5  # pause_err_ms covers true pauses at least this long
@@ -224,7 +224,7 @@ def _score(results: Sequence[dict]) -> dict[str, float]:
 
 def speech_accuracy(quick: bool = False, *, verbose: bool = True) -> dict:
     """Pace, pause and filler accuracy of Whisper tiny.en + SpeechSignals on synthetic answers."""
-    from agent.stt_whisper import WhisperEngine
+    from agent.stt_whisper import FILLER_PROMPT, WhisperEngine
 
     if quick:
         clips = quick_clips()
@@ -280,7 +280,7 @@ def padded_utterances(clip: SyntheticSpeech) -> list[tuple[float, float, float, 
 
 def filler_spellings() -> dict[str, dict[str, str]]:
     """What Whisper writes for each espeak spelling of a filler between two phrases, without and with the prompt."""
-    from agent.stt_whisper import WhisperEngine
+    from agent.stt_whisper import FILLER_PROMPT, WhisperEngine
 
     engine = WhisperEngine("tiny.en", threads=2, short_context=False)
     before, after = synthesize("I think the answer is", 160), synthesize("that we should plan ahead", 160)

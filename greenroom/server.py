@@ -14,12 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Scope
 
-from agent.worker import Interviews, VoiceModels
+from agent.worker import VoiceModels
 from api import rooms, signals
 from api.reports import score_ended_session
 from api.watch_access import WatchAccess
 from db.signal_store import SignalStore
 from api.app import create_app
+from greenroom.interviews import Interviews
 from greenroom.log_privacy import keep_personal_data_out_of_logs
 from greenroom.settings import Settings
 from media.live_feed import LiveFeeds

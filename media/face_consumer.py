@@ -21,7 +21,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
 from media.face import FaceAnalyser, FaceSample
-from media.priority import background_executor
+from agent.priority import background_executor
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from livekit.agents.utils import aio
 
+from agent.priority import background_executor
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
 from db.signal_store import SessionSignalStats, SignalStore
 from media.face import FaceAnalyser, FaceSample
 from media.face_consumer import FaceConsumer
 from media.nudges import Nudge, NudgeRules
-from media.priority import background_executor
 from media.prosody import ProsodyAnalyser, ProsodyWindow
 from media.speech_signals import Filler, Hedge, Pace, Pause, ResponseLatency, SpeechEvent, SpeechSignals
 

@@ -29,8 +29,8 @@ loudness windows (`on_prosody`), each recognised gap and each utterance edge is 
 the silence the audio actually has, to within about half a window; without them the
 recogniser's times are used as they are.
 
-Whisper tends to drop disfluencies; `FILLER_PROMPT`, given to the STT as its initial prompt,
-makes it write them down (bench/signals_speech.py measures both ways).
+Whisper tends to drop disfluencies; `agent.stt_whisper.FILLER_PROMPT`, given to the STT as
+its initial prompt, makes it write them down (bench/signals_speech.py measures both ways).
 """
 
 from __future__ import annotations
@@ -45,13 +45,6 @@ from typing import Protocol
 import numpy as np
 
 from media.prosody import ProsodyWindow
-
-# Whisper continues the style of its prompt: a disfluent, filler-rich prompt keeps the
-# candidate's "um"s and "uh"s in the transcript instead of cleaning them away.
-FILLER_PROMPT = (
-    "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. "
-    "Uh, so, I mean, you know, it was, um, hard."
-)
 
 PAUSE_THRESHOLD_S = 0.25
 PACE_WINDOW_S = 30.0

@@ -8,9 +8,16 @@ import threading
 import numpy as np
 import pytest
 
-from agent.stt_whisper import LOOP_RUN, BackgroundWhisper, Transcript, WhisperEngine, Word, repetition_cut
+from agent.stt_whisper import (
+    FILLER_PROMPT,
+    LOOP_RUN,
+    BackgroundWhisper,
+    Transcript,
+    WhisperEngine,
+    Word,
+    repetition_cut,
+)
 from bench.signals_speech import SAMPLE_RATE, padded_utterances, quick_clips
-from media.speech_signals import FILLER_PROMPT
 
 
 def longest_run(text: str) -> int:

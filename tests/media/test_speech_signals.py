@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from agent.stt_whisper import FILLER_PROMPT
 from media.prosody import ProsodyWindow
 from media.speech_signals import (
-    FILLER_PROMPT,
     Filler,
     Hedge,
     Pace,

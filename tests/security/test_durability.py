@@ -26,11 +26,12 @@ import pytest
 from pydantic import SecretStr
 
 from agent.question_bank import QuestionBank
-from agent.worker import Interviews, VoiceModels
+from agent.worker import VoiceModels
 from bench.live_server import ServerProcess, serve, serve_process
 from bench.rtc_client import Camera, Microphone, RoomClient, Speech
 from db import sessions as repo
 from db.embedded import EmbeddedPostgres
+from greenroom.interviews import Interviews
 from greenroom.server import build_app
 from greenroom.settings import Settings
 from media.room_server import Room, RoomServer

@@ -1,4 +1,4 @@
-"""livekit-agents I/O over aiortc tracks: candidate audio in, interviewer voice and captions out."""
+"""livekit-agents I/O over aiortc tracks: candidate audio in, interviewer voice out."""
 
 from __future__ import annotations
 
@@ -13,13 +13,7 @@ from av import AudioFrame
 from livekit import rtc
 from livekit.agents.voice.io import PlaybackFinishedEvent, PlaybackStartedEvent
 
-from agent.room_io import (
-    INPUT_QUEUE_FRAMES,
-    INPUT_SAMPLE_RATE,
-    CallbackTextOutput,
-    TrackAudioInput,
-    VoiceTrackOutput,
-)
+from media.agent_io import INPUT_QUEUE_FRAMES, INPUT_SAMPLE_RATE, TrackAudioInput, VoiceTrackOutput
 from media.voice_track import FRAME_SAMPLES, SAMPLE_RATE, SegmentStarted, VoiceTrack
 
 CANDIDATE_RATE = 48_000
@@ -275,14 +269,3 @@ async def test_rejects_frames_the_voice_track_cannot_play(
         await output.capture_frame(voice_frame(480, sample_rate=sample_rate, channels=channels))
 
     assert voice_track.buffered_s == 0
-
-
-async def test_captions_are_handed_on_as_spoken_then_closed() -> None:
-    received: list[tuple[str, bool]] = []
-    captions = CallbackTextOutput(lambda text, final: received.append((text, final)))
-
-    await captions.capture_text("Tell me about ")
-    await captions.capture_text("yourself.")
-    captions.flush()
-
-    assert received == [("Tell me about ", False), ("yourself.", False), ("", True)]

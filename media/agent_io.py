@@ -1,10 +1,11 @@
-"""livekit-agents I/O over the embedded room's aiortc tracks: candidate audio in, voice and captions out."""
+"""livekit-agents I/O over the embedded room's aiortc tracks: candidate audio in, the interviewer's voice out."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -12,6 +13,7 @@ from livekit import rtc
 from livekit.agents.utils import aio
 from livekit.agents.voice import io
 
+from media.room_server import Room
 from media.voice_track import SAMPLE_RATE as VOICE_SAMPLE_RATE
 from media.voice_track import SegmentFinished, SegmentStarted, VoiceTrack
 
@@ -109,15 +111,34 @@ class VoiceTrackOutput(io.AudioOutput):
         self._track.clear()
 
 
-class CallbackTextOutput(io.TextOutput):
-    """The interviewer's words as they are spoken, handed to a callback (live captions)."""
+class EmbeddedRoomIO:
+    """An embedded room as an interviewer sees it (agent.interview_io.InterviewRoom): the
+    candidate's audio in, the room's voice track out, events to everyone in the room."""
 
-    def __init__(self, on_text: Callable[[str, bool], None]) -> None:
-        super().__init__(label="greenroom-captions", next_in_chain=None)
-        self._on_text = on_text
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self._audio_input = TrackAudioInput()
 
-    async def capture_text(self, text: str) -> None:
-        self._on_text(text, False)
+    @property
+    def audio_input(self) -> TrackAudioInput:
+        return self._audio_input
 
-    def flush(self) -> None:
-        self._on_text("", True)
+    def attach_audio(self, track: MediaStreamTrack) -> None:
+        """Read the candidate's audio from a (new) track, replacing any previous one."""
+        self._audio_input.attach(track)
+
+    def audio_output(self, on_reply_audio: Callable[[float], None]) -> VoiceTrackOutput:
+        return VoiceTrackOutput(self._room.voice, on_segment_started=lambda ev: on_reply_audio(ev.at))
+
+    def listen(self, *, heard: Callable[[bytes, int], None], said: Callable[[bytes, int], None]) -> None:
+        self._audio_input.on_frame = lambda f: heard(bytes(f.data), INPUT_SAMPLE_RATE)
+        self._room.voice.on_sent = lambda pcm: said(pcm, VOICE_SAMPLE_RATE)
+
+    def silence(self) -> None:
+        self._room.voice.clear()
+
+    async def broadcast(self, event: dict[str, Any]) -> None:
+        await self._room.broadcast(event)
+
+    async def aclose(self) -> None:
+        await self._audio_input.detach()
