@@ -22,8 +22,12 @@ async def _crash(server: Server) -> None:
 
 
 async def test_server_crash_reconnects_or_says_lost_with_a_rejoin(
-    database_url: str, fake_media: FakeMedia, browser_factory, tmp_path: Path
+    make_database, fake_media: FakeMedia, browser_factory, tmp_path: Path
 ) -> None:
+    # A database of its own: this is one server's outage, and another server on the same
+    # database (the shared browser-test server) would rightly end a session nobody held for
+    # longer than the grace period.
+    database_url = await make_database()
     data_dir = tmp_path / "data"  # restarts keep the sign-in secret there, so the cookie holds
     browser = await browser_factory(fake_media)
     page = await open_page(browser)
