@@ -56,6 +56,7 @@ async def test_signed_out_visit_goes_to_sign_in_and_wrong_password_is_shown(
 
     # Deleting the account asks first, then signs out; the password no longer works.
     await page.get_by_role("link", name="Sign in").click()
+    await page.wait_for_selector("#signin-email")  # not the sign-up form's fields, still on screen
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
