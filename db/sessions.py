@@ -417,27 +417,6 @@ async def add_response(
         )
 
 
-async def update_response(
-    db: Db,
-    response_id: UUID,
-    transcript: str,
-    ended_at: datetime | None,
-    words: Sequence[dict[str, Any]] = (),
-) -> None:
-    """Replaces what a response holds: an answer stitched across pauses grows as it goes on."""
-    async with transaction(db) as conn:
-        await conn.execute(
-            """
-            UPDATE responses SET transcript = $2, ended_at = $3, words = $4::text::jsonb
-            WHERE id = $1
-            """,
-            response_id,
-            transcript,
-            ended_at,
-            json.dumps(list(words)),
-        )
-
-
 async def store_response(
     db: Db,
     response_id: UUID,
