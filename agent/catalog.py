@@ -1,8 +1,16 @@
-"""The interview choices a candidate makes: role tracks, round types, difficulties, personas."""
+"""The interview choices a candidate makes: role tracks, round types, difficulties, personas.
+
+This is the one owner of the choices and of their labels; GET /v1/catalog serves both. The
+round types' labels live in scoring/labels.py (re-exported here) because the scorer and the
+reports, which may not import agent/, name the round types too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# Re-exported: agent/ and api/ take the round types' labels from the catalog.
+from scoring.labels import ROUND_TYPE_LABELS, ROUND_TYPE_PHRASES
 
 ROLE_TRACKS = (
     "software_engineer",
@@ -16,6 +24,26 @@ ROLE_TRACKS = (
 ROUND_TYPES = ("behavioral", "technical", "case", "system_design", "mmi", "mixed")
 DIFFICULTIES = ("easy", "medium", "hard")
 DURATIONS_MIN = (10, 20, 30)
+
+# Labels to show for the choices' ids; an id added without one gets a label made from the id.
+_LABELS: dict[str, str] = {
+    "software_engineer": "Software engineer",
+    "product_manager": "Product manager",
+    "data_analyst": "Data analyst",
+    "sales": "Sales",
+    "hr": "HR",
+    "medical_school_mmi": "Medical school (MMI)",
+    "general": "General",
+    **ROUND_TYPE_LABELS,
+    "easy": "Easy",
+    "medium": "Medium",
+    "hard": "Hard",
+}
+
+
+def label(choice_id: str) -> str:
+    """The human-readable label of a catalog id."""
+    return _LABELS.get(choice_id) or choice_id.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,15 @@ from agent.catalog import (
     DIFFICULTIES,
     PERSONAS,
     ROLE_TRACKS,
+    ROUND_TYPE_PHRASES,
     ROUND_TYPES,
     Persona,
 )
 from agent.question_bank import Question, QuestionBank
 from agent.tailoring import Tailoring
+from scoring.base import AnswerInput
+from scoring.offline import answer_markers
+from scoring.speech import is_vocal_filler
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +68,6 @@ ROLE_LABELS = {
     "hr": "HR",
     "medical_school_mmi": "medical school",
     "general": "general",
-}
-ROUND_LABELS = {
-    "behavioral": "behavioral",
-    "technical": "technical",
-    "case": "case",
-    "system_design": "system design",
-    "mmi": "multiple mini interview (MMI)",
-    "mixed": "mixed",
 }
 
 
@@ -175,41 +171,8 @@ class ScriptCheckpoint:
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
-_FILLERS = frozenset(
-    "um umm uh uhh er erm hmm hm mm mhm ah oh like so well okay ok yeah right".split()
-)
-_EXAMPLE_PHRASES = re.compile(
-    r"\b(for example|for instance|such as when|when i|when we|at my|in my (last|previous|"
-    r"current|first|old) (job|role|team|company|position|school|class)|one time|i remember|"
-    r"there was a time|last (year|month|week|summer|semester|quarter)|during my|"
-    r"on (the|a|our|my) \w+ (project|team|launch|migration|placement|rotation)|"
-    r"in (19|20)\d\d)\b"
-)
-_PAST_ACTION = re.compile(r"\b(i|we)\s+(?:then\s+|also\s+|quickly\s+|finally\s+)?(\w+)\b")
-_IRREGULAR_PAST = frozenset(
-    "led built ran wrote made took chose found saw spoke gave sent set drove began brought "
-    "caught taught thought told sold met won lost kept left put got did went came knew "
-    "heard held paid rebuilt rewrote undertook oversaw".split()
-)
-_NOT_PAST = frozenset("need feed proceed succeed exceed seed speed bleed breed heed embed".split())
-_NAMED_PLACE = re.compile(r"\b(?:at|with|for) (?!I\b)[A-Z][a-z]+")
-_OUTCOME_PHRASES = re.compile(
-    r"\b(as a result|which led to|that led to|this led to|led to|resulted in|in the end|"
-    r"ended up|the outcome|the result|the impact|by the end|afterwards|percent|"
-    r"doubled|halved|tripled|i learned|we learned|taught me|the lesson|recommend|"
-    r"recommendation)\b"
-)
-_OUTCOME_VERBS = re.compile(
-    r"\b(we|i|they|it|that|this|which)\s+(shipped|reduced|increased|improved|cut|grew|saved|"
-    r"launched|delivered|won|closed|hit|exceeded|raised|lowered|decreased|boosted|fixed|"
-    r"resolved|achieved|finished|completed|passed|released|recovered|retained)\b"
-)
-_NUMBER = re.compile(r"\d|%")
-_REASONING_PHRASES = re.compile(
-    r"\b(because|since|so that|therefore|the reason|trade[- ]?offs?|on the other hand|however|"
-    r"weigh|weighing|consider|considering|depends|it depends|the risk|risks|pros and cons|"
-    r"which means|in order to|priorit\w*|balance|assum\w*|first i would|i would start)\b"
-)
+# Words that answer nothing, besides vocal fillers (scoring.speech): backchannels, discourse words.
+_NO_ANSWER_WORDS = frozenset("mhm oh like so well okay ok yeah right".split())
 _REPEAT_REQUEST = re.compile(
     r"\b(repeat|say (that|it) again|come again|pardon|didn'?t (catch|hear|get) (that|it|the "
     r"question)|one more time|what was the question|rephrase)\b"
@@ -242,34 +205,26 @@ def _expected_criteria(question: Question) -> tuple[Reason, ...]:
 
 
 def assess_answer(question: Question, transcript: str) -> AnswerAssessment:
-    """Scores an answer against the question's rubric: length, a concrete example, an outcome."""
-    words = _words(transcript)
-    lowered = " ".join(words)
-    has_example = bool(
-        _EXAMPLE_PHRASES.search(lowered)
-        or _NAMED_PLACE.search(transcript)
-        or any(
-            (verb.endswith("ed") and verb not in _NOT_PAST and len(verb) > 3)
-            or verb in _IRREGULAR_PAST
-            for _, verb in _PAST_ACTION.findall(lowered)
-        )
-    )
-    has_outcome = bool(
-        _OUTCOME_PHRASES.search(lowered)
-        or _OUTCOME_VERBS.search(lowered)
-        or _NUMBER.search(transcript)
-    )
-    has_reasoning = bool(_REASONING_PHRASES.search(lowered))
-    present = {"no_example": has_example, "no_outcome": has_outcome, "no_reasoning": has_reasoning}
+    """Checks an answer against its question's rubric: length, an example, an outcome, reasoning.
+
+    The markers are the offline scorer's features (`scoring.offline.answer_markers`), so a
+    follow-up asks for what the answer's scores would find missing.
+    """
+    markers = answer_markers(AnswerInput(question.text, transcript, question.category))
+    present = {
+        "no_example": markers.example,
+        "no_outcome": markers.outcome,
+        "no_reasoning": markers.reasoning,
+    }
     reasons: list[Reason] = []
-    if len(words) < MIN_ANSWER_WORDS:
+    if markers.words < MIN_ANSWER_WORDS:
         reasons.append("too_short")
     reasons += [r for r in _expected_criteria(question) if not present[r]]
     return AnswerAssessment(
-        word_count=len(words),
-        has_example=has_example,
-        has_outcome=has_outcome,
-        has_reasoning=has_reasoning,
+        word_count=markers.words,
+        has_example=markers.example,
+        has_outcome=markers.outcome,
+        has_reasoning=markers.reasoning,
         thin=bool(reasons),
         reasons=tuple(reasons),
     )
@@ -338,7 +293,7 @@ def interviewer_instructions(plan: InterviewPlan) -> str:
     minutes = max(1, round(plan.duration_s / 60))
     return (
         f"You are {persona.name}, {persona.title}, running a {minutes}-minute "
-        f"{ROUND_LABELS[plan.round_type]} mock interview for a candidate preparing for "
+        f"{ROUND_TYPE_PHRASES[plan.round_type]} mock interview for a candidate preparing for "
         f"{ROLE_LABELS[plan.role_track]} roles, at {plan.difficulty} difficulty. "
         "Your words are spoken aloud: keep each turn short and ask one question at a time. "
         "When an answer is vague, ask one probing follow-up for a concrete example, the "
@@ -593,7 +548,7 @@ class InterviewScript:
             return self._repeat()
         if len(words) <= 8 and _THINKING.search(lowered):
             return Utterance(text=WAIT_TEXT, kind="nudge")
-        if len([w for w in words if w not in _FILLERS]) < 3:
+        if sum(1 for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS) < 3:
             self._state = replace(self._state, awaiting_repeat_answer=True)
             return Utterance(text=NUDGE_TEXT, kind="nudge")
         self._state = replace(self._state, awaiting_repeat_answer=False)

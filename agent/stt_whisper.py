@@ -115,6 +115,14 @@ HALLUCINATED_SEGMENT = re.compile(
     re.IGNORECASE,
 )
 
+
+def is_spoken(segment_text: str) -> bool:
+    """Whether a decoded segment holds words someone said: not a known hallucination, and not
+    punctuation alone (". . ." is what Whisper makes of noise under load)."""
+    text = segment_text.strip()
+    return any(c.isalnum() for c in text) and not HALLUCINATED_SEGMENT.match(text)
+
+
 # Which window the current transcription uses: set per call by WhisperEngine, read by the
 # padding helper that faster-whisper calls on the same thread.
 _short_context: contextvars.ContextVar[bool] = contextvars.ContextVar("short_context", default=False)
@@ -242,7 +250,7 @@ class WhisperEngine:
             words: list[Word] = []
             texts: list[str] = []
             for seg in segments:
-                if HALLUCINATED_SEGMENT.match(seg.text.strip()):
+                if not is_spoken(seg.text):
                     continue
                 texts.append(seg.text.strip())
                 for w in seg.words or ():

@@ -20,6 +20,7 @@ from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscr
 from livekit.plugins import silero
 
 from agent.echo import EchoMonitor
+from agent.events import AgentStateChanged, Caption, InterviewerYielded, QuestionAsked, WireEvent
 from agent.interviewer import (
     AskedQuestion,
     InterviewPlan,
@@ -289,8 +290,8 @@ class InterviewRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _event(self, event: dict[str, Any]) -> None:
-        self._spawn(self._room.broadcast(event))
+    def _event(self, event: WireEvent) -> None:
+        self._spawn(self._room.broadcast(event.to_wire()))
 
     # -- interviewer side -------------------------------------------------
 
@@ -323,15 +324,14 @@ class InterviewRunner:
         if q.seq not in self._question_ids:
             self._write_question(q)
         self._event(
-            {
-                "type": "question",
-                "seq": q.seq,
-                "text": q.text,
-                "source": q.source,
-                "from_cv": q.text == self.script.tailored_opener,
-                "number": sum(1 for a in self.script.asked if a.source == "bank"),
-                "total": self.script.questions_total,
-            }
+            QuestionAsked(
+                seq=q.seq,
+                text=q.text,
+                source=q.source,
+                from_cv=q.text == self.script.tailored_opener,
+                number=sum(1 for a in self.script.asked if a.source == "bank"),
+                total=self.script.questions_total,
+            )
         )
 
     async def _confirm_after(self, utterance: Utterance, delay_s: float) -> None:
@@ -344,7 +344,7 @@ class InterviewRunner:
         utterance, self._pending = self._pending, None
         self._reply_audio_at = None
         self._withdraw_next = time.monotonic() if utterance is None else None
-        self._event({"type": "interviewer_yielded"})
+        self._event(InterviewerYielded())
         logger.info("reply withdrawn: the candidate went on", extra={"session_id": str(self.session_id)})
         self._spawn(self._withdraw_reply(utterance))
 
@@ -405,10 +405,10 @@ class InterviewRunner:
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
         if final:
             text, self._caption = "".join(self._caption).strip(), []
-            self._event({"type": "caption", "speaker": "interviewer", "text": text, "final": True})
+            self._event(Caption(speaker="interviewer", text=text, final=True))
         elif delta:
             self._caption.append(delta)
-            self._event({"type": "caption", "speaker": "interviewer", "text": delta, "final": False})
+            self._event(Caption(speaker="interviewer", text=delta, final=False))
 
     def _on_voice_started(self, at: float) -> None:
         pending = self._pending
@@ -444,7 +444,7 @@ class InterviewRunner:
         )
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
-        self._event({"type": "agent_state", "state": ev.new_state})
+        self._event(AgentStateChanged(state=ev.new_state))
         stopped = ev.old_state == "speaking" and ev.new_state != "speaking"
         if stopped and self._pending is not None and self._reply_audio_at is not None:
             self._confirm(self._pending)  # a reply shorter than the yield window, played out
@@ -461,9 +461,7 @@ class InterviewRunner:
     # -- candidate side ---------------------------------------------------
 
     def _on_user_transcribed(self, ev: UserInputTranscribedEvent) -> None:
-        self._event(
-            {"type": "caption", "speaker": "candidate", "text": ev.transcript, "final": ev.is_final}
-        )
+        self._event(Caption(speaker="candidate", text=ev.transcript, final=ev.is_final))
 
     def _on_candidate_utterance(self, u: RecognizedUtterance) -> None:
         self._speech_end_at = u.speech_end_at

@@ -12,36 +12,11 @@ from agent.catalog import (
     PERSONAS,
     ROLE_TRACKS,
     ROUND_TYPES,
+    label,
 )
 from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS, RETENTION_CHOICES
 
 router = APIRouter(tags=["catalog"])
-
-# Labels for the catalog's ids; an id added to agent/catalog.py without one gets a label made
-# from the id itself.
-LABELS = {
-    "software_engineer": "Software engineer",
-    "product_manager": "Product manager",
-    "data_analyst": "Data analyst",
-    "sales": "Sales",
-    "hr": "HR",
-    "medical_school_mmi": "Medical school (MMI)",
-    "general": "General",
-    "behavioral": "Behavioural",
-    "technical": "Technical",
-    "case": "Case study",
-    "system_design": "System design",
-    "mmi": "MMI stations",
-    "mixed": "Mixed",
-    "easy": "Easy",
-    "medium": "Medium",
-    "hard": "Hard",
-}
-
-
-def label(choice_id: str) -> str:
-    """The human-readable label of a catalog id."""
-    return LABELS.get(choice_id) or choice_id.replace("_", " ").capitalize()
 
 
 class ChoicePublic(BaseModel):

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentUser, PoolDep
 from api.reports import ReportContextDep
+from db import progress as progress_queries
 from db import sessions as repo
-from reports import store
 from reports.builder import ReportContext, build_report
 from reports.progress import build_insights, build_progress
 
@@ -154,24 +154,24 @@ def practice_streak(days: Iterable[date], today: date) -> int:
     return streak
 
 
-async def _history(pool: asyncpg.Pool, user_id: UUID, ctx: ReportContext) -> list[store.HistoryRow]:
+async def _history(pool: asyncpg.Pool, user_id: UUID, ctx: ReportContext) -> list[progress_queries.HistoryRow]:
     """The user's history, first building scorecards that ended sessions still lack."""
-    rows = await store.history(pool, user_id, limit=HISTORY_LIMIT)
+    rows = await progress_queries.history(pool, user_id, limit=HISTORY_LIMIT)
     missing = [r for r in rows if r.dimensions is None and r.status not in repo.OPEN_STATUSES]
     for row in list(reversed(missing))[:BUILD_MISSING_LIMIT]:
         session = await repo.get_session(pool, row.session_id, user_id=user_id)
         if session is not None:
             await build_report(pool, session, ctx)
     if missing:
-        rows = await store.history(pool, user_id, limit=HISTORY_LIMIT)
+        rows = await progress_queries.history(pool, user_id, limit=HISTORY_LIMIT)
     return rows
 
 
 @router.get("/progress", response_model=ProgressPublic, summary="Your progress across sessions")
 async def get_progress(pool: PoolDep, user_id: CurrentUser, ctx: ReportContextDep) -> ProgressPublic:
     rows = await _history(pool, user_id, ctx)
-    counts = await store.session_counts(pool, user_id)
-    categories = await store.category_averages(pool, user_id)
+    counts = await progress_queries.session_counts(pool, user_id)
+    categories = await progress_queries.category_averages(pool, user_id)
     progress = build_progress(rows, ctx.weights, counts, categories)
     today = datetime.now(UTC).date()
     days = await repo.practice_days(pool, user_id, since=date.min)
@@ -192,8 +192,8 @@ async def get_insights(pool: PoolDep, user_id: CurrentUser, ctx: ReportContextDe
     insights = build_insights(
         rows,
         ctx.weights,
-        await store.category_averages(pool, user_id),
-        await store.rubric_dimension_averages(pool, user_id, recent),
-        await store.filler_labels(pool, user_id, recent),
+        await progress_queries.category_averages(pool, user_id),
+        await progress_queries.rubric_dimension_averages(pool, user_id, recent),
+        await progress_queries.filler_labels(pool, user_id, recent),
     )
     return InsightsPublic(insights=[InsightPublic.model_validate(i) for i in insights])

@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.question_bank import QuestionBank, QuestionBankError
 from api.deps import CurrentUser, PoolDep, SettingsDep, TokensDep, WatchAccessDep
 from api.fields import RequestBody, invalid
+from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep, remove_coaches_without_access
 from api.sessions import RoomJoin, room_join
 from api.throttle import THROTTLED, ShareLimit
 from api.tokens import resolve_token_secret
+from db import exports, shares
 from db import sessions as repo
 from greenroom.settings import Settings
-from reports import store
 from reports.builder import ReportContext, build_report, offline_fallback
 from reports.csv_export import stream_signals_csv
 from reports.model import Report
@@ -56,7 +57,8 @@ def configure(app: FastAPI, settings: Settings) -> None:
 # -- dependencies -------------------------------------------------------------------
 
 
-def _context(app: FastAPI) -> ReportContext:
+def report_context(app: FastAPI) -> ReportContext:
+    """What a report is built with, from what the app holds now (its lifespan put it there)."""
     state = app.state
     return ReportContext(
         weights=state.report_weights,
@@ -69,7 +71,7 @@ def _context(app: FastAPI) -> ReportContext:
 
 def get_report_context(request: Request) -> ReportContext:
     """The evaluator, question bank and weights a report is built with."""
-    ctx = _context(request.app)
+    ctx = report_context(request.app)
     if ctx.evaluator is None:
         raise HTTPException(status_code=503, detail="answer scoring is not configured")
     return ctx
@@ -77,7 +79,7 @@ def get_report_context(request: Request) -> ReportContext:
 
 def get_read_only_context(request: Request) -> ReportContext:
     """Context for views that must not score or store anything (shared links, timelines)."""
-    return _context(request.app).read_only()
+    return report_context(request.app).read_only()
 
 
 def get_share_signer(request: Request) -> ShareSigner:
@@ -94,16 +96,6 @@ async def _owned_session(pool: asyncpg.Pool, session_id: UUID, user_id: UUID) ->
     if record is None:
         raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
     return record
-
-
-async def score_ended_session(app: FastAPI, session_id: UUID) -> None:
-    """Scores an ended session's answers and stores its scorecard, so its report and the
-    progress views are ready before anyone asks (the hook for a session's end)."""
-    ctx = _context(app)
-    session = await repo.get_session(app.state.pool, session_id)
-    if session is None or session.status in repo.OPEN_STATUSES or ctx.evaluator is None:
-        return
-    await build_report(app.state.pool, session, ctx)
 
 
 # -- response models --------------------------------------------------------------------
@@ -458,7 +450,7 @@ async def get_timeline(
     )
 
 
-def _export_public(row: store.ExportRow) -> ExportPublic:
+def _export_public(row: exports.ExportRow) -> ExportPublic:
     return ExportPublic(
         id=row.id,
         session_id=row.session_id,
@@ -499,9 +491,9 @@ async def create_export(
     if body.format == "pdf":
         report = await build_report(pool, session, ctx)
         content = await asyncio.to_thread(render_pdf, report)
-        row = await store.create_export(pool, session_id, "pdf", content, expires_at)
+        row = await exports.create_export(pool, session_id, "pdf", content, expires_at)
     else:
-        row = await store.create_export(pool, session_id, "csv", None, expires_at)
+        row = await exports.create_export(pool, session_id, "csv", None, expires_at)
         response.status_code = status.HTTP_202_ACCEPTED
     response.headers["Location"] = f"/v1/exports/{row.id}"
     return _export_public(row)
@@ -518,7 +510,7 @@ async def create_export(
     summary="Download an export",
 )
 async def download_export(export_id: UUID, pool: PoolDep, user_id: CurrentUser) -> Response:
-    found = await store.get_export(pool, export_id, user_id)
+    found = await exports.get_export(pool, export_id, user_id)
     if found is None:
         raise HTTPException(status_code=404, detail="export not found")
     row, content = found
@@ -561,7 +553,7 @@ async def create_share(
     await build_report(pool, session, ctx)
     ttl = (body.expires_in_s if body and body.expires_in_s else None) or settings.report_share_ttl_s
     expires_at = (datetime.now(UTC) + timedelta(seconds=min(ttl, MAX_SHARE_TTL_S))).replace(microsecond=0)
-    link = await store.create_share(pool, session_id, expires_at)
+    link = await shares.create_share(pool, session_id, expires_at)
     token = signer.sign(link.id, expires_at)
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return ShareLinkPublic(url=f"{base}/v1/shared/{token}", token=token, expires_at=expires_at)
@@ -571,17 +563,19 @@ async def create_share(
     "/v1/sessions/{session_id}/share",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **UNAVAILABLE},
     summary="Revoke every live share link of the session",
     description="A coach watching through one of them is disconnected at once.",
 )
 async def revoke_shares(
-    session_id: UUID, pool: PoolDep, access: WatchAccessDep, user_id: CurrentUser
+    session_id: UUID, pool: PoolDep, access: WatchAccessDep, livekit: LiveKitRoomsDep, user_id: CurrentUser
 ) -> Response:
     await _owned_session(pool, session_id, user_id)
-    await store.revoke_shares(pool, session_id)
+    await shares.revoke_shares(pool, session_id)
     if access is not None:
         await access.share_revoked(session_id)
+    if livekit is not None:  # LiveKit checks a coach's token only when it joins
+        await remove_coaches_without_access(pool, livekit, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -596,7 +590,7 @@ async def _shared_session(
         raise HTTPException(status_code=410, detail=str(exc)) from None
     except ShareLinkError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    link = await store.get_share(pool, link_id)
+    link = await shares.get_share(pool, link_id)
     if link is None:
         raise HTTPException(status_code=410, detail="share link no longer available")
     if link.revoked_at is not None:

@@ -18,8 +18,8 @@ from uuid import UUID
 import asyncpg
 
 from api.tokens import RoomClaims
+from db import shares
 from db.sessions import OPEN_STATUSES
-from reports import store
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Watcher:
     end: End
 
 
-def refusal(state: store.WatchState, share_id: UUID | None) -> str | None:
+def refusal(state: shares.WatchState, share_id: UUID | None) -> str | None:
     """Why a watcher may not (or no longer) watch the session, or None."""
     if state.owner_id is None:
         return SESSION_DELETED if state.account_exists else ACCOUNT_DELETED
@@ -100,7 +100,7 @@ class WatchAccess:
             raise AccessEnded(SESSION_DELETED)
         if claims.role == "coach" and share_id is None:
             raise AccessEnded(SHARE_REVOKED)
-        state = await store.watch_state(self._pool, session_id, [share_id] if share_id else [])
+        state = await shares.watch_state(self._pool, session_id, [share_id] if share_id else [])
         if (reason := refusal(state, share_id)) is not None:
             raise AccessEnded(reason)
         assert state.owner_id is not None  # refusal() said the session is there
@@ -133,7 +133,7 @@ class WatchAccess:
         if not watchers:
             return
         share_ids = {w.share_id for w in watchers if w.share_id is not None}
-        state = await store.watch_state(self._pool, session_id, list(share_ids), owner_id=watchers[0].owner_id)
+        state = await shares.watch_state(self._pool, session_id, list(share_ids), owner_id=watchers[0].owner_id)
         await self._end((w, reason) for w in watchers if (reason := refusal(state, w.share_id)) is not None)
 
     def _of(self, session_id: UUID) -> list[Watcher]:

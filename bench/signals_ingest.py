@@ -33,20 +33,23 @@ from db import accounts  # noqa: E402
 from db import sessions as repo  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
 from db.signal_store import SignalStore  # noqa: E402
+from db.signals import FaceSampleRow  # noqa: E402
 
 SESSIONS = 20
 BATCH_ROWS = 2000  # Settings.signal_batch_rows
 TARGET_ROWS_PER_S = 50_000
 
 
-def _face_rows(session_ids: list[UUID], n_rows: int) -> list[tuple[Any, ...]]:
+def _face_rows(session_ids: list[UUID], n_rows: int) -> list[FaceSampleRow]:
     """n_rows face samples, 10 Hz per session, interleaved across sessions as they would arrive."""
     rows = []
     for i in range(n_rows):
-        t_ms = (i // len(session_ids)) * 100
         rows.append(
-            (session_ids[i % len(session_ids)], t_ms, True, 1, 4.5, -3.25, 0.5,
-             0.82, 0.91, i % 40 == 0, 0.12, 0.05, 0.97, 0.93)
+            FaceSampleRow(
+                session_id=session_ids[i % len(session_ids)], t_ms=(i // len(session_ids)) * 100,
+                face_present=True, num_faces=1, yaw=4.5, pitch=-3.25, roll=0.5, gaze_on_camera=0.82,
+                eye_open=0.91, blink=i % 40 == 0, smile=0.12, brow_raise=0.05, stability=0.97, quality=0.93,
+            )
         )  # fmt: skip
     return rows
 
@@ -74,7 +77,7 @@ async def _sessions(url: str) -> list[UUID]:
         await conn.close()
 
 
-async def _ingest(url: str, rows: list[tuple[Any, ...]], spool_dir: Path) -> dict[str, Any]:
+async def _ingest(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> dict[str, Any]:
     store = SignalStore(url, spool_dir=spool_dir, batch_rows=BATCH_ROWS)
     await store.start()
     try:
@@ -94,7 +97,7 @@ async def _ingest(url: str, rows: list[tuple[Any, ...]], spool_dir: Path) -> dic
     return {"seconds": elapsed, "copies": stats.copies}
 
 
-async def _replay(url: str, rows: list[tuple[Any, ...]], spool_dir: Path) -> float:
+async def _replay(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> float:
     """Spools rows with no database, then times a store replaying them; returns rows/s."""
     away = SignalStore(
         f"postgresql://postgres@/none?host={spool_dir / 'no-server'}",

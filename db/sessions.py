@@ -542,3 +542,48 @@ async def transcript(db: Db, session_id: UUID) -> list[TranscriptEntry]:
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRow:
+    """A question asked in a session, as its report reads it."""
+
+    id: UUID
+    seq: int
+    text: str
+    source: str
+    bank_question_id: str | None
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRow:
+    """A response given in a session, with its word timings."""
+
+    id: UUID
+    question_id: UUID | None
+    transcript: str
+    started_at: datetime
+    ended_at: datetime | None
+    words: list[dict[str, Any]]
+
+
+async def questions_and_responses(
+    db: Db, session_id: UUID
+) -> tuple[list[QuestionRow], list[ResponseRow]]:
+    """A session's questions in seq order and responses in time order."""
+    questions = await db.fetch(
+        """
+        SELECT id, seq, text, source, bank_question_id, asked_at
+        FROM questions WHERE session_id = $1 ORDER BY seq
+        """,
+        session_id,
+    )
+    responses = await db.fetch(
+        """
+        SELECT id, question_id, transcript, started_at, ended_at, words
+        FROM responses WHERE session_id = $1 ORDER BY started_at, id
+        """,
+        session_id,
+    )
+    return [QuestionRow(**dict(r)) for r in questions], [ResponseRow(**dict(r)) for r in responses]

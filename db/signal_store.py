@@ -7,7 +7,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from db.pool import Db
+from db.signals import SIGNAL_ROWS, SessionSignalStats
 from db.spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
@@ -25,24 +25,12 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
+# A signal row: one of db.signals' row types, or a plain tuple of the same values in the same
+# order (as spooled batches are read back, from this version or an older one).
 Row = Sequence[Any]
 
-# The order of the values in a submitted row, per table. session_id always comes first.
-FACE_SAMPLE_COLUMNS: tuple[str, ...] = (
-    "session_id", "t_ms", "face_present", "num_faces", "yaw", "pitch", "roll",
-    "gaze_on_camera", "eye_open", "blink", "smile", "brow_raise", "stability", "quality",
-)  # fmt: skip
-PROSODY_WINDOW_COLUMNS: tuple[str, ...] = (
-    "session_id", "t_ms", "loudness_dbfs", "voiced", "f0_hz", "f0_confidence",
-)  # fmt: skip
-SPEECH_EVENT_COLUMNS: tuple[str, ...] = (
-    "session_id", "t_ms", "kind", "duration_ms", "value", "label",
-)  # fmt: skip
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "face_samples": FACE_SAMPLE_COLUMNS,
-    "prosody_windows": PROSODY_WINDOW_COLUMNS,
-    "speech_events": SPEECH_EVENT_COLUMNS,
-}
+# The columns of each signal table, in the order of its row's values (db.signals row types).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {table: row._fields for table, row in SIGNAL_ROWS.items()}
 
 APPLICATION_NAME = "greenroom-signals"
 
@@ -115,80 +103,6 @@ class SignalStoreStats:
     spool_bytes: int
     database_up: bool
     reconnects: int
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSignalStats:
-    """One row of signal_stats: what the media consumer saw and what became of its rows."""
-
-    session_id: UUID
-    frames_received: int = 0
-    frames_analysed: int = 0
-    frames_dropped: int = 0
-    audio_windows: int = 0
-    rows_written: int = 0
-    rows_spooled: int = 0
-    rows_replayed: int = 0
-    rows_dropped: int = 0
-
-    def plus(self, earlier: SessionSignalStats | None) -> SessionSignalStats:
-        """These counters added to those an earlier server process stored for the session."""
-        if earlier is None:
-            return self
-        return replace(
-            self,
-            **{f.name: getattr(self, f.name) + getattr(earlier, f.name) for f in fields(self) if f.name != "session_id"},
-        )
-
-
-async def load_signal_stats(db: Db, session_id: UUID) -> SessionSignalStats | None:
-    """The session's stored counters, if a server process stored any."""
-    row = await db.fetchrow(
-        """
-        SELECT session_id, frames_received, frames_analysed, frames_dropped, audio_windows,
-               rows_written, rows_spooled, rows_replayed, rows_dropped
-        FROM signal_stats WHERE session_id = $1
-        """,
-        session_id,
-    )
-    return None if row is None else SessionSignalStats(**dict(row))
-
-
-
-async def upsert_signal_stats(db: Db, stats: SessionSignalStats) -> None:
-    """Writes a session's signal counters, replacing the previous snapshot."""
-    if isinstance(db, asyncpg.Pool):
-        async with db.acquire() as conn:
-            await upsert_signal_stats(conn, stats)
-        return
-    async with db.transaction():
-        await db.execute(
-            """
-            INSERT INTO signal_stats (session_id, frames_received, frames_analysed,
-                                      frames_dropped, audio_windows, rows_written,
-                                      rows_spooled, rows_replayed, rows_dropped, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
-            ON CONFLICT (session_id) DO UPDATE SET
-                frames_received = EXCLUDED.frames_received,
-                frames_analysed = EXCLUDED.frames_analysed,
-                frames_dropped  = EXCLUDED.frames_dropped,
-                audio_windows   = EXCLUDED.audio_windows,
-                rows_written    = EXCLUDED.rows_written,
-                rows_spooled    = EXCLUDED.rows_spooled,
-                rows_replayed   = EXCLUDED.rows_replayed,
-                rows_dropped    = EXCLUDED.rows_dropped,
-                updated_at      = EXCLUDED.updated_at
-            """,
-            stats.session_id,
-            stats.frames_received,
-            stats.frames_analysed,
-            stats.frames_dropped,
-            stats.audio_windows,
-            stats.rows_written,
-            stats.rows_spooled,
-            stats.rows_replayed,
-            stats.rows_dropped,
-        )
 
 
 @dataclass(slots=True)
@@ -388,7 +302,8 @@ class SignalStore:
     # -- producer side -------------------------------------------------------------------
 
     def submit(self, table: str, row: Row) -> bool:
-        """Queues one row without blocking; False when the buffer is full (the row is dropped)."""
+        """Queues one row (e.g. a FaceSampleRow for face_samples) without blocking; False when
+        the buffer is full (the row is dropped)."""
         pending = self._pending.get(table)
         if pending is None:
             raise ValueError(f"not a signal table: {table!r}")

@@ -132,6 +132,17 @@ export class RoomConnection {
         pc.getTransceivers().find((t) => t.sender === sender).direction = "sendonly";
       }
     }
+    // What has arrived of the interviewer's voice, from WebRTC's own receive statistics: it
+    // does not depend on the page painting frames, as the level meter does (read by the tests).
+    greenroom.receivedAudio = async () => {
+      const stats = pc.connectionState === "closed" ? new Map() : await pc.getStats();
+      for (const s of stats.values()) {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+          return { energy: s.totalAudioEnergy || 0, seconds: s.totalSamplesDuration || 0 };
+        }
+      }
+      return { energy: 0, seconds: 0 };
+    };
     pc.ontrack = (ev) => {
       if (ev.track.kind !== "audio") return;
       const stream = new MediaStream([ev.track]);

@@ -121,8 +121,8 @@ def score(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the POST /v1/score shape)."),
 ) -> None:
     """Score a typed answer on its category's rubric, with the evaluator the server uses."""
-    from api.score import AnswerScorePublic, PracticeInputError, practice_input
     from scoring.factory import close_evaluator, make_evaluator
+    from scoring.practice import AnswerScorePublic, PracticeInputError, practice_input
 
     if answer == "-":
         answer = sys.stdin.read()

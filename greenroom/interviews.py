@@ -1,4 +1,4 @@
-"""The embedded rooms' hooks: an interviewer and a delivery-signal consumer per room, the outcome stored."""
+"""The embedded rooms and their hooks: an interviewer and a delivery-signal consumer per room, the outcome stored."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from livekit.agents.utils import aio
 
+from agent.events import CandidateNudged, InterviewEnded, SignalSummary
 from agent.question_bank import QuestionBank
 from agent.worker import InterviewRunner, VoiceModels
 from db import sessions as db_sessions
 from db.interview_writes import InterviewWriter
-from db.signal_store import SessionSignalStats, SignalStore, load_signal_stats, upsert_signal_stats
+from db.signal_store import SignalStore
+from db.signals import SessionSignalStats, load_signal_stats, upsert_signal_stats
 from greenroom.settings import Settings
 from media.agent_io import EmbeddedRoomIO
 from media.live_feed import LiveFeeds
@@ -32,7 +33,12 @@ END_REASON_SERVER_LOST = "server_lost"
 
 
 class Interviews:
-    """The room hooks: admits participants, starts an interviewer per room, records the outcome."""
+    """The room hooks: admits participants, starts an interviewer per room, records the outcome.
+
+    It makes its own room server (`rooms`), whose hooks it is: the server calls these hooks and
+    the hooks close the server's rooms, so each needs the other; making the server here leaves
+    neither to be finished by setting attributes after construction.
+    """
 
     def __init__(
         self,
@@ -43,7 +49,10 @@ class Interviews:
         *,
         store: SignalStore | None = None,
         feeds: LiveFeeds | None = None,
+        on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None,
     ) -> None:
+        """`on_ended(session_id)` runs once a session has ended (e.g. to score its answers
+        right away), in a task of its own; None: nothing does."""
         self._settings = settings
         self._pool = pool
         self._models = models
@@ -60,12 +69,16 @@ class Interviews:
         # Questions and answers of every interview here, stored in order, spooled while the
         # database is away.
         self.writer = InterviewWriter.from_settings(settings, pool)
-        # Called once a session's room has closed (e.g. to score its answers right away).
-        self.on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None
+        self._on_ended = on_ended
         self._tasks: set[asyncio.Task[None]] = set()
         self._keeper: asyncio.Task[None] | None = None
         self._started_at = datetime.now(UTC)  # reset by start()
-        self.rooms: RoomServer | None = None  # set once the room server exists
+        self.rooms = RoomServer(
+            self,
+            ice_servers=settings.ice_servers,
+            announced_addresses=settings.announced_addresses,
+            reconnect_grace_s=settings.reconnect_grace_s,
+        )
 
     async def start(self) -> None:
         """Stores what an earlier process left spooled, then keeps this process's live sessions
@@ -109,8 +122,7 @@ class Interviews:
 
     def _held_sessions(self) -> set[str]:
         """The sessions whose rooms this process holds, the candidate away or not."""
-        rooms = set(self.rooms.rooms) if self.rooms is not None else set()
-        return rooms | set(self.runners) | set(self.signals)
+        return set(self.rooms.rooms) | set(self.runners) | set(self.signals)
 
     async def admit(self, session_id: str, identity: str, role: str) -> str | None:
         try:
@@ -138,10 +150,11 @@ class Interviews:
         if signals is None:
             feeds, session_id = self._feeds, room.session_id
 
-            def publish(event: dict[str, Any]) -> None:
-                feeds.publish(session_id, event)
-                if event["type"] == "nudge":
-                    asyncio.ensure_future(room.broadcast(event))
+            def publish(event: CandidateNudged | SignalSummary) -> None:
+                wire = event.to_wire()
+                feeds.publish(session_id, wire)
+                if isinstance(event, CandidateNudged):
+                    asyncio.ensure_future(room.broadcast(wire))
 
             s = self._settings
             signals = self.signals[session_id] = SessionSignals(
@@ -205,8 +218,7 @@ class Interviews:
         await db_sessions.mark_ended(
             self._pool, runner.session_id, "completed", datetime.now(UTC), "interview_finished"
         )
-        if self.rooms is not None:
-            await self.rooms.close_room(str(runner.session_id), "completed")
+        await self.rooms.close_room(str(runner.session_id), "completed")
 
     async def candidate_gone(self, room: Room) -> None:
         await db_sessions.mark_ended(
@@ -227,26 +239,28 @@ class Interviews:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 logger.error("signal stats not stored", extra={"session_id": room.session_id})
         if self._feeds is not None:
-            self._feeds.publish(room.session_id, {"type": "ended", "reason": reason})
+            self._feeds.publish(room.session_id, InterviewEnded(reason).to_wire())
         if reason != "server_shutdown":
             self._after_end_soon(uuid.UUID(room.session_id))
 
     def _after_end_soon(self, session_id: uuid.UUID) -> None:
         """Runs the work after a session's end (on_ended) in a task of its own."""
-        if self.on_ended is None:
+        if self._on_ended is None:
             return
-        task = asyncio.create_task(self._after_end(session_id), name="session-ended")
+        task = asyncio.create_task(self._after_end(self._on_ended, session_id), name="session-ended")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _after_end(self, session_id: uuid.UUID) -> None:
-        assert self.on_ended is not None
+    @staticmethod
+    async def _after_end(on_ended: Callable[[uuid.UUID], Awaitable[None]], session_id: uuid.UUID) -> None:
         try:
-            await self.on_ended(session_id)
+            await on_ended(session_id)
         except Exception:
             logger.exception("work after a session's end failed", extra={"session_id": str(session_id)})
 
     async def aclose(self) -> None:
+        """Closes every room (reason server_shutdown), then stops what is left and stores what is pending."""
+        await self.rooms.aclose()
         if self._keeper is not None:
             await aio.cancel_and_wait(self._keeper)
         for task in list(self._tasks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from starlette.types import Scope
 
 from agent.worker import VoiceModels
 from api import rooms, signals
-from api.reports import score_ended_session
+from api.reports import report_context
 from api.watch_access import WatchAccess
 from db.signal_store import SignalStore
 from api.app import create_app
@@ -24,7 +25,8 @@ from greenroom.interviews import Interviews
 from greenroom.log_privacy import keep_personal_data_out_of_logs
 from greenroom.settings import Settings
 from media.live_feed import LiveFeeds
-from media.room_server import RoomServer, restrict_ice_addresses
+from media.room_server import restrict_ice_addresses
+from reports.session_end import score_ended_session
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 # What the web app is made of; npm's node_modules and package files are not served.
@@ -59,18 +61,21 @@ def build_app(
         store = SignalStore.from_settings(settings, settings.database_url) if settings.signals_enabled else None
         if store is not None:
             await store.start()
+
+        async def score_after_end(session_id: uuid.UUID) -> None:
+            # With the evaluator the app holds at the time: it is on app.state, and may change.
+            await score_ended_session(app.state.pool, session_id, report_context(app))
+
         interviews = Interviews(
-            settings, app.state.pool, voice, app.state.question_bank, store=store, feeds=feeds
+            settings,
+            app.state.pool,
+            voice,
+            app.state.question_bank,
+            store=store,
+            feeds=feeds,
+            on_ended=score_after_end,
         )
-        server = RoomServer(
-            interviews,
-            ice_servers=settings.ice_servers,
-            announced_addresses=settings.announced_addresses,
-            reconnect_grace_s=settings.reconnect_grace_s,
-        )
-        interviews.rooms = server
-        interviews.on_ended = lambda session_id: score_ended_session(app, session_id)
-        app.state.rooms = server
+        app.state.rooms = interviews.rooms
         app.state.interviews = interviews
         app.state.feeds = feeds
         access = app.state.watch_access = WatchAccess(app.state.pool)
@@ -80,8 +85,7 @@ def build_app(
             yield
         finally:
             await access.aclose()
-            await server.aclose()
-            await interviews.aclose()
+            await interviews.aclose()  # its rooms first
             if store is not None:
                 await store.aclose()
 

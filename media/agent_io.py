@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import av
@@ -24,26 +24,47 @@ INPUT_SAMPLE_RATE = 16000
 INPUT_QUEUE_FRAMES = 25  # 25 x 20 ms = 500 ms
 
 
-class TrackAudioInput(io.AudioInput):
-    """The candidate's microphone as livekit frames (16 kHz mono); the source track can be swapped on rejoin."""
+class QueuedAudioInput(io.AudioInput):
+    """The candidate's microphone as livekit frames (16 kHz mono) through a bounded queue, read
+    from one source at a time by a reader task; subclasses say how a source is read."""
 
-    def __init__(self) -> None:
-        super().__init__(label="greenroom-candidate-audio")
+    def __init__(self, label: str = "greenroom-candidate-audio") -> None:
+        super().__init__(label=label)
         self._queue: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue(maxsize=INPUT_QUEUE_FRAMES)
         self._reader: asyncio.Task[None] | None = None
         self.dropped_frames = 0
         self.on_frame: Callable[[rtc.AudioFrame], None] | None = None
 
-    def attach(self, track: MediaStreamTrack) -> None:
-        """Read from a (new) candidate track, replacing any previous one."""
+    def _read_from(self, reading: Coroutine[Any, Any, None], name: str) -> None:
+        """Reads from a (new) source, replacing any previous one."""
         if self._reader is not None:
             self._reader.cancel()
-        self._reader = asyncio.create_task(self._read(track), name="candidate-audio-reader")
+        self._reader = asyncio.create_task(reading, name=name)
 
     async def detach(self) -> None:
         if self._reader is not None:
             await aio.cancel_and_wait(self._reader)
             self._reader = None
+
+    def _deliver(self, frame: rtc.AudioFrame) -> None:
+        """Hands a 16 kHz mono frame to the tap and the agent; a full queue loses its oldest."""
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped_frames += 1
+        self._queue.put_nowait(frame)
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        return await self._queue.get()
+
+
+class TrackAudioInput(QueuedAudioInput):
+    """The candidate's microphone from an aiortc track; the source track can be swapped on rejoin."""
+
+    def attach(self, track: MediaStreamTrack) -> None:
+        """Read from a (new) candidate track, replacing any previous one."""
+        self._read_from(self._read(track), "candidate-audio-reader")
 
     async def _read(self, track: MediaStreamTrack) -> None:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=INPUT_SAMPLE_RATE)
@@ -54,21 +75,14 @@ class TrackAudioInput(io.AudioInput):
                 return
             for out in resampler.resample(frame):
                 pcm = bytes(out.planes[0])[: out.samples * 2]
-                lk_frame = rtc.AudioFrame(
-                    data=pcm,
-                    sample_rate=INPUT_SAMPLE_RATE,
-                    num_channels=1,
-                    samples_per_channel=out.samples,
+                self._deliver(
+                    rtc.AudioFrame(
+                        data=pcm,
+                        sample_rate=INPUT_SAMPLE_RATE,
+                        num_channels=1,
+                        samples_per_channel=out.samples,
+                    )
                 )
-                if self.on_frame is not None:
-                    self.on_frame(lk_frame)
-                if self._queue.full():
-                    self._queue.get_nowait()
-                    self.dropped_frames += 1
-                self._queue.put_nowait(lk_frame)
-
-    async def __anext__(self) -> rtc.AudioFrame:
-        return await self._queue.get()
 
 
 class VoiceTrackOutput(io.AudioOutput):

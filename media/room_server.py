@@ -14,6 +14,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.agents.utils import aio
 
+from agent.events import AgentStateChanged, QuestionAsked, RoomClosed
 from media.voice_track import VoiceTrack
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class SignallingError(Exception):
         self.message = message
 
 
-STATE_EVENTS = frozenset({"question", "agent_state"})
+STATE_EVENTS = frozenset({QuestionAsked.WIRE_TYPE, AgentStateChanged.WIRE_TYPE})
 """Room events that say what is going on now; a participant who joins is sent the latest of each."""
 
 
@@ -212,7 +213,7 @@ class RoomServer:
         room.closed = True
         if room.grace_task is not None and room.grace_task is not asyncio.current_task():
             await aio.cancel_and_wait(room.grace_task)
-        await room.broadcast({"type": "room_closed", "reason": reason})
+        await room.broadcast(RoomClosed(reason).to_wire())
         await self._hooks.room_closed(room, reason)
         for p in list(room.participants.values()):
             await self._close_peer(p)

@@ -20,9 +20,11 @@ import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from livekit.agents.utils import aio
 
+from agent.events import CandidateNudged, SignalSummary
 from agent.priority import background_executor
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
-from db.signal_store import SessionSignalStats, SignalStore
+from db.signal_store import SignalStore
+from db.signals import FaceSampleRow, ProsodyWindowRow, SessionSignalStats, SpeechEventRow
 from media.face import FaceAnalyser, FaceSample
 from media.face_consumer import FaceConsumer
 from media.nudges import Nudge, NudgeRules
@@ -56,7 +58,7 @@ class SessionSignals:
         session_id: uuid.UUID,
         *,
         store: SignalStore,
-        publish: Callable[[dict[str, Any]], None],
+        publish: Callable[[CandidateNudged | SignalSummary], None],
         rules: NudgeRules,
         face_model_path: Path | None,
         face_sample_fps: float,
@@ -125,10 +127,11 @@ class SessionSignals:
     def _on_face(self, s: FaceSample) -> None:
         self._store.submit(
             "face_samples",
-            (
-                self.session_id, self._t_ms(s.t), s.face_present, s.num_faces, s.yaw, s.pitch,
-                s.roll, s.gaze_on_camera, s.eye_open, s.blink, s.smile, s.brow_raise,
-                s.stability, s.quality,
+            FaceSampleRow(
+                session_id=self.session_id, t_ms=self._t_ms(s.t), face_present=s.face_present,
+                num_faces=s.num_faces, yaw=s.yaw, pitch=s.pitch, roll=s.roll,
+                gaze_on_camera=s.gaze_on_camera, eye_open=s.eye_open, blink=s.blink, smile=s.smile,
+                brow_raise=s.brow_raise, stability=s.stability, quality=s.quality,
             ),
         )  # fmt: skip
         self._latest.update(
@@ -201,7 +204,14 @@ class SessionSignals:
             at = origin_wall + w.t
             self._store.submit(
                 "prosody_windows",
-                (self.session_id, self._wall_t_ms(at), w.loudness_dbfs, w.voiced, w.f0_hz, w.f0_confidence),
+                ProsodyWindowRow(
+                    session_id=self.session_id,
+                    t_ms=self._wall_t_ms(at),
+                    loudness_dbfs=w.loudness_dbfs,
+                    voiced=w.voiced,
+                    f0_hz=w.f0_hz,
+                    f0_confidence=w.f0_confidence,
+                ),
             )
             self.audio_windows += 1
             if (nudge := self._rules.on_voice(self._clock(), candidate_speaking=w.voiced)) is not None:
@@ -245,28 +255,37 @@ class SessionSignals:
             self._nudge(nudge)
 
     def _record(self, event: SpeechEvent) -> None:
+        sid = self.session_id
         match event:
             case Pause(start_at=at, duration_s=d):
-                row = (self._wall_t_ms(at), "pause", int(d * 1000), d, None)
+                row = SpeechEventRow(
+                    session_id=sid, t_ms=self._wall_t_ms(at), kind="pause", duration_ms=int(d * 1000), value=d
+                )
             case Filler(at=at, text=label) | Hedge(at=at, text=label):
-                row = (self._wall_t_ms(at), "filler", None, None, label)
+                row = SpeechEventRow(session_id=sid, t_ms=self._wall_t_ms(at), kind="filler", label=label)
             case ResponseLatency(answer_start_at=at, latency_s=latency):
-                row = (self._wall_t_ms(at), "response_latency", None, latency, None)
+                row = SpeechEventRow(session_id=sid, t_ms=self._wall_t_ms(at), kind="response_latency", value=latency)
             case Pace(at=at, wpm=wpm):
-                row = (self._wall_t_ms(at), "wpm", None, wpm, None)
+                row = SpeechEventRow(session_id=sid, t_ms=self._wall_t_ms(at), kind="wpm", value=wpm)
                 self._latest["wpm"] = round(wpm)
                 if (nudge := self._rules.on_wpm(self._clock(), wpm)) is not None:
                     self._nudge(nudge)
             case _:
                 return
-        self._store.submit("speech_events", (self.session_id, *row))
+        self._store.submit("speech_events", row)
 
     def _nudge(self, nudge: Nudge) -> None:
         self._store.submit(
             "speech_events",
-            (self.session_id, self._t_ms(nudge.at), "nudge", None, nudge.value, nudge.kind),
+            SpeechEventRow(
+                session_id=self.session_id,
+                t_ms=self._t_ms(nudge.at),
+                kind="nudge",
+                value=nudge.value,
+                label=nudge.kind,
+            ),
         )
-        self._publish({"type": "nudge", "kind": nudge.kind, "message": nudge.message, "value": nudge.value})
+        self._publish(CandidateNudged(kind=nudge.kind, message=nudge.message, value=nudge.value))
 
     # -- live summary ---------------------------------------------------------
 
@@ -278,14 +297,13 @@ class SessionSignals:
             summary = self._speech.summary()
             dropped = self.frames_dropped + (self._face_consumer.frames_dropped if self._face_consumer else 0)
             self._publish(
-                {
-                    "type": "summary",
-                    "t_ms": self._t_ms(self._clock()),
-                    **self._latest,
-                    "fillers": summary.fillers,
-                    "fillers_per_100_words": _r(summary.fillers_per_100_words, 1),
-                    "frames_dropped": dropped,
-                }
+                SignalSummary(
+                    t_ms=self._t_ms(self._clock()),
+                    readings=dict(self._latest),
+                    fillers=summary.fillers,
+                    fillers_per_100_words=_r(summary.fillers_per_100_words, 1),
+                    frames_dropped=dropped,
+                )
             )
 
     async def aclose(self) -> SessionSignalStats:

@@ -1,13 +1,16 @@
 """Delivery signals from the candidate's word timestamps: pace, pauses, fillers, hedges, response latency.
 
-Definitions (all times are wall-clock seconds, the STT's `speech_start_at` plus word offsets):
+Definitions (all times are wall-clock seconds, the STT's `speech_start_at` plus word offsets).
+What counts as a word, a filler, a pause and pace is scoring/speech.py's, shared with the
+reports; here it is applied to the words as they arrive:
 
 - Words: recognised tokens other than vocal fillers (um, uh, er, ah, hmm). Vocal fillers
   count as speaking time but not as words, so pace measures content, and does not depend on
   whether the recogniser happened to write an "um" down. "you know", "like" … are words.
-- Pause: a gap of at least `pause_threshold_s` (0.25 s) between one word's end and the next
-  word's start, inside an utterance or between two utterances of the same answer (a question
-  ending in between closes the answer; that gap is the response latency, not a pause).
+- Pause: a gap of at least `pause_threshold_s` (PAUSE_THRESHOLD_S) between one word's end
+  and the next word's start, inside an utterance or between two utterances of the same answer
+  (a question ending in between closes the answer; that gap is the response latency, not a
+  pause).
 - Speaking time: time from a run's first word start to its last word end, where runs are
   separated by pauses; gaps shorter than the threshold are speaking time.
 - `wpm` (primary): words / speaking time over the most recent `pace_window_s` (30 s) of
@@ -36,7 +39,6 @@ its initial prompt, makes it write them down (bench/signals_speech.py measures b
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,10 +47,18 @@ from typing import Protocol
 import numpy as np
 
 from media.prosody import ProsodyWindow
+from scoring.speech import (
+    MIN_PACE_SPEAKING_S,
+    PAUSE_THRESHOLD_S,
+    YOU_KNOW_SPELLINGS,
+    counts_as_word,
+    filler_kind,
+    is_token,
+    normalise,
+    words_per_minute,
+)
 
-PAUSE_THRESHOLD_S = 0.25
 PACE_WINDOW_S = 30.0
-MIN_PACE_SPEAKING_S = 5.0  # below this much speaking time a rate is too noisy to report
 # Word-boundary refinement from the prosody stage's loudness (see SpeechSignals.on_prosody).
 LEVELS_KEEP_S = 120.0  # loudness history kept, and used to find the noise floor and speech level
 SILENCE_ABOVE_NOISE_DB = 10.0  # a window is silent below max(noise + this, speech - the next)
@@ -58,8 +68,6 @@ GAP_SLACK_S = 0.15  # a silence must come this close to the recogniser's gap to 
 EDGE_SEARCH_S = 0.5  # how far from an utterance's recognised edge its acoustic edge may lie
 MIN_WORD_S = 0.05  # refinement never shrinks a word below this
 
-_VOCAL_FILLER = re.compile(r"^(u+[hm]+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m{2,})$")
-_STRIP = re.compile(r"^[^\w']+|[^\w']+$")
 _BREAK_PUNCTUATION = set(",.;:!?…—-")
 # A "like" right after these, with no comma between, is a verb or a comparison ("I would like to").
 _LIKE_BLOCKERS = frozenset(
@@ -256,7 +264,7 @@ class SpeechSignals:
                     events.append(self._pause(tok.end_at, tok.gap_after))
                 elif tok.gap_after > 0.0:
                     speaking_s += tok.gap_after
-            lexical = 0 if _VOCAL_FILLER.match(tok.norm) else 1
+            lexical = 1 if counts_as_word(tok.norm) else 0
             self._stretches.append(_Stretch(speaking_s, word_s, lexical))
             self._words += lexical
             self._speaking_s += speaking_s
@@ -293,8 +301,8 @@ class SpeechSignals:
         return SpeechSummary(
             words=self._words,
             speaking_s=self._speaking_s,
-            wpm=60.0 * self._words / self._speaking_s if self._speaking_s > 0 else None,
-            articulation_wpm=60.0 * self._words / self._word_s if self._word_s > 0 else None,
+            wpm=words_per_minute(self._words, self._speaking_s),
+            articulation_wpm=words_per_minute(self._words, self._word_s),
             fillers=self._fillers,
             fillers_per_100_words=per_100(self._fillers),
             hedges=self._hedges,
@@ -323,7 +331,7 @@ class SpeechSignals:
     def _tokens(self, speech_start_at: float, words: Sequence[TimedWord]) -> list[_Token]:
         """The utterance's words on the wall clock, boundaries refined by loudness where it is known."""
         raw = [(w.text.strip(), float(speech_start_at + w.start), float(speech_start_at + w.end)) for w in words]
-        raw = [(t, s, e) for t, s, e in raw if _STRIP.sub("", t)]  # drop bare punctuation
+        raw = [(t, s, e) for t, s, e in raw if is_token(t)]  # drop bare punctuation
         if not raw:
             return []
         texts = [t for t, _, _ in raw]
@@ -350,7 +358,7 @@ class SpeechSignals:
                 gap_before = math.inf
             tokens.append(
                 _Token(
-                    norm=_STRIP.sub("", text.lower()).replace("\u2019", "'"),
+                    norm=normalise(text),
                     start_at=starts[i],
                     end_at=ends[i],
                     punct_after=text[-1] in _BREAK_PUNCTUATION,
@@ -470,7 +478,7 @@ def _classify(
         return tokens[i].punct_after or tokens[i].gap_after >= pause_threshold_s
 
     for i, norm in enumerate(norms):
-        if _VOCAL_FILLER.match(norm) or norm == "basically":
+        if filler_kind(norm) == "vocal" or norm == "basically":
             marks[i] = ("filler", norm)
         elif norm == "so" and i == 0 and count_initial_so:
             marks[i] = ("filler", norm)
@@ -480,7 +488,7 @@ def _classify(
                 marks[i], marks[i + 1] = ("filler", pair), ("part", pair)
             elif pair == "i mean" and prev_word(i) not in _I_MEAN_BLOCKERS and breaks_after(i + 1):
                 marks[i], marks[i + 1] = ("filler", pair), ("part", pair)
-        elif norm in ("y'know", "ya'know") and prev_word(i) not in _YOU_KNOW_BLOCKERS:
+        elif norm in YOU_KNOW_SPELLINGS and prev_word(i) not in _YOU_KNOW_BLOCKERS:
             marks[i] = ("filler", "you know")
         elif norm in ("kind", "sort") and i + 1 < len(tokens) and norms[i + 1] == "of":
             if prev_word(i) not in _HEDGE_BLOCKERS:

@@ -1,4 +1,8 @@
-"""The interviewer's outbound audio track: queued speech paced out in 20 ms frames, else silence."""
+"""The interviewer's outbound audio track: queued speech paced out in 20 ms frames, else silence.
+
+aiortc reads it as a track (`recv()`, paced here in real time); a sink that paces itself (a
+LiveKit AudioSource, media/livekit_io.py) takes the speech unpaced with `next_speech()`.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ class VoiceTrack(MediaStreamTrack):
         self._next_id = 1
         self._space = asyncio.Event()
         self._space.set()
+        self._arrived = asyncio.Event()  # speech was queued (next_speech waits on it)
         self._on_started: Callable[[SegmentStarted], None] | None = None
         self._on_finished: Callable[[SegmentFinished], None] | None = None
         self._clock = clock
@@ -87,6 +92,7 @@ class VoiceTrack(MediaStreamTrack):
             self._segments.append(_Segment(self._next_id, bytearray()))
             self._next_id += 1
         self._segments[-1].audio.extend(pcm)
+        self._arrived.set()
 
     def end_segment(self) -> None:
         """No more audio will come for the current utterance."""
@@ -131,6 +137,19 @@ class VoiceTrack(MediaStreamTrack):
             self._segments.popleft()
             self._finish(seg, interrupted=False)
         return b""
+
+    async def next_speech(self) -> bytes:
+        """The next 20 ms of speech (or the short end of an utterance), as soon as there is
+        some, unpaced: for a sink that paces playback itself. Fires the segment events and
+        `on_sent` as recv() does; never returns silence."""
+        while True:
+            chunk = self._take_frame()
+            if chunk:
+                if self.on_sent is not None:
+                    self.on_sent(chunk)
+                return chunk
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":

@@ -23,25 +23,27 @@ from uuid import UUID
 import asyncpg
 
 from db.pool import Db
-from db.sessions import OPEN_STATUSES, SessionRecord
-from reports import store
+from db import scores
+from db import signals as signal_queries
+from db.sessions import OPEN_STATUSES, QuestionRow, ResponseRow, SessionRecord, questions_and_responses
 from reports.delivery import (
     FACIAL_CUES_NOTE,
+    GAZE_ON_CAMERA_MIN,
     REPORT_NOTE,
+    SMILE_MIN,
     AnswerSignals,
     DeliveryScore,
-    PAUSE_MIN_S,
     FaceAggregate,
-    is_vocal_filler,
     score_delivery,
     timed_words,
     total,
     word_timing,
 )
 from reports.model import AnswerReport, Report, ResponseSpan, RubricResult, SignalCoverage
-from reports.moments import LOOK_AWAY_MIN_MS, EventRow, find_moments
+from reports.moments import LOOK_AWAY_MIN_MS, EventRow, LookAway, find_moments
 from reports.scorecard import build_scorecard
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, DimensionScore, Evaluator
+from scoring.speech import PAUSE_THRESHOLD_S, is_vocal_filler
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ def offline_fallback() -> Evaluator | None:
 class _Draft:
     """An answer while its report is being put together."""
 
-    question: store.QuestionRow
+    question: QuestionRow
     responses: list[ResponseSpan]
     transcript: str
     category: str
@@ -99,7 +101,7 @@ def _ms(at: datetime, origin: datetime) -> int:
 
 
 def media_origin(
-    session: SessionRecord, questions: Sequence[store.QuestionRow], responses: Sequence[store.ResponseRow]
+    session: SessionRecord, questions: Sequence[QuestionRow], responses: Sequence[ResponseRow]
 ) -> datetime | None:
     """Where the session's signal clock (t_ms) starts."""
     if session.started_at is not None:
@@ -108,7 +110,7 @@ def media_origin(
     return min(times) if times else None
 
 
-def _category(question: store.QuestionRow, session: SessionRecord, bank: Any | None) -> tuple[str, Any | None]:
+def _category(question: QuestionRow, session: SessionRecord, bank: Any | None) -> tuple[str, Any | None]:
     entry = None
     if question.bank_question_id and bank is not None:
         try:
@@ -122,12 +124,12 @@ def _category(question: store.QuestionRow, session: SessionRecord, bank: Any | N
 
 def _drafts(
     session: SessionRecord,
-    questions: Sequence[store.QuestionRow],
-    responses: Sequence[store.ResponseRow],
+    questions: Sequence[QuestionRow],
+    responses: Sequence[ResponseRow],
     origin: datetime | None,
     bank: Any | None,
 ) -> list[_Draft]:
-    by_question: dict[UUID, list[store.ResponseRow]] = {}
+    by_question: dict[UUID, list[ResponseRow]] = {}
     for r in responses:
         if r.question_id is not None:
             by_question.setdefault(r.question_id, []).append(r)
@@ -187,7 +189,7 @@ def _drafts(
 SCORE_SCALE = 2.0
 
 
-def _from_stored(s: store.StoredScore) -> RubricResult:
+def _from_stored(s: scores.StoredScore) -> RubricResult:
     factors = s.factors or {}
     band_low, band_high = factors.get("band_low"), factors.get("band_high")
     return RubricResult(
@@ -208,8 +210,8 @@ def _from_stored(s: store.StoredScore) -> RubricResult:
     )
 
 
-def _to_stored(question_id: UUID, score: AnswerScore, responses: int) -> store.StoredScore:
-    return store.StoredScore(
+def _to_stored(question_id: UUID, score: AnswerScore, responses: int) -> scores.StoredScore:
+    return scores.StoredScore(
         question_id=question_id,
         category=score.category,
         overall=max(0, min(100, int(score.overall))),
@@ -284,7 +286,7 @@ async def _rubric_results(
     ctx: ReportContext,
 ) -> tuple[dict[UUID, RubricResult], dict[UUID, str]]:
     """Each answer's rubric result, scoring (and storing) the ones not scored yet."""
-    stored = await store.stored_scores(db, session_id)
+    stored = await scores.stored_scores(db, session_id)
     results: dict[UUID, RubricResult] = {}
     missing: dict[UUID, str] = {}
     to_score: list[_Draft] = []
@@ -320,7 +322,7 @@ async def _rubric_results(
             row = _to_stored(qid, score, d.response_count)
             result = _from_stored(row)
             if d.final:
-                first = await store.save_score(db, session_id, row)
+                first = await scores.save_score(db, session_id, row)
                 if first and record_score is not None and d.question.bank_question_id:
                     try:
                         await record_score(db, d.question.bank_question_id, row.overall)
@@ -367,7 +369,7 @@ def _transcript_pauses(answers: Sequence[AnswerReport]) -> list[EventRow]:
     for a in answers:
         for r in a.responses:
             for (_, _, end), (_, start, _) in zip(r.words, r.words[1:]):
-                if start - end >= PAUSE_MIN_S:
+                if start - end >= PAUSE_THRESHOLD_S:
                     out.append(EventRow(r.start_ms + round(end * 1000), "pause", round((start - end) * 1000), None, None))
     return sorted(out, key=lambda e: e.t_ms)
 
@@ -394,17 +396,28 @@ async def build_report(
     db: Db, session: SessionRecord, ctx: ReportContext, *, now: datetime | None = None
 ) -> Report:
     """The session's report, scoring answers not scored yet unless ctx is read-only."""
-    questions, responses = await store.questions_and_responses(db, session.id)
+    questions, responses = await questions_and_responses(db, session.id)
     origin = media_origin(session, questions, responses)
     drafts = _drafts(session, questions, responses, origin, ctx.bank)
     partial = session.status in OPEN_STATUSES
 
     rubric, missing = await _rubric_results(db, session.id, drafts, ctx)
     spans = [(d.t_from_ms, d.t_to_ms + 1) for d in drafts if d.t_from_ms is not None]
-    faces = iter(await store.face_by_span(db, session.id, spans))
-    events = await store.speech_event_rows(db, session.id)
-    runs = await store.look_aways(db, session.id, min_ms=LOOK_AWAY_MIN_MS)
-    coverage = await store.signal_coverage(db, session.id)
+    face_sums = await signal_queries.face_sums_by_span(
+        db, session.id, spans, gaze_on_min=GAZE_ON_CAMERA_MIN, smile_min=SMILE_MIN
+    )
+    faces = iter([FaceAggregate(**dataclasses.asdict(f)) for f in face_sums])
+    events = [
+        EventRow(e.t_ms, e.kind, e.duration_ms, e.value, e.label)
+        for e in await signal_queries.speech_events(db, session.id)
+    ]
+    runs = [
+        LookAway(r.start_ms, r.end_ms, r.samples, r.no_face_samples)
+        for r in await signal_queries.look_away_runs(
+            db, session.id, min_ms=LOOK_AWAY_MIN_MS, gaze_on_min=GAZE_ON_CAMERA_MIN
+        )
+    ]
+    coverage = await signal_queries.signal_counts(db, session.id)
     times = [e.t_ms for e in events]
     speech_signals = any(e.kind != "nudge" for e in events)
 
@@ -444,7 +457,7 @@ async def build_report(
     scorecard = build_scorecard(answers, session_delivery, ctx.weights)
     moments = find_moments(answers, events if speech_signals else _transcript_pauses(answers), runs)
 
-    ends = [coverage.get("face_last_ms") or 0, coverage.get("prosody_last_ms") or 0]
+    ends = [coverage.face_last_ms or 0, coverage.prosody_last_ms or 0]
     ends += [a.t_to_ms for a in answers if a.t_to_ms is not None] + [times[-1] if times else 0]
     if origin is not None and session.ended_at is not None:
         ends.append(_ms(session.ended_at, origin))
@@ -452,7 +465,7 @@ async def build_report(
 
     if not partial and ctx.evaluator is not None:
         summary = _summary_rows(answers, session_delivery)
-        await store.save_scorecard(
+        await scores.save_scorecard(
             db,
             session.id,
             dimensions={d.dimension: d.score for d in scorecard.dimensions},
@@ -479,11 +492,11 @@ async def build_report(
         answers=tuple(answers),
         key_moments=moments,
         coverage=SignalCoverage(
-            face_samples=coverage["face_samples"],
-            prosody_windows=coverage["prosody_windows"],
-            speech_events=coverage["speech_events"],
-            frames_dropped=coverage["frames_dropped"],
-            rows_dropped=coverage["rows_dropped"],
+            face_samples=coverage.face_samples,
+            prosody_windows=coverage.prosody_windows,
+            speech_events=coverage.speech_events,
+            frames_dropped=coverage.frames_dropped,
+            rows_dropped=coverage.rows_dropped,
         ),
         notes=tuple(notes),
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from uuid import UUID
 
 import asyncpg
 
-from reports.store import SIGNAL_CSV_COLUMNS, SIGNAL_CSV_SQL
+from db.signals import SIGNAL_CSV_COLUMNS, signal_csv_chunks
 
-FETCH_ROWS = 2000
+CHUNK_ROWS = 2000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -23,16 +24,15 @@ def _safe(text: str | None) -> str | None:
 
 
 async def stream_signals_csv(
-    pool: asyncpg.Pool, session_id: UUID, *, fetch_rows: int = FETCH_ROWS
+    pool: asyncpg.Pool, session_id: UUID, *, chunk_rows: int = CHUNK_ROWS
 ) -> AsyncIterator[bytes]:
-    """The CSV in chunks of about fetch_rows rows; at most one chunk of rows is held at a time."""
+    """The CSV in chunks of about chunk_rows rows; at most one chunk of rows is held at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(SIGNAL_CSV_COLUMNS)
     yield buffer.getvalue().encode("utf-8")
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        cursor = await conn.cursor(SIGNAL_CSV_SQL, session_id)
-        while rows := await cursor.fetch(fetch_rows):
+    async with aclosing(signal_csv_chunks(pool, session_id, chunk_rows=chunk_rows)) as chunks:
+        async for rows in chunks:
             buffer.seek(0)
             buffer.truncate()
             writer.writerows((*row[:-1], _safe(row[-1])) for row in rows)

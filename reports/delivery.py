@@ -3,10 +3,10 @@
 Each score is 0–100, shows the measured value and the factors it was built from, and carries a
 95% band that widens with fewer or poorer samples. What each one measures:
 
-- pace: words per minute of speaking time (pauses of 0.25 s or more left out, vocal fillers
-  spoken but not counted as words: the live `wpm` signal's definition), from the answer's word
-  timings; the median of the live readings in the answer's span is shown beside it. Best
-  between 120 and 165 wpm. Band: word count as a Poisson count.
+- pace: words per minute of speaking time (scoring/speech.py's definition, which the live `wpm`
+  signal uses too: pauses left out, vocal fillers spoken but not counted as words), from the
+  answer's word timings; the median of the live readings in the answer's span is shown beside
+  it. Best between 120 and 165 wpm. Band: word count as a Poisson count.
 - fillers: filler events per 100 words ("um", "uh", discourse "like", "you know", …; hedges
   such as "kind of" are shown but not counted). Counted from the transcript's vocal fillers when
   the session recorded no speech signals. Best at 2 or fewer per 100 words.
@@ -31,11 +31,19 @@ FACIAL_CUES_NOTE.
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from scoring.speech import (
+    HEDGES,
+    MIN_PACE_SPEAKING_S,
+    PAUSE_THRESHOLD_S,
+    is_token,
+    is_vocal_filler,
+    words_per_minute,
+)
 
 FACIAL_CUES_NOTE = (
     "Facial cues come from a camera model and change with lighting, glasses, camera angle and "
@@ -62,20 +70,11 @@ METRIC_LABELS: dict[str, str] = {
     "smile": "Smile ratio",
 }
 
-PAUSE_MIN_S = 0.25  # the live signal's pause threshold
 LONG_PAUSE_S = 2.0
 GAZE_ON_CAMERA_MIN = 0.5
 SMILE_MIN = 0.5
 MIN_PACE_WORDS = 20
 Z95 = 1.96
-HEDGES = frozenset({"kind of", "sort of", "kinda", "sorta"})
-_VOCAL_FILLER = re.compile(r"^(u+[hm]+|u+h+m+|e+r+m*|e+h+|a+h+|h+m+|m{2,})$")
-_STRIP = re.compile(r"^[^\w']+|[^\w']+$")
-
-
-def is_vocal_filler(word: str) -> bool:
-    """True for "um", "uh", "erm", "hmm" and their spellings."""
-    return bool(_VOCAL_FILLER.match(_STRIP.sub("", word.lower())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +173,7 @@ def timed_words(words: Sequence[Any]) -> tuple[tuple[str, float, float], ...]:
         if isinstance(w, dict)
         and isinstance(w.get("start"), int | float)
         and isinstance(w.get("end"), int | float)
-        and _STRIP.sub("", str(w.get("w", "")))
+        and is_token(str(w.get("w", "")))
     )
 
 
@@ -189,7 +188,7 @@ def word_timing(words: Sequence[Any]) -> WordTiming:
     run_start, run_end = timed[0][1], timed[0][2]
     for _, start, end in timed[1:]:
         gap = start - run_end
-        if gap >= PAUSE_MIN_S:
+        if gap >= PAUSE_THRESHOLD_S:
             speaking += max(0.0, run_end - run_start)
             gaps.append(gap)
             run_start = start
@@ -350,8 +349,8 @@ def smile_score(ratio: float) -> float:
 def _pace(s: AnswerSignals) -> DeliveryScore:
     live = statistics.median(s.wpm_readings) if s.wpm_readings else None
     live_factor = Factor("live pace readings (median)", round(live) if live is not None else None, "wpm")
-    if s.words >= MIN_PACE_WORDS and s.speaking_s >= 5.0:
-        wpm = s.words / (s.speaking_s / 60.0)
+    wpm = words_per_minute(s.words, s.speaking_s)
+    if wpm is not None and s.words >= MIN_PACE_WORDS and s.speaking_s >= MIN_PACE_SPEAKING_S:
         rel = Z95 / math.sqrt(s.words)
         return _scored(
             "pace", pace_score, wpm, wpm * (1 - rel), wpm * (1 + rel),

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.model import AnswerReport, KeyMoment
+from scoring.speech import HEDGES
 
 LONG_PAUSE_MS = 3000
 LOOK_AWAY_MIN_MS = 4000
@@ -29,7 +30,6 @@ PACE_SPIKE_MIN_WPM = 180.0
 PACE_SPIKE_RATIO = 1.25
 RECOVERY_WINDOW_MS = 15_000
 MAX_MOMENTS = 100
-HEDGE_LABELS = frozenset({"kind of", "sort of", "kinda", "sorta"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +136,7 @@ def find_moments(
             )
         )  # fmt: skip
 
-    fillers = [e for e in events if e.kind == "filler" and (e.label or "").lower() not in HEDGE_LABELS]
+    fillers = [e for e in events if e.kind == "filler" and (e.label or "").lower() not in HEDGES]
     fillers = [e for e in fillers if anchors.answer_at(e.t_ms)]
     i = 0
     while i < len(fillers):

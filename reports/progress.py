@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from db.progress import HistoryRow
 from reports.delivery import METRIC_LABELS
 from reports.drills import DRILLS_BY_ID, Drill, drills_for, drills_for_dimension
 from reports.scorecard import (
@@ -26,7 +27,7 @@ from reports.scorecard import (
     overall_from,
     rubric_label,
 )
-from reports.store import HistoryRow
+from scoring.labels import round_type_phrase
 
 TREND_SESSIONS = 10
 STEADY_SLOPE = 1.0  # points per session below which a trend is "steady"
@@ -303,7 +304,7 @@ def weekly_plan(
     days = (
         drill_day(1, first, d1, 0, t1),
         drill_day(2, second, d2, 0, t2),
-        PlanDay(3, "mock_interview", first, f"10-minute {mock_round.replace('_', ' ')} practice interview", 10, None,
+        PlanDay(3, "mock_interview", first, f"10-minute {round_type_phrase(mock_round)} practice interview", 10, None,
                 "A short session to try day 1's drill under interview conditions."),
         drill_day(4, first, d1, 1, t1),
         drill_day(5, third, d3, 0, t3),
@@ -365,7 +366,7 @@ def build_progress(
 
 
 def _category(row: Mapping[str, Any]) -> str:
-    return str(row["category"]).replace("_", " ")
+    return round_type_phrase(str(row["category"]))
 
 
 def build_insights(
@@ -403,7 +404,7 @@ def build_insights(
                 title=f"{rubric_label(weakest['dimension']).capitalize()} is your lowest rubric area",
                 detail=(
                     f"Averaged {weakest['average']:.0f} over {weakest['answers']} "
-                    f"{weakest['category'].replace('_', ' ')} answer(s) in your recent sessions."
+                    f"{round_type_phrase(weakest['category'])} answer(s) in your recent sessions."
                 ),
                 dimension=None,
                 evidence={"rubric": [dict(r) for r in rubric_averages[:5]]},

@@ -14,7 +14,6 @@ from uuid import UUID
 import asyncpg
 
 from db import signals as signal_queries
-from reports import store
 from reports.model import KeyMoment, Report
 
 MAX_BUCKETS = 10_000
@@ -113,14 +112,12 @@ async def build_timeline(
     prosody = await signal_queries.prosody_series(
         db, sid, from_ms, end, bucket_ms, min_f0_confidence=MIN_F0_CONFIDENCE
     )
-    pace = await store.wpm_series(db, sid, end, bucket_ms)
-    events = await store.speech_event_rows(db, sid)
+    pace = await signal_queries.wpm_series(db, sid, end, bucket_ms)
+    events = await signal_queries.speech_events(db, sid, MARKER_KINDS, t_from_ms=from_ms, t_to_ms=end)
     markers = tuple(
         Marker(e.kind, e.t_ms, e.duration_ms, e.value, e.label)
         for e in events
-        if from_ms <= e.t_ms < end
-        and e.kind in MARKER_KINDS
-        and (e.kind != "pause" or (e.duration_ms or 0) >= MIN_MARKED_PAUSE_MS)
+        if e.kind != "pause" or (e.duration_ms or 0) >= MIN_MARKED_PAUSE_MS
     )
     anchors = tuple(
         QuestionAnchor(

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, DimensionScore, Evaluator
 from scoring.calibration import BAND_FLOORS, BAND_LABELS
+from scoring.labels import round_type_phrase
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,6 @@ FallbackReason = Literal[
     "llm_schema_mismatch",
 ]
 
-CATEGORY_LABELS: dict[str, str] = {
-    "behavioral": "behavioural",
-    "technical": "technical",
-    "system_design": "system design",
-    "case": "case",
-    "mmi": "multiple mini interview (MMI)",
-}
 # What each rubric dimension means, for the model; ids are RUBRICS' ids.
 DIMENSION_GUIDE: dict[str, str] = {
     "situation": "a specific, real context: when, where, who, and what was at stake",
@@ -145,7 +139,7 @@ def system_prompt(item: AnswerInput) -> str:
     )
     return (
         f"You are an experienced interviewer scoring one candidate's answer to a "
-        f"{CATEGORY_LABELS[item.category]} interview question.{time_note}\n\n"
+        f"{round_type_phrase(item.category)} interview question.{time_note}\n\n"
         f"Score each rubric dimension from 0 to 100 on this scale (the overall is their mean):\n"
         f"{SCALE_GUIDE}\n"
         f"Length is not quality: a short answer that covers the rubric can be strong, and a long "

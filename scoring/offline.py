@@ -1354,6 +1354,34 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerMarkers:
+    """Whether an answer gives what a probing follow-up asks for when it is missing."""
+
+    words: int  # the answer's words, fillers and restarts left out
+    example: bool  # something the speaker did, a "for example", or a setting (when and where)
+    outcome: bool  # results or what changed, a lesson, or a figure
+    reasoning: bool  # a reason, a trade-off, when a choice applies, steps, or a case's analysis
+
+
+def answer_markers(item: AnswerInput) -> AnswerMarkers:
+    """An answer's example, outcome and reasoning markers, read from the features it is scored on."""
+    f = extract_features(item)
+    return AnswerMarkers(
+        words=f.word_count,
+        example=bool(f.i_actions or f.we_actions or f.example_cues or f.situation_cues >= 2),
+        # Two result cues: one alone is often the story's setting ("our checkout kept timing out").
+        outcome=bool(f.result_cues >= 2 or f.reflection_cues or f.said("numbers")),
+        reasoning=bool(
+            f.reasoning_cues
+            or f.trade_off_cues
+            or f.choice_cues
+            or f.signposts >= 2
+            or f.case_analysis_cues >= 2
+        ),
+    )
+
+
 # --- dimension scorers ----------------------------------------------------------------------
 # Each turns the features into a raw 0..1 value and one reason that cites the answer: the words
 # that earned the points, or the most useful thing that is missing and what was said instead.

@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Sounds and set phrases that carry no content where they stand. "like", "you know" and "I mean"
-# count only when a comma follows ("it was like, two hundred"): "like a cache" is a comparison.
+from scoring.speech import VOCAL_FILLER_PATTERN
+
+# Sounds (scoring/speech.py's vocal fillers) and set phrases that carry no content where they
+# stand. "like", "you know" and "I mean" count only when a comma follows ("it was like, two
+# hundred"): "like a cache" is a comparison.
 _FILLER = re.compile(
-    r"(?:^|(?<=[\s,.;:!?]))(?:um+|uh+|uhm+|erm+|er|ah+|hmm+|mm+)(?=$|[\s,.;:!?])[,.]?"
+    rf"(?:^|(?<=[\s,.;:!?]))(?:{VOCAL_FILLER_PATTERN})(?=$|[\s,.;:!?])[,.]?"
     r"|\b(?:you know|i mean|like)\s*,"
     r"|(?:(?<=,)|(?<=^)|(?<=[.!?]\s))\s*well\s*,"
     r"|,\s*(?:you know|i mean|like)(?=[,.!?]|$)"

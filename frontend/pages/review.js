@@ -3,7 +3,7 @@
 // since the previous session, and PDF/CSV exports.
 
 import { del, get, post } from "../api.js";
-import { loadCatalog, sessionTitle } from "../catalog.js";
+import { labelOf, loadCatalog, sessionTitle } from "../catalog.js";
 import { PALETTE, chartFigure, destroyAll, draw, lineDataset } from "../charts.js";
 import { announce, answerBand, answerColour, clock, confirmButton, errorBox, formatDateTime, h, humanize, loading, scoreBar, scorePill, signed } from "../ui.js";
 
@@ -63,14 +63,14 @@ export function drillsSection(drills) {
       : h("p", { class: "muted" }, "No drills suggested for this interview."));
 }
 
-export function answerItem(answer, index) {
+export function answerItem(answer, index, catalog) {
   const rubric = answer.rubric;
   return h("details", { class: "answer", id: `answer-${answer.seq}`, open: index === 0 },
     h("summary", {},
       scorePill(`Question ${answer.seq} score`, rubric ? rubric.overall : null, "small", answerColour),
       h("span", { class: "answer-title" }, `Q${answer.seq}. ${answer.question}`)),
     h("p", { class: "muted small" },
-      `${rubric ? `${answerBand(rubric.overall)} answer · ` : ""}${humanize(answer.category)} · ${answer.source === "follow_up" ? "follow-up" : "bank question"} · ${answer.words} words · ${Math.round(answer.duration_s)} s${answer.final ? "" : " · still open"}`),
+      `${rubric ? `${answerBand(rubric.overall)} answer · ` : ""}${labelOf(catalog && catalog.round_types, answer.category)} · ${answer.source === "follow_up" ? "follow-up" : "bank question"} · ${answer.words} words · ${Math.round(answer.duration_s)} s${answer.final ? "" : " · still open"}`),
     rubric
       ? h("div", {},
         h("ul", { class: "rubric-list" }, rubric.dimensions.map((d) => h("li", {},
@@ -358,7 +358,7 @@ export async function render(root, ctx) {
     timelineEl,
     h("section", { class: "card", id: "answers", "aria-labelledby": "answers-title" },
       h("h2", { id: "answers-title" }, "Your answers"),
-      report.answers.length ? report.answers.map(answerItem) : h("p", { class: "muted" }, "No questions were answered.")),
+      report.answers.length ? report.answers.map((answer, index) => answerItem(answer, index, catalog)) : h("p", { class: "muted" }, "No questions were answered.")),
     h("div", { class: "grid-2" }, deliverySection(report), drillsSection(report.scorecard.drills)),
     transcriptSection(detail.transcript),
     h("section", { class: "card", id: "delete-session", "aria-labelledby": "delete-title" },

@@ -42,7 +42,7 @@ export async function render(root, ctx) {
       findingList("To improve", "improvements", report.scorecard.improvements, answersBySeq)),
     h("section", { class: "card", id: "answers", "aria-labelledby": "answers-title" },
       h("h2", { id: "answers-title" }, "Answers"),
-      report.answers.length ? report.answers.map(answerItem) : h("p", { class: "muted" }, "No questions were answered.")),
+      report.answers.length ? report.answers.map((answer, index) => answerItem(answer, index, catalog)) : h("p", { class: "muted" }, "No questions were answered.")),
     h("div", { class: "grid-2" }, deliverySection(report), drillsSection(report.scorecard.drills)),
   ].filter(Boolean));
   announce(report.partial ? "Report so far loaded." : "Report loaded.");

@@ -24,6 +24,7 @@ from agent.stt_whisper import (
     WhisperEngine,
     WhisperSTT,
     Word,
+    is_spoken,
     resolve_model,
 )
 from tests.words import word_error_rate
@@ -349,3 +350,14 @@ def test_short_context_pads_to_the_audio_plus_a_margin_not_30_seconds() -> None:
     assert frames(950) == 1500  # 9.5 s + margin: the next 5 s step
     assert frames(2950) == 3000  # never more than Whisper's 30 s
     assert frames(4000) == 3000  # longer input is cut, as before
+
+
+def test_segments_of_punctuation_or_subtitle_phrases_are_not_speech() -> None:
+    # ". . ." is what Whisper decoded from near-silence on a loaded machine; kept, it opened
+    # an answer and stored dots in front of the candidate's words.
+    assert not is_spoken(" . . . ")
+    assert not is_spoken("...")
+    assert not is_spoken(" Thanks for watching!")
+    assert is_spoken(" Um.")
+    assert is_spoken(" 42")
+    assert is_spoken(" Thanks for asking, I led the team.")

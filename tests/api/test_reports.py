@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.consent import CONSENT_VERSION
-from reports.store import SIGNAL_CSV_COLUMNS
+from db.signals import SIGNAL_CSV_COLUMNS
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import UnreachableLLMEvaluator
 from tests.reports.seeding import QUESTIONS, T0, SeededSession, seed_session
@@ -401,12 +401,13 @@ async def test_a_session_not_started_yet_has_an_empty_partial_report(client: htt
 
 
 async def test_scoring_at_session_end_makes_progress_ready(client: httpx.AsyncClient, app: FastAPI, pool: asyncpg.Pool, user_id: UUID) -> None:
-    from api.reports import score_ended_session
+    from api.reports import report_context
+    from reports.session_end import score_ended_session
 
     live = await _seed(user_id, pool, status="live")
-    await score_ended_session(app, live.session_id)  # still open: nothing is kept
+    await score_ended_session(app.state.pool, live.session_id, report_context(app))  # still open: nothing is kept
     assert await pool.fetchval("SELECT count(*) FROM session_scorecards") == 0
     ended = await _seed(user_id, pool)
-    await score_ended_session(app, ended.session_id)
+    await score_ended_session(app.state.pool, ended.session_id, report_context(app))
     assert await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", ended.session_id) == 3
     assert await pool.fetchval("SELECT answers_scored FROM session_scorecards WHERE session_id = $1", ended.session_id) == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,20 +17,24 @@ from db import sessions as repo
 from db import signals
 from db.embedded import EmbeddedPostgres
 from db.migrate import apply_migrations
-from db.signal_store import (
-    APPLICATION_NAME,
-    SignalStore,
-    SignalStoreStats,
-    upsert_signal_stats,
-)
+from db.signal_store import APPLICATION_NAME, SignalStore, SignalStoreStats
+from db.signals import FaceSampleRow, ProsodyWindowRow, SpeechEventRow
+from db.spool import Spool
 from tests.users import make_user
 
 
-def face_row(session_id: UUID, t_ms: int, *, present: bool = True) -> tuple[Any, ...]:
+def face_row(session_id: UUID, t_ms: int, *, present: bool = True) -> FaceSampleRow:
     if not present:
-        return (session_id, t_ms, False, 0, *[None] * 9, 0.2)
-    blink = t_ms % 1000 == 0
-    return (session_id, t_ms, True, 1, 5.0, -2.0, 1.0, 0.8, 0.9, blink, 0.3, 0.1, 0.95, 0.9)
+        return FaceSampleRow(
+            session_id=session_id, t_ms=t_ms, face_present=False, num_faces=0, yaw=None, pitch=None,
+            roll=None, gaze_on_camera=None, eye_open=None, blink=None, smile=None, brow_raise=None,
+            stability=None, quality=0.2,
+        )  # fmt: skip
+    return FaceSampleRow(
+        session_id=session_id, t_ms=t_ms, face_present=True, num_faces=1, yaw=5.0, pitch=-2.0, roll=1.0,
+        gaze_on_camera=0.8, eye_open=0.9, blink=t_ms % 1000 == 0, smile=0.3, brow_raise=0.1,
+        stability=0.95, quality=0.9,
+    )  # fmt: skip
 
 
 async def new_session(db: asyncpg.Connection | asyncpg.Pool) -> UUID:
@@ -191,7 +196,7 @@ async def test_many_rows_go_in_few_copies(
     stats = store.stats()
     assert stats.copies == 6  # 5 x 1000 face samples, 1 x 30 prosody windows
     assert stats.rows_written == 5030
-    assert await signals.count_rows(pool, session_id) == {
+    assert (await signals.signal_counts(pool, session_id)).table_rows == {
         "face_samples": 5000,
         "prosody_windows": 30,
         "speech_events": 0,
@@ -219,7 +224,7 @@ async def test_a_full_queue_drops_and_counts(
 
     await store.start()
     await store.flush()
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == 100
+    assert (await signals.signal_counts(pool, session_id)).face_samples == 100
     assert store.stats_row(session_id).rows_dropped == 50
 
 
@@ -250,7 +255,7 @@ async def test_the_spool_is_bounded_and_what_overflows_is_counted(
     await back.start()
     await wait_for(lambda: not spool_files(spool_dir))
     assert back.stats().rows_replayed == stats.rows_spooled
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == stats.rows_spooled
+    assert (await signals.signal_counts(pool, session_id)).face_samples == stats.rows_spooled
 
 
 async def test_replaying_the_same_spool_twice_duplicates_nothing(
@@ -281,7 +286,7 @@ async def test_replaying_the_same_spool_twice_duplicates_nothing(
         await store.aclose()
         assert store.stats().rows_replayed == 1021
         assert store.stats().rows_dropped == 0
-        assert await signals.count_rows(pool, session_id) == {
+        assert (await signals.signal_counts(pool, session_id)).table_rows == {
             "face_samples": 1000,
             "prosody_windows": 0,
             "speech_events": 21,
@@ -311,7 +316,29 @@ async def test_a_torn_record_at_the_end_of_a_segment_is_skipped(
     await store.start()
     await wait_for(lambda: not spool_files(spool_dir))
     assert store.stats().rows_replayed == 100
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == 100
+    assert (await signals.signal_counts(pool, session_id)).face_samples == 100
+
+
+async def test_a_spool_of_plain_tuples_from_before_typed_rows_is_replayed(
+    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID, tmp_path: Path
+) -> None:
+    typed = face_row(session_id, 0)
+    assert json.dumps(typed, default=str) == json.dumps(tuple(typed), default=str)  # what a spool holds
+    older = Spool(tmp_path / "spool", 1 << 20, name="signal")
+    older.open()
+    older.append({"table": "face_samples", "rows": [[str(session_id), *typed[1:]]]})
+    older.append({"table": "speech_events", "rows": [[str(session_id), 100, "filler", None, None, "um"]]})
+    older.close()
+
+    store = make_store(database_url)
+    await store.start()
+    await wait_for(lambda: not spool_files(tmp_path / "spool"))
+    assert store.stats().rows_replayed == 2 and store.stats().rows_dropped == 0
+    assert (await signals.signal_counts(pool, session_id)).table_rows == {
+        "face_samples": 1,
+        "prosody_windows": 0,
+        "speech_events": 1,
+    }
 
 
 async def test_rows_of_a_deleted_session_are_dropped_and_counted(
@@ -346,9 +373,9 @@ async def test_rows_of_a_deleted_session_are_dropped_and_counted(
     assert stats.rows_replayed == 30 and stats.rows_written == 30
     assert store.stats_row(deleted_while_away).rows_dropped == 30
     assert store.stats_row(deleted_live).rows_dropped == 30
-    assert (await signals.count_rows(pool, kept))["face_samples"] == 60
+    assert (await signals.signal_counts(pool, kept)).face_samples == 60
     for gone in (deleted_live, deleted_while_away):
-        assert (await signals.count_rows(pool, gone))["face_samples"] == 0
+        assert (await signals.signal_counts(pool, gone)).face_samples == 0
 
 
 async def test_an_invalid_row_is_dropped_alone(
@@ -362,15 +389,15 @@ async def test_an_invalid_row_is_dropped_alone(
     for i in range(100):
         row = face_row(session_id, i)
         if i == 3:
-            row = (*row[:4], "not a number", *row[5:])
+            row = row._replace(yaw="not a number")
         assert store.submit("face_samples", row)
     await store.flush()
 
     stats = store.stats()
     assert stats.rows_dropped_invalid == stats.rows_dropped == 2
     assert stats.rows_written == 198
-    counts = await signals.count_rows(pool, session_id)
-    assert counts["speech_events"] == 99 and counts["face_samples"] == 99
+    counts = await signals.signal_counts(pool, session_id)
+    assert counts.speech_events == 99 and counts.face_samples == 99
 
 
 async def test_aclose_flushes_pending_rows(
@@ -384,7 +411,7 @@ async def test_aclose_flushes_pending_rows(
     assert store.stats().rows_written == 0
     await store.aclose()
     assert store.stats().rows_written == 123
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == 123
+    assert (await signals.signal_counts(pool, session_id)).face_samples == 123
     assert not store.submit("face_samples", face_row(session_id, 999))
     assert store.stats().rows_rejected_closed == 1
 
@@ -414,7 +441,7 @@ async def test_a_cancelled_store_spools_what_it_held(
     await back.start()
     await wait_for(lambda: not spool_files(tmp_path / "spool"))
     assert back.stats().rows_replayed == 250
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == 250
+    assert (await signals.signal_counts(pool, session_id)).face_samples == 250
 
 
 async def test_connections_killed_under_an_idle_store_are_replaced(
@@ -438,7 +465,7 @@ async def test_connections_killed_under_an_idle_store_are_replaced(
     stats = store.stats()
     assert stats.rows_written == 2 and stats.rows_spooled == 0
     assert stats.connection_resets == 1
-    assert (await signals.count_rows(pool, session_id))["face_samples"] == 2
+    assert (await signals.signal_counts(pool, session_id)).face_samples == 2
 
 
 async def test_connections_killed_mid_stream_lose_and_duplicate_nothing(
@@ -498,9 +525,9 @@ async def test_a_pool_factory_store_and_its_stats_row(
     await store.flush()
     row = store.stats_row(session_id, frames_received=450, frames_analysed=400, frames_dropped=50)
     assert row.rows_written == 40 and row.rows_spooled == 0
-    await upsert_signal_stats(pool, row)
-    await upsert_signal_stats(pool, row)  # a newer snapshot replaces the older one
-    saved = await signals.signal_stats(pool, session_id)
+    await signals.upsert_signal_stats(pool, row)
+    await signals.upsert_signal_stats(pool, row)  # a newer snapshot replaces the older one
+    saved = await signals.load_signal_stats(pool, session_id)
     assert saved is not None
     assert (saved.frames_received, saved.frames_dropped, saved.rows_written) == (450, 50, 40)
     assert isinstance(store.stats(), SignalStoreStats)
@@ -518,10 +545,15 @@ async def test_timelines_bucket_the_signals(
         store.submit("face_samples", face_row(session_id, t, present=not 1000 <= t < 2000))
         voiced = t < 1500
         loudness, f0_hz = (-20.0, 100.0 + t / 10) if voiced else (-60.0, None)
-        store.submit("prosody_windows", (session_id, t, loudness, voiced, f0_hz, 0.9))
-    store.submit("speech_events", (session_id, 1200, "pause", 1500, None, None))
-    store.submit("speech_events", (session_id, 2500, "wpm", None, 150.0, None))
-    store.submit("speech_events", (session_id, 2500, "nudge", None, None, "look at the camera"))
+        store.submit(
+            "prosody_windows",
+            ProsodyWindowRow(
+                session_id=session_id, t_ms=t, loudness_dbfs=loudness, voiced=voiced, f0_hz=f0_hz, f0_confidence=0.9
+            ),
+        )
+    store.submit("speech_events", SpeechEventRow(session_id=session_id, t_ms=1200, kind="pause", duration_ms=1500))
+    store.submit("speech_events", SpeechEventRow(session_id=session_id, t_ms=2500, kind="wpm", value=150.0))
+    store.submit("speech_events", SpeechEventRow(session_id=session_id, t_ms=2500, kind="nudge", label="look at the camera"))
     await store.aclose()
 
     face = await signals.face_series(pool, session_id, 0, 3000, 1000)
@@ -560,12 +592,12 @@ async def test_deleting_a_session_deletes_its_signals(
     store.submit("prosody_windows", (session_id, 0, -30.0, False, None, None))
     store.submit("speech_events", (session_id, 0, "filler", 300, None, "uh"))
     await store.aclose()
-    await upsert_signal_stats(pool, store.stats_row(session_id, frames_received=1))
-    assert sum((await signals.count_rows(pool, session_id)).values()) == 3
+    await signals.upsert_signal_stats(pool, store.stats_row(session_id, frames_received=1))
+    assert sum((await signals.signal_counts(pool, session_id)).table_rows.values()) == 3
 
     assert await repo.delete_session(pool, session_id)
-    assert sum((await signals.count_rows(pool, session_id)).values()) == 0
-    assert await signals.signal_stats(pool, session_id) is None
+    assert sum((await signals.signal_counts(pool, session_id)).table_rows.values()) == 0
+    assert await signals.load_signal_stats(pool, session_id) is None
 
 
 async def test_submit_rejects_unknown_tables_and_wrong_widths(tmp_path: Path) -> None:

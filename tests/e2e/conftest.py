@@ -191,7 +191,7 @@ async def wait_for(page, expression: str, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.05)
     state = await page.evaluate(
         "JSON.stringify(window.greenroom ? {state: greenroom.state, mirror: greenroom.mirror,"
-        " events: (greenroom.events || []).slice(-8)} : {hash: location.hash})"
+        " audio: greenroom.audio, events: (greenroom.events || []).slice(-8)} : {hash: location.hash})"
     )
     pytest.fail(f"timed out waiting for {what}; page state: {state}")
 

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from db import sessions as repo
+from db.signals import SIGNAL_CSV_COLUMNS
 from reports.csv_export import stream_signals_csv
-from reports.store import SIGNAL_CSV_COLUMNS
 from tests.users import make_user
 
 ROWS = 100_000
@@ -57,7 +57,7 @@ async def test_large_session_streams_in_bounded_memory(pool: asyncpg.Pool, large
     biggest_chunk = 0
     tracemalloc.start()
     try:
-        async for chunk in stream_signals_csv(pool, large_session, fetch_rows=2000):
+        async for chunk in stream_signals_csv(pool, large_session, chunk_rows=2000):
             chunks += 1
             lines += chunk.count(b"\n")
             biggest_chunk = max(biggest_chunk, len(chunk))

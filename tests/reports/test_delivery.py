@@ -10,7 +10,6 @@ from reports.delivery import (
     METRICS,
     AnswerSignals,
     FaceAggregate,
-    is_vocal_filler,
     score_delivery,
     total,
     word_timing,
@@ -55,11 +54,6 @@ def test_word_timing_counts_words_speaking_time_and_gaps() -> None:
 
 def test_word_timing_ignores_malformed_entries() -> None:
     assert word_timing([{"w": "x"}, "junk", {"w": "", "start": 0, "end": 1}]).words == 0
-
-
-@pytest.mark.parametrize("word, expected", [("um", True), ("Uhh,", True), ("hmm", True), ("umbrella", False), ("like", False)])
-def test_vocal_fillers(word: str, expected: bool) -> None:
-    assert is_vocal_filler(word) is expected
 
 
 def test_every_metric_is_reported_in_order_even_without_data() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from db.progress import HistoryRow
 from reports.drills import DRILLS_BY_ID
 from reports.progress import build_insights, build_progress
 from reports.scorecard import DEFAULT_WEIGHTS
-from reports.store import HistoryRow
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from scoring.base import RUBRICS, AnswerInput, AnswerScore
-from scoring.offline import OfflineEvaluator, extract_features
+from scoring.offline import OfflineEvaluator, answer_markers, extract_features
 
 QUESTION = "Tell me about a time you had to meet a tight deadline."
 STRONG_STAR = (
@@ -311,3 +311,16 @@ def test_fast_enough_for_live_use() -> None:
             evaluator.score(item)
     ms_per_answer = 1000 * (time.perf_counter() - started) / (rounds * len(items))
     assert ms_per_answer < 5
+
+
+def test_answer_markers_find_the_example_outcome_and_reasoning_the_rubric_looks_for() -> None:
+    strong = answer_markers(AnswerInput(QUESTION, STRONG_STAR, "behavioral"))
+    assert strong.example and strong.outcome
+    assert strong.words == extract_features(AnswerInput(QUESTION, STRONG_STAR, "behavioral")).word_count
+    vague = answer_markers(AnswerInput(QUESTION, VAGUE, "behavioral"))
+    assert not vague.example and not vague.outcome and vague.reasoning  # "because I'm"
+    # One result cue alone is often the setting of the story, not its outcome.
+    setting = "Our checkout kept timing out during sales, so I profiled the service."
+    assert not answer_markers(AnswerInput(QUESTION, setting, "behavioral")).outcome
+    steps = "First, check the logs. Second, compare the two releases. Finally, roll back the one that broke."
+    assert answer_markers(AnswerInput(QUESTION, steps, "technical")).reasoning

@@ -85,6 +85,9 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/v1/shared/{token}/watch"): Row(by_share_link(200)),
     ("GET", "/v1/users/me/progress"): Row(own_account(200)),
     ("GET", "/v1/users/me/insights"): Row(own_account(200)),
+    # Only LiveKit may call it (signed with its key; tests/livekit/test_livekit_api.py refuses the
+    # rest with 401/400): none of these callers holds that, and with the embedded room it is off.
+    ("POST", "/v1/livekit/webhook"): Row(dict.fromkeys(ROLES, 404)),
     ("POST", "/v1/score"): Row(own_account(200), body={"question": "Tell me about a time you failed.", "answer": "I missed a deadline once, so I now plan with buffers.", "category": "behavioral"}),
 }
 

@@ -34,7 +34,7 @@ from db.embedded import EmbeddedPostgres
 from greenroom.interviews import Interviews
 from greenroom.server import build_app
 from greenroom.settings import Settings
-from media.room_server import Room, RoomServer
+from media.room_server import Room
 from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
     ANSWER_KEYWORDS,
     GREETING_TIMEOUT_S,
@@ -284,9 +284,7 @@ async def test_a_live_session_no_process_holds_is_abandoned_once_the_grace_has_p
         await repo.mark_live(pool, session_id, datetime.now(UTC))
     models = VoiceModels(vad=None, whisper=None, piper=None)  # type: ignore[arg-type]
     interviews = Interviews(settings, pool, models, QuestionBank.load())
-    rooms = RoomServer(interviews, ice_servers=[], announced_addresses=[], reconnect_grace_s=1.0)
-    interviews.rooms = rooms
-    rooms.rooms[str(held)] = Room(str(held))  # this process holds the other one's room
+    interviews.rooms.rooms[str(held)] = Room(str(held))  # this process holds the other one's room
     await interviews.start()
     try:
         await asyncio.sleep(0.6)

@@ -1,0 +1,107 @@
+"""A session's stored scores: each answer's rubric score (answer_scores) and the session's
+scorecard summary (session_scorecards)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from db.pool import Db, transaction
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    """One row of answer_scores."""
+
+    question_id: UUID
+    category: str
+    overall: int
+    dimensions: list[dict[str, Any]]
+    evaluator: str
+    fallback_reason: str | None
+    strengths: list[str]
+    improvements: list[str]
+    stronger_answer: str | None
+    factors: dict[str, float]
+    responses_scored: int
+    created_at: datetime
+
+
+async def stored_scores(db: Db, session_id: UUID) -> dict[UUID, StoredScore]:
+    """A session's stored answer scores by question id."""
+    rows = await db.fetch(
+        """
+        SELECT question_id, category, overall, dimensions, evaluator, fallback_reason, strengths,
+               improvements, stronger_answer, factors, responses_scored, created_at
+        FROM answer_scores WHERE session_id = $1
+        """,
+        session_id,
+    )
+    return {r["question_id"]: StoredScore(**dict(r)) for r in rows}
+
+
+async def save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
+    """Stores (or replaces) an answer's score; True when it is the question's first score."""
+    async with transaction(db) as conn:
+        return await conn.fetchval(
+            """
+            INSERT INTO answer_scores (session_id, question_id, category, overall, dimensions,
+                                       evaluator, fallback_reason, strengths, improvements,
+                                       stronger_answer, factors, responses_scored)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+            WHERE EXISTS (SELECT 1 FROM questions WHERE id = $2)
+            ON CONFLICT (question_id) DO UPDATE SET
+                category = EXCLUDED.category, overall = EXCLUDED.overall,
+                dimensions = EXCLUDED.dimensions, evaluator = EXCLUDED.evaluator,
+                fallback_reason = EXCLUDED.fallback_reason, strengths = EXCLUDED.strengths,
+                improvements = EXCLUDED.improvements, stronger_answer = EXCLUDED.stronger_answer,
+                factors = EXCLUDED.factors, responses_scored = EXCLUDED.responses_scored,
+                created_at = now()
+            RETURNING (xmax = 0)
+            """,
+            session_id,
+            score.question_id,
+            score.category,
+            score.overall,
+            score.dimensions,
+            score.evaluator,
+            score.fallback_reason,
+            score.strengths,
+            score.improvements,
+            score.stronger_answer,
+            score.factors,
+            score.responses_scored,
+        ) or False
+
+
+async def save_scorecard(
+    db: Db,
+    session_id: UUID,
+    *,
+    dimensions: dict[str, Any],
+    delivery: dict[str, Any],
+    categories: dict[str, Any],
+    rubric: dict[str, Any],
+    answers_scored: int,
+) -> None:
+    """Stores a session's scorecard summary, replacing the one before."""
+    async with transaction(db) as conn:
+        await conn.execute(
+            """
+            INSERT INTO session_scorecards (session_id, dimensions, delivery, categories, rubric,
+                                            answers_scored)
+            SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
+            ON CONFLICT (session_id) DO UPDATE SET
+                dimensions = EXCLUDED.dimensions, delivery = EXCLUDED.delivery,
+                categories = EXCLUDED.categories, rubric = EXCLUDED.rubric,
+                answers_scored = EXCLUDED.answers_scored, computed_at = now()
+            """,
+            session_id,
+            dimensions,
+            delivery,
+            categories,
+            rubric,
+            answers_scored,
+        )
