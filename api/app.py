@@ -16,10 +16,12 @@ from agent.question_bank import QuestionBank
 from api import auth, catalog, consent, errors, limits, progress, questions, reports, score, sessions
 from api.errors import ErrorAnswers
 from api.limits import BodySizeLimit
+from api import livekit_webhook
+from api.livekit_rooms import LiveKitUnavailable, livekit_unavailable
 from api.retention import retention_sweeps
 from api.security_headers import SecurityHeaders
 from api.throttle import Throttle
-from api.tokens import TokenIssuer, resolve_token_secret
+from api.tokens import resolve_token_secret, room_token_issuer
 from db.migrate import apply_migrations
 from db.pool import create_pool
 from greenroom.settings import Settings
@@ -72,9 +74,7 @@ def create_app(
                 logger.info("database migrated", extra={"versions": applied})
             app.state.settings = settings
             app.state.pool = pool
-            app.state.tokens = TokenIssuer(
-                settings.token_api_key, resolve_token_secret(settings), settings.token_ttl_s
-            )
+            app.state.tokens = room_token_issuer(settings)  # signed for the transport's room server
             app.state.throttle = Throttle(settings, resolve_token_secret(settings))
             app.state.question_bank = QuestionBank.load()
             reports.configure(app, settings)
@@ -82,6 +82,8 @@ def create_app(
             async with AsyncExitStack() as stack:
                 stack.push_async_callback(close_evaluator, app.state.evaluator)
                 await stack.enter_async_context(retention_sweeps(app, settings.retention_sweep_s))
+                if settings.transport == "livekit":  # rooms made and webhooks applied on LiveKit
+                    await stack.enter_async_context(livekit_webhook.livekit_transport(app, settings))
                 for extra in extra_lifespans:
                     await stack.enter_async_context(extra(app))
                 yield
@@ -101,8 +103,10 @@ def create_app(
     app.add_middleware(ErrorAnswers)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(LiveKitUnavailable, livekit_unavailable)
     for module in (auth, catalog, consent, sessions, questions, reports, progress, score):
         app.include_router(module.router, responses=SHARED_RESPONSES)
+    app.include_router(livekit_webhook.router, responses=SHARED_RESPONSES)  # 404 unless transport is livekit
     for router in extra_routers:
         app.include_router(router, responses=SHARED_RESPONSES)
     return app

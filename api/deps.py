@@ -39,8 +39,10 @@ def get_tokens(request: Request) -> TokenIssuer:
 
 
 def get_rooms(request: Request) -> RoomCloser | None:
-    """The room service, when a transport is running in this process."""
-    return getattr(request.app.state, "rooms", None)
+    """The room service: the LiveKit rooms with that transport, else the embedded room server
+    when it runs in this process."""
+    state = request.app.state
+    return getattr(state, "livekit_rooms", None) or getattr(state, "rooms", None)
 
 
 def get_watch_access(request: Request) -> WatchAccess | None:

@@ -16,6 +16,7 @@ from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PERSONAS, ROLE_TRACKS, 
 from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS
 from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep, WatchAccessDep
 from api.fields import RequestBody, Text, invalid
+from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep, LiveKitUnavailable
 from api.throttle import THROTTLED, SessionLimit
 from api.tokens import TokenIssuer
 from db import sessions as repo
@@ -140,6 +141,13 @@ class RoomJoin(BaseModel):
     expires_in_s: int
     identity: str
     role: Literal["candidate", "coach"]
+    transport: Literal["embedded", "livekit"] = Field(
+        default="embedded",
+        description="The room server to join: embedded (the signalling WebSocket) or livekit (a LiveKit server).",
+    )
+    url: str = Field(
+        description="Where to connect with the token: the signalling WebSocket path (embedded) or the LiveKit server's URL."
+    )
 
 
 class SessionJoin(BaseModel):
@@ -180,13 +188,16 @@ def room_join(
     token = tokens.issue(
         str(session_id), identity, role, name, share_id=str(share_id) if share_id is not None else None
     )
+    signal_url = f"/v1/rooms/{session_id}/signal"
     return RoomJoin(
         session_id=session_id,
-        signal_url=f"/v1/rooms/{session_id}/signal",
+        signal_url=signal_url,
         token=token,
         expires_in_s=tokens.ttl_for(role),
         identity=identity,
         role=role,
+        transport=tokens.transport,
+        url=tokens.server_url or signal_url,
     )
 
 
@@ -227,14 +238,17 @@ async def _owned_session(pool: repo.Db, session_id: UUID, user_id: UUID) -> repo
         409: {"model": ErrorPublic, "description": "Consent was given to another policy version."},
         **invalid("Invalid body, or an unknown practice question."),
         **THROTTLED,
+        **UNAVAILABLE,
     },
     summary="Schedule a session and get the candidate's room token",
+    description="With the LiveKit transport, also makes the session's room and dispatches the interviewer to it.",
 )
 async def create_session(
     body: SessionCreate,
     request: Request,
     pool: PoolDep,
     tokens: TokensDep,
+    livekit: LiveKitRoomsDep,
     user_id: CurrentUser,
     _limit: SessionLimit,
 ) -> SessionJoin:
@@ -257,6 +271,12 @@ async def create_session(
         retention_days=body.retention_days,
         practice_question_id=body.practice_question_id,
     )
+    if livekit is not None:
+        try:
+            await livekit.ensure_room(str(record.id))
+        except LiveKitUnavailable:  # no room to join: the session is not kept, so a retry starts afresh
+            await repo.delete_session(pool, record.id, user_id=user_id)
+            raise
     return SessionJoin(
         session=SessionPublic.of(record),
         room=room_join(tokens, record.id, user_id, "candidate"),
@@ -335,6 +355,7 @@ async def delete_session(
     responses={
         **NOT_FOUND,
         409: {"model": ErrorPublic, "description": "The session has ended."},
+        **UNAVAILABLE,
     },
     summary="A fresh room token, to reconnect as the candidate",
 )
@@ -343,9 +364,12 @@ async def issue_token(
     body: TokenRequest,
     pool: PoolDep,
     tokens: TokensDep,
+    livekit: LiveKitRoomsDep,
     user_id: CurrentUser,
 ) -> RoomJoin:
     record = await _owned_session(pool, session_id, user_id)
     if record.status not in repo.OPEN_STATUSES:
         raise HTTPException(status_code=409, detail="session has ended")
+    if livekit is not None:  # the room closes once empty for a while: made again for a rejoin
+        await livekit.ensure_room(str(session_id))
     return room_join(tokens, session_id, user_id, body.role)

@@ -15,8 +15,10 @@ from livekit.api import AccessToken, TokenVerifier, VideoGrants
 
 from greenroom.settings import Settings
 
-RoomRole = Literal["candidate", "coach", "agent"]
+RoomRole = Literal["candidate", "coach", "agent", "consumer"]
 ROOM_ROLES: tuple[str, ...] = get_args(RoomRole)
+# Which room server accepts the tokens: the embedded one, or a LiveKit server.
+Transport = Literal["embedded", "livekit"]
 # The participant attribute (and metadata key) that carries a participant's room role.
 ROLE_ATTRIBUTE = "greenroom.role"
 # The attribute that carries the id of the share link a coach's token came from.
@@ -25,6 +27,8 @@ SHARE_ATTRIBUTE = "greenroom.share"
 # which is checked again then.
 COACH_TOKEN_TTL_S = 90
 TOKEN_SECRET_FILE = "token_secret"
+# The fixed identities of the interviewer and the signal consumer in every room.
+SERVICE_IDENTITIES: dict[str, str] = {"agent": "interviewer", "consumer": "signal-consumer"}
 
 
 class InvalidRoomToken(Exception):
@@ -49,7 +53,8 @@ class RoomClaims:
 
 
 class TokenIssuer:
-    """Issues and verifies room tokens signed with one API key and secret."""
+    """Issues and verifies room tokens signed with one API key and secret, for the room server
+    at `server_url` (None: the embedded one, reached through the signalling WebSocket)."""
 
     def __init__(
         self,
@@ -59,9 +64,15 @@ class TokenIssuer:
         *,
         coach_ttl_s: int = COACH_TOKEN_TTL_S,
         leeway_s: float = 10.0,
+        transport: Transport = "embedded",
+        server_url: str | None = None,
     ) -> None:
         if not api_key or not api_secret:
             raise ValueError("a token API key and secret are required")
+        if transport == "livekit" and not server_url:
+            raise ValueError("LiveKit room tokens need the LiveKit server's URL")
+        self.transport: Transport = transport
+        self.server_url = server_url
         self._api_key = api_key
         self._api_secret = api_secret
         self.ttl_s = ttl_s
@@ -82,25 +93,20 @@ class TokenIssuer:
         attributes = {ROLE_ATTRIBUTE: role}
         if share_id is not None:
             attributes[SHARE_ATTRIBUTE] = share_id
-        grants = VideoGrants(
-            room_join=True,
-            room=room,
-            can_publish=role != "coach",
-            can_publish_data=role != "coach",
-            can_subscribe=True,
-            hidden=role == "coach",
-            room_admin=role == "agent",
-        )
         return (
             AccessToken(self._api_key, self._api_secret)
             .with_identity(identity)
             .with_name(name)
             .with_ttl(timedelta(seconds=self.ttl_for(role)))
-            .with_grants(grants)
+            .with_grants(grants_for(role, room))
             .with_attributes(attributes)
             .with_metadata(json.dumps({"role": role}))
             .to_jwt()
         )
+
+    def issue_service(self, room: str, role: Literal["agent", "consumer"]) -> str:
+        """A token for the interviewer or the signal consumer, under its own identity."""
+        return self.issue(room, SERVICE_IDENTITIES[role], role, SERVICE_IDENTITIES[role])
 
     def verify(self, token: str, room: str) -> RoomClaims:
         """Checks a token's signature, expiry and room; raises InvalidRoomToken when refused."""
@@ -139,6 +145,45 @@ class TokenIssuer:
             hidden=bool(video.hidden),
             share_id=attributes.get(SHARE_ATTRIBUTE),
         )
+
+
+def grants_for(role: RoomRole, room: str) -> VideoGrants:
+    """What each role may do in a room. The candidate publishes camera, microphone and data;
+    the interviewer also administers the room; a coach and the signal consumer only receive,
+    hidden from the others (an empty source list: no track of any kind)."""
+    if role in ("coach", "consumer"):
+        return VideoGrants(
+            room_join=True,
+            room=room,
+            hidden=True,
+            can_subscribe=True,
+            can_publish=False,
+            can_publish_data=False,
+            can_publish_sources=[],
+        )
+    return VideoGrants(
+        room_join=True,
+        room=room,
+        can_publish=True,
+        can_publish_data=True,
+        can_subscribe=True,
+        room_admin=role == "agent",
+    )
+
+
+def room_token_issuer(settings: Settings) -> TokenIssuer:
+    """The issuer for the configured transport: tokens the embedded server verifies with the
+    local secret, or tokens the LiveKit server accepts (signed with its key and secret)."""
+    if settings.transport == "livekit":
+        secret = settings.livekit_api_secret.get_secret_value() if settings.livekit_api_secret else ""
+        return TokenIssuer(
+            settings.livekit_api_key or "",
+            secret,
+            settings.token_ttl_s,
+            transport="livekit",
+            server_url=settings.livekit_public_url or settings.livekit_url,
+        )
+    return TokenIssuer(settings.token_api_key, resolve_token_secret(settings), settings.token_ttl_s)
 
 
 def resolve_token_secret(settings: Settings) -> str:

@@ -7,7 +7,7 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +75,12 @@ def _free_udp_range(count: int) -> int:
 
 
 def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_secret: str,
-                redis_address: str | None = None) -> str:
-    """A loopback-only server config: signalling, ICE/TCP and a UDP port range on 127.0.0.1."""
+                redis_address: str | None = None, webhook_urls: Sequence[str] = ()) -> str:
+    """A loopback-only server config: signalling, ICE/TCP and a UDP port range on 127.0.0.1;
+    webhooks, signed with the API key, to webhook_urls."""
     redis = f"redis:\n  address: {redis_address}\n" if redis_address else ""
+    webhook = "".join(f"    - {url}\n" for url in webhook_urls)
+    webhook = f"webhook:\n  api_key: {api_key}\n  urls:\n{webhook}" if webhook_urls else ""
     return (
         f"port: {port}\n"
         "bind_addresses: [127.0.0.1]\n"
@@ -90,13 +93,15 @@ def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_s
         "  enable_loopback_candidate: true\n"
         f"keys:\n  {api_key}: {api_secret}\n"
         f"{redis}"
+        f"{webhook}"
         "logging:\n  level: info\n  json: false\n"
     )
 
 
 @contextmanager
 def run_livekit(
-    work_dir: Path, *, api_key: str, api_secret: str, redis_address: str | None = None
+    work_dir: Path, *, api_key: str, api_secret: str, redis_address: str | None = None,
+    webhook_urls: Sequence[str] = (),
 ) -> Iterator[LiveKitServer]:
     """Runs livekit-server on loopback until the block ends; waits until it answers HTTP."""
     binary = server_binary()
@@ -105,7 +110,7 @@ def run_livekit(
     config = work_dir / "livekit.yaml"
     config.write_text(config_yaml(
         port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
-        api_key=api_key, api_secret=api_secret, redis_address=redis_address,
+        api_key=api_key, api_secret=api_secret, redis_address=redis_address, webhook_urls=webhook_urls,
     ))
     log = work_dir / "livekit.log"
     http_url = f"http://127.0.0.1:{port}"

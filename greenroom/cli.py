@@ -1,4 +1,4 @@
-"""The `greenroom` command: serve the product, apply migrations, score a practice answer."""
+"""The `greenroom` command: serve the product, run the LiveKit interviewer worker, apply migrations, score a practice answer."""
 
 from __future__ import annotations
 
@@ -69,6 +69,31 @@ def serve(
             await task
 
         asyncio.run(run())
+    finally:
+        if pg is not None:
+            pg.stop()
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def agent(
+    ctx: typer.Context,
+    mode: str = typer.Argument(
+        "start", help="start (production) or dev (debug logs, no load limit); further options go to livekit-agents."
+    ),
+) -> None:
+    """Run the interviewer as a LiveKit Agents worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)."""
+    from greenroom.livekit_worker import MODES, missing_settings, run_worker
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"choose one of: {', '.join(MODES)}", param_hint="MODE")
+    settings = Settings()
+    if missing := missing_settings(settings):
+        _say(f"the LiveKit worker needs {', '.join(missing)} to be set")
+        raise typer.Exit(code=2)
+    url, pg = _database_url(settings)
+    settings.database_url = url
+    try:
+        run_worker(settings, mode, list(ctx.args), progress=_say)
     finally:
         if pg is not None:
             pg.stop()

@@ -156,23 +156,8 @@ class Interviews:
                 if isinstance(event, CandidateNudged):
                     asyncio.ensure_future(room.broadcast(wire))
 
-            s = self._settings
-            signals = self.signals[session_id] = SessionSignals(
-                uuid.UUID(session_id),
-                store=self._store,
-                publish=publish,
-                rules=NudgeRules(
-                    silence_s=s.nudge_silence_s,
-                    pace_wpm=s.nudge_pace_wpm,
-                    pace_sustain_s=s.nudge_pace_sustain_s,
-                    face_missing_s=s.nudge_face_missing_s,
-                ),
-                face_model_path=s.face_model_path,
-                face_sample_fps=s.face_sample_fps,
-                prosody_window_ms=s.prosody_window_ms,
-                transcriber=self._models.filler_whisper.transcribe if self._models.filler_whisper else None,
-                # A session resumed after a restart keeps its clock: rows follow the stored ones.
-                origin_wall=session.started_at.timestamp() if session.started_at else None,
+            signals = self.signals[session_id] = session_signals(
+                self._settings, session, store=self._store, models=self._models, publish=publish
             )
         return signals
 
@@ -279,6 +264,35 @@ class Interviews:
     async def _close_signals(self, session_id: str, signals: SessionSignals) -> SessionSignalStats:
         """Stops a session's consumer; its counters, with any an earlier process stored."""
         return (await signals.aclose()).plus(self._earlier_stats.pop(session_id, None))
+
+
+def session_signals(
+    settings: Settings,
+    session: db_sessions.SessionRecord,
+    *,
+    store: SignalStore,
+    models: VoiceModels,
+    publish: Callable[[CandidateNudged | SignalSummary], None],
+) -> SessionSignals:
+    """A session's delivery-signal consumer as the settings make it, whatever room it is in."""
+    s = settings
+    return SessionSignals(
+        session.id,
+        store=store,
+        publish=publish,
+        rules=NudgeRules(
+            silence_s=s.nudge_silence_s,
+            pace_wpm=s.nudge_pace_wpm,
+            pace_sustain_s=s.nudge_pace_sustain_s,
+            face_missing_s=s.nudge_face_missing_s,
+        ),
+        face_model_path=s.face_model_path,
+        face_sample_fps=s.face_sample_fps,
+        prosody_window_ms=s.prosody_window_ms,
+        transcriber=models.filler_whisper.transcribe if models.filler_whisper else None,
+        # A session resumed after a restart keeps its clock: rows follow the stored ones.
+        origin_wall=session.started_at.timestamp() if session.started_at else None,
+    )
 
 
 async def _drain(track: MediaStreamTrack) -> None:

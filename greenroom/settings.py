@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """The settings cannot work together; the message names the variables to set."""
 
 
 class Settings(BaseSettings):
@@ -59,6 +64,18 @@ class Settings(BaseSettings):
     livekit_url: str | None = Field(default=None, validation_alias="LIVEKIT_URL")
     livekit_api_key: str | None = Field(default=None, validation_alias="LIVEKIT_API_KEY")
     livekit_api_secret: SecretStr | None = Field(default=None, validation_alias="LIVEKIT_API_SECRET")
+    # Which room server candidates join: the embedded aiortc one in this process (the default),
+    # or the LiveKit server above (then room tokens are signed with its key and secret, the API
+    # creates each session's room and dispatches the interviewer to it; api/livekit_rooms.py).
+    transport: Literal["embedded", "livekit"] = "embedded"
+    # The LiveKit URL browsers connect to, when it differs from LIVEKIT_URL (a proxy, a public name).
+    livekit_public_url: str | None = None
+    livekit_agent_name: str = "greenroom-interviewer"  # the interviewer worker's explicit-dispatch name
+    livekit_empty_timeout_s: int = Field(default=300, ge=1)  # a room nobody joined closes after this
+    livekit_coach_limit: int = Field(default=3, ge=0)  # coaches per room (the room holds 2 more)
+    livekit_api_timeout_s: float = Field(default=5.0, gt=0)  # per call to LiveKit's server API
+    # A webhook event older than this (or seen before) is refused as a replay.
+    livekit_webhook_window_s: float = Field(default=300.0, gt=0)
 
     # WebRTC: ICE servers as URLs (stun:/turn:), and extra host addresses to announce
     # (like LiveKit's rtc.node_ip). Empty ICE servers keep the machine offline.
@@ -135,6 +152,23 @@ class Settings(BaseSettings):
     report_evaluator_timeout_s: float = 60.0
     report_export_ttl_s: int = 7 * 24 * 3600
     report_share_ttl_s: int = 7 * 24 * 3600
+
+    @model_validator(mode="after")
+    def _livekit_configured(self) -> Settings:
+        """The livekit transport cannot start without a server to use: say what is missing."""
+        if self.transport == "livekit":
+            missing = [
+                name
+                for name, value in (
+                    ("LIVEKIT_URL", self.livekit_url),
+                    ("LIVEKIT_API_KEY", self.livekit_api_key),
+                    ("LIVEKIT_API_SECRET", self.livekit_api_secret and self.livekit_api_secret.get_secret_value()),
+                )
+                if not value
+            ]
+            if missing:  # not a ValueError: pydantic would quote every input, secrets too
+                raise SettingsError(f"GREENROOM_TRANSPORT=livekit needs {', '.join(missing)} to be set")
+        return self
 
     def resolved_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

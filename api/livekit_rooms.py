@@ -1,0 +1,217 @@
+"""Sessions' rooms on a LiveKit server (GREENROOM_TRANSPORT=livekit): made, closed, and coaches sent away.
+
+Each session's room is named by the session id. It is made (or found) whenever the candidate is
+given a token, with an empty-room timeout and a participant limit; the interviewer is dispatched
+to it explicitly, once per room: the room's dispatches are listed first, under a lock per room in
+this process (two processes racing on one room's first join could both dispatch). Revoking a
+share removes the coaches that watch through it from the room at once, by the rule the embedded
+room applies: LiveKit checks a token only when it is used to join. Ending or deleting a session,
+or deleting the account, closes its room (`close_room`, through api.deps.get_rooms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+from uuid import UUID
+
+import aiohttp
+import asyncpg
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from livekit import api
+
+from api.errors import DOCUMENTED, RETRY_AFTER_S
+from api.tokens import ROLE_ATTRIBUTE, SHARE_ATTRIBUTE
+from api.watch_access import refusal
+from db import shares
+from greenroom.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+LIVEKIT_UNAVAILABLE = "room server (LiveKit) unavailable, retry shortly"
+# The candidate and the hidden signal consumer; the interviewer, an agent, is not counted by LiveKit.
+PARTICIPANTS_BESIDES_COACHES = 2
+
+# The 503 of routes that call LiveKit (with that transport): the database's, or LiveKit's.
+UNAVAILABLE = {
+    503: {
+        **DOCUMENTED[503],
+        "description": "The database, or the LiveKit server, is unavailable; retry after Retry-After seconds.",
+    }
+}
+
+
+class LiveKitUnavailable(Exception):
+    """The LiveKit server could not be reached, or failed; retrying later may work."""
+
+
+class LiveKitRooms:
+    """What the API asks of a LiveKit server, through livekit-api's RoomService and AgentDispatchService."""
+
+    def __init__(
+        self,
+        lkapi: api.LiveKitAPI,
+        *,
+        agent_name: str,
+        empty_timeout_s: int,
+        max_participants: int,
+    ) -> None:
+        self._lkapi = lkapi
+        self.agent_name = agent_name
+        self.empty_timeout_s = empty_timeout_s
+        self.max_participants = max_participants
+        # One lock per room while its dispatch is checked; a room nobody waits on is dropped.
+        self._dispatching: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LiveKitRooms:
+        """The client for the configured server; made inside the running event loop (the lifespan)."""
+        if not (settings.livekit_url and settings.livekit_api_key and settings.livekit_api_secret):
+            raise ValueError("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set")
+        lkapi = api.LiveKitAPI(
+            settings.livekit_url,
+            settings.livekit_api_key,
+            settings.livekit_api_secret.get_secret_value(),
+            timeout=aiohttp.ClientTimeout(total=settings.livekit_api_timeout_s),
+            failover=False,
+        )
+        return cls(
+            lkapi,
+            agent_name=settings.livekit_agent_name,
+            empty_timeout_s=settings.livekit_empty_timeout_s,
+            max_participants=PARTICIPANTS_BESIDES_COACHES + settings.livekit_coach_limit,
+        )
+
+    async def aclose(self) -> None:
+        await self._lkapi.aclose()
+
+    async def ensure_room(self, session_id: str) -> None:
+        """Makes the session's room if it is not there, and dispatches the interviewer to it
+        unless it already has been; raises LiveKitUnavailable."""
+        async with _calling("create_room", session_id):
+            await self._lkapi.room.create_room(
+                api.CreateRoomRequest(
+                    name=session_id,
+                    empty_timeout=self.empty_timeout_s,
+                    max_participants=self.max_participants,
+                )
+            )
+        lock = self._dispatching.setdefault(session_id, asyncio.Lock())
+        async with lock, _calling("dispatch", session_id):
+            dispatches = await self._lkapi.agent_dispatch.list_dispatch(session_id)
+            if any(d.agent_name == self.agent_name for d in dispatches):
+                return
+            await self._lkapi.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(
+                    agent_name=self.agent_name,
+                    room=session_id,
+                    metadata=json.dumps({"session_id": session_id}),
+                )
+            )
+            logger.info("interviewer dispatched", extra={"session_id": session_id})
+
+    async def close_room(self, session_id: str, reason: str) -> None:
+        """Deletes the session's room, disconnecting everyone in it (the sessions API's room closer)."""
+        async with _calling("delete_room", session_id):
+            try:
+                await self._lkapi.room.delete_room(api.DeleteRoomRequest(room=session_id))
+            except api.TwirpError as exc:
+                if exc.status != 404:
+                    raise
+        logger.info("room closed", extra={"session_id": session_id, "reason": reason})
+
+    async def participants(self, session_id: str) -> list[api.ParticipantInfo]:
+        """Who is in the session's room now (none when there is no room)."""
+        async with _calling("list_participants", session_id):
+            try:
+                listed = await self._lkapi.room.list_participants(api.ListParticipantsRequest(room=session_id))
+            except api.TwirpError as exc:
+                if exc.status == 404:
+                    return []
+                raise
+        return list(listed.participants)
+
+    async def candidate_present(self, session_id: str) -> bool:
+        """Whether the session's candidate is in its room now."""
+        return any(role_of(p) == "candidate" for p in await self.participants(session_id))
+
+    async def remove_participant(self, session_id: str, identity: str) -> None:
+        """Disconnects one participant from the session's room; one already gone is no error."""
+        async with _calling("remove_participant", session_id):
+            try:
+                await self._lkapi.room.remove_participant(
+                    api.RoomParticipantIdentity(room=session_id, identity=identity)
+                )
+            except api.TwirpError as exc:
+                if exc.status != 404:
+                    raise
+
+
+def role_of(participant: api.ParticipantInfo) -> str | None:
+    """The room role a participant's token gave it (its role attribute)."""
+    return participant.attributes.get(ROLE_ATTRIBUTE)
+
+
+async def remove_coaches_without_access(pool: asyncpg.Pool, rooms: LiveKitRooms, session_id: UUID) -> list[str]:
+    """Removes from the session's room every coach that may no longer watch, by the rule the
+    embedded room applies (api/watch_access.py: the share link revoked or expired, the session
+    ended or gone); returns their identities. One query for all of them."""
+    coaches = [p for p in await rooms.participants(str(session_id)) if role_of(p) == "coach"]
+    if not coaches:
+        return []
+    share_of = {p.identity: _uuid(p.attributes.get(SHARE_ATTRIBUTE, "")) for p in coaches}
+    state = await shares.watch_state(pool, session_id, [s for s in share_of.values() if s is not None])
+    refused = [
+        identity for identity, share_id in share_of.items() if share_id is None or refusal(state, share_id) is not None
+    ]
+    for identity in refused:
+        await rooms.remove_participant(str(session_id), identity)
+    if refused:
+        logger.info("coaches removed from the room", extra={"session_id": str(session_id), "count": len(refused)})
+    return refused
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+@asynccontextmanager
+async def _calling(call: str, session_id: str) -> AsyncIterator[None]:
+    """Turns the server being unreachable, slow or failing into LiveKitUnavailable."""
+    try:
+        yield
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        logger.warning("LiveKit unreachable", extra={"call": call, "session_id": session_id, "error": type(exc).__name__})
+        raise LiveKitUnavailable(call) from exc
+    except api.TwirpError as exc:
+        if exc.status < 500:
+            raise
+        logger.warning("LiveKit failed", extra={"call": call, "session_id": session_id, "status": exc.status})
+        raise LiveKitUnavailable(call) from exc
+
+
+async def livekit_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The answer when LiveKit cannot be reached: 503 with Retry-After, as for the database."""
+    rid = getattr(request.state, "request_id", "")
+    return JSONResponse(
+        status_code=503,
+        content={"detail": LIVEKIT_UNAVAILABLE, "request_id": rid},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def get_livekit_rooms(request: Request) -> LiveKitRooms | None:
+    """The LiveKit rooms, when the transport is livekit."""
+    return getattr(request.app.state, "livekit_rooms", None)
+
+
+LiveKitRoomsDep = Annotated[LiveKitRooms | None, Depends(get_livekit_rooms)]
