@@ -34,7 +34,7 @@ class InterviewRoom(Protocol):
 
 
 class DeliverySignals(Protocol):
-    """The session's delivery-signal consumer, as the interviewer feeds it (media/signal_session.py)."""
+    """The session's delivery-signal consumer, as the interviewer feeds it (media/delivery_session.py)."""
 
     origin_wall: float  # wall time of the signals' t = 0, the session's start
 

@@ -244,7 +244,7 @@ def face_counts(interviews: Any, session_id: str) -> FaceCounts | None:
     signals = interviews.signals.get(session_id)
     if signals is None:
         return None
-    # SessionSignals folds a consumer's counters into its own fields only when the track is
+    # DeliveryConsumer folds a consumer's counters into its own fields only when the track is
     # replaced or the session closes; until then they live on the current consumer.
     consumer = getattr(signals, "_face_consumer", None)
     return FaceCounts(

@@ -1,4 +1,4 @@
-"""Measure how many face_samples rows per second the SignalStore gets into PostgreSQL.
+"""Measure how many face_samples rows per second the DeliveryStore gets into PostgreSQL.
 
 Rows for 20 concurrent sessions are submitted as fast as the store takes them and timed from
 the first submit until flush() returns (every row committed). Also timed: replaying a spool
@@ -32,8 +32,8 @@ import asyncpg  # noqa: E402
 from db import accounts  # noqa: E402
 from db import sessions as repo  # noqa: E402
 from bench.scratch_db import scratch_database  # noqa: E402
-from db.signal_store import SignalStore  # noqa: E402
-from db.signals import FaceSampleRow  # noqa: E402
+from db.delivery_store import DeliveryStore  # noqa: E402
+from db.delivery import FaceSampleRow  # noqa: E402
 
 SESSIONS = 20
 BATCH_ROWS = 2000  # Settings.signal_batch_rows
@@ -78,7 +78,7 @@ async def _sessions(url: str) -> list[UUID]:
 
 
 async def _ingest(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> dict[str, Any]:
-    store = SignalStore(url, spool_dir=spool_dir, batch_rows=BATCH_ROWS)
+    store = DeliveryStore(url, spool_dir=spool_dir, batch_rows=BATCH_ROWS)
     await store.start()
     try:
         began = time.perf_counter()
@@ -99,7 +99,7 @@ async def _ingest(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> dict[
 
 async def _replay(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> float:
     """Spools rows with no database, then times a store replaying them; returns rows/s."""
-    away = SignalStore(
+    away = DeliveryStore(
         f"postgresql://postgres@/none?host={spool_dir / 'no-server'}",
         spool_dir=spool_dir,
         batch_rows=BATCH_ROWS,
@@ -112,7 +112,7 @@ async def _replay(url: str, rows: list[FaceSampleRow], spool_dir: Path) -> float
     if away.stats().rows_spooled != len(rows):
         raise RuntimeError(f"not every row was spooled: {away.stats()}")
 
-    store = SignalStore(url, spool_dir=spool_dir, batch_rows=BATCH_ROWS)
+    store = DeliveryStore(url, spool_dir=spool_dir, batch_rows=BATCH_ROWS)
     began = time.perf_counter()
     await store.start()
     try:
@@ -149,7 +149,7 @@ async def _run(n_rows: int, server_url: str | None, replay_rows: int) -> dict[st
 
 
 def ingest_rows_per_s(n_rows: int, server_url: str | None = None) -> float:
-    """Rows per second of face_samples through the SignalStore's COPY path into PostgreSQL."""
+    """Rows per second of face_samples through the DeliveryStore's COPY path into PostgreSQL."""
     if server_url is None:
         server_url = os.environ.get("GREENROOM_TEST_DATABASE_URL")
     return float(asyncio.run(_run(n_rows, server_url, 0))["ingest_rows_per_s"])

@@ -17,14 +17,14 @@ from agent.question_bank import QuestionBank
 from agent.worker import InterviewRunner, VoiceModels
 from db import sessions as db_sessions
 from db.interview_writes import InterviewWriter
-from db.signal_store import SignalStore
-from db.signals import SessionSignalStats, load_signal_stats, upsert_signal_stats
+from db.delivery_store import DeliveryStore
+from db.delivery import SessionDeliveryStats, load_signal_stats, upsert_signal_stats
 from greenroom.settings import Settings
 from media.agent_io import EmbeddedRoomIO
 from media.live_feed import LiveFeeds
 from media.nudges import NudgeRules
 from media.room_server import Room, RoomServer
-from media.signal_session import SessionSignals
+from media.delivery_session import DeliveryConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Interviews:
         models: VoiceModels,
         bank: QuestionBank,
         *,
-        store: SignalStore | None = None,
+        store: DeliveryStore | None = None,
         feeds: LiveFeeds | None = None,
         on_ended: Callable[[uuid.UUID], Awaitable[None]] | None = None,
     ) -> None:
@@ -61,10 +61,10 @@ class Interviews:
         self._feeds = feeds
         self.runners: dict[str, InterviewRunner] = {}
         self._room_io: dict[str, EmbeddedRoomIO] = {}  # each runner's hold on its room
-        self.signals: dict[str, SessionSignals] = {}
+        self.signals: dict[str, DeliveryConsumer] = {}
         # The counters an earlier process stored for each session with signals here (None:
         # none); a session is in it once they are known, and only then are its counters saved.
-        self._earlier_stats: dict[str, SessionSignalStats | None] = {}
+        self._earlier_stats: dict[str, SessionDeliveryStats | None] = {}
         self._stats_saving = asyncio.Lock()  # a late periodic save never overwrites the final one
         # Questions and answers of every interview here, stored in order, spooled while the
         # database is away.
@@ -136,7 +136,7 @@ class Interviews:
             return "session has ended"
         return None
 
-    def _signals_for(self, room: Room, session: db_sessions.SessionRecord) -> SessionSignals | None:
+    def _signals_for(self, room: Room, session: db_sessions.SessionRecord) -> DeliveryConsumer | None:
         """The room's delivery-signal consumer, made on the first candidate track.
 
         None when signals are off here, or when the candidate chose not to have their
@@ -156,7 +156,7 @@ class Interviews:
                 if isinstance(event, CandidateNudged):
                     asyncio.ensure_future(room.broadcast(wire))
 
-            signals = self.signals[session_id] = session_signals(
+            signals = self.signals[session_id] = delivery_consumer(
                 self._settings, session, store=self._store, models=self._models, publish=publish
             )
         return signals
@@ -261,22 +261,22 @@ class Interviews:
         finally:
             await self.writer.aclose()
 
-    async def _close_signals(self, session_id: str, signals: SessionSignals) -> SessionSignalStats:
+    async def _close_signals(self, session_id: str, signals: DeliveryConsumer) -> SessionDeliveryStats:
         """Stops a session's consumer; its counters, with any an earlier process stored."""
         return (await signals.aclose()).plus(self._earlier_stats.pop(session_id, None))
 
 
-def session_signals(
+def delivery_consumer(
     settings: Settings,
     session: db_sessions.SessionRecord,
     *,
-    store: SignalStore,
+    store: DeliveryStore,
     models: VoiceModels,
     publish: Callable[[CandidateNudged | SignalSummary], None],
-) -> SessionSignals:
+) -> DeliveryConsumer:
     """A session's delivery-signal consumer as the settings make it, whatever room it is in."""
     s = settings
-    return SessionSignals(
+    return DeliveryConsumer(
         session.id,
         store=store,
         publish=publish,

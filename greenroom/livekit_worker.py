@@ -47,13 +47,13 @@ from db import sessions as db_sessions
 from db.interview_writes import InterviewWriter
 from db.pool import create_pool
 from db.session_holds import SessionHold
-from db.signal_store import SignalStore
-from db.signals import SessionSignalStats, load_signal_stats, upsert_signal_stats
-from greenroom.interviews import session_signals
+from db.delivery_store import DeliveryStore
+from db.delivery import SessionDeliveryStats, load_signal_stats, upsert_signal_stats
+from greenroom.interviews import delivery_consumer
 from greenroom.log_privacy import keep_personal_data_out_of_logs
 from greenroom.settings import Settings
 from media.livekit_io import CandidateMediaReader, LiveKitRoomIO
-from media.signal_session import SessionSignals
+from media.delivery_session import DeliveryConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +181,10 @@ class InterviewJob:
         self._pool: asyncpg.Pool | None = None
         self._hold: SessionHold | None = None
         self._writer: InterviewWriter | None = None
-        self._store: SignalStore | None = None
+        self._store: DeliveryStore | None = None
         self._room_io: LiveKitRoomIO | None = None
-        self._signals: SessionSignals | None = None
-        self._earlier_stats: SessionSignalStats | None = None
+        self._signals: DeliveryConsumer | None = None
+        self._earlier_stats: SessionDeliveryStats | None = None
         self._reader: CandidateMediaReader | None = None
         self._runner: InterviewRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -246,14 +246,14 @@ class InterviewJob:
         self._keeper = asyncio.create_task(self._keep_alive_every(), name="interview-keep-alive")
         logger.info("interview running in LiveKit room", extra=self._log)
 
-    async def _start_signals(self, session: db_sessions.SessionRecord) -> SessionSignals | None:
+    async def _start_signals(self, session: db_sessions.SessionRecord) -> DeliveryConsumer | None:
         """The delivery-signal consumer, unless signals are off or the candidate declined; its
         hidden participant joins in the background (the interview does not wait for it)."""
         s = self._settings
         if not s.signals_enabled or not session.capture_signals:
             return None
         assert s.database_url is not None and self._pool is not None and self._room_io is not None
-        self._store = SignalStore(
+        self._store = DeliveryStore(
             s.database_url,
             spool_dir=self._spool_dir / "signals",
             batch_rows=s.signal_batch_rows,
@@ -273,7 +273,7 @@ class InterviewJob:
             else:
                 self._spawn(room_io.publish_signals(wire))
 
-        self._signals = session_signals(s, session, store=self._store, models=self._models, publish=publish)
+        self._signals = delivery_consumer(s, session, store=self._store, models=self._models, publish=publish)
         self._reader = CandidateMediaReader(self._signals, is_candidate=is_candidate)
         self._spawn(self._join_hidden(self._reader), name="signal-consumer-join")
         return self._signals

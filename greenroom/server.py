@@ -16,10 +16,10 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from agent.worker import VoiceModels
-from api import rooms, signals
+from api import delivery_feed, rooms
 from api.reports import report_context
 from api.watch_access import WatchAccess
-from db.signal_store import SignalStore
+from db.delivery_store import DeliveryStore
 from api.app import create_app
 from greenroom.interviews import Interviews
 from greenroom.log_privacy import keep_personal_data_out_of_logs
@@ -58,7 +58,7 @@ def build_app(
         if settings.ice_bind_addresses:
             restrict_ice_addresses(settings.ice_bind_addresses)
         feeds = LiveFeeds()
-        store = SignalStore.from_settings(settings, settings.database_url) if settings.signals_enabled else None
+        store = DeliveryStore.from_settings(settings, settings.database_url) if settings.signals_enabled else None
         if store is not None:
             await store.start()
 
@@ -89,7 +89,7 @@ def build_app(
             if store is not None:
                 await store.aclose()
 
-    app = create_app(settings, extra_lifespans=[room_service], extra_routers=[rooms.router, signals.router])
+    app = create_app(settings, extra_lifespans=[room_service], extra_routers=[rooms.router, delivery_feed.router])
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -281,7 +281,7 @@ class LiveKitRoomIO:
 
 
 class StreamAudioTrack(MediaStreamTrack):
-    """A LiveKit audio track read as an aiortc track (what SessionSignals reads): 16 kHz mono
+    """A LiveKit audio track read as an aiortc track (what DeliveryConsumer reads): 16 kHz mono
     s16 frames; MediaStreamError when the track ends."""
 
     kind = "audio"
@@ -346,7 +346,7 @@ def to_av_frame(frame: rtc.VideoFrame) -> av.VideoFrame:
 
 
 class CandidateTracksSink(Protocol):
-    """What the candidate's tracks feed: media/signal_session.SessionSignals."""
+    """What the candidate's tracks feed: media/delivery_session.DeliveryConsumer."""
 
     async def attach_video(self, track: MediaStreamTrack) -> None: ...
 
@@ -356,7 +356,7 @@ class CandidateTracksSink(Protocol):
 class CandidateMediaReader:
     """Joins a room as a hidden, receive-only participant of its own (the delivery-signal
     consumer) and hands the candidate's camera and microphone, as they come and go, to a
-    SessionSignals. Everything here runs on the interviewer's event loop but does no media work:
+    DeliveryConsumer. Everything here runs on the interviewer's event loop but does no media work:
     the rtc streams are bounded (newest video frame only), the signals do the rest off the loop.
     """
 

@@ -24,7 +24,7 @@ import asyncpg
 
 from db.pool import Db
 from db import scores
-from db import signals as signal_queries
+from db import delivery as delivery_queries
 from db.sessions import OPEN_STATUSES, QuestionRow, ResponseRow, SessionRecord, questions_and_responses
 from reports.delivery import (
     FACIAL_CUES_NOTE,
@@ -403,21 +403,21 @@ async def build_report(
 
     rubric, missing = await _rubric_results(db, session.id, drafts, ctx)
     spans = [(d.t_from_ms, d.t_to_ms + 1) for d in drafts if d.t_from_ms is not None]
-    face_sums = await signal_queries.face_sums_by_span(
+    face_sums = await delivery_queries.face_sums_by_span(
         db, session.id, spans, gaze_on_min=GAZE_ON_CAMERA_MIN, smile_min=SMILE_MIN
     )
     faces = iter([FaceAggregate(**dataclasses.asdict(f)) for f in face_sums])
     events = [
         EventRow(e.t_ms, e.kind, e.duration_ms, e.value, e.label)
-        for e in await signal_queries.speech_events(db, session.id)
+        for e in await delivery_queries.speech_events(db, session.id)
     ]
     runs = [
         LookAway(r.start_ms, r.end_ms, r.samples, r.no_face_samples)
-        for r in await signal_queries.look_away_runs(
+        for r in await delivery_queries.look_away_runs(
             db, session.id, min_ms=LOOK_AWAY_MIN_MS, gaze_on_min=GAZE_ON_CAMERA_MIN
         )
     ]
-    coverage = await signal_queries.signal_counts(db, session.id)
+    coverage = await delivery_queries.signal_counts(db, session.id)
     times = [e.t_ms for e in events]
     speech_signals = any(e.kind != "nudge" for e in events)
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from db.signals import SIGNAL_CSV_COLUMNS, signal_csv_chunks
+from db.delivery import SIGNAL_CSV_COLUMNS, signal_csv_chunks
 
 CHUNK_ROWS = 2000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from db import signals as signal_queries
+from db import delivery as delivery_queries
 from reports.model import KeyMoment, Report
 
 MAX_BUCKETS = 10_000
@@ -108,12 +108,12 @@ async def build_timeline(
     from_ms -= from_ms % bucket_ms
     n = -(-(end - from_ms) // bucket_ms)
     sid = report.session_id
-    face = await signal_queries.face_series(db, sid, from_ms, end, bucket_ms)
-    prosody = await signal_queries.prosody_series(
+    face = await delivery_queries.face_series(db, sid, from_ms, end, bucket_ms)
+    prosody = await delivery_queries.prosody_series(
         db, sid, from_ms, end, bucket_ms, min_f0_confidence=MIN_F0_CONFIDENCE
     )
-    pace = await signal_queries.wpm_series(db, sid, end, bucket_ms)
-    events = await signal_queries.speech_events(db, sid, MARKER_KINDS, t_from_ms=from_ms, t_to_ms=end)
+    pace = await delivery_queries.wpm_series(db, sid, end, bucket_ms)
+    events = await delivery_queries.speech_events(db, sid, MARKER_KINDS, t_from_ms=from_ms, t_to_ms=end)
     markers = tuple(
         Marker(e.kind, e.t_ms, e.duration_ms, e.value, e.label)
         for e in events

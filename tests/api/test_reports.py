@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.consent import CONSENT_VERSION
-from db.signals import SIGNAL_CSV_COLUMNS
+from db.delivery import SIGNAL_CSV_COLUMNS
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import UnreachableLLMEvaluator
 from tests.reports.seeding import QUESTIONS, T0, SeededSession, seed_session

@@ -11,7 +11,7 @@ import asyncpg
 
 from db import sessions as repo
 from db.interview_writes import InterviewWriter, QuestionWrite, ResponseWrite, TurnLatencyWrite
-from tests.db.test_signal_store import new_session, unreachable_url
+from tests.db.test_delivery_store import new_session, unreachable_url
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import pytest
 from agent.question_bank import QuestionBank
 from agent.worker import VoiceModels
 from bench.rtc_client import Camera
-from db.signal_store import SignalStore
+from db.delivery_store import DeliveryStore
 from greenroom.interviews import Interviews
 from greenroom.settings import Settings
 from media.live_feed import LiveFeeds
@@ -52,7 +52,7 @@ async def signal_rows(pool: asyncpg.Pool, session_id: uuid.UUID) -> dict[str, in
 @pytest.fixture
 async def interviews(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Interviews]:
     """Interviews with a real signal store and feeds; no voice models (video only here)."""
-    store = SignalStore.from_settings(settings, settings.database_url)
+    store = DeliveryStore.from_settings(settings, settings.database_url)
     await store.start()
     # Only the audio track starts an interviewer, so the video path needs no speech models.
     models = VoiceModels(vad=None, whisper=None, piper=None)  # type: ignore[arg-type]

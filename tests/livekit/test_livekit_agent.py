@@ -271,7 +271,7 @@ async def test_the_worker_interviews_a_candidate_in_a_livekit_room(
         (heard,) = await transcripts(pool, session_id)
         assert sum(word in heard.lower() for word in ANSWER_KEYWORDS) >= 3, heard
 
-        # The hidden consumer's rows, through the same SignalStore as the embedded room's.
+        # The hidden consumer's rows, through the same DeliveryStore as the embedded room's.
         assert await eventually(lambda: row_count(pool, "prosody_windows", session_id), lambda n: n > 0)
         assert await eventually(lambda: row_count(pool, "face_samples", session_id), lambda n: n > 0)
         present = await pool.fetchval(

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from db import sessions as repo
-from db.signals import SIGNAL_CSV_COLUMNS
+from db.delivery import SIGNAL_CSV_COLUMNS
 from reports.csv_export import stream_signals_csv
 from tests.users import make_user
 

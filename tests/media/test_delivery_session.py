@@ -1,4 +1,4 @@
-"""SessionSignals: the filler-aware second hearing feeds the transcript signals, off the critical path."""
+"""DeliveryConsumer: the filler-aware second hearing feeds the transcript signals, off the critical path."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
 from media.nudges import NudgeRules
-from media.signal_session import SessionSignals
+from media.delivery_session import DeliveryConsumer
 
 
 class RecordingStore:
-    """Stands in for the SignalStore: keeps the rows it is given."""
+    """Stands in for the DeliveryStore: keeps the rows it is given."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, tuple[Any, ...]]] = []
@@ -29,8 +29,8 @@ class RecordingStore:
         return {"session_id": session_id, **counters}
 
 
-def _signals(store: RecordingStore, transcriber=None) -> SessionSignals:
-    return SessionSignals(
+def _signals(store: RecordingStore, transcriber=None) -> DeliveryConsumer:
+    return DeliveryConsumer(
         uuid.uuid4(),
         store=store,  # type: ignore[arg-type]
         publish=lambda _event: None,
@@ -99,7 +99,7 @@ async def test_without_a_second_hearing_the_conversations_words_are_used() -> No
 
 async def test_a_resumed_session_keeps_counting_from_its_start() -> None:
     """After a server restart, new rows carry on after the stored ones instead of reusing t_ms."""
-    signals = SessionSignals(
+    signals = DeliveryConsumer(
         uuid.uuid4(),
         store=RecordingStore(),  # type: ignore[arg-type]
         publish=lambda _event: None,
@@ -133,7 +133,7 @@ async def test_a_second_hearing_that_falls_behind_is_skipped_so_events_are_not_h
         wall[0] += 6.0  # one pass takes longer than the lag allowed
         return Transcript(text="So, um, I think", words=PROMPTED, audio_s=1.5, compute_ms=6000.0)
 
-    signals = SessionSignals(
+    signals = DeliveryConsumer(
         uuid.uuid4(),
         store=store,  # type: ignore[arg-type]
         publish=lambda _event: None,

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from api import signals
+from api import delivery_feed
 from api.app import create_app
 from api.watch_access import WatchAccess
 from db import sessions as repo
@@ -33,7 +33,7 @@ async def live_feeds(app: FastAPI) -> AsyncIterator[None]:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings, extra_lifespans=[live_feeds], extra_routers=[signals.router])
+    app = create_app(settings, extra_lifespans=[live_feeds], extra_routers=[delivery_feed.router])
     with TestClient(app) as client:
         yield client
 
@@ -111,7 +111,7 @@ def test_a_large_message_after_auth_ends_the_feed(client: TestClient) -> None:
     with client.websocket_connect(_path(session_id)) as ws:
         ws.send_json({"type": "auth", "token": token})
         assert ws.receive_json()["type"] == "subscribed"
-        ws.send_text("x" * (signals.MAX_MESSAGE_BYTES + 1))
+        ws.send_text("x" * (delivery_feed.MAX_MESSAGE_BYTES + 1))
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 1009

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from db.signals import SIGNAL_ROWS, SessionSignalStats
+from db.delivery import SIGNAL_ROWS, SessionDeliveryStats
 from db.spool import Spool, SpoolFull
 
 if TYPE_CHECKING:
@@ -25,11 +25,11 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 PoolFactory = Callable[[], Awaitable[asyncpg.Pool]]
-# A signal row: one of db.signals' row types, or a plain tuple of the same values in the same
+# A signal row: one of db.delivery' row types, or a plain tuple of the same values in the same
 # order (as spooled batches are read back, from this version or an older one).
 Row = Sequence[Any]
 
-# The columns of each signal table, in the order of its row's values (db.signals row types).
+# The columns of each signal table, in the order of its row's values (db.delivery row types).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {table: row._fields for table, row in SIGNAL_ROWS.items()}
 
 APPLICATION_NAME = "greenroom-signals"
@@ -80,7 +80,7 @@ _NEEDS_IDEMPOTENT_PATH = (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolat
 
 
 @dataclass(frozen=True, slots=True)
-class SignalStoreStats:
+class DeliveryStoreStats:
     """A snapshot of the store's counters since it was made.
 
     Accepted rows end up written, spooled or dropped; spooled rows end up replayed, dropped or
@@ -156,7 +156,7 @@ def _decode_session_id(value: Any) -> Any:
         return value
 
 
-class SignalStore:
+class DeliveryStore:
     """Takes signal rows without blocking and stores them in PostgreSQL in batched COPYs.
 
     submit() puts a row in a bounded buffer (queue_rows; when full the row is dropped and
@@ -247,7 +247,7 @@ class SignalStore:
         self._connection_resets = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings, database: str | PoolFactory) -> SignalStore:
+    def from_settings(cls, settings: Settings, database: str | PoolFactory) -> DeliveryStore:
         """A store tuned by the signal_* settings, spooling under the data directory."""
         return cls(
             database,
@@ -292,7 +292,7 @@ class SignalStore:
                 except Exception:  # noqa: BLE001 - closing a broken pool: just let it go
                     pool.terminate()
 
-    async def __aenter__(self) -> SignalStore:
+    async def __aenter__(self) -> DeliveryStore:
         await self.start()
         return self
 
@@ -341,10 +341,10 @@ class SignalStore:
 
     # -- counters ------------------------------------------------------------------------
 
-    def stats(self) -> SignalStoreStats:
+    def stats(self) -> DeliveryStoreStats:
         """A snapshot of the counters."""
         dropped = self._dropped_spool + self._dropped_session_gone + self._dropped_invalid
-        return SignalStoreStats(
+        return DeliveryStoreStats(
             rows_accepted=self._accepted,
             queue_full_drops=self._queue_full_drops,
             rows_rejected_closed=self._rejected_closed,
@@ -371,10 +371,10 @@ class SignalStore:
         frames_analysed: int = 0,
         frames_dropped: int = 0,
         audio_windows: int = 0,
-    ) -> SessionSignalStats:
+    ) -> SessionDeliveryStats:
         """A signal_stats row: the consumer's frame counters with this store's row counters."""
         counts = self._sessions.get(session_id, _SessionCounts())
-        return SessionSignalStats(
+        return SessionDeliveryStats(
             session_id=session_id,
             frames_received=frames_received,
             frames_analysed=frames_analysed,

@@ -14,11 +14,11 @@ import asyncpg
 import pytest
 
 from db import sessions as repo
-from db import signals
+from db import delivery
 from db.embedded import EmbeddedPostgres
 from db.migrate import apply_migrations
-from db.signal_store import APPLICATION_NAME, SignalStore, SignalStoreStats
-from db.signals import FaceSampleRow, ProsodyWindowRow, SpeechEventRow
+from db.delivery_store import APPLICATION_NAME, DeliveryStore, DeliveryStoreStats
+from db.delivery import FaceSampleRow, ProsodyWindowRow, SpeechEventRow
 from db.spool import Spool
 from tests.users import make_user
 
@@ -66,16 +66,16 @@ async def session_id(pool: asyncpg.Pool) -> UUID:
 
 
 @pytest.fixture
-async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., SignalStore]]:
+async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., DeliveryStore]]:
     """Builds started-later stores that are closed at the end of the test."""
-    stores: list[SignalStore] = []
+    stores: list[DeliveryStore] = []
 
-    def make(database: str, **kwargs: Any) -> SignalStore:
+    def make(database: str, **kwargs: Any) -> DeliveryStore:
         kwargs.setdefault("spool_dir", tmp_path / "spool")
         kwargs.setdefault("flush_interval_s", 0.02)
         kwargs.setdefault("backoff_initial_s", 0.02)
         kwargs.setdefault("backoff_max_s", 0.2)
-        store = SignalStore(database, **kwargs)
+        store = DeliveryStore(database, **kwargs)
         stores.append(store)
         return store
 
@@ -111,7 +111,7 @@ async def test_no_row_lost_or_duplicated_when_the_database_restarts_mid_stream(
             await conn.close()
 
         spool_dir = tmp_path / "spool"
-        store = SignalStore(
+        store = DeliveryStore(
             url,
             spool_dir=spool_dir,
             batch_rows=250,
@@ -183,7 +183,7 @@ async def test_no_row_lost_or_duplicated_when_the_database_restarts_mid_stream(
 
 
 async def test_many_rows_go_in_few_copies(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, batch_rows=1000, flush_interval_s=30)
     await store.start()
@@ -196,7 +196,7 @@ async def test_many_rows_go_in_few_copies(
     stats = store.stats()
     assert stats.copies == 6  # 5 x 1000 face samples, 1 x 30 prosody windows
     assert stats.rows_written == 5030
-    assert (await signals.signal_counts(pool, session_id)).table_rows == {
+    assert (await delivery.signal_counts(pool, session_id)).table_rows == {
         "face_samples": 5000,
         "prosody_windows": 30,
         "speech_events": 0,
@@ -204,7 +204,7 @@ async def test_many_rows_go_in_few_copies(
 
 
 async def test_rows_wait_at_most_the_flush_interval(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, batch_rows=1000, flush_interval_s=0.05)
     await store.start()
@@ -214,7 +214,7 @@ async def test_rows_wait_at_most_the_flush_interval(
 
 
 async def test_a_full_queue_drops_and_counts(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, queue_rows=100)
     accepted = [store.submit("face_samples", face_row(session_id, i)) for i in range(150)]
@@ -224,12 +224,12 @@ async def test_a_full_queue_drops_and_counts(
 
     await store.start()
     await store.flush()
-    assert (await signals.signal_counts(pool, session_id)).face_samples == 100
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == 100
     assert store.stats_row(session_id).rows_dropped == 50
 
 
 async def test_the_spool_is_bounded_and_what_overflows_is_counted(
-    make_store: Callable[..., SignalStore],
+    make_store: Callable[..., DeliveryStore],
     database_url: str,
     pool: asyncpg.Pool,
     session_id: UUID,
@@ -255,11 +255,11 @@ async def test_the_spool_is_bounded_and_what_overflows_is_counted(
     await back.start()
     await wait_for(lambda: not spool_files(spool_dir))
     assert back.stats().rows_replayed == stats.rows_spooled
-    assert (await signals.signal_counts(pool, session_id)).face_samples == stats.rows_spooled
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == stats.rows_spooled
 
 
 async def test_replaying_the_same_spool_twice_duplicates_nothing(
-    make_store: Callable[..., SignalStore],
+    make_store: Callable[..., DeliveryStore],
     database_url: str,
     pool: asyncpg.Pool,
     session_id: UUID,
@@ -286,7 +286,7 @@ async def test_replaying_the_same_spool_twice_duplicates_nothing(
         await store.aclose()
         assert store.stats().rows_replayed == 1021
         assert store.stats().rows_dropped == 0
-        assert (await signals.signal_counts(pool, session_id)).table_rows == {
+        assert (await delivery.signal_counts(pool, session_id)).table_rows == {
             "face_samples": 1000,
             "prosody_windows": 0,
             "speech_events": 21,
@@ -296,7 +296,7 @@ async def test_replaying_the_same_spool_twice_duplicates_nothing(
 
 
 async def test_a_torn_record_at_the_end_of_a_segment_is_skipped(
-    make_store: Callable[..., SignalStore],
+    make_store: Callable[..., DeliveryStore],
     database_url: str,
     pool: asyncpg.Pool,
     session_id: UUID,
@@ -316,11 +316,11 @@ async def test_a_torn_record_at_the_end_of_a_segment_is_skipped(
     await store.start()
     await wait_for(lambda: not spool_files(spool_dir))
     assert store.stats().rows_replayed == 100
-    assert (await signals.signal_counts(pool, session_id)).face_samples == 100
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == 100
 
 
 async def test_a_spool_of_plain_tuples_from_before_typed_rows_is_replayed(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID, tmp_path: Path
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID, tmp_path: Path
 ) -> None:
     typed = face_row(session_id, 0)
     assert json.dumps(typed, default=str) == json.dumps(tuple(typed), default=str)  # what a spool holds
@@ -334,7 +334,7 @@ async def test_a_spool_of_plain_tuples_from_before_typed_rows_is_replayed(
     await store.start()
     await wait_for(lambda: not spool_files(tmp_path / "spool"))
     assert store.stats().rows_replayed == 2 and store.stats().rows_dropped == 0
-    assert (await signals.signal_counts(pool, session_id)).table_rows == {
+    assert (await delivery.signal_counts(pool, session_id)).table_rows == {
         "face_samples": 1,
         "prosody_windows": 0,
         "speech_events": 1,
@@ -342,7 +342,7 @@ async def test_a_spool_of_plain_tuples_from_before_typed_rows_is_replayed(
 
 
 async def test_rows_of_a_deleted_session_are_dropped_and_counted(
-    make_store: Callable[..., SignalStore],
+    make_store: Callable[..., DeliveryStore],
     database_url: str,
     pool: asyncpg.Pool,
     tmp_path: Path,
@@ -373,13 +373,13 @@ async def test_rows_of_a_deleted_session_are_dropped_and_counted(
     assert stats.rows_replayed == 30 and stats.rows_written == 30
     assert store.stats_row(deleted_while_away).rows_dropped == 30
     assert store.stats_row(deleted_live).rows_dropped == 30
-    assert (await signals.signal_counts(pool, kept)).face_samples == 60
+    assert (await delivery.signal_counts(pool, kept)).face_samples == 60
     for gone in (deleted_live, deleted_while_away):
-        assert (await signals.signal_counts(pool, gone)).face_samples == 0
+        assert (await delivery.signal_counts(pool, gone)).face_samples == 0
 
 
 async def test_an_invalid_row_is_dropped_alone(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, batch_rows=500, flush_interval_s=30)
     await store.start()
@@ -396,12 +396,12 @@ async def test_an_invalid_row_is_dropped_alone(
     stats = store.stats()
     assert stats.rows_dropped_invalid == stats.rows_dropped == 2
     assert stats.rows_written == 198
-    counts = await signals.signal_counts(pool, session_id)
+    counts = await delivery.signal_counts(pool, session_id)
     assert counts.speech_events == 99 and counts.face_samples == 99
 
 
 async def test_aclose_flushes_pending_rows(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, batch_rows=10_000, flush_interval_s=60)
     await store.start()
@@ -411,13 +411,13 @@ async def test_aclose_flushes_pending_rows(
     assert store.stats().rows_written == 0
     await store.aclose()
     assert store.stats().rows_written == 123
-    assert (await signals.signal_counts(pool, session_id)).face_samples == 123
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == 123
     assert not store.submit("face_samples", face_row(session_id, 999))
     assert store.stats().rows_rejected_closed == 1
 
 
 async def test_a_cancelled_store_spools_what_it_held(
-    make_store: Callable[..., SignalStore],
+    make_store: Callable[..., DeliveryStore],
     database_url: str,
     pool: asyncpg.Pool,
     session_id: UUID,
@@ -441,11 +441,11 @@ async def test_a_cancelled_store_spools_what_it_held(
     await back.start()
     await wait_for(lambda: not spool_files(tmp_path / "spool"))
     assert back.stats().rows_replayed == 250
-    assert (await signals.signal_counts(pool, session_id)).face_samples == 250
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == 250
 
 
 async def test_connections_killed_under_an_idle_store_are_replaced(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url)
     await store.start()
@@ -465,11 +465,11 @@ async def test_connections_killed_under_an_idle_store_are_replaced(
     stats = store.stats()
     assert stats.rows_written == 2 and stats.rows_spooled == 0
     assert stats.connection_resets == 1
-    assert (await signals.signal_counts(pool, session_id)).face_samples == 2
+    assert (await delivery.signal_counts(pool, session_id)).face_samples == 2
 
 
 async def test_connections_killed_mid_stream_lose_and_duplicate_nothing(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url, batch_rows=200)
     await store.start()
@@ -513,7 +513,7 @@ async def test_connections_killed_mid_stream_lose_and_duplicate_nothing(
 
 
 async def test_a_pool_factory_store_and_its_stats_row(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     async def create_pool() -> asyncpg.Pool:
         return await asyncpg.create_pool(database_url, min_size=1, max_size=1)
@@ -525,19 +525,19 @@ async def test_a_pool_factory_store_and_its_stats_row(
     await store.flush()
     row = store.stats_row(session_id, frames_received=450, frames_analysed=400, frames_dropped=50)
     assert row.rows_written == 40 and row.rows_spooled == 0
-    await signals.upsert_signal_stats(pool, row)
-    await signals.upsert_signal_stats(pool, row)  # a newer snapshot replaces the older one
-    saved = await signals.load_signal_stats(pool, session_id)
+    await delivery.upsert_signal_stats(pool, row)
+    await delivery.upsert_signal_stats(pool, row)  # a newer snapshot replaces the older one
+    saved = await delivery.load_signal_stats(pool, session_id)
     assert saved is not None
     assert (saved.frames_received, saved.frames_dropped, saved.rows_written) == (450, 50, 40)
-    assert isinstance(store.stats(), SignalStoreStats)
+    assert isinstance(store.stats(), DeliveryStoreStats)
 
 
 # -- read side -----------------------------------------------------------------------------
 
 
 async def test_timelines_bucket_the_signals(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool, session_id: UUID
 ) -> None:
     store = make_store(database_url)
     await store.start()
@@ -556,7 +556,7 @@ async def test_timelines_bucket_the_signals(
     store.submit("speech_events", SpeechEventRow(session_id=session_id, t_ms=2500, kind="nudge", label="look at the camera"))
     await store.aclose()
 
-    face = await signals.face_series(pool, session_id, 0, 3000, 1000)
+    face = await delivery.face_series(pool, session_id, 0, 3000, 1000)
     assert [b.t_ms for b in face] == [0, 1000, 2000]
     assert [b.samples for b in face] == [10, 10, 10]
     assert [b.face_present_ratio for b in face] == [1.0, 0.0, 1.0]
@@ -564,26 +564,26 @@ async def test_timelines_bucket_the_signals(
     assert face[0].blinks == 1 and face[1].blinks == 0
     assert face[1].quality == pytest.approx(0.2)
 
-    window = await signals.face_series(pool, session_id, 500, 1500, 500)
+    window = await delivery.face_series(pool, session_id, 500, 1500, 500)
     assert [(b.t_ms, b.samples) for b in window] == [(500, 5), (1000, 5)]
 
-    prosody = await signals.prosody_series(pool, session_id, 0, 3000, 1000)
+    prosody = await delivery.prosody_series(pool, session_id, 0, 3000, 1000)
     assert [b.voiced_ratio for b in prosody] == [1.0, 0.5, 0.0]
     assert prosody[0].f0_hz == pytest.approx(145.0)
     assert prosody[2].f0_hz is None and prosody[2].loudness_dbfs == pytest.approx(-60.0)
 
-    events = await signals.speech_events(pool, session_id)
+    events = await delivery.speech_events(pool, session_id)
     assert [(e.t_ms, e.kind) for e in events] == [(1200, "pause"), (2500, "wpm"), (2500, "nudge")]
-    nudges = await signals.speech_events(pool, session_id, ["nudge"])
+    nudges = await delivery.speech_events(pool, session_id, ["nudge"])
     assert [e.label for e in nudges] == ["look at the camera"]
-    assert await signals.speech_events(pool, session_id, ["pause"], t_from_ms=2000) == []
+    assert await delivery.speech_events(pool, session_id, ["pause"], t_from_ms=2000) == []
 
     with pytest.raises(ValueError):
-        await signals.face_series(pool, session_id, 0, 3000, 0)
+        await delivery.face_series(pool, session_id, 0, 3000, 0)
 
 
 async def test_deleting_a_session_deletes_its_signals(
-    make_store: Callable[..., SignalStore], database_url: str, pool: asyncpg.Pool
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool
 ) -> None:
     session_id = await new_session(pool)
     store = make_store(database_url)
@@ -592,16 +592,16 @@ async def test_deleting_a_session_deletes_its_signals(
     store.submit("prosody_windows", (session_id, 0, -30.0, False, None, None))
     store.submit("speech_events", (session_id, 0, "filler", 300, None, "uh"))
     await store.aclose()
-    await signals.upsert_signal_stats(pool, store.stats_row(session_id, frames_received=1))
-    assert sum((await signals.signal_counts(pool, session_id)).table_rows.values()) == 3
+    await delivery.upsert_signal_stats(pool, store.stats_row(session_id, frames_received=1))
+    assert sum((await delivery.signal_counts(pool, session_id)).table_rows.values()) == 3
 
     assert await repo.delete_session(pool, session_id)
-    assert sum((await signals.signal_counts(pool, session_id)).table_rows.values()) == 0
-    assert await signals.load_signal_stats(pool, session_id) is None
+    assert sum((await delivery.signal_counts(pool, session_id)).table_rows.values()) == 0
+    assert await delivery.load_signal_stats(pool, session_id) is None
 
 
 async def test_submit_rejects_unknown_tables_and_wrong_widths(tmp_path: Path) -> None:
-    store = SignalStore(unreachable_url(tmp_path), spool_dir=tmp_path / "spool")
+    store = DeliveryStore(unreachable_url(tmp_path), spool_dir=tmp_path / "spool")
     with pytest.raises(ValueError):
         store.submit("users", (uuid4(),))
     with pytest.raises(ValueError):

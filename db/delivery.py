@@ -73,7 +73,7 @@ SIGNAL_TABLES: tuple[str, ...] = tuple(SIGNAL_ROWS)
 
 
 @dataclass(frozen=True, slots=True)
-class SessionSignalStats:
+class SessionDeliveryStats:
     """One row of signal_stats: what the media consumer saw and what became of its rows."""
 
     session_id: UUID
@@ -86,7 +86,7 @@ class SessionSignalStats:
     rows_replayed: int = 0
     rows_dropped: int = 0
 
-    def plus(self, earlier: SessionSignalStats | None) -> SessionSignalStats:
+    def plus(self, earlier: SessionDeliveryStats | None) -> SessionDeliveryStats:
         """These counters added to those an earlier server process stored for the session."""
         if earlier is None:
             return self
@@ -96,7 +96,7 @@ class SessionSignalStats:
         )
 
 
-async def load_signal_stats(db: Db, session_id: UUID) -> SessionSignalStats | None:
+async def load_signal_stats(db: Db, session_id: UUID) -> SessionDeliveryStats | None:
     """The session's stored counters, if a server process stored any."""
     row = await db.fetchrow(
         """
@@ -106,10 +106,10 @@ async def load_signal_stats(db: Db, session_id: UUID) -> SessionSignalStats | No
         """,
         session_id,
     )
-    return None if row is None else SessionSignalStats(**dict(row))
+    return None if row is None else SessionDeliveryStats(**dict(row))
 
 
-async def upsert_signal_stats(db: Db, stats: SessionSignalStats) -> None:
+async def upsert_signal_stats(db: Db, stats: SessionDeliveryStats) -> None:
     """Writes a session's signal counters, replacing the previous snapshot."""
     async with transaction(db) as conn:
         await conn.execute(

@@ -2,7 +2,7 @@
 
 Face samples (MediaPipe, at a set rate), prosody windows (Praat pitch, loudness) and
 transcript signals (pace, pauses, fillers, response latency) become rows for the
-SignalStore, a live summary a few times a second, and nudges for the candidate.
+DeliveryStore, a live summary a few times a second, and nudges for the candidate.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from livekit.agents.utils import aio
 from agent.events import CandidateNudged, SignalSummary
 from agent.priority import background_executor
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
-from db.signal_store import SignalStore
-from db.signals import FaceSampleRow, ProsodyWindowRow, SessionSignalStats, SpeechEventRow
+from db.delivery_store import DeliveryStore
+from db.delivery import FaceSampleRow, ProsodyWindowRow, SessionDeliveryStats, SpeechEventRow
 from media.face import FaceAnalyser, FaceSample
 from media.face_consumer import FaceConsumer
 from media.nudges import Nudge, NudgeRules
@@ -50,14 +50,14 @@ def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-class SessionSignals:
+class DeliveryConsumer:
     """Consumes one candidate's tracks and transcript; writes rows, feeds the live view, nudges."""
 
     def __init__(
         self,
         session_id: uuid.UUID,
         *,
-        store: SignalStore,
+        store: DeliveryStore,
         publish: Callable[[CandidateNudged | SignalSummary], None],
         rules: NudgeRules,
         face_model_path: Path | None,
@@ -306,7 +306,7 @@ class SessionSignals:
                 )
             )
 
-    async def aclose(self) -> SessionSignalStats:
+    async def aclose(self) -> SessionDeliveryStats:
         """Stop consuming; returns the session's counters once its rows are stored or spooled."""
         await aio.cancel_and_wait(self._ticker)
         await self._stop_face()
@@ -327,7 +327,7 @@ class SessionSignals:
         await self._store.flush()
         return self.stats()
 
-    def stats(self) -> SessionSignalStats:
+    def stats(self) -> SessionDeliveryStats:
         """The session's counters so far, the face consumer at work included (saved as they go)."""
         consumer = self._face_consumer
         return self._store.stats_row(
