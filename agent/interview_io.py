@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from livekit.agents.voice import io
 
+from agent.events import WireEvent
 from agent.stt_whisper import RecognizedUtterance
 
 
@@ -26,8 +27,8 @@ class InterviewRoom(Protocol):
     def silence(self) -> None:
         """Stops the interviewer's voice at once."""
 
-    async def broadcast(self, event: dict[str, Any]) -> None:
-        """Sends an event to everyone in the room."""
+    async def broadcast(self, event: WireEvent) -> None:
+        """Sends an event to everyone in the room (as its `to_wire()` JSON)."""
 
     async def aclose(self) -> None:
         """Stops reading the candidate's audio."""

@@ -291,7 +291,7 @@ class InterviewRunner:
         task.add_done_callback(self._tasks.discard)
 
     def _event(self, event: WireEvent) -> None:
-        self._spawn(self._room.broadcast(event.to_wire()))
+        self._spawn(self._room.broadcast(event))
 
     # -- interviewer side -------------------------------------------------
 

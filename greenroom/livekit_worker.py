@@ -267,11 +267,10 @@ class InterviewJob:
         room_io = self._room_io
 
         def publish(event: CandidateNudged | SignalSummary) -> None:
-            wire = event.to_wire()
             if isinstance(event, CandidateNudged):
-                self._spawn(room_io.broadcast(wire))
+                self._spawn(room_io.broadcast(event))
             else:
-                self._spawn(room_io.publish_signals(wire))
+                self._spawn(room_io.publish_signals(event.to_wire()))
 
         self._signals = delivery_consumer(s, session, store=self._store, models=self._models, publish=publish)
         self._reader = CandidateMediaReader(self._signals, is_candidate=is_candidate)
@@ -313,7 +312,7 @@ class InterviewJob:
         await db_sessions.mark_ended(
             self._pool, self.session_id, "completed", datetime.now(UTC), END_REASON_FINISHED
         )
-        await self._room_io.broadcast(RoomClosed("completed").to_wire())
+        await self._room_io.broadcast(RoomClosed("completed"))
         try:
             await self._ctx.delete_room()
         finally:

@@ -13,6 +13,7 @@ from livekit import rtc
 from livekit.agents.utils import aio
 from livekit.agents.voice import io
 
+from agent.events import WireEvent
 from media.room_server import Room
 from media.voice_track import SAMPLE_RATE as VOICE_SAMPLE_RATE
 from media.voice_track import SegmentFinished, SegmentStarted, VoiceTrack
@@ -151,8 +152,8 @@ class EmbeddedRoomIO:
     def silence(self) -> None:
         self._room.voice.clear()
 
-    async def broadcast(self, event: dict[str, Any]) -> None:
-        await self._room.broadcast(event)
+    async def broadcast(self, event: WireEvent) -> None:
+        await self._room.broadcast(event.to_wire())
 
     async def aclose(self) -> None:
         await self._audio_input.detach()

@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from livekit import rtc
 from livekit.agents.utils import aio
 
+from agent.events import WireEvent
 from media.agent_io import INPUT_QUEUE_FRAMES, INPUT_SAMPLE_RATE, QueuedAudioInput, VoiceTrackOutput
 from media.room_server import STATE_EVENTS
 from media.voice_track import SAMPLE_RATE as VOICE_SAMPLE_RATE
@@ -214,8 +215,9 @@ class LiveKitRoomIO:
     def silence(self) -> None:
         self._pump.clear()
 
-    async def broadcast(self, event: dict[str, Any]) -> None:
-        if event.get("type") in STATE_EVENTS:
+    async def broadcast(self, wire_event: WireEvent) -> None:
+        event = wire_event.to_wire()
+        if event["type"] in STATE_EVENTS:
             self.current[event["type"]] = event
             self._state_dirty.set()
             if self._state_sync is None:
