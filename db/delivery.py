@@ -358,7 +358,7 @@ async def speech_events(
 
 @dataclass(frozen=True, slots=True)
 class FaceSums:
-    """Face samples of a span reduced to counts and sums (all zero for a span with none)."""
+    """Face samples of a span reduced to counts and sums (all zero for a span with none); spans add up."""
 
     samples: int = 0
     present: int = 0
@@ -368,6 +368,9 @@ class FaceSums:
     stability_sum: float = 0.0
     stability_sq_sum: float = 0.0
     quality_sum: float = 0.0
+
+    def __add__(self, other: FaceSums) -> FaceSums:
+        return FaceSums(*(getattr(self, f) + getattr(other, f) for f in FaceSums.__slots__))
 
 
 async def face_sums_by_span(

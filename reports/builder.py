@@ -406,7 +406,7 @@ async def build_report(
     face_sums = await delivery_queries.face_sums_by_span(
         db, session.id, spans, gaze_on_min=GAZE_ON_CAMERA_MIN, smile_min=SMILE_MIN
     )
-    faces = iter([FaceAggregate(**dataclasses.asdict(f)) for f in face_sums])
+    faces = iter(face_sums)
     events = [
         EventRow(e.t_ms, e.kind, e.duration_ms, e.value, e.label)
         for e in await delivery_queries.speech_events(db, session.id)

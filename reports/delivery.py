@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.delivery import FaceSums
 from scoring.speech import (
     HEDGES,
     MIN_PACE_SPEAKING_S,
@@ -104,23 +105,8 @@ class DeliveryScore:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FaceAggregate:
-    """Face samples of a span, reduced to sums so spans can be added together."""
-
-    samples: int = 0
-    present: int = 0
-    gaze_on: int = 0
-    smiling: int = 0
-    stability_n: int = 0
-    stability_sum: float = 0.0
-    stability_sq_sum: float = 0.0
-    quality_sum: float = 0.0
-
-    def __add__(self, other: FaceAggregate) -> FaceAggregate:
-        return FaceAggregate(
-            *(getattr(self, f) + getattr(other, f) for f in FaceAggregate.__slots__)
-        )
+# Face samples of a span reduced to sums, as db/ returns them; spans add up with `+`.
+FaceAggregate = FaceSums
 
 
 @dataclass(frozen=True, slots=True)
