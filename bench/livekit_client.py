@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from bench.rtc_client import VOICED_HISTORY, VOICED_RMS, ClientError, Speech
+from bench.rtc_client import ClientError, Speech, VoiceLevels, deadline
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 480  # 10 ms
@@ -100,16 +100,11 @@ class LiveKitCamera:
             await self._task
 
 
-class LiveKitVoiceListener:
-    """Reads the interviewer's track, noting when frames arrive voiced and how long it has been quiet."""
+class LiveKitVoiceListener(VoiceLevels):
+    """Reads the interviewer's LiveKit track (10 ms frames) into its levels."""
 
     def __init__(self) -> None:
-        self.frames = 0
-        self.voiced_frames = 0
-        self.peak_rms = 0.0
-        self.voiced_at: deque[float] = deque(maxlen=VOICED_HISTORY)
-        self._quiet_frames = 0
-        self._changed = asyncio.Event()
+        super().__init__(FRAME_S)
         self._task: asyncio.Task[None] | None = None
 
     def listen(self, track: rtc.Track) -> None:
@@ -122,52 +117,16 @@ class LiveKitVoiceListener:
         stream = rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1, frame_size_ms=10)
         try:
             async for event in stream:
-                now = time.monotonic()
                 pcm = np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32)
-                rms = float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0
-                self.peak_rms = max(self.peak_rms, rms)
-                self.frames += 1
-                if rms > VOICED_RMS:
-                    self.voiced_frames += 1
-                    self.voiced_at.append(now)
-                    self._quiet_frames = 0
-                else:
-                    self._quiet_frames += 1
-                self._changed.set()
+                self.note(float(np.sqrt(np.mean(pcm * pcm))) if pcm.size else 0.0, time.monotonic())
         finally:
             await stream.aclose()
-
-    async def first_voice_after(self, after: float, timeout: float) -> float:
-        """The monotonic time of the first voiced frame received at or after `after`."""
-        async with _deadline(timeout, f"no interviewer voice within {timeout:.0f} s"):
-            while True:
-                for at in self.voiced_at:
-                    if at >= after:
-                        return at
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def quiet_for(self, quiet_s: float, timeout: float) -> None:
-        """Waits until `quiet_s` of received audio in a row has been silent."""
-        async with _deadline(timeout, f"the interviewer did not stop speaking within {timeout:.0f} s"):
-            while self._quiet_frames * FRAME_S < quiet_s:
-                self._changed.clear()
-                await self._changed.wait()
 
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-
-@contextlib.asynccontextmanager
-async def _deadline(timeout: float, message: str):
-    try:
-        async with asyncio.timeout(timeout):
-            yield
-    except TimeoutError:
-        raise ClientError(message) from None
 
 
 class LiveKitCandidate:
@@ -225,7 +184,7 @@ class LiveKitCandidate:
         """The next event of the type (or one of the types) not handed out before; events of
         other types before it are skipped (all stay in `events`)."""
         wanted = (event_type,) if isinstance(event_type, str) else event_type
-        async with _deadline(timeout, f"no {' or '.join(wanted)} event within {timeout:.0f} s"):
+        async with deadline(timeout, f"no {' or '.join(wanted)} event within {timeout:.0f} s"):
             while True:
                 while self._seen < len(self.events):
                     event = self.events[self._seen]

@@ -183,16 +183,54 @@ class Camera(MediaStreamTrack):
 # -- the interviewer's voice --------------------------------------------------
 
 
-class VoiceListener:
-    """Reads the interviewer's track, noting when frames arrive voiced and how long it has been quiet."""
+class VoiceLevels:
+    """The interviewer's voice as received, frame by frame: how much was voiced, when, and how
+    long it has now been quiet (what the benches and tests wait on, on either transport)."""
 
-    def __init__(self, track: MediaStreamTrack) -> None:
+    def __init__(self, frame_s: float) -> None:
+        self.frame_s = frame_s
         self.frames = 0
         self.voiced_frames = 0
+        self.peak_rms = 0.0
         self.voiced_at: deque[float] = deque(maxlen=VOICED_HISTORY)  # receive times of voiced frames
         self._quiet_frames = 0  # consecutive silent frames received
         self._changed = asyncio.Event()
-        self._voice_waiters: list[tuple[float, asyncio.Future[float]]] = []
+
+    def note(self, rms: float, now: float) -> None:
+        """One frame received at `now` (monotonic) with this RMS."""
+        self.peak_rms = max(self.peak_rms, rms)
+        self.frames += 1
+        if rms > VOICED_RMS:
+            self.voiced_frames += 1
+            self.voiced_at.append(now)
+            self._quiet_frames = 0
+        else:
+            self._quiet_frames += 1
+        self._changed.set()
+
+    async def first_voice_after(self, after: float, timeout: float) -> float:
+        """The monotonic time of the first voiced frame received at or after `after`."""
+        async with deadline(timeout, f"no interviewer voice within {timeout:.0f} s"):
+            while True:
+                for at in self.voiced_at:
+                    if at >= after:
+                        return at
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def quiet_for(self, quiet_s: float, timeout: float) -> None:
+        """Waits until `quiet_s` of received audio in a row has been silent."""
+        async with deadline(timeout, f"the interviewer did not stop speaking within {timeout:.0f} s"):
+            while self._quiet_frames * self.frame_s < quiet_s:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+class VoiceListener(VoiceLevels):
+    """Reads the interviewer's aiortc track (20 ms frames) into its levels."""
+
+    def __init__(self, track: MediaStreamTrack) -> None:
+        super().__init__(FRAME_S)
         self._task = asyncio.create_task(self._read(track), name="voice-listener")
 
     async def _read(self, track: MediaStreamTrack) -> None:
@@ -201,40 +239,8 @@ class VoiceListener:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            now = time.monotonic()
             pcm = frame.to_ndarray().astype(np.float32)
-            voiced = float(np.sqrt(np.mean(pcm * pcm))) > VOICED_RMS
-            self.frames += 1
-            if voiced:
-                self.voiced_frames += 1
-                self.voiced_at.append(now)
-                self._quiet_frames = 0
-                for after, fut in self._voice_waiters:
-                    if now >= after and not fut.done():
-                        fut.set_result(now)
-                self._voice_waiters = [(a, f) for a, f in self._voice_waiters if not f.done()]
-            else:
-                self._quiet_frames += 1
-            self._changed.set()
-
-    async def first_voice_after(self, after: float, timeout: float) -> float:
-        """The monotonic time of the first voiced frame received at or after `after`."""
-        for at in self.voiced_at:
-            if at >= after:
-                return at
-        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._voice_waiters.append((after, fut))
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            raise ClientError(f"no interviewer voice within {timeout:.0f} s") from None
-
-    async def quiet_for(self, quiet_s: float, timeout: float) -> None:
-        """Wait until `quiet_s` of received audio in a row has been silent."""
-        async with _deadline(timeout, f"the interviewer did not stop speaking within {timeout:.0f} s"):
-            while self._quiet_frames * FRAME_S < quiet_s:
-                self._changed.clear()
-                await self._changed.wait()
+            self.note(float(np.sqrt(np.mean(pcm * pcm))), time.monotonic())
 
     async def aclose(self) -> None:
         self._task.cancel()
@@ -243,7 +249,7 @@ class VoiceListener:
 
 
 @contextlib.asynccontextmanager
-async def _deadline(timeout: float, message: str):
+async def deadline(timeout: float, message: str):
     try:
         async with asyncio.timeout(timeout):
             yield
@@ -293,7 +299,7 @@ class RoomClient:
 
     async def next_event(self, kind: str, *, timeout: float = 10.0) -> dict[str, Any]:
         """The oldest unread event of this type, waiting for one if needed."""
-        async with _deadline(timeout, f"no {kind!r} event within {timeout:.0f} s"):
+        async with deadline(timeout, f"no {kind!r} event within {timeout:.0f} s"):
             while True:
                 for i, event in enumerate(self._unread):
                     if event.get("type") == kind:
@@ -305,14 +311,14 @@ class RoomClient:
 
     async def wait_closed(self, *, timeout: float = 10.0) -> tuple[int | None, str | None]:
         """The close code and reason, once the server has closed the socket."""
-        async with _deadline(timeout, "the socket stayed open"):
+        async with deadline(timeout, "the socket stayed open"):
             await self._reader
         return self.ws.close_code, self.ws.close_reason
 
     async def join(self, token: str, *, timeout: float = 10.0) -> dict[str, Any]:
         """Send a join; returns the `joined` event, or raises with the server's error."""
         await self.send({"type": "join", "token": token})
-        async with _deadline(timeout, "no answer to join"):
+        async with deadline(timeout, "no answer to join"):
             while True:
                 for event in self._unread:
                     if event.get("type") in ("joined", "error"):
@@ -342,7 +348,7 @@ class RoomClient:
         await self.send({"type": "offer", "sdp": pc.localDescription.sdp})
         answer = await self.next_event("answer", timeout=timeout)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-        async with _deadline(timeout, "the peer connection did not connect"):
+        async with deadline(timeout, "the peer connection did not connect"):
             while pc.connectionState != "connected":
                 if pc.connectionState in ("failed", "closed"):
                     raise ClientError(f"peer connection {pc.connectionState}")
