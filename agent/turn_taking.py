@@ -33,6 +33,7 @@ import numpy as np
 
 from agent.interviewer import assess_answer
 from agent.question_bank import Question
+from scoring.speech import is_vocal_filler
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +43,11 @@ STATES: tuple[TextState, ...] = ("continuing", "open", "likely", "complete")
 EOT_SAMPLE_RATE = 16000
 EOT_WINDOW_S = 1.2  # what the audio end-of-turn model hears: the last 1.2 s
 
-# Words after which a speaker who stops has not finished: conjunctions, fillers, articles,
-# prepositions and the like. Whisper writes "and..." or "and" for these, never "and."
+# Words after which a speaker who stops has not finished: conjunctions, articles, prepositions
+# and the like, and any vocal filler (scoring.speech). Whisper writes "and..." or "and" for
+# these, never "and."
 _CONTINUATION = frozenset(
-    "and but so because or then um umm uh uhh er erm hmm like which that who to the a an of "
+    "and but so because or then like which that who to the a an of "
     "with for from in on at by my our their his her your its we i is was were are be been if "
     "when while as also plus than though although since until unless whereas".split()
 )
@@ -160,7 +162,7 @@ def read_answer(answer: str, question: Question | None) -> Reading:
         return Reading("continuing", 0, "nothing said yet")
     if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
         return Reading("continuing", n, "the sentence is unfinished")
-    if words[-1] in _CONTINUATION:
+    if words[-1] in _CONTINUATION or is_vocal_filler(words[-1]):
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
     last = _last_sentence(text).lower()
     if _OPENING.search(last):
