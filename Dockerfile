@@ -5,13 +5,15 @@
 # Docker cannot run on the project's machines; tests/livekit/test_deployment_files.py checks
 # this file against the repository (sources, lock, uv version, user) instead.
 
-# The web app's one npm dependency, Chart.js, as `make setup` copies it (Makefile, CHART_JS).
+# The web app's npm dependencies, Chart.js and livekit-client, as `make setup` copies them
+# (Makefile, CHART_JS and LIVEKIT_CLIENT).
 FROM node:22-bookworm-slim AS frontend
 WORKDIR /src/frontend
 COPY frontend/package.json frontend/package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
     && mkdir -p vendor \
-    && cp node_modules/chart.js/dist/chart.umd.js vendor/chart.umd.js
+    && cp node_modules/chart.js/dist/chart.umd.js vendor/chart.umd.js \
+    && cp node_modules/livekit-client/dist/livekit-client.esm.mjs vendor/livekit-client.esm.js
 
 # Bookworm, as the tests' machines: the package names below are Debian 12's.
 FROM python:3.11-slim-bookworm
@@ -57,6 +59,7 @@ COPY reports ./reports
 COPY scoring ./scoring
 COPY frontend ./frontend
 COPY --from=frontend /src/frontend/vendor/chart.umd.js ./frontend/vendor/chart.umd.js
+COPY --from=frontend /src/frontend/vendor/livekit-client.esm.js ./frontend/vendor/livekit-client.esm.js
 # The project itself, editable: the server serves frontend/ from beside its package.
 RUN uv sync --locked --no-dev \
     && python -c "import greenroom.cli, greenroom.server, media.face, aiortc, livekit.rtc, livekit.agents, faster_whisper, piper, asyncpg"

@@ -29,12 +29,15 @@ $(STAMP): pyproject.toml uv.lock $(BIN)/uv
 lock: $(BIN)/uv
 	$(UV) lock --upgrade
 
-# The web app is plain ES modules; npm only brings Chart.js, copied where the server serves it.
+# The web app is plain ES modules; npm brings Chart.js and livekit-client, copied where the server
+# serves them. livekit-client's ES module build is self-contained (its dependencies bundled), so
+# the pages import it as a module under the CSP's script-src 'self'; it is served as .js.
 FRONTEND := frontend
 FRONTEND_STAMP := $(FRONTEND)/node_modules/.greenroom-installed
 CHART_JS := $(FRONTEND)/vendor/chart.umd.js
+LIVEKIT_CLIENT := $(FRONTEND)/vendor/livekit-client.esm.js
 
-frontend: $(CHART_JS)
+frontend: $(CHART_JS) $(LIVEKIT_CLIENT)
 
 $(FRONTEND_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
@@ -43,6 +46,10 @@ $(FRONTEND_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
 $(CHART_JS): $(FRONTEND_STAMP)
 	mkdir -p $(FRONTEND)/vendor
 	cp $(FRONTEND)/node_modules/chart.js/dist/chart.umd.js $(CHART_JS)
+
+$(LIVEKIT_CLIENT): $(FRONTEND_STAMP)
+	mkdir -p $(FRONTEND)/vendor
+	cp $(FRONTEND)/node_modules/livekit-client/dist/livekit-client.esm.mjs $(LIVEKIT_CLIENT)
 
 run: setup
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/greenroom serve

@@ -19,7 +19,7 @@ from api.limits import BodySizeLimit
 from api import livekit_webhook
 from api.livekit_rooms import LiveKitUnavailable, livekit_unavailable
 from api.retention import retention_sweeps
-from api.security_headers import SecurityHeaders
+from api.security_headers import SecurityHeaders, livekit_connect_sources
 from api.throttle import Throttle
 from api.tokens import resolve_token_secret, room_token_issuer
 from db.migrate import apply_migrations
@@ -101,7 +101,13 @@ def create_app(
     # Added last runs first: headers go on every answer, including the 413, 500 and 503 below.
     app.add_middleware(BodySizeLimit, default_bytes=settings.max_body_bytes, larger=LARGER_BODIES)
     app.add_middleware(ErrorAnswers)
-    app.add_middleware(SecurityHeaders)
+    # With LiveKit, the pages also connect to its server (the URL browsers are given).
+    livekit_sources = (
+        livekit_connect_sources(settings.livekit_public_url or settings.livekit_url)
+        if settings.transport == "livekit"
+        else ()
+    )
+    app.add_middleware(SecurityHeaders, connect_sources=livekit_sources)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(LiveKitUnavailable, livekit_unavailable)
     for module in (auth, catalog, consent, sessions, questions, reports, progress, score):

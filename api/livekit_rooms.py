@@ -1,23 +1,26 @@
 """Sessions' rooms on a LiveKit server (GREENROOM_TRANSPORT=livekit): made, closed, and coaches sent away.
 
 Each session's room is named by the session id. It is made (or found) whenever the candidate is
-given a token, with an empty-room timeout and a participant limit; the interviewer is dispatched
-to it explicitly, once per room: the room's dispatches are listed first, under a lock per room in
-this process (two processes racing on one room's first join could both dispatch). Revoking a
-share removes the coaches that watch through it from the room at once, by the rule the embedded
-room applies: LiveKit checks a token only when it is used to join. Ending or deleting a session,
-or deleting the account, closes its room (`close_room`, through api.deps.get_rooms).
+given a token, with an empty-room timeout, a participant limit, and the interviewer's dispatch
+(CreateRoomRequest.agents): LiveKit dispatches the interviewer once, when it makes the room,
+however many API processes ask at once. LiveKit does not dispatch it again when its worker dies
+(the dead job stays listed as running), so a room with no interviewer in it, and no job about to
+join, is given a new dispatch (ensure_interviewer: on every token, and from the interviewer's
+participant_left webhook, api/livekit_upkeep.py); a duplicate is harmless, as a job holds its
+session. Revoking a share removes the coaches that watch through it from the room at once, by
+the rule the embedded room applies: LiveKit checks a token only when it is used to join. Ending
+or deleting a session, or deleting the account, closes its room (`close_room`, through
+api.deps.get_rooms).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import weakref
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import aiohttp
@@ -37,6 +40,17 @@ logger = logging.getLogger(__name__)
 LIVEKIT_UNAVAILABLE = "room server (LiveKit) unavailable, retry shortly"
 # The candidate and the hidden signal consumer; the interviewer, an agent, is not counted by LiveKit.
 PARTICIPANTS_BESIDES_COACHES = 2
+# A job a worker took for the room may take this long to join it (take the session's hold,
+# connect) before it is presumed lost and the interviewer dispatched again.
+JOB_JOIN_WINDOW_S = 15.0
+# A dispatch that no worker has taken this long after it was made found none: LiveKit does not
+# try it again (a worker that registers later is not given it).
+DISPATCH_LAUNCH_WINDOW_S = 5.0
+_LIVE_JOB = (api.JobStatus.JS_PENDING, api.JobStatus.JS_RUNNING)
+
+# Whether a room has its interviewer: in it; a job taken or a dispatch made, about to join;
+# dispatched just now; or there is no room (nothing to do).
+InterviewerState = Literal["present", "coming", "dispatched", "no_room"]
 
 # The 503 of routes that call LiveKit (with that transport): the database's, or LiveKit's.
 UNAVAILABLE = {
@@ -61,13 +75,17 @@ class LiveKitRooms:
         agent_name: str,
         empty_timeout_s: int,
         max_participants: int,
+        launch_window_s: float = DISPATCH_LAUNCH_WINDOW_S,
+        job_join_window_s: float = JOB_JOIN_WINDOW_S,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._lkapi = lkapi
         self.agent_name = agent_name
         self.empty_timeout_s = empty_timeout_s
         self.max_participants = max_participants
-        # One lock per room while its dispatch is checked; a room nobody waits on is dropped.
-        self._dispatching: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._launch_window_s = launch_window_s
+        self._job_join_window_s = job_join_window_s
+        self._clock = clock  # wall time, as LiveKit stamps dispatches and jobs
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveKitRooms:
@@ -92,29 +110,55 @@ class LiveKitRooms:
         await self._lkapi.aclose()
 
     async def ensure_room(self, session_id: str) -> None:
-        """Makes the session's room if it is not there, and dispatches the interviewer to it
-        unless it already has been; raises LiveKitUnavailable."""
+        """Makes the session's room if it is not there, the interviewer's dispatch with it, and
+        dispatches the interviewer again if the room has lost it; raises LiveKitUnavailable."""
         async with _calling("create_room", session_id):
             await self._lkapi.room.create_room(
                 api.CreateRoomRequest(
                     name=session_id,
                     empty_timeout=self.empty_timeout_s,
                     max_participants=self.max_participants,
+                    agents=[api.RoomAgentDispatch(agent_name=self.agent_name, metadata=self._metadata(session_id))],
                 )
             )
-        lock = self._dispatching.setdefault(session_id, asyncio.Lock())
-        async with lock, _calling("dispatch", session_id):
-            dispatches = await self._lkapi.agent_dispatch.list_dispatch(session_id)
-            if any(d.agent_name == self.agent_name for d in dispatches):
-                return
+        await self.ensure_interviewer(session_id, room_made=True)
+
+    async def ensure_interviewer(self, session_id: str, *, room_made: bool = False) -> InterviewerState:
+        """Dispatches the interviewer to the session's room unless one is in it or about to join
+        (a job taken within the join window, or a dispatch no worker has had time to take); a
+        dispatch no worker took is withdrawn first. Raises LiveKitUnavailable."""
+        if any(p.kind == api.ParticipantInfo.Kind.AGENT for p in await self.participants(session_id)):
+            return "present"
+        if not room_made and not await self.room_exists(session_id):
+            return "no_room"
+        async with _calling("list_dispatch", session_id):
+            listed = await self._lkapi.agent_dispatch.list_dispatch(session_id)
+        ours = [d for d in listed if d.agent_name == self.agent_name]
+        now_ns = int(self._clock() * 1e9)
+        taken = [job for d in ours for job in d.state.jobs if job.state.status in _LIVE_JOB]
+        if any(now_ns - job.state.started_at < self._job_join_window_s * 1e9 for job in taken):
+            return "coming"
+        untaken = [d for d in ours if not d.state.jobs]
+        if any(now_ns - d.state.created_at < self._launch_window_s * 1e9 for d in untaken):
+            return "coming"
+        async with _calling("dispatch", session_id):
+            for dispatch in untaken:
+                try:
+                    await self._lkapi.agent_dispatch.delete_dispatch(dispatch.id, session_id)
+                except api.TwirpError as exc:
+                    if exc.status != 404:
+                        raise
             await self._lkapi.agent_dispatch.create_dispatch(
                 api.CreateAgentDispatchRequest(
-                    agent_name=self.agent_name,
-                    room=session_id,
-                    metadata=json.dumps({"session_id": session_id}),
+                    agent_name=self.agent_name, room=session_id, metadata=self._metadata(session_id)
                 )
             )
-            logger.info("interviewer dispatched", extra={"session_id": session_id})
+        logger.info("interviewer dispatched", extra={"session_id": session_id})
+        return "dispatched"
+
+    @staticmethod
+    def _metadata(session_id: str) -> str:
+        return json.dumps({"session_id": session_id})
 
     async def close_room(self, session_id: str, reason: str) -> None:
         """Deletes the session's room, disconnecting everyone in it (the sessions API's room closer)."""
@@ -136,6 +180,17 @@ class LiveKitRooms:
                     return []
                 raise
         return list(listed.participants)
+
+    async def room_exists(self, session_id: str) -> bool:
+        async with _calling("list_rooms", session_id):
+            listed = await self._lkapi.room.list_rooms(api.ListRoomsRequest(names=[session_id]))
+        return bool(listed.rooms)
+
+    async def room_names(self) -> list[str]:
+        """The rooms on the server now."""
+        async with _calling("list_rooms", ""):
+            listed = await self._lkapi.room.list_rooms(api.ListRoomsRequest())
+        return [room.name for room in listed.rooms]
 
     async def candidate_present(self, session_id: str) -> bool:
         """Whether the session's candidate is in its room now."""

@@ -132,27 +132,31 @@ class LiveKitUpkeep:
         running = self._recalls.get(session_id)
         if running is not None and not running.done():
             return
-        task = self._own(asyncio.create_task(self._recall(session_id), name="livekit-interviewer-recall"))
-        self._recalls[session_id] = task
-        task.add_done_callback(lambda t: self._recalls.pop(session_id, None) if self._recalls.get(session_id) is t else None)
+        self._recalls[session_id] = self._own(
+            asyncio.create_task(self._recall(session_id), name="livekit-interviewer-recall")
+        )
 
     async def _recall(self, session_id: UUID) -> None:
         log = {"session_id": str(session_id)}
         give_up_at = time.monotonic() + self._recall_give_up_s
-        while time.monotonic() < give_up_at:
-            try:
-                session = await db_sessions.get_session(self._pool, session_id)
-                if session is None or session.status not in db_sessions.OPEN_STATUSES:
-                    return
-                state = await self._rooms.ensure_interviewer(str(session_id))
-                if state in ("present", "no_room"):
-                    return
-                if state == "dispatched":
-                    logger.info("interviewer dispatched again: it left an open session's room", extra=log)
-            except PASSING_ERRORS as exc:
-                logger.warning("interviewer not recalled this time", extra={**log, "error": type(exc).__name__})
-            await asyncio.sleep(self._recall_every_s)
-        logger.warning("no interviewer came back to the room; recall given up", extra=log)
+        try:
+            while time.monotonic() < give_up_at:
+                try:
+                    session = await db_sessions.get_session(self._pool, session_id)
+                    if session is None or session.status not in db_sessions.OPEN_STATUSES:
+                        return
+                    state = await self._rooms.ensure_interviewer(str(session_id))
+                    if state in ("present", "no_room"):
+                        return
+                    if state == "dispatched":
+                        logger.info("interviewer dispatched again: it left an open session's room", extra=log)
+                except PASSING_ERRORS as exc:
+                    logger.warning("interviewer not recalled this time", extra={**log, "error": type(exc).__name__})
+                await asyncio.sleep(self._recall_every_s)
+            logger.warning("no interviewer came back to the room; recall given up", extra=log)
+        finally:
+            if self._recalls.get(session_id) is asyncio.current_task():
+                del self._recalls[session_id]
 
     # -- coaches ---------------------------------------------------------------------------
 

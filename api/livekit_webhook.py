@@ -18,6 +18,12 @@ What the events change (a room is named by its session id; other rooms are ignor
 - room_finished: a live session ends as abandoned (room_finished). One that ended normally
   (completed by the interviewer or by the candidate before the room closed) stays as it is; a
   scheduled one (nobody joined; the room is made again with the next token) stays scheduled.
+- participant_left, the interviewer (an agent): while the session is open, the interviewer is
+  dispatched again until one is back in the room (api/livekit_upkeep.py).
+- Coaches joining and leaving are noted, so that one whose share link expires while it watches
+  is removed (api/livekit_upkeep.py re-checks them every second).
+A session these events end (abandoned, or ended by the candidate) is scored at once, as the
+embedded server scores a session at its end; the interviewer's worker scores those it completes.
 The database changes are made in the transaction that notes the event's id, so a failure
 leaves the event unseen and LiveKit's retry applies it.
 """
@@ -40,10 +46,15 @@ from livekit import api
 from pydantic import BaseModel
 
 from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, remove_coaches_without_access, role_of
+from api.livekit_upkeep import LiveKitUpkeep
+from api.livekit_watchers import on_participant_event
+from api.reports import report_context
+from api.sessions import END_REASON_BY_CANDIDATE
 from db import livekit_webhooks
 from db import sessions as db_sessions
 from db.pool import transaction
 from greenroom.settings import Settings
+from reports.session_end import score_ended_session
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +100,12 @@ class LiveKitWebhooks:
         window_s: float,
         reconnect_grace_s: float,
         clock: Callable[[], float] = time.time,
+        upkeep: LiveKitUpkeep | None = None,
     ) -> None:
+        """`upkeep` is told of the interviewer leaving, of coaches, and of sessions ended here."""
         self._pool = pool
         self._rooms = rooms
+        self._upkeep = upkeep
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self._window_s = window_s
         self._grace_s = reconnect_grace_s
@@ -100,7 +114,9 @@ class LiveKitWebhooks:
         self._tasks: set[asyncio.Task[None]] = set()  # every grace task, until it is done
 
     @classmethod
-    def from_settings(cls, settings: Settings, pool: asyncpg.Pool, rooms: LiveKitRooms) -> LiveKitWebhooks:
+    def from_settings(
+        cls, settings: Settings, pool: asyncpg.Pool, rooms: LiveKitRooms, *, upkeep: LiveKitUpkeep | None = None
+    ) -> LiveKitWebhooks:
         assert settings.livekit_api_key and settings.livekit_api_secret  # Settings checks this
         return cls(
             pool,
@@ -109,6 +125,7 @@ class LiveKitWebhooks:
             api_secret=settings.livekit_api_secret.get_secret_value(),
             window_s=settings.livekit_webhook_window_s,
             reconnect_grace_s=settings.reconnect_grace_s,
+            upkeep=upkeep,
         )
 
     async def aclose(self) -> None:
@@ -130,6 +147,8 @@ class LiveKitWebhooks:
                 await self._record(conn, event, session_id)
         if session_id is not None:
             await self._follow_up(event, session_id)
+            if self._upkeep is not None:
+                await self._keep_up(self._upkeep, event, session_id)
         return event.event
 
     def verified(self, body: bytes, authorization: str | None) -> api.WebhookEvent:
@@ -187,6 +206,25 @@ class LiveKitWebhooks:
                 logger.warning("coach access not checked: LiveKit unavailable", extra={"session_id": str(session_id)})
         elif event.event == "room_finished":
             await self._end_grace(session_id)
+        if role in ("coach", "candidate"):  # coaches are hidden: the candidate is told who watches
+            await on_participant_event(self._rooms, event, str(session_id))
+
+    async def _keep_up(self, upkeep: LiveKitUpkeep, event: api.WebhookEvent, session_id: UUID) -> None:
+        """What the event means for the upkeep: the interviewer gone, a coach come or gone, a
+        session ended (one the interviewer completed is scored by its worker)."""
+        participant = event.participant
+        role = role_of(participant) if event.event.startswith("participant_") else None
+        if event.event == "participant_left" and participant.kind == api.ParticipantInfo.Kind.AGENT:
+            upkeep.interviewer_left(session_id)
+        elif event.event == "participant_joined" and role == "coach":
+            upkeep.coach_joined(session_id, participant)
+        elif event.event == "participant_left" and role == "coach":
+            upkeep.coach_left(session_id, participant.identity)
+        elif event.event == "room_finished":
+            upkeep.room_finished(session_id)
+            session = await db_sessions.get_session(self._pool, session_id)
+            if session is not None and session.end_reason in (END_REASON_ROOM_FINISHED, END_REASON_BY_CANDIDATE):
+                upkeep.ended(session_id)
 
     def _own(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         self._tasks.add(task)
@@ -221,6 +259,8 @@ class LiveKitWebhooks:
         )
         if ended is not None and ended.end_reason == END_REASON_CANDIDATE_GONE:
             logger.info("session abandoned: the candidate did not come back", extra={"session_id": str(session_id)})
+            if self._upkeep is not None:
+                self._upkeep.ended(session_id)
             try:
                 await self._rooms.close_room(str(session_id), "abandoned")
             except LiveKitUnavailable:
@@ -229,15 +269,24 @@ class LiveKitWebhooks:
 
 @asynccontextmanager
 async def livekit_transport(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """The LiveKit rooms and webhooks on app.state for the app's lifespan (the livekit transport)."""
+    """The LiveKit rooms, webhooks and upkeep on app.state for the app's lifespan (the livekit
+    transport); sessions ended here are scored with the evaluator the app holds at the time."""
+    pool = app.state.pool
+
+    async def score(session_id: UUID) -> None:
+        await score_ended_session(pool, session_id, report_context(app))
+
     rooms = LiveKitRooms.from_settings(settings)
-    webhooks = LiveKitWebhooks.from_settings(settings, app.state.pool, rooms)
+    upkeep = LiveKitUpkeep.from_settings(settings, pool, rooms, on_ended=score)
+    webhooks = LiveKitWebhooks.from_settings(settings, pool, rooms, upkeep=upkeep)
     app.state.livekit_rooms = rooms
     app.state.livekit_webhooks = webhooks
+    upkeep.start()
     try:
         yield
     finally:
         await webhooks.aclose()
+        await upkeep.aclose()
         await rooms.aclose()
         app.state.livekit_rooms = app.state.livekit_webhooks = None
 

@@ -75,10 +75,13 @@ def _free_udp_range(count: int) -> int:
 
 
 def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_secret: str,
-                redis_address: str | None = None, webhook_urls: Sequence[str] = ()) -> str:
+                redis_address: str | None = None, redis_password: str | None = None,
+                webhook_urls: Sequence[str] = ()) -> str:
     """A loopback-only server config: signalling, ICE/TCP and a UDP port range on 127.0.0.1;
-    webhooks, signed with the API key, to webhook_urls."""
+    webhooks, signed with the API key, to webhook_urls; Redis (shared with other nodes) if given."""
     redis = f"redis:\n  address: {redis_address}\n" if redis_address else ""
+    if redis and redis_password:
+        redis += f"  password: {redis_password}\n"
     webhook = "".join(f"    - {url}\n" for url in webhook_urls)
     webhook = f"webhook:\n  api_key: {api_key}\n  urls:\n{webhook}" if webhook_urls else ""
     return (
@@ -101,7 +104,7 @@ def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_s
 @contextmanager
 def run_livekit(
     work_dir: Path, *, api_key: str, api_secret: str, redis_address: str | None = None,
-    webhook_urls: Sequence[str] = (),
+    redis_password: str | None = None, webhook_urls: Sequence[str] = (),
 ) -> Iterator[LiveKitServer]:
     """Runs livekit-server on loopback until the block ends; waits until it answers HTTP."""
     binary = server_binary()
@@ -110,7 +113,8 @@ def run_livekit(
     config = work_dir / "livekit.yaml"
     config.write_text(config_yaml(
         port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
-        api_key=api_key, api_secret=api_secret, redis_address=redis_address, webhook_urls=webhook_urls,
+        api_key=api_key, api_secret=api_secret, redis_address=redis_address, redis_password=redis_password,
+        webhook_urls=webhook_urls,
     ))
     log = work_dir / "livekit.log"
     http_url = f"http://127.0.0.1:{port}"

@@ -233,28 +233,48 @@ async def heartbeat(db: Db, session_ids: Sequence[UUID]) -> None:
     )
 
 
+# A live session no process has kept alive for $stale seconds, counted from $since at the earliest.
+_ORPHANED = """status = 'live' AND greatest(coalesce(heartbeat_at, started_at, created_at), {since})
+              < now() - make_interval(secs => {stale}::float8)"""
+
+
+async def orphaned_sessions(db: Db, *, stale_after_s: float, since: datetime) -> list[UUID]:
+    """The live sessions abandon_orphaned would end now (before `held` is taken out)."""
+    rows = await db.fetch(
+        f"SELECT id FROM sessions WHERE {_ORPHANED.format(since='$2', stale='$1')}", stale_after_s, since
+    )
+    return [row["id"] for row in rows]
+
+
 async def abandon_orphaned(
-    db: Db, *, stale_after_s: float, held: Sequence[UUID] = (), end_reason: str, since: datetime
+    db: Db,
+    *,
+    stale_after_s: float,
+    held: Sequence[UUID] = (),
+    among: Sequence[UUID] | None = None,
+    end_reason: str,
+    since: datetime,
 ) -> list[UUID]:
-    """Ends as abandoned every live session outside `held` that no process has kept alive for
-    stale_after_s (its process died, and its candidate did not come back); the end time is its
-    last sign of life. Time counts from `since` at the earliest (when the calling process
-    started): while no server ran, the candidate could not have come back. Returns their ids."""
+    """Ends as abandoned every live session outside `held` (and in `among`, when given) that no
+    process has kept alive for stale_after_s (its process died, and its candidate did not come
+    back); the end time is its last sign of life. Time counts from `since` at the earliest (when
+    the calling process started): while no server ran, the candidate could not have come back.
+    Returns their ids."""
     async with transaction(db) as conn:
         rows = await conn.fetch(
-            """
+            f"""
             UPDATE sessions
             SET status = 'abandoned', end_reason = $3,
                 ended_at = coalesce(heartbeat_at, started_at, created_at)
-            WHERE status = 'live' AND NOT (id = ANY($1::uuid[]))
-              AND greatest(coalesce(heartbeat_at, started_at, created_at), $4)
-                  < now() - make_interval(secs => $2::float8)
+            WHERE NOT (id = ANY($1::uuid[])) AND ($5::uuid[] IS NULL OR id = ANY($5::uuid[]))
+              AND {_ORPHANED.format(since='$4', stale='$2')}
             RETURNING id
             """,
             list(held),
             stale_after_s,
             end_reason,
             since,
+            None if among is None else list(among),
         )
     return [row["id"] for row in rows]
 

@@ -26,6 +26,10 @@ export class LiveKitConnection extends RoomConnection {
     this.room = null;
     this.voice = null; // the interviewer's audio track
     this.seen = new StateSeen();
+    // livekit-client would leave on beforeunload, before the page has asked the candidate whether
+    // to leave: the page leaves the room itself, once it is really going.
+    this.leavePage = () => { if (this.room) this.room.disconnect(); };
+    window.addEventListener("pagehide", this.leavePage);
   }
 
   async connect() {
@@ -33,7 +37,7 @@ export class LiveKitConnection extends RoomConnection {
     this.setState(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
     // The tracks are the page's: livekit-client must not stop them when it unpublishes (a rejoin
     // publishes them again).
-    const room = (this.room = new Room(roomOptions({ stopLocalTrackOnUnpublish: false })));
+    const room = (this.room = new Room(roomOptions({ stopLocalTrackOnUnpublish: false, disconnectOnPageLeave: false })));
     this.listen(room);
     try {
       await room.connect(this.join.url, this.join.token, { autoSubscribe: true });
@@ -119,6 +123,11 @@ export class LiveKitConnection extends RoomConnection {
     if (muted) publication.mute();
     else publication.unmute();
     return muted;
+  }
+
+  close() {
+    window.removeEventListener("pagehide", this.leavePage);
+    super.close();
   }
 
   disconnect() {

@@ -37,10 +37,10 @@ def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port to listen on (default from settings)."),
 ) -> None:
-    """Run the API, the embedded room server, the interviewers and the web page in one process."""
+    """Run the API, the embedded room server, the interviewers and the web page in one process
+    (with GREENROOM_TRANSPORT=livekit: the API and the web page; `greenroom agent` interviews)."""
     import uvicorn
 
-    from agent.worker import VoiceModels
     from greenroom.server import build_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -53,8 +53,14 @@ def serve(
     url, pg = _database_url(settings)
     settings.database_url = url
     try:
-        models = VoiceModels.load(settings, progress=_say)
-        _say(f"models ready in {time.perf_counter() - started:.1f} s")
+        if settings.transport == "livekit":  # the rooms are LiveKit's, the voices its workers'
+            models = None
+            _say(f"API only: rooms on LiveKit at {settings.livekit_url}, interviewers in `greenroom agent` workers")
+        else:
+            from agent.worker import VoiceModels
+
+            models = VoiceModels.load(settings, progress=_say)
+            _say(f"models ready in {time.perf_counter() - started:.1f} s")
         web = build_app(settings, models=models)
         config = uvicorn.Config(web, host=settings.host, port=settings.port, log_level="warning", ws_max_size=1 << 20)
         server = uvicorn.Server(config)

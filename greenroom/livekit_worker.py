@@ -41,7 +41,7 @@ from livekit.protocol import agent as agent_pb
 
 from agent.events import CandidateNudged, RoomClosed, SignalSummary
 from agent.question_bank import QuestionBank
-from agent.worker import InterviewRunner, VoiceModels
+from agent.worker import WRITES_SETTLE_S, InterviewRunner, VoiceModels
 from api.tokens import ROLE_ATTRIBUTE, TokenIssuer
 from db import sessions as db_sessions
 from db.interview_writes import InterviewWriter
@@ -54,6 +54,10 @@ from greenroom.log_privacy import keep_personal_data_out_of_logs
 from greenroom.settings import Settings
 from media.livekit_io import CandidateMediaReader, LiveKitRoomIO
 from media.delivery_session import DeliveryConsumer
+from reports.builder import ReportContext, offline_fallback
+from reports.scorecard import validate_weights
+from reports.session_end import score_ended_session
+from scoring.factory import close_evaluator, make_evaluator
 
 logger = logging.getLogger(__name__)
 
@@ -307,16 +311,42 @@ class InterviewJob:
                 logger.warning("session not kept alive this time", extra={**self._log, "error": type(exc).__name__})
 
     async def _finished(self, runner: InterviewRunner) -> None:
-        """The interviewer closed the interview: the session is completed and its room closed."""
+        """The interviewer closed the interview: the session is completed, scored, and its room closed."""
         assert self._pool is not None and self._room_io is not None
         await db_sessions.mark_ended(
             self._pool, self.session_id, "completed", datetime.now(UTC), END_REASON_FINISHED
         )
         await self._room_io.broadcast(RoomClosed("completed"))
         try:
+            await self._score()
             await self._ctx.delete_room()
         finally:
             self._ctx.shutdown("interview finished")
+
+    async def _score(self) -> None:
+        """Scores the session's answers and stores its scorecard once what was said is stored, as
+        the embedded server does at a session's end, so that the report and progress are ready
+        before anyone asks. A failure leaves the scoring to the report's first reading."""
+        assert self._pool is not None and self._writer is not None
+        s = self._settings
+        try:
+            await asyncio.wait_for(self._writer.flush(), WRITES_SETTLE_S)
+            evaluator = make_evaluator(s)
+            try:
+                context = ReportContext(
+                    weights=validate_weights(s.report_weights),
+                    bank=self._bank,
+                    evaluator=evaluator,
+                    evaluator_timeout_s=s.report_evaluator_timeout_s,
+                    fallback=offline_fallback,
+                )
+                await score_ended_session(self._pool, self.session_id, context)
+            finally:
+                await close_evaluator(evaluator)
+        except Exception as exc:
+            logger.error("session not scored at its end", extra={**self._log, "error": type(exc).__name__})
+            return
+        logger.info("session scored", extra=self._log)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> None:
         task = asyncio.create_task(coro, name=name)

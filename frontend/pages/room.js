@@ -5,7 +5,7 @@ import { get, post } from "../api.js";
 import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
 import { labelOf, loadCatalog } from "../catalog.js";
 import { explainMediaError, openCamera, stopStream } from "../media.js";
-import { RoomConnection, greenroom, resetGreenroom } from "../room-connection.js";
+import { greenroom, openRoomConnection, resetGreenroom } from "../room-connection.js";
 import { announce, clock, formatDateTime, h } from "../ui.js";
 
 const NUDGE_SHOWN_MS = 8000;
@@ -144,6 +144,8 @@ export async function render(root, ctx) {
   const questionText = h("span", { id: "question-text" }, "The interviewer will start in a moment.");
   const questionBox = h("section", { id: "question", class: "question", "aria-live": "polite", "aria-label": "Current question" }, progress, " ", questionText);
   const nudge = h("p", { id: "nudge", class: "nudge", role: "status", "aria-live": "polite", hidden: true });
+  // Coaches watching through a share link (they are hidden in the room: the server says who).
+  const watchers = h("p", { id: "watchers", class: "watchers", role: "status", "aria-live": "polite", hidden: true });
   const captions = captionsBox();
   const timer = h("span", { id: "timer", class: "timer", role: "timer", "aria-label": "Elapsed time" }, `00:00 / ${clock(durationS)}`);
   const mute = h("button", { type: "button", id: "mute", class: "secondary", "aria-pressed": "false" }, "Mute");
@@ -161,6 +163,7 @@ export async function render(root, ctx) {
     h("div", { class: "stage" }, tile, selfView),
     questionBox,
     nudge,
+    watchers,
     h("h2", { class: "visually-hidden" }, "Live captions"),
     captions,
     h("div", { class: "controls" }, timer, inviteButton, mute, end),
@@ -213,6 +216,10 @@ export async function render(root, ctx) {
     speaking(on) {
       tile.classList.toggle("speaking", on);
     },
+    watchers(names) {
+      watchers.textContent = names.length ? `Watching: ${names.join(", ")}` : "";
+      watchers.hidden = names.length === 0;
+    },
     nudge(msg) {
       nudge.textContent = msg.message;
       nudge.hidden = false;
@@ -250,12 +257,14 @@ export async function render(root, ctx) {
   };
 
   mute.addEventListener("click", () => {
+    if (!connection) return;
     const muted = connection.toggleMute();
     mute.setAttribute("aria-pressed", String(muted));
     mute.textContent = muted ? "Unmute" : "Mute";
     announce(muted ? "Microphone muted" : "Microphone on");
   });
   end.addEventListener("click", async () => {
+    if (!connection) return;
     end.disabled = true;
     end.textContent = "Ending…";
     try {
@@ -265,7 +274,9 @@ export async function render(root, ctx) {
     }
   });
 
-  connection = new RoomConnection({ sessionId, join: handoff.join, localStream: handoff.stream, ui, audioElement: audio });
+  const opened = await openRoomConnection({ sessionId, join: handoff.join, localStream: handoff.stream, ui, audioElement: audio });
+  if (!ctx.isCurrent()) return; // left while the transport loaded: onLeave stopped the camera
+  connection = opened;
   greenroom.sessionId = sessionId;
   window.addEventListener("beforeunload", confirmUnload);
   connection.connect();

@@ -5,7 +5,7 @@
 import { ApiError, post } from "../api.js";
 import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
 import { announce, h } from "../ui.js";
-import { WatchConnection, resetWatch } from "../watch-connection.js";
+import { openWatchConnection, resetWatch } from "../watch-connection.js";
 import { linkProblem } from "./shared.js";
 
 const NOT_STARTED_RETRY_MS = 4000;
@@ -176,6 +176,7 @@ export async function render(root, ctx) {
     error: showError,
   };
   sound.addEventListener("click", () => {
+    if (!connection) return;
     connection.unblockAudio();
     sound.hidden = true;
   });
@@ -200,7 +201,9 @@ export async function render(root, ctx) {
     if (!ctx.isCurrent()) return;
     if (join === null) return showEnded();
     watch.sessionId = join.session_id;
-    connection = new WatchConnection({ join, rejoin: () => requestJoin(token), ui });
+    const opened = await openWatchConnection({ join, rejoin: () => requestJoin(token), ui });
+    if (!ctx.isCurrent()) return;
+    connection = opened;
     connection.connect();
   };
   await start();

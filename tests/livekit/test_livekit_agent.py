@@ -389,7 +389,13 @@ async def test_an_interview_the_interviewer_closes_completes_the_session_and_clo
         )
         assert not listed.rooms
         await eventually(lambda: asyncio.sleep(0, worker.log_text()), lambda log: "interview job closed" in log)
-        assert await answered_seqs(pool, session_id)
+        answered = await answered_seqs(pool, session_id)
+        assert answered
+        # Scored at the end by the worker, as the embedded server does: nobody opened the report.
+        scored = await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session_id)
+        assert scored == len(set(answered))
+        assert await pool.fetchval("SELECT answers_scored FROM session_scorecards WHERE session_id = $1", session_id) == scored
+        assert "session scored" in worker.log_text()
     finally:
         await candidate.aclose()
     assert "Traceback" not in worker.log_text(), worker.log_text()[-4000:]

@@ -189,10 +189,11 @@ async def test_scheduling_makes_the_room_and_dispatches_the_interviewer_once(
         assert len(rooms) == 1
         assert rooms[0].empty_timeout == 300
         assert rooms[0].max_participants == 2 + settings.livekit_coach_limit
-        # LiveKit also lists its own automatic dispatch (agent name ""), which only a worker
-        # registered without a name would take; the interviewer's is explicit, by its name.
+        # The room brought the interviewer's dispatch (CreateRoomRequest.agents), explicit by its
+        # name, and so no automatic one (agent name "") that any unnamed worker would take.
         dispatches = await _interviewer_dispatches(lkapi, session_id)
         assert len(dispatches) == 1
+        assert len(await lkapi.agent_dispatch.list_dispatch(session_id)) == 1
         assert json.loads(dispatches[0].metadata) == {"session_id": session_id}
 
         # Fresh tokens, one after another and at once, make no second room or dispatch.

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from api.security_headers import livekit_connect_sources
 from greenroom.server import build_app
 from greenroom.settings import Settings
 
@@ -73,3 +75,38 @@ async def test_an_odd_host_header_is_not_copied_into_the_policy(anonymous_client
     response = await anonymous_client.get("/v1/consent", headers={"Host": "evil.test; script-src *"})
     policy = response.headers["content-security-policy"]
     assert "evil" not in policy and "connect-src 'self';" in policy
+
+
+def _policy(response: httpx.Response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+
+
+async def test_with_livekit_the_pages_may_also_reach_its_server(settings: Settings) -> None:
+    """The LiveKit URL browsers are given (its WebSocket, and its HTTP for livekit-client's
+    checks), and nothing else beyond the app's own origin."""
+    livekit = settings.model_copy(update={
+        "transport": "livekit",
+        "livekit_url": "ws://livekit:7880",
+        "livekit_public_url": "wss://livekit.example.com",
+        "livekit_api_key": "greenroom",
+        "livekit_api_secret": SecretStr("s" * 32),
+    })
+    transport = httpx.ASGITransport(app=build_app(livekit))
+    async with httpx.AsyncClient(transport=transport, base_url="http://greenroom.test") as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    policy = _policy(response)
+    assert policy["connect-src"] == (
+        "'self' ws://greenroom.test wss://greenroom.test https://livekit.example.com wss://livekit.example.com"
+    )
+    assert policy["script-src"] == "'self'" and policy["default-src"] == "'self'"
+
+
+def test_livekit_sources_come_only_from_a_plain_url() -> None:
+    assert livekit_connect_sources("ws://127.0.0.1:7880") == ("http://127.0.0.1:7880", "ws://127.0.0.1:7880")
+    assert livekit_connect_sources("https://livekit.example.com/") == (
+        "https://livekit.example.com", "wss://livekit.example.com"
+    )
+    for unfit in (None, "", "livekit.example.com", "ftp://livekit.example.com", "wss://evil.test; script-src *",
+                  "wss://user@livekit.example.com"):
+        assert livekit_connect_sources(unfit) == (), unfit
