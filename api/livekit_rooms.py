@@ -220,7 +220,7 @@ async def remove_coaches_without_access(pool: asyncpg.Pool, rooms: LiveKitRooms,
     coaches = [p for p in await rooms.participants(str(session_id)) if role_of(p) == "coach"]
     if not coaches:
         return []
-    share_of = {p.identity: _uuid(p.attributes.get(SHARE_ATTRIBUTE, "")) for p in coaches}
+    share_of = {p.identity: parse_uuid(p.attributes.get(SHARE_ATTRIBUTE, "")) for p in coaches}
     state = await shares.watch_state(pool, session_id, [s for s in share_of.values() if s is not None])
     refused = [
         identity for identity, share_id in share_of.items() if share_id is None or refusal(state, share_id) is not None
@@ -232,7 +232,8 @@ async def remove_coaches_without_access(pool: asyncpg.Pool, rooms: LiveKitRooms,
     return refused
 
 
-def _uuid(text: str) -> UUID | None:
+def parse_uuid(text: str) -> UUID | None:
+    """A room, identity or attribute value as a UUID, or None when it is not one."""
     try:
         return UUID(text)
     except ValueError:

@@ -32,7 +32,7 @@ from uuid import UUID
 import asyncpg
 from livekit import api
 
-from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, role_of
+from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, parse_uuid, role_of
 from api.tokens import SHARE_ATTRIBUTE
 from api.watch_access import refusal
 from db import sessions as db_sessions
@@ -106,7 +106,7 @@ class LiveKitUpkeep:
 
     async def aclose(self) -> None:
         for task in [*self._loops, *self._tasks]:
-            await _cancel_and_wait(task)
+            await cancel_and_wait(task)
         self._loops = []
         self._recalls.clear()
 
@@ -162,7 +162,7 @@ class LiveKitUpkeep:
 
     def coach_joined(self, session_id: UUID, participant: api.ParticipantInfo) -> None:
         """A coach is in the session's room: it is re-checked from now on."""
-        share_id = _uuid(participant.attributes.get(SHARE_ATTRIBUTE, ""))
+        share_id = parse_uuid(participant.attributes.get(SHARE_ATTRIBUTE, ""))
         self._coaches.setdefault(session_id, {})[participant.identity] = share_id
 
     def coach_left(self, session_id: UUID, identity: str) -> None:
@@ -209,7 +209,7 @@ class LiveKitUpkeep:
         """Notes the coaches already in rooms when this process starts (their joins were heard before)."""
         try:
             for name in await self._rooms.room_names():
-                session_id = _uuid(name)
+                session_id = parse_uuid(name)
                 if session_id is None:
                     continue
                 for participant in await self._rooms.participants(name):
@@ -259,13 +259,7 @@ class LiveKitUpkeep:
             logger.exception("work after a session's end failed", extra={"session_id": str(session_id)})
 
 
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Cancels a task and waits until it has finished."""
     task.cancel()
     await asyncio.wait({task})
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None

@@ -45,8 +45,8 @@ from google.protobuf import json_format
 from livekit import api
 from pydantic import BaseModel
 
-from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, remove_coaches_without_access, role_of
-from api.livekit_upkeep import LiveKitUpkeep
+from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, parse_uuid, remove_coaches_without_access, role_of
+from api.livekit_upkeep import LiveKitUpkeep, cancel_and_wait
 from api.livekit_watchers import on_participant_event
 from api.reports import report_context
 from api.sessions import END_REASON_BY_CANDIDATE
@@ -131,14 +131,14 @@ class LiveKitWebhooks:
     async def aclose(self) -> None:
         self._graces.clear()
         for task in list(self._tasks):
-            await _cancel_and_wait(task)
+            await cancel_and_wait(task)
 
     async def handle(self, body: bytes, authorization: str | None) -> str:
         """Verifies one call and applies its event once; returns the event's name. Raises
         WebhookRefused."""
         event = self.verified(body, authorization)
         made_at = self._made_at(event)
-        session_id = _uuid(event.room.name)
+        session_id = parse_uuid(event.room.name)
         forget_before = datetime.fromtimestamp(self._clock() - self._window_s - KEEP_IDS_EXTRA_S, UTC)
         async with transaction(self._pool) as conn:
             if not await livekit_webhooks.record_event(conn, event.id, event.event, made_at, forget_before=forget_before):
@@ -235,7 +235,7 @@ class LiveKitWebhooks:
         """The candidate is back (or the room is gone): a grace period still waiting is over."""
         task = self._graces.pop(session_id, None)
         if task is not None:
-            await _cancel_and_wait(task)
+            await cancel_and_wait(task)
 
     async def _grace(self, session_id: UUID) -> None:
         """After the grace period, a candidate who has not come back leaves the session abandoned."""
@@ -330,15 +330,3 @@ async def livekit_webhook(request: Request) -> Response:
         raise HTTPException(status_code=refused.status_code, detail=refused.reason) from None
     logger.debug("webhook applied", extra={"event": event})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-async def _cancel_and_wait(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.wait({task})
-
-
-def _uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
