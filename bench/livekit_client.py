@@ -12,14 +12,13 @@ import asyncio
 import contextlib
 import json
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from livekit import rtc
 
-from bench.rtc_client import ClientError, Speech, VoiceLevels, deadline
+from bench.rtc_client import ClientError, Speech, SpeechQueue, VoiceLevels, deadline
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 480  # 10 ms
@@ -33,31 +32,16 @@ class LiveKitMicrophone:
 
     def __init__(self) -> None:
         self.source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=100)
-        self._queue: deque[tuple[np.ndarray, asyncio.Future[float]]] = deque()
-        self._position = 0
+        self._speech = SpeechQueue()
         self._task = asyncio.create_task(self._run(), name="livekit-microphone")
 
     def say(self, speech: Speech) -> asyncio.Future[float]:
         """Queue speech; the future gives the monotonic time its last sample was captured."""
-        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._queue.append((speech.samples, done))
-        return done
+        return self._speech.say(speech)
 
     async def _run(self) -> None:
         while True:
-            out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-            filled = 0
-            while filled < FRAME_SAMPLES and self._queue:
-                samples, done = self._queue[0]
-                take = min(FRAME_SAMPLES - filled, len(samples) - self._position)
-                out[filled : filled + take] = samples[self._position : self._position + take]
-                filled += take
-                self._position += take
-                if self._position >= len(samples):
-                    self._queue.popleft()
-                    self._position = 0
-                    if not done.done():
-                        done.set_result(time.monotonic())
+            out = self._speech.take(FRAME_SAMPLES, lambda _filled: time.monotonic())
             await self.source.capture_frame(rtc.AudioFrame(out.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES))
 
     async def aclose(self) -> None:

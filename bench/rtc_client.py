@@ -17,7 +17,7 @@ import subprocess
 import time
 import wave
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,40 @@ def resample(pcm: np.ndarray, rate: int) -> np.ndarray:
 # -- microphone ---------------------------------------------------------------
 
 
+class SpeechQueue:
+    """Speech waiting to be sent, cut into frames as it goes; each utterance's future resolves
+    when its last sample has gone (to the time `finished_at(samples into the frame)` gives)."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[np.ndarray, asyncio.Future[float]]] = deque()
+        self._position = 0  # samples of the head of the queue already taken
+
+    def say(self, speech: Speech) -> asyncio.Future[float]:
+        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._queue.append((speech.samples, done))
+        return done
+
+    def __bool__(self) -> bool:
+        return bool(self._queue)
+
+    def take(self, frame_samples: int, finished_at: Callable[[int], float]) -> np.ndarray:
+        """The next frame: queued speech, then silence."""
+        out = np.zeros(frame_samples, dtype=np.int16)
+        filled = 0
+        while filled < frame_samples and self._queue:
+            samples, done = self._queue[0]
+            take = min(frame_samples - filled, len(samples) - self._position)
+            out[filled : filled + take] = samples[self._position : self._position + take]
+            filled += take
+            self._position += take
+            if self._position == len(samples):
+                self._queue.popleft()
+                self._position = 0
+                if not done.done():
+                    done.set_result(finished_at(filled))
+        return out
+
+
 class Microphone(MediaStreamTrack):
     """The client's microphone: queued speech in real-time 20 ms frames, silence in between."""
 
@@ -99,20 +133,17 @@ class Microphone(MediaStreamTrack):
 
     def __init__(self) -> None:
         super().__init__()
-        self._queue: deque[tuple[np.ndarray, asyncio.Future[float]]] = deque()
-        self._position = 0  # samples of the head of the queue already sent
+        self._speech = SpeechQueue()
         self._start: float | None = None
         self._pts = 0
 
     def say(self, speech: Speech) -> asyncio.Future[float]:
         """Queue speech; the future gives the monotonic time its last sample was sent."""
-        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._queue.append((speech.samples, done))
-        return done
+        return self._speech.say(speech)
 
     @property
     def speaking(self) -> bool:
-        return bool(self._queue)
+        return bool(self._speech)
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
@@ -126,19 +157,7 @@ class Microphone(MediaStreamTrack):
                 await asyncio.sleep(wait)
         # Sample k of the stream is sent at start + k / SAMPLE_RATE: this frame's timeline.
         frame_at = self._start + self._pts / SAMPLE_RATE
-        out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-        filled = 0
-        while filled < FRAME_SAMPLES and self._queue:
-            samples, done = self._queue[0]
-            take = min(FRAME_SAMPLES - filled, len(samples) - self._position)
-            out[filled : filled + take] = samples[self._position : self._position + take]
-            filled += take
-            self._position += take
-            if self._position == len(samples):
-                self._queue.popleft()
-                self._position = 0
-                if not done.done():
-                    done.set_result(frame_at + filled / SAMPLE_RATE)
+        out = self._speech.take(FRAME_SAMPLES, lambda filled: frame_at + filled / SAMPLE_RATE)
 
         frame = av.AudioFrame.from_ndarray(out.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
