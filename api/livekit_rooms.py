@@ -207,6 +207,19 @@ class LiveKitRooms:
                 if exc.status != 404:
                     raise
 
+    async def send_data(self, session_id: str, data: bytes, *, to: list[str], topic: str) -> None:
+        """Sends a reliable data message to these participants of the session's room."""
+        async with _calling("send_data", session_id):
+            await self._lkapi.room.send_data(
+                api.SendDataRequest(
+                    room=session_id,
+                    data=data,
+                    kind=api.DataPacket.Kind.RELIABLE,
+                    destination_identities=to,
+                    topic=topic,
+                )
+            )
+
 
 def role_of(participant: api.ParticipantInfo) -> str | None:
     """The room role a participant's token gave it (its role attribute)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 
-import aiohttp
 from livekit import api
 
 from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, role_of
@@ -43,18 +42,7 @@ async def tell_candidate_watchers(
     )
     if not candidates or (unless_none and not names):
         return None
-    request = api.SendDataRequest(
-        room=session_id,
-        data=json.dumps(watchers_event(names)).encode(),
-        kind=api.DataPacket.Kind.RELIABLE,
-        destination_identities=candidates,
-        topic=EVENTS_TOPIC,
-    )
-    try:
-        # LiveKitRooms keeps the app's one livekit-api client; it has no send_data of its own.
-        await rooms._lkapi.room.send_data(request)  # noqa: SLF001
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise LiveKitUnavailable("send_data") from exc
+    await rooms.send_data(session_id, json.dumps(watchers_event(names)).encode(), to=candidates, topic=EVENTS_TOPIC)
     return names
 
 
