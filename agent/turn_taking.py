@@ -56,7 +56,7 @@ _SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 # A last sentence that closes an answer: a result, a lesson, a reflection, a conclusion.
 _CLOSING = re.compile(
-    r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|ultimately|overall|that's why|"
+    r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|^and the end\b|ultimately|overall|that's why|"
     r"that is why|which is why|this is why|that's how|that is how|to sum up|in short|in summary|"
     r"all in all|at the end of the day|in conclusion|(i|we) (have )?learned|taught me|the lesson|"
     r"looking back|in hindsight|that's (it|all)|that is (it|all)|most of all|above all|"
@@ -71,6 +71,9 @@ _OUTCOME_VERB = re.compile(
     r"boosted|resolved|achieved|finished|completed|passed|released|recovered|retained|kept|fell|"
     r"dropped|rose|went (up|down)|renewed|earned|became|got|succeeded|worked)\b"
 )
+# A priority stated as a conclusion ("patient safety has to come first", "I'd put her safety
+# first"): "first" at a sentence's end that ranks, not the first of several steps.
+_PRIORITY = re.compile(r"\b(comes?|came|coming|put|puts|putting|goes|go|rank|ranks)\b(\s+[\w']+){0,4}\s+first\W*$")
 # A reflection or wish in the present, after a story told in the past: how people sum up.
 _REFLECTION = re.compile(r"^(so |and )?(i think|i believe|i feel|i hope|i want|i'd like|i would like|for me|honestly)\b")
 _PRESENT_WRAP = re.compile(r"\b(now|today|still|always)\b")
@@ -97,7 +100,7 @@ class TurnTakingSettings:
     likely_hold_s: float = 2.4
     open_hold_s: float = 3.6
     # A learned habit never raises a state's hold above these.
-    complete_cap_s: float = 1.0
+    complete_cap_s: float = 0.9  # past it, one more second of waiting rarely saves a pause (bench.turn_policy)
     likely_cap_s: float = 3.4
     open_cap_s: float = 4.5
     habit_margin_s: float = 0.35
@@ -150,6 +153,7 @@ def closes(sentence: str) -> bool:
     s = sentence.lower().strip()
     return bool(
         _CLOSING.search(s) or _OUTCOME_VERB.search(s) or _REFLECTION.search(s) or _PRESENT_WRAP.search(s)
+        or _PRIORITY.search(s)
     )
 
 
@@ -165,7 +169,7 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if words[-1] in _CONTINUATION or is_vocal_filler(words[-1]):
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
     last = _last_sentence(text).lower()
-    if _OPENING.search(last):
+    if _OPENING.search(last) and not _PRIORITY.search(last):
         return Reading("open", n, "the last sentence opens or lists")
     if n < EARLY_WORDS:
         return Reading("open", n, "just started")

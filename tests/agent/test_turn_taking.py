@@ -56,6 +56,23 @@ def test_a_story_that_meets_the_rubric_but_ends_elsewhere_is_only_likely(behavio
     assert read_answer(answer, behavioral).state == "likely"
 
 
+@pytest.mark.parametrize(
+    "last",
+    [
+        "I think I would have to report it, because patient safety has to come first.",
+        "So I would put the patient's safety first.",
+        "And the end we merged the two designs and shipped the interface a week early.",  # Whisper's "in the end"
+    ],
+)
+def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str, behavioral) -> None:
+    assert read_answer(STORY + " " + last, behavioral).state == "complete"
+
+
+def test_first_as_the_first_of_several_steps_still_opens(behavioral) -> None:
+    assert read_answer(STORY + RESULT + " I would talk to my friend first.", behavioral).state == "open"
+    assert read_answer(STORY + RESULT + " I would first make sure she understands the risks.", behavioral).state == "open"
+
+
 def test_holds_grow_with_doubt_and_a_continuing_answer_waits_for_the_prompt() -> None:
     habits = PauseHabits()
 
