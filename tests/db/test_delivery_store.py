@@ -485,24 +485,31 @@ async def test_connections_killed_mid_stream_lose_and_duplicate_nothing(
             await asyncio.sleep(0.005)
 
     producer = asyncio.create_task(produce())
-    killed = 0
+    attempts = killed = 0
     try:
-        for _ in range(8):
-            await asyncio.sleep(0.1)
-            killed += await pool.fetchval(
-                """
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE application_name = $1 AND datname = current_database()
-                """,
-                APPLICATION_NAME,
-            )
+        # Every 0.1 s, eight times and until four of the store's connections have died under it
+        # (it must have reconnected in between, which takes longer on a loaded machine).
+        try:
+            async with asyncio.timeout(30):
+                while attempts < 8 or killed < 4:
+                    attempts += 1
+                    await asyncio.sleep(0.1)
+                    killed += await pool.fetchval(
+                        """
+                        SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                        WHERE application_name = $1 AND datname = current_database()
+                        """,
+                        APPLICATION_NAME,
+                    )
+        except TimeoutError:
+            pytest.fail(f"only {killed} of the store's connections were there to kill in {attempts} tries")
     finally:
         producing = False
         await producer
     await store.aclose()
 
     stats = store.stats()
-    assert killed >= 4 and stats.connection_resets >= 1
+    assert stats.connection_resets >= 1
     assert stats.rows_written + stats.rows_replayed == submitted == stats.rows_accepted
     assert stats.rows_replayed == stats.rows_spooled and stats.rows_dropped == 0
     stored, distinct_t = await pool.fetchrow(

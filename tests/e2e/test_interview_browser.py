@@ -117,7 +117,10 @@ async def test_sign_up_to_review_spoken_interview(
     print(f"\nWER tiny.en on the synthetic answer: {wer:.3f} ({transcript!r})")
     assert wer <= WER_LIMIT, f"word error rate {wer:.2f} above {WER_LIMIT}: {transcript!r}"
     assert [q["seq"] for q in questions][:2] == [1, 2]
-    assert latency and all(0 < r["latency_ms"] < 5000 for r in latency)
+    # Never negative; the upper bound only catches a latency on the wrong clock (a reply took
+    # ~4 s on a quiet machine when the answer read as unfinished, more under load).
+    latencies = [r["latency_ms"] for r in latency]
+    assert latencies and all(0 < ms < 15_000 for ms in latencies), latencies
 
     # While the interview is open, its review says the report is still being built.
     review = await page.context.new_page()

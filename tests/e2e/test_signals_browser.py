@@ -31,13 +31,16 @@ def face_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
     return FakeMedia(video=video, audio=audio, answer_text="", answer_starts_s=0.0)
 
 
-def _runs(present: list[bool], t_ms: list[int]) -> list[tuple[bool, float]]:
-    """(value, seconds) for each run of equal values, whole runs only (first and last dropped)."""
-    runs: list[tuple[bool, float]] = []
+def _runs(present: list[bool], t_ms: list[int]) -> list[tuple[bool, float, float]]:
+    """(value, at least, at most seconds) for each run of equal values, whole runs only (first
+    and last dropped): its true length lies between its own first and last samples and the
+    samples either side of it, however sparse a loaded machine's analyser left them."""
+    runs: list[tuple[bool, float, float]] = []
     start = 0
     for i in range(1, len(present) + 1):
         if i == len(present) or present[i] != present[start]:
-            runs.append((present[start], (t_ms[i - 1] - t_ms[start]) / 1000))
+            outer = (t_ms[min(i, len(t_ms) - 1)] - t_ms[max(start - 1, 0)]) / 1000
+            runs.append((present[start], (t_ms[i - 1] - t_ms[start]) / 1000, outer))
             start = i
     return runs[1:-1]
 
@@ -116,6 +119,8 @@ async def test_face_leaves_and_returns_live_nudge_and_database_restart(
     assert max(b - a for a, b in zip(t_ms, t_ms[1:])) < 3000, "a gap in the stored face series"
     runs = _runs([r["face_present"] for r in rows], t_ms)
     assert len(runs) >= 3, f"expected alternating face runs, got {runs}"
-    for present, seconds in runs:
+    for present, at_least, at_most in runs:
         expected = IN_VIEW_S if present else OUT_OF_VIEW_S
-        assert abs(seconds - expected) < 0.8, f"face {'in' if present else 'out of'} view for {seconds:.1f} s, expected {expected}"
+        assert at_least - 0.8 < expected < at_most + 0.8, (
+            f"face {'in' if present else 'out of'} view for {at_least:.1f}-{at_most:.1f} s, expected {expected}"
+        )

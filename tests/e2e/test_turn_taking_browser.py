@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from agent.worker import GENTLE_PROMPTS
 from tests.e2e.conftest import FakeMedia, Server, join_interview, make_fake_media, open_page, sign_up, wait_for
 from tests.words import word_error_rate
 
@@ -23,6 +24,9 @@ ANSWER = (
     "As a result, we delivered every release on time for the rest of the year.",
 )
 MERGE_GAP_MS = 400  # microphone dips shorter than this are gaps between words, not pauses
+INTERVIEWER_LINES = (
+    "greenroom.events.filter(e => e.type === 'caption' && e.speaker === 'interviewer' && e.final).map(e => e.text)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,13 @@ async def test_the_interviewer_waits_through_thinking_pauses(
     )
     latency_ms = reply_start - answer_end
     print(f"\nreply began {latency_ms:.0f} ms after the answer ended; pauses {[round(p) for p in pauses_ms]} ms")
-    assert latency_ms < 5000
+    # The answer was taken as over, not waited on until a gentle prompt to go on (said after 5 s
+    # of silence in an unfinished answer, and only then). How soon the reply came depends on the
+    # machine; 10 s is only a gross bound.
+    said = await page.evaluate(INTERVIEWER_LINES)
+    prompts = [line for line in said if line.strip() in GENTLE_PROMPTS]
+    assert not prompts, f"the interviewer prompted the candidate to go on: {prompts} (reply after {latency_ms:.0f} ms)"
+    assert latency_ms < 10_000
     assert await page.locator("#captions .caption.interviewer").count() >= 2
 
     # One answer, one stored response, with all three parts in it; the next question follows.

@@ -293,8 +293,9 @@ async def test_revoking_the_share_removes_a_watching_coach_within_a_second(
             revoked_at = time.monotonic()
             response = await client.delete(f"/v1/sessions/{session_id}/share")
             assert response.status_code == 204, response.text
-            left_after_s = await asyncio.wait_for(gone, 1.0) - revoked_at
-            assert left_after_s < 1.0
+            # Waited for generously, so that a late removal fails with how late it was.
+            left_after_s = await asyncio.wait_for(gone, 10) - revoked_at
+            assert left_after_s < 1.0, f"the coach left {left_after_s:.2f} s after the share was revoked"
 
             listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=session_id))
             assert {p.identity for p in listed.participants} == {join["identity"]}  # the candidate stays
@@ -460,7 +461,7 @@ async def test_a_coach_token_minted_before_a_revocation_is_removed_when_it_joins
         coach.on("disconnected", lambda _reason: gone.done() or gone.set_result(None))
         try:
             await coach.connect(watch["url"], watch["token"])  # LiveKit checks only the token
-            await asyncio.wait_for(gone, 5)
+            await asyncio.wait_for(gone, 20)  # after LiveKit's webhook reaches the API
         finally:
             await coach.disconnect()
 

@@ -39,19 +39,20 @@ async def test_a_coach_is_removed_soon_after_the_share_link_expires_while_watchi
         session_id, join = await _schedule(client)
         watch = await _coach_join(client, session_id)
         staying = await _coach_join(client, session_id)  # a second link, still good
-        # The API's shortest link lives a minute; this one expires in two seconds.
-        await app.state.pool.execute(
-            "UPDATE report_shares SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
-            _share_of(watch["token"]),
-            EXPIRES_IN_S,
-        )
-        expires_at = time.monotonic() + EXPIRES_IN_S
         gone: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         coach.on("disconnected", lambda _reason: gone.done() or gone.set_result(time.monotonic()))
         try:
             await candidate.connect(join["url"], join["token"])
             await coach.connect(watch["url"], watch["token"])
             await staying_coach.connect(staying["url"], staying["token"])
+            # The API's shortest link lives a minute; this one expires two seconds after all are
+            # in (however long connecting took).
+            await app.state.pool.execute(
+                "UPDATE report_shares SET expires_at = now() + make_interval(secs => $2) WHERE id = $1",
+                _share_of(watch["token"]),
+                EXPIRES_IN_S,
+            )
+            expires_at = time.monotonic() + EXPIRES_IN_S
             await asyncio.sleep(max(0.0, expires_at - time.monotonic() - 0.5))
             assert not gone.done(), "the coach was removed before the link expired"
             left_at = await asyncio.wait_for(gone, EXPIRES_IN_S + 5)

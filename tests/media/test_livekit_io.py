@@ -49,8 +49,9 @@ async def test_the_pump_plays_a_segment_out_in_real_time_and_a_clear_cuts_it_sho
         while not finished:
             await asyncio.sleep(0.01)
         took = loop.time() - began
-        # Paced by the source (a 100 ms queue ahead of playback), not sent in a burst.
-        assert 0.3 < took < 0.6, took
+        # Paced by the source (a 100 ms queue ahead of playback), not sent in a burst; the upper
+        # bound only catches a pump far slower than real time (a loaded machine adds a little).
+        assert 0.3 < took < 1.0, took
         assert (finished[0].played_s, finished[0].interrupted) == (0.5, False)
 
         await voice.push(speech(2.0))

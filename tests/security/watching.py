@@ -70,9 +70,14 @@ class Coach:
 
     async def receives(self, kind: str, frames: int, *, timeout: float = 15.0) -> None:
         """Waits until this many frames of the kind have arrived (a fact, not a speed)."""
-        async with asyncio.timeout(timeout):
-            while self.frames[kind] < frames:
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(timeout):
+                while self.frames[kind] < frames:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.frames[kind]} {kind} frames reached the coach within {timeout:.0f} s, wanted {frames}"
+            ) from None
 
     async def feed_closed(self, *, timeout: float = 10.0) -> tuple[int | None, list[dict[str, Any]]]:
         """Reads the feed until the server closes it: (close code, events read)."""
