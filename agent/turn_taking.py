@@ -169,11 +169,19 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if words[-1] in _CONTINUATION or is_vocal_filler(words[-1]):
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
     last = _last_sentence(text).lower()
-    if _OPENING.search(last) and not _PRIORITY.search(last):
+    closing = closes(last)
+    whole_story = last == text.lower()  # one sentence: it may open a story and close it too
+    if _OPENING.search(last) and not _PRIORITY.search(last) and not (closing and whole_story):
         return Reading("open", n, "the last sentence opens or lists")
     if n < EARLY_WORDS:
+        # A short answer is complete when it gives what the question asks for and closes on it
+        # ("... so I added an index, and as a result pages loaded sixty percent faster.").
+        if closing and question is not None:
+            if not assess_answer(question, text).thin:
+                return Reading("complete", n, "short, but it answers the question and closes")
+            return Reading("likely", n, "short, and its last sentence closes")
         return Reading("open", n, "just started")
-    if closes(last):
+    if closing:
         return Reading("complete", n, "the last sentence closes")
     if n >= SUBSTANTIAL_WORDS or (question is not None and not assess_answer(question, text).thin):
         return Reading("likely", n, "substantial, the last sentence does not close")

@@ -68,6 +68,17 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
     assert read_answer(STORY + " " + last, behavioral).state == "complete"
 
 
+def test_a_short_answer_that_gives_its_result_is_complete_and_one_that_only_closes_is_likely(behavioral) -> None:
+    story = (
+        "At my last job our checkout kept timing out, so I profiled it, added a missing index, "
+        "and as a result pages loaded sixty percent faster."
+    )
+    assert read_answer(story, behavioral).state == "complete"
+    assert read_answer("I think the result was that the team trusted each other more.", behavioral).state == "likely"
+    # A short answer that has only set the scene stays open.
+    assert read_answer("At my last job our checkout kept timing out during sales.", behavioral).state == "open"
+
+
 def test_first_as_the_first_of_several_steps_still_opens(behavioral) -> None:
     assert read_answer(STORY + RESULT + " I would talk to my friend first.", behavioral).state == "open"
     assert read_answer(STORY + RESULT + " I would first make sure she understands the risks.", behavioral).state == "open"
