@@ -1,5 +1,7 @@
 """The interview choices a candidate makes: role tracks, round types, difficulties, personas.
 
+Personas are data (agent/data/personas.json), loaded and checked at import.
+
 This is the one owner of the choices and of their labels; GET /v1/catalog serves both. The
 round types' labels live in scoring/labels.py (re-exported here) because the scorer and the
 reports, which may not import agent/, name the round types too.
@@ -7,7 +9,9 @@ reports, which may not import agent/, name the round types too.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 # Re-exported: agent/ and api/ take the round types' labels from the catalog.
 from scoring.labels import ROUND_TYPE_LABELS, ROUND_TYPE_PHRASES
@@ -47,8 +51,20 @@ def label(choice_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Voice:
+    """How a persona sounds offline: the bundled Piper voice reshaped (pitch, formants) and paced."""
+
+    pitch_hz: float | None = None
+    """The median pitch to move the voice to; None keeps the voice's own pitch and formants."""
+    formant_shift: float = 1.0
+    """Formant frequencies scaled by this (above 1 sounds a shorter vocal tract)."""
+    pace: float = 1.0
+    """Piper's length_scale: above 1 speaks slower, below 1 faster."""
+
+
+@dataclass(frozen=True, slots=True)
 class Persona:
-    """An interviewer's name and manner; the scripted interviewer words its lines by it."""
+    """An interviewer's name, role and manner; the scripted interviewer words its lines by it."""
 
     id: str
     name: str
@@ -62,53 +78,65 @@ class Persona:
         "Okay, that's helpful.",
         "Thanks for walking me through that.",
     )
+    role: str = ""
+    style: str = ""
+    focus: tuple[str, ...] = ()
+    """The question categories this persona leads on a panel."""
+    introduction: str = ""
+    """What the persona says of themselves when a panel opens."""
+    voice: Voice = Voice()
 
 
-PERSONAS: dict[str, Persona] = {
-    p.id: p
-    for p in (
-        Persona(
-            id="alex",
-            name="Alex",
-            title="a friendly hiring manager",
-            greeting="Hi, I'm Alex. Thanks for joining me today. Let's get started.",
-            follow_up_lead="Thanks. Let me dig into that a little.",
-            closing="That's all the time we have. Thank you, this was a good conversation. Good luck!",
-            acknowledgements=(
-                "Thanks, that's helpful.",
-                "Great, thank you.",
-                "I appreciate the detail.",
-                "Okay, thanks for sharing that.",
+PERSONAS_PATH = Path(__file__).parent / "data" / "personas.json"
+_QUESTION_CATEGORIES = tuple(r for r in ROUND_TYPES if r != "mixed")
+_PERSONA_TEXTS = ("id", "name", "title", "role", "style", "greeting", "introduction", "follow_up_lead", "closing")
+
+
+class PersonaDataError(ValueError):
+    """The personas file does not describe valid personas."""
+
+
+def load_personas(path: Path = PERSONAS_PATH) -> tuple[dict[str, Persona], str]:
+    """The personas in a personas file, by id, and the default persona's id; checked as read."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    personas: dict[str, Persona] = {}
+    for index, entry in enumerate(document.get("personas") or []):
+        where = f"{path.name}: persona {index}"
+        missing = [k for k in _PERSONA_TEXTS if not isinstance(entry.get(k), str) or not entry[k].strip()]
+        if missing:
+            raise PersonaDataError(f"{where}: needs text for {', '.join(missing)}")
+        focus = entry.get("focus")
+        if not isinstance(focus, list) or not focus or not set(focus) <= set(_QUESTION_CATEGORIES):
+            raise PersonaDataError(f"{where}: focus must list some of {', '.join(_QUESTION_CATEGORIES)}")
+        acks = entry.get("acknowledgements")
+        if not isinstance(acks, list) or not acks or not all(isinstance(a, str) and a for a in acks):
+            raise PersonaDataError(f"{where}: acknowledgements must be a list of lines")
+        voice = entry.get("voice") or {}
+        pitch_hz, formant_shift, pace = voice.get("pitch_hz"), voice.get("formant_shift", 1.0), entry.get("pace", 1.0)
+        if pitch_hz is not None and not (isinstance(pitch_hz, int | float) and 60 <= pitch_hz <= 300):
+            raise PersonaDataError(f"{where}: voice.pitch_hz must be 60-300 Hz or null")
+        if not (isinstance(formant_shift, int | float) and 0.8 <= formant_shift <= 1.25):
+            raise PersonaDataError(f"{where}: voice.formant_shift must be 0.8-1.25")
+        if not (isinstance(pace, int | float) and 0.7 <= pace <= 1.4):
+            raise PersonaDataError(f"{where}: pace must be 0.7-1.4")
+        if entry["id"] in personas:
+            raise PersonaDataError(f"{where}: id {entry['id']!r} appears twice")
+        personas[entry["id"]] = Persona(
+            **{k: entry[k].strip() for k in _PERSONA_TEXTS},
+            acknowledgements=tuple(acks),
+            focus=tuple(focus),
+            voice=Voice(
+                pitch_hz=None if pitch_hz is None else float(pitch_hz),
+                formant_shift=float(formant_shift),
+                pace=float(pace),
             ),
-        ),
-        Persona(
-            id="dr_patel",
-            name="Dr. Patel",
-            title="a medical school admissions interviewer",
-            greeting="Good day, I'm Doctor Patel. Take a moment to settle in; we'll begin with the first station.",
-            follow_up_lead="I'd like to explore your reasoning further.",
-            closing="We've reached the end of the stations. Thank you for your thoughtful answers.",
-            acknowledgements=(
-                "Thank you.",
-                "Thank you, that's clear.",
-                "I see. Thank you.",
-                "Thank you for explaining your thinking.",
-            ),
-        ),
-        Persona(
-            id="jordan",
-            name="Jordan",
-            title="a direct senior engineer",
-            greeting="Hey, I'm Jordan. We have a few questions to get through, so let's dive in.",
-            follow_up_lead="Okay. Be more specific for me.",
-            closing="We're out of time. Thanks for your answers today.",
-            acknowledgements=(
-                "Okay.",
-                "Got it.",
-                "Fine, next one.",
-                "Alright.",
-            ),
-        ),
-    )
-}
-DEFAULT_PERSONA = "alex"
+        )
+    default = document.get("default")
+    if default not in personas:
+        raise PersonaDataError(f"{path.name}: the default persona {default!r} is not among the personas")
+    return personas, default
+
+
+PERSONAS, DEFAULT_PERSONA = load_personas()
+PANEL_SIZES = (2, 3)
+"""How many personas a panel has."""

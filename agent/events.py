@@ -26,6 +26,8 @@ class QuestionAsked:
     from_cv: bool  # the opener tailored to the candidate's CV
     number: int  # bank questions asked so far, this one included
     total: int  # bank questions the interview plans
+    persona: str = ""  # who asked it: a persona id
+    persona_name: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,8 @@ class QuestionAsked:
             "from_cv": self.from_cv,
             "number": self.number,
             "total": self.total,
+            "persona": self.persona,
+            "persona_name": self.persona_name,
         }
 
 
@@ -58,9 +62,18 @@ class Caption:
     speaker: Literal["interviewer", "candidate"]
     text: str
     final: bool
+    persona: str | None = None  # which interviewer speaks (None: the candidate)
+    persona_name: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": self.WIRE_TYPE, "speaker": self.speaker, "text": self.text, "final": self.final}
+        return {
+            "type": self.WIRE_TYPE,
+            "speaker": self.speaker,
+            "text": self.text,
+            "final": self.final,
+            "persona": self.persona,
+            "persona_name": self.persona_name,
+        }
 
 
 @dataclass(frozen=True, slots=True)

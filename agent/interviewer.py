@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -13,6 +15,7 @@ from typing import Literal
 from agent.catalog import (
     DEFAULT_PERSONA,
     DIFFICULTIES,
+    PANEL_SIZES,
     PERSONAS,
     ROLE_TRACKS,
     ROUND_TYPE_PHRASES,
@@ -59,6 +62,20 @@ PRACTICE_INTRO_TEXT = "Let's practise one question."
 PRACTICE_CLOSING_TEXT = "That's the end of this practice question. Thank you for practising!"
 RESUME_TEXT = "Welcome back — let's pick up where we left off."
 RESUME_CLOSING_LEAD = "Welcome back."
+PANEL_WELCOME_TEXT = "Hello, and thank you for joining us today. There are {count} of us on the panel."
+PANEL_START_TEXT = "Let's begin."
+PANEL_CUT_IN_TEXT = "If I may come in here, {name}."
+PANEL_BACK_TEXT = "Back to you, {name}."
+PANEL_HANDOVER_TEXT = "I'll hand you to {name} for {topic}."
+PANEL_CROSS_FOLLOW_UP_SHARE = 0.3
+"""On a panel, the share of follow-ups another member asks (which ones: by the plan's seed)."""
+HANDOVER_TOPICS = {
+    "behavioral": "a question about your experience",
+    "technical": "the technical part",
+    "system_design": "the system design part",
+    "case": "a case question",
+    "mmi": "the next station",
+}
 
 ROLE_LABELS = {
     "software_engineer": "software engineering",
@@ -85,6 +102,8 @@ class InterviewPlan:
     """A bank question to practise on its own; None for a full interview."""
     cv_text: str | None = field(default=None, repr=False)
     jd_text: str | None = field(default=None, repr=False)
+    panel: tuple[str, ...] = ()
+    """A panel's persona ids, the lead (persona_id) first; empty for one interviewer."""
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -97,11 +116,54 @@ class InterviewPlan:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
         if self.duration_s <= 0:
             raise ValueError("duration_s must be positive")
+        if self.panel:
+            problem = panel_problem(self.panel)
+            if problem is not None:
+                raise ValueError(problem)
+            if self.panel[0] != self.persona_id:
+                raise ValueError("a panel's first member must be the plan's persona")
 
     @property
     def persona(self) -> Persona:
-        """The interviewer persona this plan names."""
+        """The interviewer persona this plan names (a panel's lead)."""
         return PERSONAS[self.persona_id]
+
+    @property
+    def members(self) -> tuple[Persona, ...]:
+        """Who interviews: the panel's personas, or the one persona."""
+        return tuple(PERSONAS[p] for p in self.panel) if self.panel else (self.persona,)
+
+
+def panel_problem(panel: Sequence[str]) -> str | None:
+    """Why these persona ids make no panel (None: they do)."""
+    if len(panel) not in PANEL_SIZES:
+        return f"a panel has {' or '.join(map(str, PANEL_SIZES))} personas; got {len(panel)}"
+    unknown = [p for p in panel if p not in PERSONAS]
+    if unknown:
+        return f"unknown persona {unknown[0]!r}; choose from {', '.join(PERSONAS)}"
+    if len(set(panel)) != len(panel):
+        return "a panel's personas must be distinct"
+    return None
+
+
+def panel_asker(
+    members: Sequence[Persona], planned_count: int, bank_askers: Sequence[str], question: Question
+) -> Persona:
+    """Who on a panel asks a bank question, given who asked the bank questions before it.
+
+    The members whose focus includes the question's category lead it, each up to a fair
+    share of the planned questions, the one already asking first (fewer handovers); when
+    none is left, the members take turns (whoever has asked fewest, in panel order).
+    """
+    counts = Counter(bank_askers)
+    share = max(1, math.ceil(planned_count / len(members)))
+    matching = [m for m in members if question.category in m.focus and counts[m.id] < share]
+    previous = bank_askers[-1] if bank_askers else None
+    for member in matching:
+        if member.id == previous:
+            return member
+    pool = matching or list(members)
+    return min(pool, key=lambda m: (counts[m.id], members.index(m)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +190,16 @@ class PreviousQuestion:
     bank_question_id: str | None
     answered: bool
     """Whether a response to it is stored."""
+    persona: str | None = None
+    """Who asked it (None: the plan's persona)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpokenPart:
+    """Sentences one persona says, in that persona's voice."""
+
+    persona: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +210,15 @@ class Utterance:
     question: AskedQuestion | None = None
     closing: bool = False
     kind: UtteranceKind = "question"
+    persona: str = DEFAULT_PERSONA
+    """Who speaks (on a panel, who speaks last: the one whose question it is)."""
+    parts: tuple[SpokenPart, ...] = ()
+    """Who says which sentences, in order; empty: `persona` says all of `text`."""
+
+    @property
+    def spoken(self) -> tuple[SpokenPart, ...]:
+        """Who says which sentences, in order."""
+        return self.parts or (SpokenPart(self.persona, self.text),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +381,13 @@ def interviewer_instructions(plan: InterviewPlan) -> str:
         "outcome, or the reasoning, then move on. Do not score or coach during the interview. "
         "Keep to time and close politely when it is up."
         + (
+            " You lead a panel with "
+            + ", ".join(f"{m.name} ({m.role})" for m in plan.members[1:])
+            + ": each introduces themselves, and questions in a member's focus are theirs."
+            if plan.panel
+            else ""
+        )
+        + (
             " This is a one-question practice session: ask the one question, at most one "
             "follow-up, then close."
             if plan.practice_question_id
@@ -338,6 +426,8 @@ class InterviewScript:
             raise ValueError("the question bank has no questions for this plan")
         self._planned = tuple(planned)
         self._reserve = tuple(reserve)
+        # A practice question is put by the lead alone.
+        self._members = plan.members if self._practice is None else (plan.persona,)
         self._state = ScriptCheckpoint()
         self._resumed = False
         self._resume_last_answered = False
@@ -351,6 +441,16 @@ class InterviewScript:
     def persona(self) -> Persona:
         """The persona whose words the script speaks."""
         return self._persona
+
+    @property
+    def members(self) -> tuple[Persona, ...]:
+        """Who interviews: a panel's personas, lead first, or the one persona."""
+        return self._members
+
+    @property
+    def panel(self) -> bool:
+        """Whether more than one persona interviews."""
+        return len(self._members) > 1
 
     @property
     def planned_questions(self) -> tuple[Question, ...]:
@@ -378,6 +478,28 @@ class InterviewScript:
         opener = (self._opener,) if self._opener is not None else ()
         questions = tuple(q.text for q in self._planned)
         return (greeting, *opener, *persona.acknowledgements, *questions, closing)
+
+    @property
+    def prepared_speech(self) -> tuple[SpokenPart, ...]:
+        """Lines the interviewers are likely to say, each with its speaker, to synthesise ahead."""
+        if not self.panel:
+            return tuple(SpokenPart(self._persona.id, line) for line in self.prepared_lines)
+        lead = self._persona.id
+        parts = [SpokenPart(lead, self.opening_preview().text)]
+        parts += [SpokenPart(m.id, a) for m in self._members for a in m.acknowledgements]
+        askers: list[str] = []
+        for question in self._planned:
+            askers.append(panel_asker(self._members, len(self._planned), askers, question).id)
+            parts.append(SpokenPart(askers[-1], question.text))
+        return (*parts, SpokenPart(lead, self._persona.closing))
+
+    def opening_preview(self) -> Utterance:
+        """What opening() would say now, without saying it."""
+        checkpoint = self._state
+        try:
+            return self.opening()
+        finally:
+            self._state = checkpoint
 
     @property
     def questions_total(self) -> int:
@@ -478,7 +600,7 @@ class InterviewScript:
             text=previous.text,
             source=previous.source,
             bank_question_id=previous.bank_question_id or "",
-            persona=self._persona.id,
+            persona=previous.persona or self._persona.id,
             category=question.category if question is not None else OPENER_CATEGORY,
             asked_at=self._clock(),
         )
@@ -499,15 +621,65 @@ class InterviewScript:
         if self._practice is not None:
             greeting = _practice_greeting(self._persona)
             return self._ask_bank_question(self._practice, lead=greeting, kind="opening")
+        introductions = self._panel_introductions()
         if self._opener is not None:
             # Stored like a follow-up: it is no bank question, and it gets no follow-up itself.
             asked = self._record_asked(
                 None, self._opener, "follow_up", current=None, followed_up=True
             )
+            if introductions:
+                return self._speech(
+                    *introductions, (self._persona, _join(PANEL_START_TEXT, self._opener)),
+                    question=asked, kind="opening",
+                )
             text = _join(self._persona.greeting, self._opener)
-            return Utterance(text=text, question=asked, kind="opening")
+            return self._speech((self._persona, text), question=asked, kind="opening")
+        if introductions:
+            return self._ask_bank_question(
+                self._planned[0], lead=PANEL_START_TEXT, kind="opening", before=introductions
+            )
         return self._ask_bank_question(
             self._planned[0], lead=self._persona.greeting, kind="opening"
+        )
+
+    def _panel_introductions(self) -> tuple[tuple[Persona, str], ...]:
+        """On a panel, the lead's welcome and each member's introduction, in their voices."""
+        if not self.panel:
+            return ()
+        welcome = PANEL_WELCOME_TEXT.format(count=_count_word(len(self._members)))
+        lead, *others = self._members
+        return ((lead, _join(welcome, lead.introduction)), *((m, m.introduction) for m in others))
+
+    def _speaker(self) -> Persona:
+        """Who is talking to the candidate now: whoever put the current question, or the lead."""
+        last = self._state.last_question
+        return PERSONAS.get(last.persona, self._persona) if last is not None else self._persona
+
+    def _bank_askers(self) -> list[str]:
+        return [a.persona for a in self._state.asked if a.source == "bank"]
+
+    def _speech(
+        self, *parts: tuple[Persona, str], question: AskedQuestion | None = None,
+        closing: bool = False, kind: UtteranceKind = "question",
+    ) -> Utterance:
+        """An utterance from who says what: one persona's consecutive lines are one part."""
+        merged: list[SpokenPart] = []
+        for persona, text in parts:
+            text = _join(text)
+            if not text:
+                continue
+            if merged and merged[-1].persona == persona.id:
+                merged[-1] = SpokenPart(persona.id, _join(merged[-1].text, text))
+            else:
+                merged.append(SpokenPart(persona.id, text))
+        speaker = merged[-1].persona if merged else self._speaker().id
+        return Utterance(
+            text=_join(*(m.text for m in merged)),
+            question=question,
+            closing=closing,
+            kind=kind,
+            persona=speaker,
+            parts=tuple(merged) if self.panel else (),
         )
 
     def _resumed_opening(self) -> Utterance:
@@ -517,7 +689,7 @@ class InterviewScript:
             return self._close(RESUME_CLOSING_LEAD)
         if not self._resume_last_answered:
             text = _join(RESUME_TEXT, state.last_prompt)
-            return Utterance(text=text, question=state.last_question, kind="opening")
+            return self._speech((self._speaker(), text), question=state.last_question, kind="opening")
         if self._practice is None and self._next_bank_question() is not None:
             return self._advance(RESUME_TEXT)
         return self._advance(RESUME_CLOSING_LEAD)
@@ -528,7 +700,7 @@ class InterviewScript:
         if state.phase == "new":
             raise RuntimeError("call opening() before respond()")
         if state.phase == "closed":
-            return Utterance(text=ENDED_TEXT, closing=True, kind="ended")
+            return self._speech((self._persona, ENDED_TEXT), closing=True, kind="ended")
         if self.remaining_s() <= 0:
             return self._close()
 
@@ -543,14 +715,14 @@ class InterviewScript:
             if words and words[0] in _AFFIRMATIVE:
                 return self._repeat()
             if words and words[0] in _NEGATIVE:
-                return Utterance(text=WAIT_TEXT, kind="nudge")
+                return self._speech((self._speaker(), WAIT_TEXT), kind="nudge")
         if len(words) <= 15 and _REPEAT_REQUEST.search(lowered):
             return self._repeat()
         if len(words) <= 8 and _THINKING.search(lowered):
-            return Utterance(text=WAIT_TEXT, kind="nudge")
+            return self._speech((self._speaker(), WAIT_TEXT), kind="nudge")
         if sum(1 for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS) < 3:
             self._state = replace(self._state, awaiting_repeat_answer=True)
-            return Utterance(text=NUDGE_TEXT, kind="nudge")
+            return self._speech((self._speaker(), NUDGE_TEXT), kind="nudge")
         self._state = replace(self._state, awaiting_repeat_answer=False)
         if len(words) <= 12 and _SKIP_REQUEST.search(lowered):
             return self._advance(SKIP_TEXT)
@@ -567,17 +739,19 @@ class InterviewScript:
         if not self.started:
             raise RuntimeError("call opening() before repeat()")
         if self.finished:
-            return Utterance(text=ENDED_TEXT, closing=True, kind="ended")
+            return self._speech((self._persona, ENDED_TEXT), closing=True, kind="ended")
         return self._repeat()
 
     def _repeat(self) -> Utterance:
         state = self._state
-        return Utterance(
-            text=f"Of course. {state.last_prompt}", question=state.last_question, kind="repeat"
+        return self._speech(
+            (self._speaker(), f"Of course. {state.last_prompt}"),
+            question=state.last_question,
+            kind="repeat",
         )
 
     def _next_acknowledgement(self) -> str:
-        acks = self._persona.acknowledgements
+        acks = self._speaker().acknowledgements
         used = self._state.acknowledgements_used
         self._state = replace(self._state, acknowledgements_used=used + 1)
         return acks[(self._plan.seed + used) % len(acks)] if acks else ""
@@ -603,7 +777,7 @@ class InterviewScript:
             question, extra = upcoming
             return self._ask_bank_question(question, lead=lead, kind="question", extra=extra)
         if self.remaining_s() >= WRAP_UP_MIN_S:
-            text = f"{lead} {WRAP_UP_TEXT}".strip()
+            said = ((self._speaker(), lead), (self._persona, WRAP_UP_TEXT))
             self._state = replace(
                 self._state,
                 phase="wrap_up",
@@ -611,35 +785,67 @@ class InterviewScript:
                 last_question=None,
                 last_prompt=WRAP_UP_TEXT,
             )
-            return Utterance(text=text, kind="wrap_up")
+            return self._speech(*said, kind="wrap_up")
         return self._close()
 
     def _ask_bank_question(
-        self, question: Question, *, lead: str, kind: UtteranceKind, extra: bool = False
+        self,
+        question: Question,
+        *,
+        lead: str,
+        kind: UtteranceKind,
+        extra: bool = False,
+        before: tuple[tuple[Persona, str], ...] = (),
     ) -> Utterance:
+        """Puts a bank question, by whoever the panel's plan says; `lead` is said first, by the
+        one talking now (on a handover) or by the asker (after `before`, the introductions)."""
+        speaker = self._speaker()
+        asker = self._persona
+        if self.panel:
+            asker = panel_asker(self._members, len(self._planned), self._bank_askers(), question)
+        said: tuple[tuple[Persona, str], ...]
+        if before or asker.id == speaker.id:
+            said = (*before, (asker, _join(lead, question.text)))
+        else:
+            said = ((speaker, _join(lead, self._handover(asker, question))), (asker, question.text))
         state = self._state
         asked = self._record_asked(
             question,
             question.text,
             "bank",
+            persona=asker,
             next_index=state.next_index if extra else state.next_index + 1,
             extras_asked=(*state.extras_asked, question.id) if extra else state.extras_asked,
             current=question,
             followed_up=False,
         )
-        return Utterance(text=_join(lead, question.text), question=asked, kind=kind)
+        return self._speech(*said, question=asked, kind=kind)
+
+    def _handover(self, to: Persona, question: Question) -> str:
+        """What the one talking says to pass the candidate to `to`, who asks `question` next."""
+        bank_askers = self._bank_askers()
+        if bank_askers and bank_askers[-1] == to.id:  # after another member's follow-up
+            return PANEL_BACK_TEXT.format(name=to.name)
+        topic = HANDOVER_TOPICS.get(question.category, "the next question")
+        return PANEL_HANDOVER_TEXT.format(name=to.name, topic=topic)
 
     def _record_asked(
-        self, question: Question | None, text: str, source: QuestionSource, **changes: object
+        self,
+        question: Question | None,
+        text: str,
+        source: QuestionSource,
+        persona: Persona | None = None,
+        **changes: object,
     ) -> AskedQuestion:
-        """Put a question (None: the CV opener) to the candidate: the next seq, and `changes`."""
+        """Put a question (None: the CV opener) to the candidate: the next seq, and `changes`;
+        `persona` asks it (None: the lead)."""
         state = self._state
         asked = AskedQuestion(
             seq=state.asked[-1].seq + 1 if state.asked else 1,
             text=text,
             source=source,
             bank_question_id=question.id if question is not None else "",
-            persona=self._persona.id,
+            persona=(persona or self._persona).id,
             category=question.category if question is not None else OPENER_CATEGORY,
             asked_at=self._clock(),
         )
@@ -655,12 +861,32 @@ class InterviewScript:
             missing_piece_prompt(question, assessment.reasons),
             f"In particular, {_lower_first(probe)}",
         )
-        asked = self._record_asked(question, prompt, "follow_up", followed_up=True)
-        return Utterance(
-            text=_join(self._persona.follow_up_lead, prompt), question=asked, kind="follow_up"
-        )
+        asker = self._speaker()
+        other = self._cross_follow_up_member(question, asker)
+        if other is None:
+            asked = self._record_asked(question, prompt, "follow_up", asker, followed_up=True)
+            return self._speech(
+                (asker, _join(asker.follow_up_lead, prompt)), question=asked, kind="follow_up"
+            )
+        asked = self._record_asked(question, prompt, "follow_up", other, followed_up=True)
+        cut_in = PANEL_CUT_IN_TEXT.format(name=asker.name)
+        return self._speech((other, _join(cut_in, prompt)), question=asked, kind="follow_up")
+
+    def _cross_follow_up_member(self, question: Question, asker: Persona) -> Persona | None:
+        """On a panel, now and then (by the seed) another member asks the follow-up: one whose
+        focus includes the question's category if there is one."""
+        if not self.panel:
+            return None
+        rng = random.Random(f"{self._plan.seed}|{question.id}|panel")
+        if rng.random() >= PANEL_CROSS_FOLLOW_UP_SHARE:
+            return None
+        others = [m for m in self._members if m.id != asker.id]
+        focused = [m for m in others if question.category in m.focus]
+        pool = focused or others
+        return pool[rng.randrange(len(pool))]
 
     def _close(self, lead: str = "") -> Utterance:
+        speaker = self._speaker()  # says `lead`; the closing is the lead's
         self._state = replace(
             self._state,
             phase="closed",
@@ -669,7 +895,7 @@ class InterviewScript:
             awaiting_repeat_answer=False,
         )
         closing = PRACTICE_CLOSING_TEXT if self._practice is not None else self._persona.closing
-        return Utterance(text=_join(lead, closing), closing=True, kind="closing")
+        return self._speech((speaker, lead), (self._persona, closing), closing=True, kind="closing")
 
 
 def _practice_question(plan: InterviewPlan, bank: QuestionBank) -> Question | None:
@@ -687,6 +913,10 @@ def _practice_greeting(persona: Persona) -> str:
     """A brief hello for a practice session: the persona's first sentence, then what is next."""
     first_sentence = re.split(r"(?<=[.!?])\s+", persona.greeting.strip(), maxsplit=1)[0]
     return _join(first_sentence, PRACTICE_INTRO_TEXT)
+
+
+def _count_word(count: int) -> str:
+    return {2: "two", 3: "three"}.get(count, str(count))
 
 
 def _lower_first(sentence: str) -> str:

@@ -34,7 +34,7 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_BREAK.split(text.strip()) if s]
 
 
-def _conversation_position(chat_ctx: ChatContext) -> tuple[int, str | None]:
+def conversation_position(chat_ctx: ChatContext) -> tuple[int, str | None]:
     """Assistant turns so far, and what the user said since the last one (None: nothing)."""
     assistant_turns = 0
     user_texts: list[str] = []
@@ -93,9 +93,7 @@ class ScriptedInterviewerLLM(llm.LLM):
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> ScriptedLLMStream:
-        utterance = self._next_utterance(chat_ctx)
-        if self._on_utterance is not None:
-            self._on_utterance(utterance)
+        utterance = self.next_utterance(chat_ctx)
         return ScriptedLLMStream(
             self,
             utterance=utterance,
@@ -104,8 +102,20 @@ class ScriptedInterviewerLLM(llm.LLM):
             conn_options=conn_options,
         )
 
+    def next_utterance(self, chat_ctx: ChatContext) -> Utterance:
+        """The script's reply for this turn of the conversation (another brain may word it)."""
+        utterance = self._next_utterance(chat_ctx)
+        if self._on_utterance is not None:
+            self._on_utterance(utterance)
+        return utterance
+
+    @property
+    def turn_start(self) -> ScriptCheckpoint | None:
+        """The script's state when the current turn began (what the answer was answering)."""
+        return None if self._turn_checkpoint is None else self._turn_checkpoint[1]
+
     def _next_utterance(self, chat_ctx: ChatContext) -> Utterance:
-        turn, answer = _conversation_position(chat_ctx)
+        turn, answer = conversation_position(chat_ctx)
         if self._turn_checkpoint is not None and self._turn_checkpoint[0] == turn:
             self._script.restore(self._turn_checkpoint[1])
         else:

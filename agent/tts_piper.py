@@ -1,8 +1,14 @@
-"""Text-to-speech with Piper, as a livekit-agents TTS plugin (offline default: the joe voice)."""
+"""Text-to-speech with Piper, as a livekit-agents TTS plugin (offline default: the joe voice).
+
+Only one Piper voice ships offline, so each persona's voice is derived from it: Piper's
+length_scale sets the pace, and Praat's PSOLA "Change gender" (praat-parselmouth) moves the
+pitch and formants of each synthesised sentence.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -12,6 +18,14 @@ import numpy as np
 
 from livekit.agents import tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+
+from agent.catalog import Voice
+
+# The range Praat looks for the bundled voice's pitch in, before moving it.
+SOURCE_PITCH_FLOOR_HZ = 60.0
+SOURCE_PITCH_CEILING_HZ = 300.0
+# Intonation kept a little flatter than the source: each voice stays nearer its own pitch.
+PITCH_RANGE_FACTOR = 0.6
 
 
 def default_voice_path() -> Path:
@@ -33,22 +47,30 @@ class PiperEngine:
 
         self.voice = PiperVoice.load(voice_path or default_voice_path())
         self.sample_rate: int = self.voice.config.sample_rate
-        self._cache: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[Voice | None, tuple[int, ...]], bytes] = OrderedDict()
         self._cache_bytes = 0
         self._lock = threading.Lock()
         self.cache_hits = 0
 
-    def _sentence_audio(self, phoneme_ids: list[int]) -> bytes:
-        key = tuple(phoneme_ids)
+    def _sentence_audio(self, phoneme_ids: list[int], voice: Voice | None = None) -> bytes:
+        key = (voice, tuple(phoneme_ids))
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return cached
-        audio = self.voice.phoneme_ids_to_audio(phoneme_ids)
+        if voice is None or voice.pace == 1.0:
+            audio = self.voice.phoneme_ids_to_audio(phoneme_ids)
+        else:
+            from piper import SynthesisConfig
+
+            config = SynthesisConfig(length_scale=self.voice.config.length_scale * voice.pace)
+            audio = self.voice.phoneme_ids_to_audio(phoneme_ids, config)
         if isinstance(audio, tuple):
             audio = audio[0]
+        if voice is not None:
+            audio = reshape_voice(audio, self.sample_rate, voice)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         audio = audio / peak if peak > 1e-8 else np.zeros_like(audio)  # as Piper normalises
         pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
@@ -61,28 +83,100 @@ class PiperEngine:
                     self._cache_bytes -= len(old)
         return pcm
 
-    def synthesize_sync(self, text: str, on_chunk: Callable[[bytes], None]) -> None:
-        """Synthesize sentence by sentence, handing each sentence's int16 bytes to on_chunk."""
+    def synthesize_sync(
+        self, text: str, on_chunk: Callable[[bytes], None], voice: Voice | None = None
+    ) -> None:
+        """Synthesize sentence by sentence, handing each sentence's int16 bytes to on_chunk;
+        `voice` reshapes the bundled voice (None: as it ships)."""
         for phonemes in self.voice.phonemize(text):
             if phonemes:
-                on_chunk(self._sentence_audio(self.voice.phonemes_to_ids(phonemes)))
+                on_chunk(self._sentence_audio(self.voice.phonemes_to_ids(phonemes), voice))
 
-    def prewarm(self, texts: Iterable[str]) -> None:
+    def prewarm(self, texts: Iterable[str], voice: Voice | None = None) -> None:
         """Synthesize lines that will be spoken later, so they cost nothing when they are (blocking)."""
         for text in texts:
-            self.synthesize_sync(text, lambda _pcm: None)
+            self.synthesize_sync(text, lambda _pcm: None, voice)
+
+
+def reshape_voice(audio: np.ndarray, sample_rate: int, voice: Voice) -> np.ndarray:
+    """A sentence's audio moved to the voice's pitch and formants (Praat's PSOLA "Change gender")."""
+    if (voice.pitch_hz is None and voice.formant_shift == 1.0) or audio.size < sample_rate // 20:
+        return audio
+    import parselmouth
+    from parselmouth.praat import call
+
+    sound = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=sample_rate)
+    changed = call(
+        sound,
+        "Change gender",
+        SOURCE_PITCH_FLOOR_HZ,
+        SOURCE_PITCH_CEILING_HZ,
+        voice.formant_shift,
+        voice.pitch_hz or 0.0,  # 0: keep the pitch
+        PITCH_RANGE_FACTOR,
+        1.0,  # duration factor: the pace is Piper's length_scale
+    )
+    return np.asarray(changed.values[0], dtype=np.float32)
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+_SPACES = re.compile(r"\s+")
+
+
+def _sentence_key(sentence: str) -> str:
+    return _SPACES.sub(" ", sentence).strip()
+
+
+class SpeakerVoices:
+    """Which voice says each sentence of the reply being spoken: a panel's side channel.
+
+    Whoever makes a reply cues its sentences with their speakers' voices before the reply is
+    spoken; the TTS looks each sentence it is given up here. A sentence not cued (a prompt
+    said between replies) takes the voice of the last one cued: whoever is talking.
+    """
+
+    def __init__(self, default: Voice | None = None) -> None:
+        self._by_sentence: dict[str, Voice | None] = {}
+        self._default = default
+
+    def cue(self, sentences: Iterable[tuple[str, Voice | None]]) -> None:
+        """The reply about to be spoken: its sentences, in order, each with its voice."""
+        by_sentence: dict[str, Voice | None] = {}
+        for sentence, voice in sentences:
+            by_sentence[_sentence_key(sentence)] = voice
+            self._default = voice
+        self._by_sentence = by_sentence
+
+    def voice_for(self, sentence: str) -> Voice | None:
+        """The voice that says this sentence."""
+        return self._by_sentence.get(_sentence_key(sentence), self._default)
+
+    def runs(self, text: str) -> list[tuple[str, Voice | None]]:
+        """The text cut into runs of consecutive sentences said in one voice."""
+        runs: list[tuple[str, Voice | None]] = []
+        for sentence in _SENTENCE_BREAK.split(text.strip()):
+            if not sentence:
+                continue
+            voice = self.voice_for(sentence)
+            if runs and runs[-1][1] == voice:
+                runs[-1] = (f"{runs[-1][0]} {sentence}", voice)
+            else:
+                runs.append((sentence, voice))
+        return runs
 
 
 class PiperTTS(tts.TTS):
     """Piper behind livekit's TTS interface; the session streams it sentence by sentence."""
 
-    def __init__(self, engine: PiperEngine) -> None:
+    def __init__(self, engine: PiperEngine, voices: SpeakerVoices | None = None) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
             sample_rate=engine.sample_rate,
             num_channels=1,
         )
         self._engine = engine
+        self.voices = voices or SpeakerVoices()
+        """Who says which sentence; cue it before each reply."""
 
     @property
     def model(self) -> str:
@@ -102,6 +196,7 @@ class _PiperStream(tts.ChunkedStream):
     def __init__(self, *, tts: PiperTTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
         self._engine = tts._engine
+        self._runs = tts.voices.runs(input_text)  # read now: the next reply may be cued soon
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         output_emitter.initialize(
@@ -116,9 +211,10 @@ class _PiperStream(tts.ChunkedStream):
 
         def produce() -> None:
             try:
-                self._engine.synthesize_sync(
-                    self._input_text, lambda b: loop.call_soon_threadsafe(chunks.put_nowait, b)
-                )
+                for text, voice in self._runs:
+                    self._engine.synthesize_sync(
+                        text, lambda b: loop.call_soon_threadsafe(chunks.put_nowait, b), voice
+                    )
             finally:
                 loop.call_soon_threadsafe(chunks.put_nowait, None)
 

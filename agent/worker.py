@@ -19,6 +19,7 @@ from livekit.agents.vad import VAD
 from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.plugins import silero
 
+from agent.catalog import PERSONAS
 from agent.echo import EchoMonitor
 from agent.events import AgentStateChanged, Caption, InterviewerYielded, QuestionAsked, WireEvent
 from agent.interviewer import (
@@ -26,9 +27,11 @@ from agent.interviewer import (
     InterviewPlan,
     InterviewScript,
     PreviousQuestion,
+    SpokenPart,
     Utterance,
 )
 from agent.interview_io import CallbackTextOutput, DeliverySignals, InterviewRoom
+from agent.providers import build_providers
 from agent.question_bank import QuestionBank
 from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
 from agent.stt_whisper import (
@@ -38,9 +41,10 @@ from agent.stt_whisper import (
     WhisperEngine,
     WhisperSTT,
 )
-from agent.tts_piper import PiperEngine, PiperTTS
+from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from db import sessions as db_sessions
+from db import usage as db_usage
 from db.interview_writes import InterviewWriter, QuestionWrite, ResponseWrite, TurnLatencyWrite
 from greenroom.settings import Settings
 
@@ -141,7 +145,88 @@ def plan_for(session: db_sessions.SessionRecord) -> InterviewPlan:
         practice_question_id=session.practice_question_id,
         cv_text=session.cv_text,
         jd_text=session.jd_text,
+        panel=tuple(session.panel),
     )
+
+
+def _letters(text: str) -> str:
+    """The text without its whitespace: captions and replies are compared by it."""
+    return "".join(text.split())
+
+
+def _after_letters(text: str, count: int) -> int:
+    """The index in `text` just after its first `count` non-space characters (at least 1)."""
+    seen = 0
+    for index, char in enumerate(text):
+        if not char.isspace():
+            seen += 1
+            if seen >= max(count, 1):
+                return index + 1
+    return len(text)
+
+
+def _persona_name(persona_id: str) -> str:
+    persona = PERSONAS.get(persona_id)
+    return persona.name if persona is not None else persona_id
+
+
+class SpeakerCaptions:
+    """The interviewer's live captions, one line per speaker: a panel's reply is captioned as
+    the lines of the personas who say it, each line ended (final) when the next one starts."""
+
+    def __init__(self, persona_id: str) -> None:
+        self._said: Utterance | None = None  # the reply being spoken
+        self._line: list[str] = []
+        self._line_persona = persona_id
+        self._so_far = ""  # the reply's text captioned so far
+
+    def said(self, utterance: Utterance) -> None:
+        """The reply about to be spoken (a prompt said between replies is not one)."""
+        self._said = utterance
+        self._so_far = ""
+
+    def delta(self, text: str) -> list[Caption]:
+        """Captions for the next piece of what is being said."""
+        captions: list[Caption] = []
+        while text:
+            persona, letters_left = self._speaker()
+            if self._line and persona != self._line_persona:
+                captions.append(self._end_line())  # the next speaker's line starts here
+            self._line_persona = persona
+            cut = len(text) if letters_left is None else _after_letters(text, letters_left)
+            piece, text = text[:cut], text[cut:]
+            self._line.append(piece)
+            self._so_far += piece
+            captions.append(self._caption(piece, final=False))
+        return captions
+
+    def final(self) -> list[Caption]:
+        """The end of what was being said: its last line, whole."""
+        self._so_far = "\0"  # matches no reply: what comes next, until the next reply, is a prompt
+        return [self._end_line()]
+
+    def _speaker(self) -> tuple[str, int | None]:
+        """Who says the reply where the captions have got to, and how many more of its letters
+        are theirs (None: all the rest). Text not from the reply is the current speaker's."""
+        said, so_far = self._said, _letters(self._so_far)
+        if said is None or not _letters(said.text).startswith(so_far):
+            return (said.persona if said is not None else self._line_persona), None
+        end = 0
+        for index, part in enumerate(said.spoken):
+            end += len(_letters(part.text))
+            if len(so_far) < end:
+                return part.persona, None if index == len(said.spoken) - 1 else end - len(so_far)
+        return said.persona, None
+
+    def _end_line(self) -> Caption:
+        text, self._line = "".join(self._line).strip(), []
+        return self._caption(text, final=True)
+
+    def _caption(self, text: str, *, final: bool) -> Caption:
+        persona = self._line_persona
+        return Caption(
+            speaker="interviewer", text=text, final=final, persona=persona, persona_name=_persona_name(persona)
+        )
 
 
 class InterviewRunner:
@@ -178,7 +263,10 @@ class InterviewRunner:
         self._turn_seq = 0
         self._closing = False
         self._finish_task: asyncio.Task[None] | None = None
-        self._caption: list[str] = []
+        self._captions = SpeakerCaptions(plan.persona_id)
+        self._caption_persona = plan.persona_id
+        # Which persona's voice says each sentence: cued before each reply (_on_utterance).
+        self._voices = SpeakerVoices(plan.persona.voice)
         self._tasks: set[asyncio.Task[Any]] = set()
         # The reply generated for the candidate's turn, until it has played past the yield
         # window: only then is its question asked (stored, shown) and the answer closed.
@@ -201,14 +289,24 @@ class InterviewRunner:
             on_pause=self._prepare_reply,
             is_echo=self.echo.likely_echo,
         )
+        # Cloud providers where configured, each falling back to the local one (agent/providers.py).
+        self.providers = build_providers(
+            settings,
+            planner=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
+            local_tts=PiperTTS(models.piper, self._voices),
+            local_transcriber=models.whisper,
+        )
         stt = WhisperSTT(
-            models.whisper, models.vad, on_utterance=self._on_candidate_utterance, turns=self.turns
+            self.providers.transcriber,  # type: ignore[arg-type]  # an engine: transcribe() only
+            models.vad,
+            on_utterance=self._on_candidate_utterance,
+            turns=self.turns,
         )
         self.agent_session = AgentSession(
             vad=models.vad,
             stt=stt,
-            tts=PiperTTS(models.piper),
-            llm=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
+            tts=self.providers.tts,
+            llm=self.providers.llm,
             turn_handling={
                 # The STT stream ends a turn only when the turn taker says so (agent/turn_taking.py).
                 "turn_detection": "stt",
@@ -243,9 +341,17 @@ class InterviewRunner:
             await self._resume_stored_questions(live.started_at)
         # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
         # so a reply's first sentence usually costs no synthesis at all.
-        lines = [*self.script.prepared_lines, *GENTLE_PROMPTS]
-        self._spawn(asyncio.to_thread(self._piper.prewarm, lines))
+        # Read here, on the loop: the script is not to be touched from the prewarming thread.
+        self._spawn(asyncio.to_thread(self._prewarm_speech, self.script.prepared_speech))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
+
+    def _prewarm_speech(self, speech: tuple[SpokenPart, ...]) -> None:
+        """Synthesises the lines the interviewers will say for sure, each in its speaker's voice."""
+        for persona in self.script.members:
+            lines = [part.text for part in speech if part.persona == persona.id]
+            if persona.id == self._plan.persona_id:
+                lines += GENTLE_PROMPTS
+            self._piper.prewarm(lines, persona.voice)
 
     async def _resume_stored_questions(self, session_started_at: datetime) -> None:
         """Continues from the questions an earlier run of this session stored (e.g. before a
@@ -263,6 +369,7 @@ class InterviewRunner:
                 source="bank" if row.source == "bank" else "follow_up",
                 bank_question_id=row.bank_question_id,
                 answered=row.answered,
+                persona=row.persona,
             )
             for row in stored
         ]
@@ -280,10 +387,23 @@ class InterviewRunner:
         await self._room.aclose()
         for task in list(self._tasks):
             await aio.cancel_and_wait(task)
+        await self._store_usage()
+        await self.providers.aclose()
         try:  # the session's end is acted on (scored) once its answers are stored
             await asyncio.wait_for(self._writer.flush(), WRITES_SETTLE_S)
         except TimeoutError:
             logger.error("interview writes still pending at close", extra={"session_id": str(self.session_id)})
+
+    async def _store_usage(self) -> None:
+        """Adds the provider usage counted since the last store to the session's counters."""
+        counts = {
+            provider: db_usage.UsageCounts(u.tokens_in, u.tokens_out, u.tts_characters, u.stt_audio_s)
+            for provider, u in self.providers.meter.take().items()
+        }
+        try:
+            await db_usage.add_usage(self._pool, self.session_id, counts)
+        except (OSError, asyncpg.PostgresError):
+            logger.warning("usage counters not stored", extra={"session_id": str(self.session_id)})
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -297,6 +417,12 @@ class InterviewRunner:
 
     def _on_utterance(self, utterance: Utterance) -> None:
         """A reply was generated; it counts once it has played past the yield window."""
+        self._captions.said(utterance)
+        self._voices.cue(
+            (sentence, PERSONAS[part.persona].voice)
+            for part in utterance.spoken
+            for sentence in split_sentences(part.text)
+        )
         if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
             # The candidate went on before this reply was even made.
             self._withdraw_next = None
@@ -313,6 +439,7 @@ class InterviewRunner:
         self.turns.confirm_reply()
         self._answer = None
         self._record_latency()
+        self._spawn(self._store_usage())
         if utterance.closing:
             self._closing = True
         q = utterance.question
@@ -331,6 +458,8 @@ class InterviewRunner:
                 from_cv=q.text == self.script.tailored_opener,
                 number=sum(1 for a in self.script.asked if a.source == "bank"),
                 total=self.script.questions_total,
+                persona=q.persona,
+                persona_name=_persona_name(q.persona),
             )
         )
 
@@ -383,9 +512,11 @@ class InterviewRunner:
             reply = self.script.respond(answer)
         finally:
             self.script.restore(checkpoint)
-        first = split_sentences(reply.text)[:1]
+        opening = reply.spoken[0]
+        first = split_sentences(opening.text)[:1]
         if first:
-            self._spawn(asyncio.to_thread(self._piper.prewarm, first))
+            voice = PERSONAS[opening.persona].voice
+            self._spawn(asyncio.to_thread(self._piper.prewarm, first, voice))
 
     def _write_question(self, q: AskedQuestion) -> None:
         question_id = self._question_ids[q.seq] = uuid.uuid4()
@@ -403,12 +534,8 @@ class InterviewRunner:
         )
 
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
-        if final:
-            text, self._caption = "".join(self._caption).strip(), []
-            self._event(Caption(speaker="interviewer", text=text, final=True))
-        elif delta:
-            self._caption.append(delta)
-            self._event(Caption(speaker="interviewer", text=delta, final=False))
+        for caption in self._captions.final() if final else self._captions.delta(delta):
+            self._event(caption)
 
     def _on_voice_started(self, at: float) -> None:
         pending = self._pending

@@ -9,6 +9,7 @@ from agent.catalog import (
     DEFAULT_PERSONA,
     DIFFICULTIES,
     DURATIONS_MIN,
+    PANEL_SIZES,
     PERSONAS,
     ROLE_TRACKS,
     ROUND_TYPES,
@@ -28,6 +29,9 @@ class PersonaPublic(BaseModel):
     id: str
     name: str
     description: str
+    role: str = Field(description="What kind of interviewer: Hiring manager, Friendly mentor, …")
+    style: str
+    focus: list[str] = Field(description="The round types whose questions this persona leads on a panel.")
 
 
 class CatalogPublic(BaseModel):
@@ -39,6 +43,7 @@ class CatalogPublic(BaseModel):
     durations_min: list[int]
     personas: list[PersonaPublic]
     default_persona: str
+    panel_sizes: list[int] = Field(description="How many personas a panel (POST /v1/sessions `panel`) has.")
     retention_days: list[int | None] = Field(description="null: keep until deleted.")
     default_retention_days: int | None
     consent_version: str = Field(description="The version POST /v1/sessions must quote.")
@@ -56,10 +61,18 @@ async def get_catalog() -> CatalogPublic:
         difficulties=_choices(DIFFICULTIES),
         durations_min=list(DURATIONS_MIN),
         personas=[
-            PersonaPublic(id=p.id, name=p.name, description=p.title[:1].upper() + p.title[1:])
+            PersonaPublic(
+                id=p.id,
+                name=p.name,
+                description=p.title[:1].upper() + p.title[1:],
+                role=p.role,
+                style=p.style,
+                focus=list(p.focus),
+            )
             for p in PERSONAS.values()
         ],
         default_persona=DEFAULT_PERSONA,
+        panel_sizes=list(PANEL_SIZES),
         retention_days=list(RETENTION_CHOICES),
         default_retention_days=DEFAULT_RETENTION_DAYS,
         consent_version=CONSENT_VERSION,

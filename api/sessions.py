@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PERSONAS, ROLE_TRACKS, ROUND_TYPES
+from agent.catalog import DEFAULT_PERSONA, DIFFICULTIES, PANEL_SIZES, PERSONAS, ROLE_TRACKS, ROUND_TYPES
 from api.consent import CONSENT_VERSION, DEFAULT_RETENTION_DAYS
 from api.deps import CurrentUser, PoolDep, RoomCloser, RoomsDep, TokensDep, WatchAccessDep
 from api.fields import RequestBody, Text, invalid
@@ -20,6 +20,7 @@ from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep, LiveKitUnavailable
 from api.throttle import THROTTLED, SessionLimit
 from api.tokens import TokenIssuer
 from db import sessions as repo
+from db import usage as usage_repo
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,23 @@ class SessionCreate(RequestBody):
     practice_question_id: Text | None = Field(
         default=None, max_length=200, description="A question bank id: practise this one question."
     )
+    panel: list[PersonaId] | None = Field(
+        default=None,
+        min_length=min(PANEL_SIZES),
+        max_length=max(PANEL_SIZES),
+        description="A panel interview: 2 or 3 distinct personas, the lead first (`persona` is the lead).",
+    )
+
+    @model_validator(mode="after")
+    def _panel_led_by_persona(self) -> SessionCreate:
+        if not self.panel:
+            return self
+        if len(set(self.panel)) != len(self.panel):
+            raise ValueError("panel: the personas must be distinct")
+        if "persona" in self.model_fields_set and self.persona != self.panel[0]:
+            raise ValueError("panel: its first persona is the lead and must be the session's persona")
+        self.persona = self.panel[0]
+        return self
 
 
 class SessionPublic(BaseModel):
@@ -90,6 +108,7 @@ class SessionPublic(BaseModel):
     difficulty: str
     duration_min: int
     persona: str
+    panel: list[str] = Field(description="A panel's personas, the lead first; empty for one interviewer.")
     status: SessionStatus
     consent_version: str | None
     consented_at: datetime | None
@@ -124,12 +143,37 @@ class TranscriptEntryPublic(BaseModel):
     persona: str | None = Field(description="Which interviewer asked a question.")
 
 
+class UsageCountsPublic(BaseModel):
+    """What the interview used of its providers (local ones included, under their own names)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    tokens_in: int = Field(description="Language-model prompt tokens.")
+    tokens_out: int = Field(description="Language-model completion tokens.")
+    tts_characters: int = Field(description="Characters synthesised into speech.")
+    stt_audio_s: float = Field(description="Seconds of the candidate's audio transcribed.")
+
+
+class UsagePublic(UsageCountsPublic):
+    """A session's cost counters: the totals, and each provider's share."""
+
+    by_provider: dict[str, UsageCountsPublic]
+
+    @classmethod
+    def of(cls, usage: usage_repo.SessionUsage) -> UsagePublic:
+        return cls(
+            **asdict(usage.total),
+            by_provider={p: UsageCountsPublic.model_validate(u) for p, u in usage.by_provider.items()},
+        )
+
+
 class SessionDetail(SessionPublic):
     """A session with the CV and job description it was given and its transcript so far."""
 
     cv_text: str | None
     jd_text: str | None
     transcript: list[TranscriptEntryPublic]
+    usage: UsagePublic
 
 
 class RoomJoin(BaseModel):
@@ -270,6 +314,7 @@ async def create_session(
         capture_signals=body.capture_signals,
         retention_days=body.retention_days,
         practice_question_id=body.practice_question_id,
+        panel=body.panel or (),
     )
     if livekit is not None:
         try:
@@ -303,11 +348,13 @@ async def list_sessions(
 async def get_session(session_id: UUID, pool: PoolDep, user_id: CurrentUser) -> SessionDetail:
     record = await _owned_session(pool, session_id, user_id)
     entries = await repo.transcript(pool, session_id)
+    usage = await usage_repo.session_usage(pool, session_id)
     return SessionDetail(
         **SessionPublic.of(record).model_dump(),
         cv_text=record.cv_text,
         jd_text=record.jd_text,
         transcript=[TranscriptEntryPublic.model_validate(e) for e in entries],
+        usage=UsagePublic.of(usage),
     )
 
 

@@ -24,7 +24,7 @@ _SESSION_COLUMNS = """
     id, user_id, template_id, role_track, round_type, difficulty, duration_min, persona,
     status, consent_version, created_at, started_at, ended_at, end_reason,
     cv_text, jd_text, consented_at, capture_signals, retention_days, retain_until,
-    practice_question_id
+    practice_question_id, panel
 """
 
 
@@ -53,6 +53,7 @@ class SessionRecord:
     retention_days: int | None = None  # None: kept until the candidate deletes it
     retain_until: datetime | None = None
     practice_question_id: str | None = None  # a one-question practice session
+    panel: Sequence[str] = ()  # a panel's persona ids, the lead (persona) first; empty: one interviewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ async def create_session(
     capture_signals: bool = True,
     retention_days: int | None = None,
     practice_question_id: str | None = None,
+    panel: Sequence[str] = (),
 ) -> SessionRecord:
     """Schedules a new session for a user. A consent version records consent given now; with
     retention_days the session is kept until that many days after its creation."""
@@ -111,12 +113,12 @@ async def create_session(
             INSERT INTO sessions (user_id, template_id, role_track, round_type, difficulty,
                                   duration_min, persona, consent_version, consented_at,
                                   cv_text, jd_text, capture_signals, retention_days, retain_until,
-                                  practice_question_id)
+                                  practice_question_id, panel)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
                     CASE WHEN $8::text IS NOT NULL THEN now() END,
                     $9, $10, $11, $12,
                     now() + make_interval(days => $12::int),
-                    $13)
+                    $13, $14)
             RETURNING {_SESSION_COLUMNS}
             """,
             user_id,
@@ -132,6 +134,7 @@ async def create_session(
             capture_signals,
             retention_days,
             practice_question_id,
+            list(panel),
         )
     return _session(row)
 

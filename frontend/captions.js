@@ -6,13 +6,15 @@ import { h } from "./ui.js";
 /** What the interviewer is doing, as the room's agent-state events name it. */
 export const AGENT_STATES = { speaking: "Speaking", thinking: "Thinking…", listening: "Listening", initializing: "Getting ready…" };
 
-/** The label above the current question: its place in the plan, or what kind of question it is. */
-export function questionLabel(msg) {
-  if (msg.source === "bank") return `Question ${msg.number} of ${msg.total}`;
-  return msg.from_cv ? "From your CV" : "Follow-up";
+/** The label above the current question: its place in the plan, or what kind of question it is,
+ * and on a panel who asks it. */
+export function questionLabel(msg, panel = false) {
+  const kind = msg.source === "bank" ? `Question ${msg.number} of ${msg.total}` : msg.from_cv ? "From your CV" : "Follow-up";
+  return panel && msg.persona_name ? `${kind} · ${msg.persona_name} asks` : kind;
 }
 
-/** A captions log; `labels` names each speaker, `placeholder` shows until the first line. */
+/** A captions log; `labels` names each speaker (an interviewer line with a persona's name takes
+ * that name: a panel's lines say who speaks), `placeholder` shows until the first line. */
 export function captionsBox({
   labels = { interviewer: "Interviewer: ", candidate: "You: " },
   placeholder = "Captions appear here as you and the interviewer speak.",
@@ -20,11 +22,12 @@ export function captionsBox({
   const box = h("div", { id: "captions", class: "captions", role: "log", "aria-live": "polite", "aria-label": "Live captions", tabindex: "0" },
     h("p", { class: "muted caption-placeholder" }, placeholder));
   const interim = { interviewer: null, candidate: null };
-  box.add = (speaker, text, final) => {
+  box.add = (speaker, text, final, name = null) => {
     box.querySelector(".caption-placeholder")?.remove();
     let p = interim[speaker];
     if (!p) {
-      p = h("p", { class: `caption ${speaker}` }, h("b", {}, labels[speaker] || `${speaker}: `), h("span"));
+      p = h("p", { class: `caption ${speaker}` }, h("b", {}, name ? `${name}: ` : labels[speaker] || `${speaker}: `), h("span"));
+      if (name) p.dataset.persona = name;
       p.dataset.text = "";
       box.append(p);
       interim[speaker] = p;

@@ -41,7 +41,7 @@ function markSpan(spans, on) {
 
 /**
  * One candidate's connection to one session's room, for any transport. `ui` gets:
- * state(state, text), caption(speaker, text, final), question(msg), agentState(state),
+ * state(state, text), caption(speaker, text, final, personaName), question(msg), agentState(state),
  * nudge(msg), watchers(names), speaking(bool), withdrawn(), ended(reason), error(message),
  * lost(message). A transport implements connect() and disconnect(), and hands the room's
  * events to onEvent and the interviewer's voice to meterInterviewer.
@@ -144,7 +144,7 @@ export class RoomConnection {
     greenroom.events.push(msg);
     switch (msg.type) {
       case "caption":
-        this.ui.caption(msg.speaker, msg.text, msg.final);
+        this.ui.caption(msg.speaker, msg.text, msg.final, msg.persona_name);
         break;
       case "question":
         greenroom.questions.push(msg);

@@ -48,7 +48,7 @@ export function resetWatch(sessionId) {
 
 /**
  * One coach's view of one room, for any transport. `rejoin()` fetches a fresh coach join (null
- * once the interview has ended). `ui` gets: state(state), caption(speaker, text, final),
+ * once the interview has ended). `ui` gets: state(state), caption(speaker, text, final, personaName),
  * question(msg), nudge(msg), summary(msg), agentState(state), video(stream), audioBlocked(),
  * ended(reason), accessEnded(reason), error(message). A transport implements connect() and
  * disconnect(), and hands the room's events to onEvent and its media to ui.video and play.
@@ -151,8 +151,8 @@ export class WatchConnection {
     this.watch.events.push(msg);
     switch (msg.type) {
       case "caption":
-        if (msg.final) this.watch.captions.push({ speaker: msg.speaker, text: msg.text });
-        this.ui.caption(msg.speaker, msg.text, msg.final);
+        if (msg.final) this.watch.captions.push({ speaker: msg.speaker, text: msg.text, persona: msg.persona });
+        this.ui.caption(msg.speaker, msg.text, msg.final, msg.persona_name);
         break;
       case "question":
         this.watch.questions.push(msg);

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -140,6 +140,33 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 20
 
+    # The interviewer's brain: the offline script (default), or an LLM over any OpenAI-compatible
+    # endpoint that words the script's moves (agent/llm_openai.py). Its endpoint, key and model
+    # default to the evaluator's above, so one endpoint can serve both; the evaluator can use an
+    # LLM while the interviewer stays scripted. If the LLM fails, the script's wording is spoken.
+    interviewer_brain: Literal["scripted", "llm"] = "scripted"
+    interviewer_llm_base_url: str | None = None
+    interviewer_llm_api_key: SecretStr | None = None
+    interviewer_llm_model: str | None = None
+    interviewer_prompt_version: str = "v1"  # agent/prompts/interviewer-<version>.md
+    # Cloud voices and ears, used when keyed; the local ones (Piper, faster-whisper) stand in
+    # for any call that fails. Timeouts are per read (first byte, and each gap in a stream), kept
+    # short so a failure costs the candidate well under 2 s of silence.
+    interviewer_llm_timeout_s: float = Field(default=1.2, gt=0)
+    elevenlabs_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ELEVENLABS_API_KEY", "GREENROOM_ELEVENLABS_API_KEY")
+    )
+    elevenlabs_base_url: str = "https://api.elevenlabs.io"
+    elevenlabs_voice_id: str = "JBFqnCBsd6RMkjVDRZzb"
+    elevenlabs_model: str = "eleven_flash_v2_5"
+    elevenlabs_timeout_s: float = Field(default=0.8, gt=0)
+    stt_openai_api_key: SecretStr | None = None
+    stt_openai_base_url: str = "https://api.openai.com/v1"
+    stt_openai_model: str = "whisper-1"
+    stt_openai_timeout_s: float = Field(default=1.5, gt=0)
+    # A 429 whose Retry-After is at most this is retried once; a longer wait falls back at once.
+    provider_retry_after_max_s: float = Field(default=0.5, ge=0)
+
     # Reports: weights of the scorecard dimensions in the overall score (each dimension's
     # make-up is documented in reports/scorecard.py); how long an evaluator may take per
     # answer before the offline one stands in; how long exports and share links live.
@@ -168,6 +195,16 @@ class Settings(BaseSettings):
             ]
             if missing:  # not a ValueError: pydantic would quote every input, secrets too
                 raise SettingsError(f"GREENROOM_TRANSPORT=livekit needs {', '.join(missing)} to be set")
+        return self
+
+    @model_validator(mode="after")
+    def _interviewer_llm_configured(self) -> Settings:
+        """An LLM interviewer needs an endpoint: its own, or the evaluator's."""
+        if self.interviewer_brain == "llm" and not (self.interviewer_llm_base_url or self.llm_base_url):
+            raise SettingsError(
+                "GREENROOM_INTERVIEWER_BRAIN=llm needs GREENROOM_INTERVIEWER_LLM_BASE_URL "
+                "(or GREENROOM_LLM_BASE_URL) to be set"
+            )
         return self
 
     def resolved_data_dir(self) -> Path:

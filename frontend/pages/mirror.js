@@ -189,6 +189,7 @@ export async function render(root, ctx) {
     if (draft.cv_text) body.cv_text = draft.cv_text;
     if (draft.jd_text) body.jd_text = draft.jd_text;
     if (draft.practice_question_id) body.practice_question_id = draft.practice_question_id;
+    if (draft.panel && draft.panel.length > 1) body.panel = draft.panel;
     try {
       const created = await post("/v1/sessions", body);
       handedOff = true;

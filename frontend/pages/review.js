@@ -231,14 +231,21 @@ function timelineSection(timeline, transcript, charts) {
   return section;
 }
 
-function transcriptSection(transcript) {
+/** Who said a transcript line: you, or the interviewer (by name when a panel interviewed). */
+function speakerLabel(e, catalog, panel) {
+  if (e.speaker !== "interviewer") return "You";
+  const who = panel && e.persona ? labelOf(catalog && catalog.personas, e.persona) : "Interviewer";
+  return e.source === "follow_up" ? `${who} (follow-up)` : who;
+}
+
+function transcriptSection(transcript, catalog, panel) {
   return h("section", { class: "card", id: "transcript", "aria-labelledby": "transcript-title" },
     h("h2", { id: "transcript-title" }, "Transcript"),
     transcript.length
       ? h("ol", { class: "transcript" }, transcript.map((e, i) => h("li", {
         class: `transcript-line ${e.speaker}`, id: `line-${i}`, tabindex: "-1", dataset: { questionId: e.question_id || "" },
       },
-      h("span", { class: "speaker" }, e.speaker === "interviewer" ? (e.source === "follow_up" ? "Interviewer (follow-up)" : "Interviewer") : "You"),
+      h("span", { class: "speaker", dataset: { persona: e.persona || "" } }, speakerLabel(e, catalog, panel)),
       h("span", { class: "line-text" }, e.text))))
       : h("p", { class: "muted" }, "Nothing was said in this interview."));
 }
@@ -360,7 +367,7 @@ export async function render(root, ctx) {
       h("h2", { id: "answers-title" }, "Your answers"),
       report.answers.length ? report.answers.map((answer, index) => answerItem(answer, index, catalog)) : h("p", { class: "muted" }, "No questions were answered.")),
     h("div", { class: "grid-2" }, deliverySection(report), drillsSection(report.scorecard.drills)),
-    transcriptSection(detail.transcript),
+    transcriptSection(detail.transcript, catalog, (detail.panel || []).length > 1),
     h("section", { class: "card", id: "delete-session", "aria-labelledby": "delete-title" },
       h("h2", { id: "delete-title" }, "Delete this interview"),
       h("p", { class: "muted" }, retentionNote(detail)),

@@ -128,6 +128,7 @@ export async function render(root, ctx) {
   const catalog = await loadCatalog().catch(() => null);
   const session = handoff.session;
   const personaName = labelOf(catalog && catalog.personas, session.persona);
+  const panel = (session.panel || []).length > 1;
   const persona = ((catalog && catalog.personas) || []).find((p) => p.id === session.persona);
   const durationS = session.duration_min * 60;
 
@@ -181,6 +182,16 @@ export async function render(root, ctx) {
   };
   timers.push(setInterval(tick, 1000));
 
+  // On a panel, the tile shows whichever interviewer is speaking.
+  const showSpeaker = (name) => {
+    const speaking = ((catalog && catalog.personas) || []).find((p) => p.name === name);
+    tile.querySelector("#persona-name").textContent = name;
+    tile.querySelector(".avatar span").textContent = name.replace(/^Dr\.\s*/, "").slice(0, 1);
+    const title = tile.querySelector(".persona-title");
+    if (title && speaking) title.textContent = speaking.description;
+    tile.dataset.speaker = name;
+  };
+
   const showError = (message) => {
     error.replaceChildren(h("p", {}, message));
     error.hidden = false;
@@ -203,10 +214,14 @@ export async function render(root, ctx) {
       if (state === "live" && ["Connecting…", "Disconnected"].includes(agentState.textContent)) agentState.textContent = "Getting ready…";
       announce(text);
     },
-    caption: (speaker, text, final) => captions.add(speaker, text, final),
+    caption(speaker, text, final, personaName) {
+      const name = panel ? personaName : null;
+      captions.add(speaker, text, final, name);
+      if (name && speaker === "interviewer") showSpeaker(name);
+    },
     withdrawn: () => captions.withdraw("interviewer"),
     question(msg) {
-      progress.textContent = questionLabel(msg);
+      progress.textContent = questionLabel(msg, panel);
       questionText.textContent = msg.text;
     },
     agentState(state) {

@@ -30,6 +30,23 @@ function textArea(id, name, labelText, hint, value) {
     h("textarea", { id, name, rows: "5", maxlength: String(MAX_TEXT), "aria-describedby": `${id}-hint` }, value || ""));
 }
 
+const MAX_PANEL_OTHERS = 2;
+
+/** Optional panel: up to two more interviewers join the one chosen above, who leads. */
+function panelChoice(personas, panel) {
+  const chosen = new Set(panel.slice(1));
+  return h("details", { class: "panel-choice", id: "panel-choice", open: chosen.size > 0 },
+    h("summary", {}, "Interview with a panel (optional): choose one or two more interviewers"),
+    h("p", { class: "muted" }, "Each introduces themselves and asks the questions in their field; the interviewer chosen above leads."),
+    h("fieldset", {},
+      h("legend", { class: "visually-hidden" }, "Panel members"),
+      // Labelled by role (the name is its description), so a label names one control only.
+      ...personas.map((p) => h("div", { class: "check" },
+        h("input", { type: "checkbox", name: "panel", id: `panel-${p.id}`, value: p.id, checked: chosen.has(p.id), "aria-describedby": `panel-${p.id}-who` }),
+        h("label", { for: `panel-${p.id}` }, ` ${p.role}`),
+        h("span", { class: "muted", id: `panel-${p.id}-who` }, ` (${p.name})`)))));
+}
+
 export async function render(root, ctx) {
   const catalog = await loadCatalog();
   const draft = ctx.app.draft && !ctx.app.draft.practice_question_id ? ctx.app.draft : {};
@@ -41,6 +58,7 @@ export async function render(root, ctx) {
       select("difficulty", "difficulty", "Difficulty", catalog.difficulties, draft.difficulty || "medium")),
     radioGroup("duration_min", "Duration", catalog.durations_min.map((m) => ({ id: m, label: `${m} minutes` })), draft.duration_min || catalog.durations_min[0]),
     radioGroup("persona", "Interviewer", catalog.personas, draft.persona || catalog.default_persona, (p) => p.description),
+    panelChoice(catalog.personas, draft.panel || []),
     h("details", { class: "context", open: Boolean(draft.cv_text || draft.jd_text) },
       h("summary", {}, "Tailor the questions (optional): your CV and the job description"),
       h("p", { class: "muted" }, "Paste plain text. It is sent only when you join the interview, and kept with that session."),
@@ -53,12 +71,20 @@ export async function render(root, ctx) {
     ev.preventDefault();
     const data = new FormData(form);
     const text = (name) => (data.get(name) || "").trim() || null;
+    const lead = data.get("persona");
+    const others = data.getAll("panel").filter((id) => id !== lead);
+    if (others.length > MAX_PANEL_OTHERS) {
+      error.show(`A panel has at most ${MAX_PANEL_OTHERS + 1} interviewers: choose up to ${MAX_PANEL_OTHERS} to join yours.`);
+      return;
+    }
+    error.clear();
     ctx.app.draft = {
       role_track: data.get("role_track"),
       round_type: data.get("round_type"),
       difficulty: data.get("difficulty"),
       duration_min: Number(data.get("duration_min")),
-      persona: data.get("persona"),
+      persona: lead,
+      panel: others.length ? [lead, ...others] : null,
       cv_text: text("cv_text"),
       jd_text: text("jd_text"),
     };

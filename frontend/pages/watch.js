@@ -137,14 +137,14 @@ export async function render(root, ctx) {
       }
       if (state === "watching") announce("Watching live.");
     },
-    caption: (speaker, text, final) => captions.add(speaker, text, final),
+    caption: (speaker, text, final, personaName) => captions.add(speaker, text, final, personaName),
     withdrawn: () => captions.withdraw("interviewer"),
     agentState(state) {
       agentState.textContent = AGENT_STATES[state] || state;
       interviewer.classList.toggle("speaking", state === "speaking");
     },
     question(msg) {
-      progress.textContent = questionLabel(msg);
+      progress.textContent = questionLabel(msg, true);
       questionText.textContent = msg.text;
     },
     nudge(msg) {

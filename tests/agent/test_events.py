@@ -21,7 +21,10 @@ from agent.events import (
 
 EXAMPLES: list[tuple[WireEvent, dict[str, typing.Any]]] = [
     (
-        QuestionAsked(seq=3, text="Tell me about a deadline.", source="bank", from_cv=False, number=2, total=5),
+        QuestionAsked(
+            seq=3, text="Tell me about a deadline.", source="bank", from_cv=False, number=2, total=5,
+            persona="jordan", persona_name="Jordan",
+        ),
         {
             "type": "question",
             "seq": 3,
@@ -30,16 +33,32 @@ EXAMPLES: list[tuple[WireEvent, dict[str, typing.Any]]] = [
             "from_cv": False,
             "number": 2,
             "total": 5,
+            "persona": "jordan",
+            "persona_name": "Jordan",
         },
     ),
     (InterviewerYielded(), {"type": "interviewer_yielded"}),
     (
-        Caption(speaker="interviewer", text="Thanks.", final=True),
-        {"type": "caption", "speaker": "interviewer", "text": "Thanks.", "final": True},
+        Caption(speaker="interviewer", text="Thanks.", final=True, persona="sam", persona_name="Sam"),
+        {
+            "type": "caption",
+            "speaker": "interviewer",
+            "text": "Thanks.",
+            "final": True,
+            "persona": "sam",
+            "persona_name": "Sam",
+        },
     ),
     (
         Caption(speaker="candidate", text="I led", final=False),
-        {"type": "caption", "speaker": "candidate", "text": "I led", "final": False},
+        {
+            "type": "caption",
+            "speaker": "candidate",
+            "text": "I led",
+            "final": False,
+            "persona": None,
+            "persona_name": None,
+        },
     ),
     (AgentStateChanged(state="speaking"), {"type": "agent_state", "state": "speaking"}),
     (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 import pytest
 from livekit import rtc
 
+from agent.catalog import PERSONAS, Voice
 from agent.stt_whisper import WHISPER_SAMPLE_RATE, WhisperEngine
-from agent.tts_piper import PiperEngine, PiperTTS
+from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices
 from tests.words import word_error_rate
 
 QUESTION = "Tell me about a project you are proud of."
@@ -18,18 +18,29 @@ TWO_SENTENCES = "Thanks for coming in today. Tell me about a project you are pro
 
 
 class CountingPiperEngine(PiperEngine):
-    """The real voice, counting the audio chunks (one per sentence) it hands back."""
+    """The real voice, counting the audio chunks (one per sentence) it hands back and the
+    sentences it synthesizes (those not taken from its cache)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.chunks = 0
+        self.synthesized = 0
+        synthesize = self.voice.phoneme_ids_to_audio
 
-    def synthesize_sync(self, text: str, on_chunk: Callable[[bytes], None]) -> None:
+        def counted(*args, **kwargs):
+            self.synthesized += 1
+            return synthesize(*args, **kwargs)
+
+        self.voice.phoneme_ids_to_audio = counted
+
+    def synthesize_sync(
+        self, text: str, on_chunk: Callable[[bytes], None], voice: Voice | None = None
+    ) -> None:
         def counted(data: bytes) -> None:
             self.chunks += 1
             on_chunk(data)
 
-        super().synthesize_sync(text, counted)
+        super().synthesize_sync(text, counted, voice)
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +125,105 @@ async def test_an_empty_text_gives_no_speech(piper: PiperTTS) -> None:
 async def test_prewarmed_sentences_come_from_the_cache(engine: CountingPiperEngine, piper: PiperTTS) -> None:
     line = "Tell me about a project that changed how you work."
     engine.prewarm([line])
-    hits = engine.cache_hits
-    started = time.perf_counter()
+    hits, synthesized = engine.cache_hits, engine.synthesized
     frames = await synthesize(piper, line)
     assert engine.cache_hits == hits + 1
+    assert engine.synthesized == synthesized  # no synthesis, only framing
     assert samples_of(frames).size > engine.sample_rate * 0.5
-    assert time.perf_counter() - started < 0.5  # no synthesis, only framing
+
+
+# -- persona voices ------------------------------------------------------------------
+
+# Two sentences: Piper's output varies a little from one synthesis to the next, and the
+# pitch of a longer stretch of speech varies less.
+PANEL_LINE = (
+    "Tell me about a time you had to explain a difficult decision to your team. "
+    "Design a distributed cache that several services share."
+)
+PITCH_APART = 0.15  # any two persona voices' mean pitch differs by at least this share
+
+
+def mean_pitch_hz(pcm: np.ndarray, sample_rate: int) -> float:
+    """Praat's mean pitch over the voiced frames."""
+    import parselmouth
+
+    sound = parselmouth.Sound(pcm.astype(np.float64) / 32768.0, sampling_frequency=sample_rate)
+    frequencies = sound.to_pitch(pitch_floor=60.0, pitch_ceiling=400.0).selected_array["frequency"]
+    return float(np.mean(frequencies[frequencies > 0]))
+
+
+def voiced(engine: PiperEngine, text: str, voice: Voice | None) -> np.ndarray:
+    chunks: list[bytes] = []
+    engine.synthesize_sync(text, chunks.append, voice)
+    return np.frombuffer(b"".join(chunks), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def persona_pitches(engine: CountingPiperEngine) -> dict[str, float]:
+    return {
+        p.id: mean_pitch_hz(voiced(engine, PANEL_LINE, p.voice), engine.sample_rate)
+        for p in PERSONAS.values()
+    }
+
+
+def test_every_two_persona_voices_differ_in_pitch_by_at_least_15_percent(
+    persona_pitches: dict[str, float],
+) -> None:
+    ids = sorted(persona_pitches, key=persona_pitches.get)
+    for lower, higher in zip(ids, ids[1:]):  # the closest pairs are neighbours by pitch
+        low, high = persona_pitches[lower], persona_pitches[higher]
+        assert (high - low) / high >= PITCH_APART, persona_pitches
+
+
+def test_each_persona_voice_is_near_its_target_pitch(persona_pitches: dict[str, float]) -> None:
+    for persona in PERSONAS.values():
+        target = persona.voice.pitch_hz
+        assert target is not None
+        assert abs(persona_pitches[persona.id] - target) / target < 0.1, (persona.id, persona_pitches)
+
+
+def test_a_persona_voice_still_says_the_text_at_its_pace(
+    engine: CountingPiperEngine, whisper: WhisperEngine
+) -> None:
+    # Piper's timing varies a little from one synthesis to the next: two sentences even it out.
+    natural = voiced(engine, PANEL_LINE, None)
+    for persona in PERSONAS.values():
+        pcm = voiced(engine, PANEL_LINE, persona.voice)
+        heard = whisper.transcribe_sync(to_whisper_input(pcm, engine.sample_rate)).text
+        assert word_error_rate(PANEL_LINE, heard) < 0.35, (persona.id, heard)
+        assert len(pcm) / len(natural) == pytest.approx(persona.voice.pace, rel=0.15)
+
+
+async def test_the_cued_voices_say_a_reply_in_turn(engine: CountingPiperEngine) -> None:
+    jordan, sam = PERSONAS["jordan"].voice, PERSONAS["sam"].voice
+    tts = PiperTTS(engine, SpeakerVoices())
+    handover, question = "Thanks. I'll hand you to Sam for this one.", "Why do you want this job?"
+    tts.voices.cue([("Thanks.", jordan), ("I'll hand you to Sam for this one.", jordan), (question, sam)])
+    try:
+        both = samples_of(await synthesize(tts, f"{handover} {question}"))
+        said_by_sam = samples_of(await synthesize(tts, question))
+        prompt = samples_of(await synthesize(tts, "Take your time."))  # not cued: the last speaker
+    finally:
+        await tts.aclose()
+
+    assert np.array_equal(both[-len(said_by_sam):], said_by_sam)
+    first = both[: len(both) - len(said_by_sam)]
+    assert np.array_equal(first, voiced(engine, handover, jordan))
+    said_by_sam_again = voiced(engine, "Take your time.", sam)
+    assert np.array_equal(prompt[: len(said_by_sam_again)], said_by_sam_again)  # framing pads the end
+
+
+def test_reshaping_keeps_the_length_and_reports_its_cost(engine: CountingPiperEngine) -> None:
+    """The cost is printed, not judged (the machine may be busy); reshaped audio is cached."""
+    import time
+
+    from agent.tts_piper import reshape_voice
+
+    audio = voiced(engine, PANEL_LINE, None).astype(np.float32) / 32768.0
+    costs_ms = {}
+    for persona in PERSONAS.values():
+        started = time.perf_counter()
+        reshaped = reshape_voice(audio, engine.sample_rate, persona.voice)
+        costs_ms[persona.id] = round((time.perf_counter() - started) * 1000, 1)
+        assert len(reshaped) == pytest.approx(len(audio), rel=0.01)  # the pace is Piper's alone
+    print(f"reshape cost per {len(audio) / engine.sample_rate:.1f} s of speech (ms): {costs_ms}")

@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
+from db.usage import UsageCounts, add_usage
 from tests.reports.seeding import seed_session
 
 
@@ -26,7 +27,7 @@ async def session_rows(pool: asyncpg.Pool, session_id: UUID) -> dict[str, int]:
 
 async def fill_session(client: httpx.AsyncClient, pool: asyncpg.Pool, user_id: UUID) -> UUID:
     """A completed session with signals, scores, a scorecard, a PDF export, a share link, signal
-    stats and turn latencies: something in every table that hangs off sessions."""
+    stats, turn latencies and provider usage: something in every table that hangs off sessions."""
     seeded = await seed_session(pool, user_id)
     sid = seeded.session_id
     assert (await client.get(f"/v1/sessions/{sid}/report")).status_code == 200
@@ -40,4 +41,5 @@ async def fill_session(client: httpx.AsyncClient, pool: asyncpg.Pool, user_id: U
         """,
         sid,
     )
+    await add_usage(pool, sid, {"openai": UsageCounts(tokens_in=120, tokens_out=40)})
     return sid

@@ -29,6 +29,8 @@ async def test_catalog_lists_what_the_sessions_api_accepts(
     assert labels["hr"] == "HR" and "MMI" in labels["medical_school_mmi"]
     for persona in body["personas"]:
         assert persona["name"] and persona["description"][0].isupper()
+        assert persona["role"] and persona["style"] and set(persona["focus"]) <= set(catalog.ROUND_TYPES)
+    assert body["panel_sizes"] == [2, 3]
 
     # Every combination the catalog offers is one a session can be made of.
     for group, field in (("role_tracks", "role_track"), ("round_types", "round_type"), ("difficulties", "difficulty")):

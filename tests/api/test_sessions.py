@@ -339,3 +339,33 @@ async def test_practice_question_must_be_in_the_bank(app_client: httpx.AsyncClie
     assert unknown.status_code == 422
     assert unknown.json() == {"detail": "unknown question"}
     assert len((await app_client.get("/v1/sessions")).json()) == 1
+
+
+async def test_a_panel_is_stored_led_by_its_first_persona(app_client: httpx.AsyncClient) -> None:
+    payload = {k: v for k, v in NEW_SESSION.items() if k != "persona"}
+    response = await app_client.post("/v1/sessions", json={**payload, "panel": ["dr_patel", "sam", "jordan"]})
+    assert response.status_code == 201, response.text
+    session = response.json()["session"]
+    assert (session["persona"], session["panel"]) == ("dr_patel", ["dr_patel", "sam", "jordan"])
+    detail = (await app_client.get(f"/v1/sessions/{session['id']}")).json()
+    assert detail["panel"] == ["dr_patel", "sam", "jordan"]
+    assert (await _create(app_client))["session"]["panel"] == []  # one interviewer
+
+
+@pytest.mark.parametrize(
+    ("panel", "says"),
+    [
+        (["dr_patel"], "at least 2"),
+        (["dr_patel", "sam", "jordan", "alex"], "at most 3"),
+        (["dr_patel", "dr_patel"], "distinct"),
+        (["dr_patel", "nobody"], "Input should be"),  # which personas there are
+        (["sam", "dr_patel"], "lead"),  # the session's persona is dr_patel
+    ],
+)
+async def test_a_bad_panel_is_refused_with_the_reason(
+    app_client: httpx.AsyncClient, panel: list[str], says: str
+) -> None:
+    response = await app_client.post("/v1/sessions", json={**NEW_SESSION, "panel": panel})
+    assert response.status_code == 422
+    assert says in response.text
+    assert (await app_client.get("/v1/sessions")).json() == []

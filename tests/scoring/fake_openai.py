@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from scoring.base import RUBRICS
 
@@ -26,6 +26,19 @@ Reply = Literal[
     "http_500",  # an internal server error
     "hang",  # never answers (until the server stops)
 ]
+# Replies to a streaming request ("stream": true), as server-sent events (the interviewer's LLM).
+StreamReply = Literal[
+    "stream",  # the reply, one small delta per event, usage, then [DONE]
+    "stream_cut",  # the first sentence, then the connection is dropped mid-reply
+    "stream_stall",  # the first sentence, then nothing more (until the server stops)
+    "stream_malformed",  # the first sentence, then an event whose data is not JSON
+    "stream_malformed_first",  # an event whose data is not JSON, before any words
+    "http_429",  # too many requests, with Retry-After: retry_after_s
+    "http_500",  # an internal server error
+    "hang",  # never answers (until the server stops)
+]
+STREAM_TEXT = "That's a clear example, thank you. What was the result of the migration, in numbers?"
+TRANSCRIPT_TEXT = "I led the migration and cut the failures in half."
 STRONGER_ANSWER = "Last spring I led a four-person team that cut checkout failures from 3% to 1%."
 
 
@@ -51,19 +64,31 @@ class FakeOpenAI:
         self.script: deque[Reply] = deque()
         self.default: Reply = "valid"
         self.requests: list[dict[str, Any]] = []
+        self.stream_script: deque[StreamReply] = deque()
+        self.stream_default: StreamReply = "stream"
+        self.stream_text = STREAM_TEXT
+        self.first_token_delay_s = 0.0
+        self.retry_after_s = "0.1"
+        self.transcription_script: deque[Literal["ok", "http_429", "http_500", "malformed", "hang"]] = deque()
+        self.transcriptions = 0
+        self.headers_seen: list[dict[str, str]] = []
         self.base_url = ""  # set once served: http://127.0.0.1:PORT/v1
         self._release = asyncio.Event()
         self._ids = itertools.count(1)
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._completions)
+        self.app.post("/v1/audio/transcriptions")(self._transcriptions)
 
     def release(self) -> None:
         """Lets hanging requests finish (so the server can stop)."""
         self._release.set()
 
-    async def _completions(self, request: Request) -> JSONResponse:
+    async def _completions(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
+        self.headers_seen.append(dict(request.headers))
+        if body.get("stream"):
+            return await self._stream(body)
         response_format = body.get("response_format") or {}
         if response_format.get("type") == "json_schema" and not self.supports_json_schema:
             return _error(400, "response_format of type json_schema is not supported by this server")
@@ -97,6 +122,84 @@ class FakeOpenAI:
         else:  # empty
             content = None
         return JSONResponse(self._completion(body.get("model", "fake"), content))
+
+    async def _stream(self, body: dict[str, Any]) -> Response:
+        reply = self.stream_script.popleft() if self.stream_script else self.stream_default
+        if reply == "http_429":
+            response = _error(429, "rate limited")
+            response.headers["retry-after"] = self.retry_after_s
+            return response
+        if reply == "http_500":
+            return _error(500, "the model crashed")
+        if reply == "hang":
+            await self._release.wait()
+            return _error(503, "stopped")
+        model = body.get("model", "fake")
+        chunk_id = f"chatcmpl-fake{next(self._ids)}"
+
+        def event(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
+            document = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [] if usage else [{"index": 0, "delta": delta, "finish_reason": finish}],
+                "usage": usage,
+            }
+            return f"data: {json.dumps(document)}\n\n".encode()
+
+        words = self.stream_text.split(" ")
+        first_sentence_words = next(i for i, w in enumerate(words) if w.endswith((".", "?", "!"))) + 1
+
+        async def events() -> Any:
+            await asyncio.sleep(self.first_token_delay_s)
+            yield event({"role": "assistant", "content": ""})
+            if reply == "stream_malformed_first":
+                yield b"data: {not json\n\n"
+                return
+            for i, word in enumerate(words):
+                if i == first_sentence_words:
+                    if reply == "stream_cut":
+                        raise ConnectionResetError("the fake drops the connection mid-reply")
+                    if reply == "stream_stall":
+                        await self._release.wait()
+                        return
+                    if reply == "stream_malformed":
+                        yield b"data: {not json\n\n"
+                        return
+                yield event({"content": word if i == 0 else f" {word}"})
+                await asyncio.sleep(0.005)
+            yield event({}, finish="stop")
+            yield event({}, usage={"prompt_tokens": 120, "completion_tokens": len(words), "total_tokens": 120 + len(words)})
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def _transcriptions(self, request: Request) -> Response:
+        await request.body()  # multipart: the fake does not look inside
+        self.transcriptions += 1
+        self.headers_seen.append(dict(request.headers))
+        reply = self.transcription_script.popleft() if self.transcription_script else "ok"
+        if reply == "http_429":
+            response = _error(429, "rate limited")
+            response.headers["retry-after"] = self.retry_after_s
+            return response
+        if reply == "http_500":
+            return _error(500, "the model crashed")
+        if reply == "hang":
+            await self._release.wait()
+        if reply == "malformed":
+            return Response(content=b"{not json", media_type="application/json")
+        words = TRANSCRIPT_TEXT.split(" ")
+        return JSONResponse(
+            {
+                "task": "transcribe",
+                "language": "english",
+                "duration": 3.0,
+                "text": TRANSCRIPT_TEXT,
+                "words": [{"word": w, "start": i * 0.3, "end": i * 0.3 + 0.25} for i, w in enumerate(words)],
+            }
+        )
 
     def _dimensions(self, body: dict[str, Any]) -> list[str]:
         """The rubric asked for: from the json_schema, else from the ids listed in the prompt."""

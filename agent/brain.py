@@ -1,0 +1,129 @@
+"""The interviewer's brains behind one interface: the script chooses each move, a brain words it.
+
+`ScriptedInterviewerLLM` (agent/scripted_llm.py) is the offline brain and the default. With an
+LLM configured, `InterviewerBrain` asks the script for the move once per turn, then has the
+LLM word it through livekit's `llm.FallbackAdapter`, with the script's own wording last: if the
+LLM fails before saying anything the script's line is spoken; if it stops mid-reply it finishes
+the turn with the script's question (agent/llm_openai.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livekit.agents import llm, utils
+from livekit.agents.llm import ChatChunk, ChatContext, ChoiceDelta, Tool, ToolChoice
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
+
+from agent.llm_openai import VERBATIM_KINDS, ReplyMove
+from agent.scripted_llm import ScriptedInterviewerLLM, conversation_position, split_sentences
+
+
+class ScriptWordingLLM(llm.LLM):
+    """The local wording: speaks the script's own line for a ReplyMove, sentence by sentence."""
+
+    @property
+    def model(self) -> str:
+        return "scripted-interviewer"
+
+    @property
+    def provider(self) -> str:
+        return "greenroom"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: list[Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        move = extra_kwargs["move"] if extra_kwargs else None
+        if not isinstance(move, ReplyMove):
+            raise TypeError("ScriptWordingLLM speaks a ReplyMove: pass extra_kwargs={'move': ...}")
+        return _WordingStream(self, text=move.utterance.text, chat_ctx=chat_ctx, conn_options=conn_options)
+
+
+class _WordingStream(llm.LLMStream):
+    def __init__(self, llm_: llm.LLM, *, text: str, chat_ctx: ChatContext, conn_options: APIConnectOptions) -> None:
+        super().__init__(llm_, chat_ctx=chat_ctx, tools=[], conn_options=conn_options)
+        self._text = text
+
+    async def _run(self) -> None:
+        request_id = utils.shortuuid("scripted_")
+        sentences = split_sentences(self._text)
+        for index, sentence in enumerate(sentences):
+            content = sentence if index == len(sentences) - 1 else f"{sentence} "
+            self._event_ch.send_nowait(ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=content)))
+
+
+class InterviewerBrain(llm.LLM):
+    """The session's LLM when a language model words the interview: the script plans each turn
+    (once, so questions, progress and resume stay the script's), `wordings` say it in order."""
+
+    def __init__(
+        self,
+        planner: ScriptedInterviewerLLM,
+        wordings: list[llm.LLM],
+        *,
+        attempt_timeout_s: float,
+    ) -> None:
+        super().__init__()
+        self._planner = planner
+        self._script_wording = ScriptWordingLLM()
+        self._wordings = llm.FallbackAdapter(
+            [*wordings, self._script_wording],
+            attempt_timeout=attempt_timeout_s,
+            max_retry_per_llm=0,  # each wording bounds its own retries (one, after a short Retry-After)
+            retry_on_chunk_sent=False,  # a wording that stopped mid-reply has finished the turn itself
+        )
+        self._wordings.on("metrics_collected", self._forward_metrics)
+
+    @property
+    def model(self) -> str:
+        return self._wordings.model
+
+    @property
+    def provider(self) -> str:
+        return self._wordings.provider
+
+    @property
+    def planner(self) -> ScriptedInterviewerLLM:
+        """The script's brain that chooses every move."""
+        return self._planner
+
+    def chat(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: list[Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        utterance = self._planner.next_utterance(chat_ctx)
+        script = self._planner.script
+        turn_start = self._planner.turn_start
+        _turn, answer = conversation_position(chat_ctx)
+        move = ReplyMove(
+            utterance=utterance,
+            plan=script.plan,
+            remaining_s=script.remaining_s(),
+            answer=answer,
+            answered=turn_start.current if turn_start is not None else None,
+        )
+        if utterance.kind in VERBATIM_KINDS:
+            wordings: llm.LLM = self._script_wording
+        else:
+            wordings = self._wordings
+        return wordings.chat(chat_ctx=chat_ctx, conn_options=conn_options, extra_kwargs={"move": move})
+
+    def _forward_metrics(self, *args: Any, **kwargs: Any) -> None:
+        self.emit("metrics_collected", *args, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._wordings.aclose()
+        await super().aclose()

@@ -1,0 +1,1 @@
+"""Cloud providers against local servers that speak their wire protocols."""
