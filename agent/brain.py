@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from livekit.agents import llm, utils
-from livekit.agents.llm import ChatChunk, ChatContext, ChoiceDelta, Tool, ToolChoice
+from livekit.agents import llm
+from livekit.agents.llm import ChatContext, Tool, ToolChoice
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
 from agent.llm_openai import VERBATIM_KINDS, ReplyMove
-from agent.scripted_llm import ScriptedInterviewerLLM, conversation_position, split_sentences
+from agent.scripted_llm import ScriptedInterviewerLLM, conversation_position, send_sentences
 
 
 class ScriptWordingLLM(llm.LLM):
@@ -40,9 +40,7 @@ class ScriptWordingLLM(llm.LLM):
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> llm.LLMStream:
-        move = extra_kwargs["move"] if extra_kwargs else None
-        if not isinstance(move, ReplyMove):
-            raise TypeError("ScriptWordingLLM speaks a ReplyMove: pass extra_kwargs={'move': ...}")
+        move = ReplyMove.passed_to(self, extra_kwargs)
         return _WordingStream(self, text=move.utterance.text, chat_ctx=chat_ctx, conn_options=conn_options)
 
 
@@ -52,11 +50,7 @@ class _WordingStream(llm.LLMStream):
         self._text = text
 
     async def _run(self) -> None:
-        request_id = utils.shortuuid("scripted_")
-        sentences = split_sentences(self._text)
-        for index, sentence in enumerate(sentences):
-            content = sentence if index == len(sentences) - 1 else f"{sentence} "
-            self._event_ch.send_nowait(ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=content)))
+        send_sentences(self._event_ch, self._text)
 
 
 class InterviewerBrain(llm.LLM):

@@ -56,6 +56,14 @@ class ReplyMove:
     answer: str | None = field(default=None, repr=False)
     answered: Question | None = None
 
+    @staticmethod
+    def passed_to(wording: object, extra_kwargs: Any) -> ReplyMove:
+        """The move handed to a wording LLM's chat() as extra_kwargs={"move": ...}."""
+        move = extra_kwargs.get("move") if isinstance(extra_kwargs, dict) else None
+        if not isinstance(move, ReplyMove):
+            raise TypeError(f"{type(wording).__name__} words a ReplyMove: pass extra_kwargs={{'move': ...}}")
+        return move
+
 
 def adaptation(move: ReplyMove) -> str:
     """How the reply should follow the answer: outcome, concrete example, reasoning, or deeper."""
@@ -157,9 +165,7 @@ class OpenAIInterviewerLLM(llm.LLM):
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> llm.LLMStream:
-        move = extra_kwargs["move"] if extra_kwargs else None
-        if not isinstance(move, ReplyMove):
-            raise TypeError("OpenAIInterviewerLLM words a ReplyMove: pass extra_kwargs={'move': ...}")
+        move = ReplyMove.passed_to(self, extra_kwargs)
         return _OpenAIInterviewerStream(self, move=move, chat_ctx=chat_ctx, conn_options=conn_options)
 
 

@@ -34,6 +34,16 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_BREAK.split(text.strip()) if s]
 
 
+def send_sentences(event_ch: Any, text: str) -> None:
+    """Streams a known text into an LLMStream's channel, one sentence per chunk, so TTS can
+    start on the first sentence."""
+    request_id = utils.shortuuid("scripted_")
+    sentences = split_sentences(text)
+    for index, sentence in enumerate(sentences):
+        content = sentence if index == len(sentences) - 1 else f"{sentence} "
+        event_ch.send_nowait(ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=content)))
+
+
 def conversation_position(chat_ctx: ChatContext) -> tuple[int, str | None]:
     """Assistant turns so far, and what the user said since the last one (None: nothing)."""
     assistant_turns = 0
@@ -160,13 +170,7 @@ class ScriptedLLMStream(llm.LLMStream):
         return self._utterance
 
     async def _run(self) -> None:
-        request_id = utils.shortuuid("scripted_")
-        sentences = split_sentences(self._utterance.text)
-        for index, sentence in enumerate(sentences):
-            content = sentence if index == len(sentences) - 1 else f"{sentence} "
-            self._event_ch.send_nowait(
-                ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=content))
-            )
+        send_sentences(self._event_ch, self._utterance.text)
 
 
 class InterviewerAgent(Agent):
