@@ -10,6 +10,7 @@ reports, which may not import agent/, name the round types too.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def label(choice_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Voice:
-    """How a persona sounds offline: the bundled Piper voice reshaped (pitch, formants) and paced."""
+    """How a persona sounds: offline, the bundled Piper voice reshaped (pitch, formants) and
+    paced; with ElevenLabs configured, one of its voices."""
 
     pitch_hz: float | None = None
     """The median pitch to move the voice to; None keeps the voice's own pitch and formants."""
@@ -60,6 +62,8 @@ class Voice:
     """Formant frequencies scaled by this (above 1 sounds a shorter vocal tract)."""
     pace: float = 1.0
     """Piper's length_scale: above 1 speaks slower, below 1 faster."""
+    elevenlabs_voice_id: str | None = None
+    """The ElevenLabs voice (a premade one's id); None: the deployment's GREENROOM_ELEVENLABS_VOICE_ID."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,7 @@ class Persona:
 
 PERSONAS_PATH = Path(__file__).parent / "data" / "personas.json"
 _QUESTION_CATEGORIES = tuple(r for r in ROUND_TYPES if r != "mixed")
+_CLOUD_VOICE_ID = re.compile(r"[A-Za-z0-9]{8,64}")
 _PERSONA_TEXTS = ("id", "name", "title", "role", "style", "greeting", "introduction", "follow_up_lead", "closing")
 
 
@@ -119,6 +124,9 @@ def load_personas(path: Path = PERSONAS_PATH) -> tuple[dict[str, Persona], str]:
             raise PersonaDataError(f"{where}: voice.formant_shift must be 0.8-1.25")
         if not (isinstance(pace, int | float) and 0.7 <= pace <= 1.4):
             raise PersonaDataError(f"{where}: pace must be 0.7-1.4")
+        cloud_voice = voice.get("elevenlabs_voice_id")
+        if cloud_voice is not None and not (isinstance(cloud_voice, str) and _CLOUD_VOICE_ID.fullmatch(cloud_voice)):
+            raise PersonaDataError(f"{where}: voice.elevenlabs_voice_id must be an ElevenLabs voice id")
         if entry["id"] in personas:
             raise PersonaDataError(f"{where}: id {entry['id']!r} appears twice")
         personas[entry["id"]] = Persona(
@@ -129,6 +137,7 @@ def load_personas(path: Path = PERSONAS_PATH) -> tuple[dict[str, Persona], str]:
                 pitch_hz=None if pitch_hz is None else float(pitch_hz),
                 formant_shift=float(formant_shift),
                 pace=float(pace),
+                elevenlabs_voice_id=cloud_voice,
             ),
         )
     default = document.get("default")

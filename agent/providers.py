@@ -14,6 +14,7 @@ from agent.llm_openai import OpenAIInterviewerLLM, load_prompt
 from agent.scripted_llm import ScriptedInterviewerLLM
 from agent.stt_openai import FallbackTranscriber, OpenAITranscriber, Transcriber
 from agent.tts_elevenlabs import PCM_RATES, ElevenLabsTTS
+from agent.tts_piper import SpeakerVoices
 from agent.usage import UsageMeter
 from greenroom.settings import Settings
 
@@ -41,6 +42,7 @@ def build_providers(
     planner: ScriptedInterviewerLLM,
     local_tts: tts.TTS,
     local_transcriber: Transcriber,
+    voices: SpeakerVoices | None = None,
 ) -> SessionProviders:
     """The session's providers from the settings: each cloud one that is configured, behind a
     fallback to its local one. With nothing configured, these are the local ones alone."""
@@ -81,6 +83,8 @@ def build_providers(
             retry_after_max_s=retry_max,
             resume_with=local_tts,
             http=http,
+            # the persona a sentence was cued with (a panel's voices) speaks it in their cloud voice
+            voice_for=None if voices is None else (lambda text: next((v for _t, v in voices.runs(text)), None)),
         )
         voice = tts.FallbackAdapter([cloud_voice, local_tts], max_retry_per_tts=0)
     meter.watch(voice)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import httpx
 from livekit.agents import APIConnectionError, APIStatusError, APITimeoutError, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from pydantic import SecretStr
 
+from agent.catalog import Voice
 from agent.provider_errors import retry_after_s, worth_waiting
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class ElevenLabsTTS(tts.TTS):
         retry_after_max_s: float = 0.5,
         resume_with: tts.TTS | None = None,
         http: httpx.AsyncClient | None = None,
+        voice_for: Callable[[str], Voice | None] | None = None,
     ) -> None:
         if sample_rate not in PCM_RATES:
             raise ValueError(f"ElevenLabs streams PCM at {PCM_RATES}; got {sample_rate}")
@@ -54,6 +57,8 @@ class ElevenLabsTTS(tts.TTS):
         self._timeout_s = timeout_s
         self._retry_after_max_s = retry_after_max_s
         self._resume_with = resume_with if resume_with is not None and resume_with.sample_rate == sample_rate else None
+        # Which persona says a sentence (a panel's SpeakerVoices): their own ElevenLabs voice.
+        self._voice_for = voice_for
         self._http = http or httpx.AsyncClient()
         self._owns_http = http is None
 
@@ -70,6 +75,11 @@ class ElevenLabsTTS(tts.TTS):
     ) -> tts.ChunkedStream:
         return _ElevenLabsStream(tts=self, input_text=text, conn_options=conn_options)
 
+    def voice_id(self, text: str) -> str:
+        """The ElevenLabs voice that says this text: its persona's, else the configured one."""
+        voice = self._voice_for(text) if self._voice_for is not None else None
+        return (voice.elevenlabs_voice_id if voice is not None else None) or self._voice_id
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
@@ -79,6 +89,7 @@ class _ElevenLabsStream(tts.ChunkedStream):
     def __init__(self, *, tts: ElevenLabsTTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
         self._el = tts
+        self._voice_id = tts.voice_id(input_text)  # read now: the next reply may be cued soon
         self._pushed_any = False  # some of this sentence was heard from ElevenLabs
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
@@ -103,7 +114,7 @@ class _ElevenLabsStream(tts.ChunkedStream):
 
     async def _stream(self, output_emitter: tts.AudioEmitter) -> None:
         el = self._el
-        url = f"{el._base_url}/v1/text-to-speech/{el._voice_id}/stream"
+        url = f"{el._base_url}/v1/text-to-speech/{self._voice_id}/stream"
         timeout = httpx.Timeout(el._timeout_s)
         headers = {"xi-api-key": el._api_key.get_secret_value(), "accept": "audio/pcm"}
         body = {"text": self._input_text, "model_id": el._model}

@@ -294,6 +294,7 @@ class InterviewRunner:
             settings,
             planner=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
             local_tts=PiperTTS(models.piper, self._voices),
+            voices=self._voices,
             local_transcriber=models.whisper,
         )
         stt = WhisperSTT(

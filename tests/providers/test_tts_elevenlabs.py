@@ -10,7 +10,9 @@ from livekit.agents import tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from pydantic import SecretStr
 
+from agent.catalog import PERSONAS
 from agent.tts_elevenlabs import ElevenLabsTTS
+from agent.tts_piper import SpeakerVoices
 from agent.usage import UsageMeter
 from tests.providers.conftest import SECRET
 from tests.providers.fake_elevenlabs import MS_PER_CHARACTER, FakeElevenLabs, tone
@@ -79,6 +81,28 @@ async def test_streams_pcm_from_elevenlabs(fake_elevenlabs: FakeElevenLabs) -> N
     assert request["headers"]["xi-api-key"] == SECRET and request["body"]["text"] == SENTENCE
     assert not local.texts
     assert meter.totals["elevenlabs"].tts_characters == len(SENTENCE)
+    await cloud.aclose()
+
+
+async def test_each_panel_member_speaks_in_their_own_elevenlabs_voice(fake_elevenlabs: FakeElevenLabs) -> None:
+    alex, sam = PERSONAS["alex"], PERSONAS["sam"]
+    cued = SpeakerVoices()
+    handover = "I'll hand you to Sam for the next part."
+    cued.cue([(handover, alex.voice), (SENTENCE, sam.voice)])
+    cloud = ElevenLabsTTS(
+        api_key=SecretStr(SECRET), voice_id="deployment-voice", base_url=fake_elevenlabs.base_url,
+        sample_rate=RATE, timeout_s=TIMEOUT_S,
+        voice_for=lambda text: cued.voice_for(text),
+    )
+    await speak(cloud, handover)
+    await speak(cloud, SENTENCE)
+    said_by = [r["voice_id"] for r in fake_elevenlabs.requests[-2:]]
+    assert said_by == [alex.voice.elevenlabs_voice_id, sam.voice.elevenlabs_voice_id]
+    assert len({p.voice.elevenlabs_voice_id for p in PERSONAS.values()}) == len(PERSONAS)  # all distinct
+    # Without a persona's voice, the deployment's configured one.
+    cued.cue([(SENTENCE, None)])
+    await speak(cloud, SENTENCE)
+    assert fake_elevenlabs.requests[-1]["voice_id"] == "deployment-voice"
     await cloud.aclose()
 
 
