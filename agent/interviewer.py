@@ -253,7 +253,14 @@ class ScriptCheckpoint:
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?")
 # Words that answer nothing, besides vocal fillers (scoring.speech): backchannels, discourse words.
-_NO_ANSWER_WORDS = frozenset("mhm oh like so well okay ok yeah right".split())
+_NO_ANSWER_WORDS = frozenset("mhm oh like so well okay ok yeah right oops sorry hello hi hey".split())
+# Words that carry no answer by themselves: a microphone check ("testing, one, two, three",
+# "can you hear me?"), function words and numbers, which is what noise and mumbling are heard as.
+_NO_SUBSTANCE_WORDS = _NO_ANSWER_WORDS | frozenset(
+    "testing test tested mic microphone hear hearing me you can is this on working "
+    "a an the as to of in at it be and or but i we my for with that "
+    "zero one two three four five six seven eight nine ten".split()
+)
 _REPEAT_REQUEST = re.compile(
     r"\b(repeat|say (that|it) again|come again|pardon|didn'?t (catch|hear|get) (that|it|the "
     r"question)|one more time|what was the question|rephrase)\b"
@@ -720,7 +727,9 @@ class InterviewScript:
             return self._repeat()
         if len(words) <= 8 and _THINKING.search(lowered):
             return self._speech((self._speaker(), WAIT_TEXT), kind="nudge")
-        if sum(1 for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS) < 3:
+        said = [w for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS]
+        substance = [w for w in said if w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
+        if len(said) < 3 or len(substance) < 2:  # nothing, a mic check, mumbling: not an answer
             self._state = replace(self._state, awaiting_repeat_answer=True)
             return self._speech((self._speaker(), NUDGE_TEXT), kind="nudge")
         self._state = replace(self._state, awaiting_repeat_answer=False)

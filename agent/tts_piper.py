@@ -8,6 +8,7 @@ pitch and formants of each synthesised sentence.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from livekit.agents import tts, utils
+from livekit.agents import tokenize, tts, utils
+from livekit.agents.tokenize import blingfire, token_stream
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
 from agent.catalog import Voice
@@ -163,6 +165,41 @@ class SpeakerVoices:
             else:
                 runs.append((sentence, voice))
         return runs
+
+
+# The text sent to TTS ends a sentence (not "3." of "3.5"), maybe closed by a quote or bracket.
+_ENDS_SENTENCE = re.compile(r"(?<![0-9])[.!?][\"')\]]*\s*$")
+MIN_SENTENCE_CHARS = 20  # as livekit's default tokenizer: shorter runs join the next sentence
+
+
+class SentencesAsTheyEnd(tokenize.SentenceTokenizer):
+    """livekit's sentence tokenizer, except that a sentence goes on to TTS as soon as the text
+    pushed ends it, not when the next one begins. Both interviewer brains stream whole
+    sentences, so an LLM's first sentence is spoken without waiting for its second."""
+
+    def __init__(self) -> None:
+        # livekit's own splitter (a private function), as its blingfire tokenizer uses it
+        self._split = functools.partial(
+            blingfire._split_sentences, min_sentence_len=MIN_SENTENCE_CHARS, retain_format=True
+        )
+
+    def tokenize(self, text: str, *, language: str | None = None) -> list[str]:
+        return [tok[0] if isinstance(tok, tuple) else tok for tok in self._split(text)]
+
+    def stream(self, *, language: str | None = None) -> tokenize.SentenceStream:
+        return _SentenceAtItsEnd(tokenizer=self._split, min_token_len=MIN_SENTENCE_CHARS, min_ctx_len=10)
+
+
+class _SentenceAtItsEnd(token_stream.BufferedSentenceStream):
+    def push_text(self, text: str) -> None:
+        super().push_text(text)
+        if _ENDS_SENTENCE.search(text):
+            self.flush()
+
+
+def sentence_streamed(voice: tts.TTS) -> tts.StreamAdapter:
+    """A TTS that synthesises whole texts, fed sentence by sentence as each one ends."""
+    return tts.StreamAdapter(tts=voice, sentence_tokenizer=SentencesAsTheyEnd())
 
 
 class PiperTTS(tts.TTS):

@@ -41,7 +41,7 @@ from agent.stt_whisper import (
     WhisperEngine,
     WhisperSTT,
 )
-from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices
+from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from db import sessions as db_sessions
 from db import usage as db_usage
@@ -293,7 +293,8 @@ class InterviewRunner:
         self.providers = build_providers(
             settings,
             planner=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
-            local_tts=PiperTTS(models.piper, self._voices),
+            # fed each sentence as it ends, so an LLM's first one does not wait for its second
+            local_tts=sentence_streamed(PiperTTS(models.piper, self._voices)),
             voices=self._voices,
             local_transcriber=models.whisper,
         )

@@ -8,7 +8,7 @@ into livekit's sentence-by-sentence tts.StreamAdapter and the audio is "played" 
 playout clock. It does not go through AgentSession, the room or WebRTC (no VAD, STT or media
 path): it measures the silence providers cause, not turn-taking or network time.
 
-The cloud side is local servers speaking the wire protocols (tests/scoring/fake_openai.py, an
+The cloud side is local servers speaking the wire protocols (bench/fake_openai.py, an
 OpenAI-compatible chat stream with a fixed first-token delay; tests/providers/fake_elevenlabs.py,
 ElevenLabs' streaming PCM). Across the interview: the LLM stops streaming mid-reply, the cloud
 TTS dies mid-sentence and stays dead, and the LLM hangs before its first token.
@@ -40,7 +40,7 @@ from agent.tts_piper import PiperEngine, PiperTTS
 from bench.live_server import serve
 from greenroom.settings import Settings
 from tests.providers.fake_elevenlabs import FakeElevenLabs
-from tests.scoring.fake_openai import FakeOpenAI
+from bench.fake_openai import FakeOpenAI
 
 FIRST_TOKEN_DELAY_S = 0.3
 ANSWER = (

@@ -18,6 +18,16 @@ Two transports (--transport), the same answers, camera and turns on each:
              livekit.rtc participant (bench/livekit_client.py).
   both       embedded, then livekit, back to back in one run, on one database.
 
+Two interviewer brains (--brain), the same turns on each:
+
+  scripted   the offline interviewer (the default): the script chooses each move and words it.
+  llm        the LLM interviewer (GREENROOM_INTERVIEWER_BRAIN=llm): the script chooses each move,
+             an OpenAI-compatible model words it, streamed sentence by sentence into TTS. The
+             model is bench/fake_openai.py on loopback in this process: each reply's first word
+             goes out --first-token-ms after its request arrives, the rest follow 5 ms a word; it
+             acknowledges the answer in a sentence the script never says (so no synthesis was
+             done ahead for it), then asks the question the script chose. Embedded transport only.
+
 Figures, in milliseconds:
 
   p50_ms, p95_ms            client-measured: end of the candidate's speech (the sample-accurate
@@ -32,6 +42,17 @@ Figures, in milliseconds:
                             interviewer audio frame it sends.
   spread_ms                 how much the client figure varies from turn to turn: p95 - p5.
   server_stt_p50_ms         of the server figure, the recognition left to do after speech end.
+  overhead_p50_ms, overhead_p95_ms
+                            --brain llm only: the pipeline's own time on top of the model's first
+                            token. Per turn, from the moment the model's request arrived (the
+                            fake's wall clock) to the reply's first audio frame leaving the server
+                            (turn_latency.first_audio_at), minus --first-token-ms: the HTTP round
+                            trip, the wait for the first whole sentence, its synthesis and the
+                            audio output, plus any event-loop lag in the fake itself (the same
+                            process). It leaves out what comes before the request (recognition,
+                            the turn-taking hold), which is the same for either brain and is in
+                            p50_ms. Over model_turns: the turns whose reply the model worded (a
+                            verbatim move, or the script's fallback, is not counted).
 
 CPU per live interview, in cores (CPU seconds of a process, all its threads, over the wall
 seconds from the first question to the end of the last reply; from /proc, so Linux only):
@@ -54,6 +75,7 @@ else an embedded PostgreSQL in a temporary directory.
 
 Run: .venv/bin/python -m bench.turn_latency [--quick | --turns N] [--transport embedded|livekit|both]
                                             [--signals on|off] [--no-video]
+                                            [--brain scripted|llm] [--first-token-ms MS]
 """
 
 from __future__ import annotations
@@ -89,6 +111,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from agent.worker import VoiceModels  # noqa: E402
 from api.consent import CONSENT_VERSION  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
+from bench.fake_openai import FakeOpenAI, StreamTiming  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.livekit_client import LiveKitCandidate  # noqa: E402
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit, server_binary  # noqa: E402
@@ -99,6 +122,8 @@ from greenroom.server import build_app  # noqa: E402
 from greenroom.settings import Settings  # noqa: E402
 
 TRANSPORTS = ("embedded", "livekit")
+BRAINS = ("scripted", "llm")
+FIRST_TOKEN_MS = 400.0
 QUICK_TURNS = 5
 FULL_TURNS = 20
 SESSION = {
@@ -167,10 +192,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--video", action=argparse.BooleanOptionalAction, default=True, help="publish the synthetic face camera"
     )
+    parser.add_argument(
+        "--brain", choices=BRAINS, default="scripted",
+        help="the interviewer: scripted (offline), or llm (worded by a local OpenAI-compatible model; embedded only)",
+    )
+    parser.add_argument(
+        "--first-token-ms", type=float, default=FIRST_TOKEN_MS,
+        help=f"with --brain llm, the model's delay before its first token (default {FIRST_TOKEN_MS:.0f})",
+    )
     args = parser.parse_args(argv)
     args.turns = args.turns or (QUICK_TURNS if args.quick else FULL_TURNS)
     if args.turns < 1:
         parser.error("--turns must be at least 1")
+    if args.brain == "llm" and args.transport != "embedded":
+        parser.error("--brain llm runs on the embedded transport only (--transport embedded)")
+    if args.first_token_ms < 0:
+        parser.error("--first-token-ms must not be negative")
     return args
 
 
@@ -370,6 +407,7 @@ class Bench:
     stt_ms: list[float]
     face_analysed: int | None
     face_dropped: int | None
+    model: ModelTurns | None = None  # with the llm brain: the turns the model worded
 
     def say_turns(self) -> None:
         """Each turn's figures, to stderr."""
@@ -380,11 +418,26 @@ class Bench:
         )
         if self.turns.overlaps:
             say(f"{self.turns.overlaps} turn(s) had the interviewer speaking before the answer ended")
+        if self.model is not None:
+            say(
+                f"{self.transport}: model overhead (ms, {len(self.model.overhead_ms)} turns worded by the model, "
+                f"{self.model.script_worded} by the script): {[round(v) for v in self.model.overhead_ms]}; "
+                f"of which the fake's first word late: {[round(v) for v in self.model.fake_lag_ms]}, "
+                f"first word -> first audio: {[round(v) for v in self.model.after_first_word_ms]}"
+            )
 
     def figures(self) -> dict[str, Any]:
         client_ms, server_ms, stt_ms = self.turns.client_ms, self.server_ms, self.stt_ms
+        overhead_ms = self.model.overhead_ms if self.model is not None else []
+        model_figures = {} if self.model is None else {
+            "first_token_ms": self.model.first_token_ms,
+            "model_turns": len(overhead_ms),
+            "overhead_p50_ms": percentile(overhead_ms, 50) if overhead_ms else None,
+            "overhead_p95_ms": percentile(overhead_ms, 95) if overhead_ms else None,
+        }
         return {
             "transport": self.transport,
+            "brain": "scripted" if self.model is None else "llm",
             "signals": "on" if self.signals else "off",
             "video": self.video,
             "turns": len(client_ms),
@@ -398,6 +451,7 @@ class Bench:
             # the signal consumer's face work over the whole session (None with signals off)
             "face_frames_analysed": self.face_analysed,
             "face_frames_dropped": self.face_dropped,
+            **model_figures,
             **self.turns.cpu,
         }
 
@@ -410,11 +464,128 @@ async def schedule(http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
     return response.json()["session"]["id"], response.json()["room"]
 
 
+# -- the LLM interviewer's model ----------------------------------------------------------
+
+# The model's replies open with one of these acknowledgements (opener x remark: a different
+# sentence every turn), none of which the script says, so none was synthesised ahead.
+OPENERS = ("Thank you,", "Right,", "Okay,", "I see,", "Got it,")
+REMARKS = (
+    "that gives me a clear picture of it.",
+    "that was a helpful bit of context.",
+    "that is a useful example to hear.",
+    "I appreciate the detail you gave there.",
+    "that makes sense given the situation.",
+    "it sounds like you handled it carefully.",
+)
+
+
+class InterviewerWording:
+    """The bench model's reply to an interviewer move: an acknowledgement, then the question the
+    script chose (agent/llm_openai.move_prompt); for a move without one, the script's own line."""
+
+    def __init__(self) -> None:
+        self._replies = 0
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        prompt = body["messages"][-1]["content"]
+        sections = dict(part.split(":\n", 1) for part in prompt.split("\n\n") if ":\n" in part)
+        question = next((text for head, text in sections.items() if head.startswith("The question to ask")), None)
+        if question is None:
+            return next(text for head, text in sections.items() if head.startswith("The script's own wording"))
+        if "Move: open the interview" in prompt:
+            return f"Hello, and thanks for making the time today. {question.strip()}"
+        index, self._replies = self._replies, self._replies + 1
+        acknowledgement = f"{OPENERS[index % len(OPENERS)]} {REMARKS[index // len(OPENERS) % len(REMARKS)]}"
+        return f"{acknowledgement} {question.strip()}"
+
+
+@asynccontextmanager
+async def interviewer_model(brain: str, first_token_ms: float) -> AsyncIterator[FakeOpenAI | None]:
+    """With the llm brain, the interviewer's OpenAI-compatible model served on loopback; else None."""
+    if brain != "llm":
+        yield None
+        return
+    fake = FakeOpenAI()
+    fake.first_token_delay_s = first_token_ms / 1000.0
+    fake.stream_wording = InterviewerWording()
+    try:
+        async with serve(fake.app) as url:
+            fake.base_url = f"{url}/v1"
+            yield fake
+            fake.release()
+    finally:
+        fake.release()
+
+
+def llm_settings(model: FakeOpenAI | None) -> dict[str, Any]:
+    """The Settings fields that point the interviewer at the bench's model (none for the script)."""
+    if model is None:
+        return {}
+    return {
+        "interviewer_brain": "llm",
+        "interviewer_llm_base_url": model.base_url,
+        "interviewer_llm_api_key": SecretStr("bench-not-a-key"),
+        "interviewer_llm_model": "bench-interviewer",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTurns:
+    """The turns whose reply the model worded: per turn, the pipeline's time on top of the
+    model's first token, and how it splits at the first word the fake sent."""
+
+    first_token_ms: float
+    overhead_ms: list[float]
+    fake_lag_ms: list[float]  # request arrival + first-token delay -> the first word sent
+    after_first_word_ms: list[float]  # the first word sent -> first audio leaving the server
+    script_worded: int  # turns whose reply the model did not word (a verbatim move, the fallback)
+
+
+async def model_turns(
+    pool: asyncpg.Pool, session_id: str, timings: list[StreamTiming], first_token_ms: float
+) -> ModelTurns:
+    """Each stored turn matched to the last model request made between its speech end and its
+    first audio; a turn with none, or whose audio began before the model's first word, was not
+    worded by the model."""
+    rows = await pool.fetch(
+        "SELECT speech_end_at, first_audio_at FROM turn_latency WHERE session_id = $1 ORDER BY turn_seq",
+        uuid.UUID(session_id),
+    )
+    overhead_ms, fake_lag_ms, after_first_word_ms, script_worded = [], [], [], 0
+    for row in rows:
+        speech_end_at, first_audio_at = row["speech_end_at"].timestamp(), row["first_audio_at"].timestamp()
+        asked = [t for t in timings if speech_end_at <= t.received_at < first_audio_at]
+        first_word_at = asked[-1].first_token_at if asked else None
+        if first_word_at is None or first_word_at > first_audio_at:
+            script_worded += 1
+            continue
+        expected_first_word_at = asked[-1].received_at + first_token_ms / 1000.0
+        overhead_ms.append((first_audio_at - expected_first_word_at) * 1000.0)
+        fake_lag_ms.append((first_word_at - expected_first_word_at) * 1000.0)
+        after_first_word_ms.append((first_audio_at - first_word_at) * 1000.0)
+    return ModelTurns(first_token_ms, overhead_ms, fake_lag_ms, after_first_word_ms, script_worded)
+
+
 # -- embedded -------------------------------------------------------------------
 
 
 async def run_embedded(
-    workdir: Path, url: str, answers: list[Speech], turns: int, *, signals: bool, video: bool
+    workdir: Path,
+    url: str,
+    answers: list[Speech],
+    turns: int,
+    *,
+    signals: bool,
+    video: bool,
+    brain: str = "scripted",
+    first_token_ms: float = FIRST_TOKEN_MS,
+) -> Bench:
+    async with interviewer_model(brain, first_token_ms) as model:
+        return await _on_embedded(workdir, url, answers, turns, signals=signals, video=video, model=model)
+
+
+async def _on_embedded(
+    workdir: Path, url: str, answers: list[Speech], turns: int, *, signals: bool, video: bool, model: FakeOpenAI | None
 ) -> Bench:
     settings = Settings(
         _env_file=None,
@@ -422,13 +593,17 @@ async def run_embedded(
         data_dir=workdir / "data",
         ice_bind_addresses=["127.0.0.1"],
         signals_enabled=signals,
+        **llm_settings(model),
     )
     say("embedded: loading voice models")
     models = await asyncio.to_thread(VoiceModels.load, settings, say)
     app = build_app(settings, models=models)
     meter = CpuMeter([Metered("process_cores", os.getpid())])
     async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=15) as http:
-        say(f"embedded: serving on {base_url}; {turns} turns; signals {'on' if signals else 'off'}; video {'on' if video else 'off'}")
+        say(
+            f"embedded: serving on {base_url}; {turns} turns; brain {settings.interviewer_brain}; "
+            f"signals {'on' if signals else 'off'}; video {'on' if video else 'off'}"
+        )
         session_id, room = await schedule(http)
         try:
             client = await RoomClient.connect(base_url.replace("http://", "ws://", 1) + room["signal_url"])
@@ -447,12 +622,17 @@ async def run_embedded(
             finally:
                 await client.close()
             server_ms, stt_ms = await server_latencies(app.state.pool, session_id, len(played.client_ms))
+            worded = (
+                await model_turns(app.state.pool, session_id, model.stream_timings, model.first_token_delay_s * 1000.0)
+                if model is not None
+                else None
+            )
             face = face_counts(app.state.interviews, session_id)
         finally:
             await http.delete(f"/v1/sessions/{session_id}")
     return Bench(
         "embedded", signals, video, played, server_ms, stt_ms,
-        face.analysed if face else None, face.dropped if face else None,
+        face.analysed if face else None, face.dropped if face else None, worded,
     )
 
 
@@ -603,14 +783,18 @@ async def _on_livekit(
 # -- the run ----------------------------------------------------------------------
 
 
-RUNS = {"embedded": run_embedded, "livekit": run_livekit_transport}
-
-
 async def main(
-    turns: int, signals: bool = True, video: bool = True, transport: str = "embedded"
+    turns: int,
+    signals: bool = True,
+    video: bool = True,
+    transport: str = "embedded",
+    brain: str = "scripted",
+    first_token_ms: float = FIRST_TOKEN_MS,
 ) -> dict[str, Any]:
     """One transport's figures (flat), or, for "both", {"embedded": ..., "livekit": ...}."""
     transports = TRANSPORTS if transport == "both" else (transport,)
+    if brain == "llm" and transports != ("embedded",):
+        raise SystemExit("--brain llm runs on the embedded transport only")
     if "livekit" in transports:
         try:
             server_binary()  # before anything else runs: say at once that it is not built
@@ -623,7 +807,13 @@ async def main(
         say(f"{len(answers)} answers of {min(a.duration_s for a in answers):.1f}-{max(a.duration_s for a in answers):.1f} s")
         async with database(workdir) as url:
             for name in transports:
-                bench = await RUNS[name](workdir / name, url, answers, turns, signals=signals, video=video)
+                if name == "embedded":
+                    bench = await run_embedded(
+                        workdir / name, url, answers, turns, signals=signals, video=video,
+                        brain=brain, first_token_ms=first_token_ms,
+                    )
+                else:
+                    bench = await run_livekit_transport(workdir / name, url, answers, turns, signals=signals, video=video)
                 bench.say_turns()
                 results[name] = bench.figures()
     return results if transport == "both" else results[transport]
@@ -631,5 +821,10 @@ async def main(
 
 if __name__ == "__main__":
     args = parse_args()
-    result = asyncio.run(main(args.turns, signals=args.signals == "on", video=args.video, transport=args.transport))
+    result = asyncio.run(
+        main(
+            args.turns, signals=args.signals == "on", video=args.video, transport=args.transport,
+            brain=args.brain, first_token_ms=args.first_token_ms,
+        )
+    )
     print(json.dumps(result))

@@ -250,6 +250,24 @@ function transcriptSection(transcript, catalog, panel) {
       : h("p", { class: "muted" }, "Nothing was said in this interview."));
 }
 
+const LOCAL_PROVIDERS = new Set(["greenroom", "piper", "faster-whisper"]);
+
+/** What the interview used of each provider: cloud ones cost money, local ones run here. */
+function usageSection(usage) {
+  const rows = Object.entries((usage && usage.by_provider) || {});
+  if (!rows.length) return null;
+  const number = (n) => Math.round(n).toLocaleString();
+  const parts = (u) => [
+    u.tokens_in || u.tokens_out ? `${number(u.tokens_in)} tokens in, ${number(u.tokens_out)} out` : null,
+    u.tts_characters ? `${number(u.tts_characters)} characters spoken` : null,
+    u.stt_audio_s ? `${number(u.stt_audio_s)} s of your audio transcribed` : null,
+  ].filter(Boolean).join(" · ") || "nothing";
+  return h("section", { class: "card", id: "usage", "aria-labelledby": "usage-title" },
+    h("h2", { id: "usage-title" }, "What this interview used"),
+    h("ul", { class: "plain" }, rows.map(([provider, u]) => h("li", { dataset: { provider } },
+      h("strong", {}, provider), LOCAL_PROVIDERS.has(provider) ? " (on this server)" : " (cloud)", `: ${parts(u)}`))));
+}
+
 function retentionNote(session) {
   if (session.retain_until) return `Kept until ${formatDateTime(session.retain_until)}, then deleted automatically. You can delete it now instead.`;
   if (session.retention_days === null && session.retain_until === null) return "Kept until you delete it.";
@@ -368,6 +386,7 @@ export async function render(root, ctx) {
       report.answers.length ? report.answers.map((answer, index) => answerItem(answer, index, catalog)) : h("p", { class: "muted" }, "No questions were answered.")),
     h("div", { class: "grid-2" }, deliverySection(report), drillsSection(report.scorecard.drills)),
     transcriptSection(detail.transcript, catalog, (detail.panel || []).length > 1),
+    usageSection(detail.usage),
     h("section", { class: "card", id: "delete-session", "aria-labelledby": "delete-title" },
       h("h2", { id: "delete-title" }, "Delete this interview"),
       h("p", { class: "muted" }, retentionNote(detail)),

@@ -303,6 +303,22 @@ async def test_empty_answer_gets_a_gentle_nudge(bank: QuestionBank) -> None:
         assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
 
 
+@pytest.mark.parametrize(
+    "heard",
+    ["Testing, one, two, three.", "as to. Oops. 3.", "Can you hear me?", "Hello? Is this on?", "Sing."],
+)
+async def test_a_mic_check_or_mumbling_is_not_taken_for_an_answer(bank: QuestionBank, heard: str) -> None:
+    async with interview(bank) as iv:
+        assert await iv.say(heard) == NUDGE_TEXT
+        assert len(iv.script.asked) == 1 and iv.utterances[-1].question is None
+
+
+async def test_a_terse_answer_is_still_an_answer(bank: QuestionBank) -> None:
+    async with interview(bank) as iv:
+        await iv.say("I led the database migration.")
+        assert iv.utterances[-1].kind == "follow_up"
+
+
 async def test_time_up_closes_the_interview(bank: QuestionBank) -> None:
     async with interview(bank, duration_s=10 * 60) as iv:
         iv.clock.advance(10 * 60)

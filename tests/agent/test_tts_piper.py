@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
@@ -10,7 +11,7 @@ from livekit import rtc
 
 from agent.catalog import PERSONAS, Voice
 from agent.stt_whisper import WHISPER_SAMPLE_RATE, WhisperEngine
-from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices
+from agent.tts_piper import PiperEngine, PiperTTS, SentencesAsTheyEnd, SpeakerVoices
 from tests.words import word_error_rate
 
 QUESTION = "Tell me about a project you are proud of."
@@ -227,3 +228,17 @@ def test_reshaping_keeps_the_length_and_reports_its_cost(engine: CountingPiperEn
         costs_ms[persona.id] = round((time.perf_counter() - started) * 1000, 1)
         assert len(reshaped) == pytest.approx(len(audio), rel=0.01)  # the pace is Piper's alone
     print(f"reshape cost per {len(audio) / engine.sample_rate:.1f} s of speech (ms): {costs_ms}")
+
+
+async def test_a_sentence_goes_to_speech_as_soon_as_it_ends() -> None:
+    """A streamed reply's first sentence is not held back until its second one begins."""
+    stream = SentencesAsTheyEnd().stream()
+    stream.push_text("Thank you, that gives me a clear picture of it.")
+    first = await asyncio.wait_for(stream.__anext__(), timeout=1.0)
+    assert first.token.strip() == "Thank you, that gives me a clear picture of it."
+    stream.push_text(" The figure was 3.5")  # not a sentence end: held until it is one
+    stream.push_text(" percent in the end.")
+    second = await asyncio.wait_for(stream.__anext__(), timeout=1.0)
+    assert second.token.strip() == "The figure was 3.5 percent in the end."
+    stream.end_input()
+    await stream.aclose()

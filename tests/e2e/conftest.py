@@ -173,6 +173,12 @@ def new_email() -> str:
     return f"candidate-{uuid.uuid4().hex[:12]}@example.test"
 
 
+# The first question with a higher number than the first one asked: the interviewer moved on. A
+# question may be sent again with its number (asked again when the candidate's speech during it
+# was not an answer, or after a reconnect), so "the second question event" is not this.
+NEXT_QUESTION = "greenroom.questions.find((q) => q.seq > greenroom.questions[0].seq)"
+
+
 async def wait_for(page, expression: str, timeout_s: float, what: str) -> None:
     """Waits for a page expression to be truthy; on timeout, fails with the page's room state.
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import asyncpg
-from tests.e2e.conftest import FakeMedia, Server, api_json, open_page, sign_up, snap, wait_for
+from tests.e2e.conftest import NEXT_QUESTION, FakeMedia, Server, api_json, open_page, sign_up, snap, wait_for
 from tests.words import word_error_rate
 
 WER_LIMIT = 0.35
@@ -108,7 +108,7 @@ async def test_sign_up_to_review_spoken_interview(
     await snap(page, "room")
 
     # The fake microphone answers; the interviewer then asks another question.
-    await wait_for(page, "greenroom.questions.length >= 2", 90, "the interviewer's next question")
+    await wait_for(page, f"!!{NEXT_QUESTION}", 90, "the interviewer's next question")
     await wait_for(page, "document.querySelectorAll('#captions .caption.candidate').length > 0", 15, "the candidate's captions")
     transcript, wer, questions, latency = await _answer_rows(
         greenroom_server.database_url, session_id, fake_media.answer_text

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from agent.catalog import PERSONAS
-from tests.e2e.conftest import ANSWER_TEXT, FakeMedia, Server, api_json, make_fake_media, open_page, sign_up, wait_for
+from tests.e2e.conftest import NEXT_QUESTION, ANSWER_TEXT, FakeMedia, Server, api_json, make_fake_media, open_page, sign_up, wait_for
 
 PANEL = ["alex", "jordan", "sam"]
 # The panel's opening (three introductions and a question) lasts about 21 s: the fake
@@ -176,8 +176,8 @@ async def test_a_panel_of_three_in_the_browser(greenroom_server: Server, panel_m
         assert abs(pitches[a] - pitches[b]) / max(pitches[a], pitches[b]) >= PITCH_APART, pitches
 
     # The fake microphone answers; when the next question is someone else's, it is handed over.
-    await wait_for(page, "greenroom.questions.length >= 2", ANSWER_DELAY_S + 120, "the next question")
-    second = await page.evaluate("greenroom.questions[1]")
+    await wait_for(page, f"!!{NEXT_QUESTION}", ANSWER_DELAY_S + 120, "the next question")
+    second = await page.evaluate(NEXT_QUESTION)
     assert second["persona"] in PANEL
     if second["persona"] != first["persona"] and second["source"] == "bank":
         name = second["persona_name"]

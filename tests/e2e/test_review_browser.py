@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 
 from agent.question_bank import QuestionBank
+from db.usage import UsageCounts, add_usage
 from tests.e2e.conftest import PASSWORD, Server, new_email, open_page, snap, wait_for
 from tests.reports.seeding import ANSWER, seed_session
 
@@ -68,6 +69,11 @@ async def _seed_history(database_url: str, user_id: UUID, now: datetime) -> list
             (await seed_session(conn, user_id, started_at=at, answer=answer, bank_ids=bank_ids)).session_id
             for at, answer in plan
         ]
+        # The latest used a cloud voice and the local ears (the usage the interviewer stores).
+        await add_usage(conn, ids[-1], {
+            "elevenlabs": UsageCounts(tts_characters=1234),
+            "faster-whisper": UsageCounts(stt_audio_s=95.4),
+        })
         # Made when they started, as the app would have (the list shows when each was made).
         await conn.execute("UPDATE sessions SET created_at = started_at WHERE id = ANY($1::uuid[])", ids)
         return ids
@@ -195,6 +201,13 @@ async def test_dashboard_and_review_show_progress_across_sessions(greenroom_serv
         assert in_page["reasons"] == [d["reason"] for d in answer["rubric"]["dimensions"]]
         assert all(in_page["reasons"]), in_page
         assert answer["example_answer"] and in_page["example"] == answer["example_answer"]
+
+    # What the interview used, each provider named as cloud or local.
+    usage = await page.locator("#usage li").all_inner_texts()
+    assert usage == [
+        "elevenlabs (cloud): 1,234 characters spoken",
+        "faster-whisper (on this server): 95 s of your audio transcribed",
+    ], usage
 
     # The timeline chart holds the session's signals; a key moment highlights its line.
     has_data = f"{TIMELINE_CHART} && {TIMELINE_CHART}.data.datasets.some((d) => d.data.length)"

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from agent.worker import GENTLE_PROMPTS
-from tests.e2e.conftest import FakeMedia, Server, join_interview, make_fake_media, open_page, sign_up, wait_for
+from tests.e2e.conftest import NEXT_QUESTION, FakeMedia, Server, join_interview, make_fake_media, open_page, sign_up, wait_for
 from tests.words import word_error_rate
 
 # A story told the way people tell them: a pause after "and", then one after a sentence
@@ -24,9 +24,15 @@ ANSWER = (
     "As a result, we delivered every release on time for the rest of the year.",
 )
 MERGE_GAP_MS = 400  # microphone dips shorter than this are gaps between words, not pauses
-INTERVIEWER_LINES = (
-    "greenroom.events.filter(e => e.type === 'caption' && e.speaker === 'interviewer' && e.final).map(e => e.text)"
-)
+# What the interviewer said from the answer's first words on: final captions after the first
+# candidate caption that holds "deadlines" (the mic check's "testing, one, two, three" before
+# the answer may draw a prompt of its own, which is not the answer's).
+INTERVIEWER_LINES_IN_ANSWER = """(() => {
+  const start = greenroom.events.findIndex(e => e.type === 'caption' && e.speaker === 'candidate'
+    && /deadline/i.test(e.text));
+  return start < 0 ? null : greenroom.events.slice(start)
+    .filter(e => e.type === 'caption' && e.speaker === 'interviewer' && e.final).map(e => e.text);
+})()"""
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +63,7 @@ async def test_the_interviewer_waits_through_thinking_pauses(
     first_question = await page.evaluate("greenroom.questions[0].seq")
 
     # The answer plays (mic spans), the interviewer replies with its next question.
-    await wait_for(page, "greenroom.questions.length >= 2", 120, "the interviewer's next question")
+    await wait_for(page, f"!!{NEXT_QUESTION}", 120, "the interviewer's next question")
     voice = merged(await page.evaluate("greenroom.audio.spans"), 150)
     mic = merged(await page.evaluate("greenroom.mic.spans"), MERGE_GAP_MS)
     # The answer's three parts: the last three stretches of microphone sound before the reply.
@@ -78,7 +84,8 @@ async def test_the_interviewer_waits_through_thinking_pauses(
     # The answer was taken as over, not waited on until a gentle prompt to go on (said after 5 s
     # of silence in an unfinished answer, and only then). How soon the reply came depends on the
     # machine; 10 s is only a gross bound.
-    said = await page.evaluate(INTERVIEWER_LINES)
+    said = await page.evaluate(INTERVIEWER_LINES_IN_ANSWER)
+    assert said is not None, "no candidate caption of the answer reached the page"
     prompts = [line for line in said if line.strip() in GENTLE_PROMPTS]
     assert not prompts, f"the interviewer prompted the candidate to go on: {prompts} (reply after {latency_ms:.0f} ms)"
     assert latency_ms < 10_000

@@ -28,6 +28,7 @@ import bench.livekit_server
 from bench.live_server import ServerStartError, free_port, serve_process
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit
 from tests.e2e.conftest import (  # noqa: F401 - browser_factory and fake_media are fixtures
+    NEXT_QUESTION,
     FakeMedia,
     api_json,
     browser_factory,
@@ -198,8 +199,8 @@ async def test_a_candidate_is_interviewed_through_livekit_client(
     await snap(page, "livekit-room")
 
     # The fake microphone answers (through the published track); another question follows.
-    await wait_for(page, "greenroom.questions.length >= 2", 90, "the interviewer's next question")
-    second = await page.evaluate("greenroom.questions[1]")
+    await wait_for(page, f"!!{NEXT_QUESTION}", 90, "the interviewer's next question")
+    second = await page.evaluate(NEXT_QUESTION)
     assert second["seq"] == 2 and second["text"] != first["text"]
     await wait_for(page, "document.querySelectorAll('#captions .caption.candidate').length > 0", 15, "the candidate's captions")
 
