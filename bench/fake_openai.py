@@ -12,7 +12,8 @@ import itertools
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -268,3 +269,19 @@ def _error(status: int, message: str) -> JSONResponse:
             "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
         },
     )
+
+
+@asynccontextmanager
+async def served(fake: FakeOpenAI | None = None) -> AsyncIterator[FakeOpenAI]:
+    """A FakeOpenAI (a new one unless given) served by uvicorn on 127.0.0.1 and an ephemeral
+    port, its base_url set; any held replies are released when the block ends."""
+    from bench.live_server import serve
+
+    fake = fake or FakeOpenAI()
+    try:
+        async with serve(fake.app) as url:
+            fake.base_url = f"{url}/v1"
+            yield fake
+            fake.release()
+    finally:
+        fake.release()

@@ -111,7 +111,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from agent.worker import VoiceModels  # noqa: E402
 from api.consent import CONSENT_VERSION  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
-from bench.fake_openai import FakeOpenAI, StreamTiming  # noqa: E402
+from bench.fake_openai import FakeOpenAI, StreamTiming, served  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.livekit_client import LiveKitCandidate  # noqa: E402
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit, server_binary  # noqa: E402
@@ -508,13 +508,8 @@ async def interviewer_model(brain: str, first_token_ms: float) -> AsyncIterator[
     fake = FakeOpenAI()
     fake.first_token_delay_s = first_token_ms / 1000.0
     fake.stream_wording = InterviewerWording()
-    try:
-        async with serve(fake.app) as url:
-            fake.base_url = f"{url}/v1"
-            yield fake
-            fake.release()
-    finally:
-        fake.release()
+    async with served(fake):
+        yield fake
 
 
 def llm_settings(model: FakeOpenAI | None) -> dict[str, Any]:

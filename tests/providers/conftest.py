@@ -10,21 +10,15 @@ from agent.interviewer import InterviewPlan, InterviewScript
 from agent.question_bank import QuestionBank
 from bench.live_server import serve
 from tests.providers.fake_elevenlabs import FakeElevenLabs
-from tests.scoring.fake_openai import FakeOpenAI
+from bench.fake_openai import FakeOpenAI, served
 
 SECRET = "sk-test-SECRET-never-logged-123"
 
 
 @pytest.fixture
 async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    try:
-        async with serve(fake.app) as url:
-            fake.base_url = f"{url}/v1"
-            yield fake
-            fake.release()
-    finally:
-        fake.release()
+    async with served() as fake:
+        yield fake
 
 
 @pytest.fixture
