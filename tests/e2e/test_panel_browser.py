@@ -13,7 +13,18 @@ import numpy as np
 import pytest
 
 from agent.catalog import PERSONAS
-from tests.e2e.conftest import NEXT_QUESTION, ANSWER_TEXT, FakeMedia, Server, api_json, make_fake_media, open_page, sign_up, wait_for
+from tests.e2e.conftest import (
+    ANSWER_TEXT,
+    NEXT_QUESTION,
+    FakeMedia,
+    Server,
+    api_json,
+    make_fake_media,
+    open_page,
+    sign_up,
+    snap,
+    wait_for,
+)
 
 PANEL = ["alex", "jordan", "sam"]
 # The panel's opening (three introductions and a question) lasts about 21 s: the fake
@@ -159,6 +170,7 @@ async def test_a_panel_of_three_in_the_browser(greenroom_server: Server, panel_m
     assert f"{first['persona_name']} asks" in await page.text_content("#question-progress")
     names = await page.locator("#captions .caption.interviewer b").all_text_contents()
     assert [n.rstrip(": ") for n in names[:3]] == ["Alex", "Jordan", "Sam"]
+    await snap(page, "room-panel")
 
     # Each persona's own voice, as the page heard it: the mean pitch of its introduction.
     events = await page.evaluate("greenroom.events")
