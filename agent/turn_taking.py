@@ -63,7 +63,12 @@ _CLOSING = re.compile(
     r"so i would|i would (choose|go with|recommend|still|have to)|i('d| would) (probably )?(say|choose)|"
     r"my (answer|decision|choice|recommendation) (is|would be)|resulted in|which led to|led to|"
     r"ended up|by the end|since then|from then on|ever since|these days|nowadays|to this day|"
-    r"percent|%|doubled|halved|tripled|on time|for good|it worked)"
+    r"percent|%|doubled|halved|tripled|on time|for good|it worked|"
+    # how people close out loud: "So yeah.", "That's about it.", an evaluation of what they told
+    r"^(so|and) yeah\W*$|that's (about|pretty much|basically) (it|all)|that's (my answer|the story|what i('d| would) do)|"
+    r"(really )?stood out|made (a|the|all the) (big |huge |real )?difference|paid off|was worth it|"
+    r"(i'm|i am|i was|we were|we're|we are) (still )?(really |very |so |quite )?proud of (that|it|this|what|how|the (result|outcome|team|work))|"
+    r"^(so |and |yeah,? )?thank you\W*$)"
 )
 _OUTCOME_VERB = re.compile(
     r"\b(we|i|they|it|that|this|which|he|she|costs?|sales|errors?|tickets?)\s+(shipped|reduced|increased|"
@@ -104,6 +109,10 @@ class TurnTakingSettings:
     likely_cap_s: float = 3.4
     open_cap_s: float = 4.5
     habit_margin_s: float = 0.35
+    # Once this many of the speaker's pauses have been seen, a "likely over" answer waits as
+    # long as their longest one needs (never under likely_floor_s), not the cautious default.
+    learn_after_pauses: int = 8
+    likely_floor_s: float = 1.4
     # A continuing answer is never ended by silence before this; then "Take your time."
     prompt_after_s: float = 5.0
     # After the prompt, this much more silence ends the turn (they have nothing to add).
@@ -202,6 +211,12 @@ class PauseHabits:
     def add(self, state: TextState, pause_s: float) -> None:
         self.resumed[state].append(pause_s)
 
+    def longest(self, state: TextState, *, at_least: int) -> float | None:
+        """The longest resumed pause in `state` or a more final-looking one, once `at_least`
+        were seen; None before."""
+        seen = [p for s in STATES[STATES.index(state) :] for p in self.resumed[s]]
+        return max(seen) if len(seen) >= at_least else None
+
     def covering(self, state: TextState) -> float | None:
         """A pause length that covers most of this speaker's resumed pauses in `state` or a more
         final-looking one; None before any were seen."""
@@ -232,6 +247,9 @@ def hold_for(
     }[state]
     if eot_probability is not None:  # a clearly falling close shortens, a rising one lengthens
         base *= 1.25 - 0.5 * min(1.0, max(0.0, eot_probability))
+    if state == "likely" and (longest := habits.longest(state, at_least=settings.learn_after_pauses)) is not None:
+        # A speaker whose own pauses are all short is not kept waiting for a cautious default.
+        base = min(base, max(settings.likely_floor_s, longest + settings.habit_margin_s))
     habit = habits.covering(state)
     if habit is not None:
         base = max(base, min(cap, habit + settings.habit_margin_s))

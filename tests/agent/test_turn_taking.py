@@ -68,6 +68,36 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
     assert read_answer(STORY + " " + last, behavioral).state == "complete"
 
 
+@pytest.mark.parametrize(
+    "last",
+    [
+        "So yeah.",
+        "That's about it.",
+        "That's pretty much all.",
+        "That's what I would do.",
+        "The posts about testing really stood out.",
+        "That change made a big difference to the whole team.",
+        "I'm really proud of what we built.",
+        "Thank you.",
+    ],
+)
+def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
+    assert read_answer(STORY + RESULT + " My manager thanked the whole team. " + last, behavioral).state == "complete"
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "Yeah, so the deadline was two weeks away.",
+        "Yeah.",  # how Whisper often writes a hesitant "uh"
+        "I was proud of my part, but my manager did not agree.",
+        "My manager thanked me for raising it.",
+    ],
+)
+def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
+    assert read_answer(STORY + RESULT + " " + last, behavioral).state == "likely"
+
+
 def test_a_short_answer_that_gives_its_result_is_complete_and_one_that_only_closes_is_likely(behavioral) -> None:
     story = (
         "At my last job our checkout kept timing out, so I profiled it, added a missing index, "
@@ -119,6 +149,28 @@ def test_a_speaker_who_resumes_after_final_looking_pauses_gets_longer_waits_up_t
     assert hold_for(reading, None, other, SETTINGS) == before
     other.add("complete", 3.0)
     assert hold_for(reading, None, other, SETTINGS) == pytest.approx(3.0 + SETTINGS.habit_margin_s)
+
+
+def test_a_speaker_whose_own_pauses_are_short_is_not_kept_waiting_once_they_are_known() -> None:
+    reading = Reading("likely", 60, "")
+    habits = PauseHabits()
+    default = hold_for(reading, None, habits, SETTINGS)
+    for pause in (0.6, 0.9, 1.1, 0.7, 0.8, 1.0, 0.6)[: SETTINGS.learn_after_pauses - 1]:
+        habits.add("complete", pause)
+    assert hold_for(reading, None, habits, SETTINGS) == default  # too few pauses to go on yet
+    habits.add("likely", 0.9)
+    learned = hold_for(reading, None, habits, SETTINGS)
+    assert learned == pytest.approx(max(SETTINGS.likely_floor_s, 1.1 + SETTINGS.habit_margin_s))  # the longest
+    assert learned < default
+    # Their pauses after an opening sentence say nothing about how they end an answer.
+    opener = PauseHabits()
+    for _ in range(12):
+        opener.add("open", 0.5)
+    assert hold_for(reading, None, opener, SETTINGS) == default
+    # One long thinking pause they came back from (the interviewer had cut in), and the wait
+    # is the cautious one again.
+    habits.add("likely", 3.0)
+    assert hold_for(reading, None, habits, SETTINGS) == pytest.approx(min(SETTINGS.likely_cap_s, 3.0 + SETTINGS.habit_margin_s))
 
 
 def test_an_answer_at_its_time_limit_is_read_as_more_likely_over(behavioral) -> None:
