@@ -17,7 +17,7 @@ count to score fitted on the tuning part, the baseline the evaluator has to beat
 With `--llm-base-url` (any OpenAI-compatible endpoint), or `--llm` to use the configured
 `GREENROOM_LLM_BASE_URL`, the LLM evaluator is held to the same set and printed beside them.
 
-Usage: python bench/evaluator.py [--quick] [--split holdout|tune|all] [--fit] [--verbose]
+Usage: python bench/evaluator.py [--quick] [--split holdout|tune|all] [--fit] [--terms] [--verbose]
        [--llm | --llm-base-url URL [--llm-model M] [--llm-api-key K]]
 Details on stderr; the last stdout line is JSON.
 """
@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
@@ -43,7 +44,8 @@ from pathlib import Path  # noqa: E402
 from agent.question_bank import QuestionBank  # noqa: E402
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, Evaluator  # noqa: E402
 from scoring.calibration import BAND_FLOORS, band_of, fit_knots, rmse, to_scale  # noqa: E402
-from scoring.offline import OfflineEvaluator  # noqa: E402
+from scoring.offline import OfflineEvaluator, term_counts  # noqa: E402
+from scoring.question_terms import TERMS_PATH, format_terms  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 CALIBRATION_PATH = DATA / "calibration.json"
@@ -118,6 +120,31 @@ def load_pairs(path: Path = PAIRS_PATH) -> list[dict]:
         if pair["category"] not in RUBRICS:
             raise ValueError(f"pair {pair['id']}: unknown category {pair['category']!r}")
     return pairs
+
+
+def holdout_digest(answers: Sequence[GradedAnswer]) -> str:
+    """SHA-256 of the held-out answers as the file holds them: recorded before any tuning, so a
+    later run can show that not one held-out answer or grade was changed after."""
+    rows = [{f: getattr(a, f) for f in GradedAnswer.__slots__} for a in answers if a.split == "holdout"]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+def question_terms_document(bank: QuestionBank | None = None) -> dict:
+    """Every bank question's vocabulary (text twice, hints, example answer), stemmed and counted:
+    what scoring/question_terms.json holds."""
+    bank = bank or QuestionBank.load()
+    questions = {}
+    for q in bank.questions:
+        counts = term_counts(q.text)
+        counts.update(counts)  # the question's own words count double
+        counts.update(term_counts(" ".join(q.hints)))
+        counts.update(term_counts(q.example_answer))
+        questions[q.id] = {"category": q.category, "question": q.text, "terms": format_terms(counts)}
+    return {
+        "about": "Written by `python bench/evaluator.py --terms` from the question bank: each "
+        "question's stemmed content words with their counts (text twice, hints, example answer).",
+        "questions": questions,
+    }
 
 
 def bank_examples(bank: QuestionBank | None = None) -> list[AnswerInput]:
@@ -333,6 +360,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("holdout", "tune", "all"), default="holdout")
     parser.add_argument("--calibration", type=Path, default=CALIBRATION_PATH, help="graded answers JSON")
     parser.add_argument("--fit", action="store_true", help="fit the calibration on the tuning part")
+    parser.add_argument("--terms", action="store_true", help="rewrite scoring/question_terms.json from the bank")
     parser.add_argument("--verbose", action="store_true", help="print every answer's score to stderr")
     parser.add_argument("--llm", action="store_true", help="also score with the configured LLM")
     parser.add_argument("--llm-base-url", help="also score with the LLM at this OpenAI-compatible URL")
@@ -340,6 +368,11 @@ def main() -> None:
     parser.add_argument("--llm-api-key", default=None, help="API key for --llm-base-url")
     args = parser.parse_args()
 
+    if args.terms:
+        document = question_terms_document()
+        TERMS_PATH.write_text(json.dumps(document, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(json.dumps({"questions": len(document["questions"]), "path": str(TERMS_PATH)}))
+        return
     every = load_calibration(args.calibration)
     if args.fit:
         fitted = fit(every)

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, DimensionScore
 from scoring.calibration import BAND_FLOORS, confidence_label, half_width, to_scale
+from scoring.question_terms import QuestionFit, bank_terms
 from scoring.transcript import clean_transcript
 
 SPEAKING_WPM = 130.0
@@ -37,6 +39,17 @@ SUBSTANCE_TERMS_SHARE = 0.7  # how much of content is the answer's own terms, no
 SUBSTANCE_GENERIC_RATE = 0.1  # substance lost per generic phrase per 100 words ...
 SUBSTANCE_GENERIC_CAP = 0.5  # ... up to this much
 VAGUE_PENALTY_CAP = 0.2  # the most a dimension loses to vague wording
+# An answer's words against its bank question's vocabulary (scoring/question_terms.py).
+FIT_FULL = 0.3  # cosine with the question's own vocabulary at which an answer is plainly on it
+FIT_RATIO_FULL = 0.7  # ... and its ratio to the closest other question of the category
+FIT_RELEVANCE_KEEP = 0.5  # relevance an answer keeps when its words are another question's
+FIT_LIFT = 1.0  # relevance, as a share of full, of an answer plainly in its question's words
+FIT_LIFT_RATIO = 2.5  # ... when it fits its own question this many times better than any other
+NEIGHBOUR_RATIO = 0.6  # own fit over the closest other question below which the answer is a neighbour's
+NEIGHBOUR_STORY_RATIO = 0.15  # ... for a story (its words are mostly its own)
+NEIGHBOUR_FLOOR = 0.5  # what a plain neighbour's answer keeps of its raw score
+NEIGHBOUR_MIN_WORDS = 20  # fewer words are too few to tell
+FIT_SUBSTANCE_SHARE = 0.3  # share of content that is the question's own vocabulary (not stories)
 # Fillers per 100 spoken words: up to FILLERS_NORMAL is ordinary speech; from FILLERS_IN_THE_WAY
 # the communication reason names them (their own delivery score is in reports/delivery.py).
 FILLERS_NORMAL = 5.0
@@ -939,6 +952,13 @@ class AnswerFeatures:
     coverage: float  # weighted share of the question's key terms the answer uses
     on_topic_share: float  # share of sentences about the question
     relevance: float  # 0..1
+    # tf-idf cosine of the answer with its bank question's vocabulary (text, hints, example),
+    # and that over the closest other question of the category; -1 when the question is not
+    # in the bank (and the cosine -1 for stories, whose words are their own).
+    question_fit: float
+    fit_score: float  # 0..1: plainly this question's words (stories: no neighbour's words)
+    neighbour: float  # what an answer in another question's words keeps of its score (1: all)
+    fit_ratio: float
     # Category-specific cue counts (distinct cues; zero outside their own category).
     # shortcuts counts every occurrence.
     requirement_cues: int
@@ -1043,6 +1063,57 @@ def _own_terms(words: list[str], memo: dict[str, str]) -> set[str]:
                 stem = memo[w] = _stem(w)
             stems.add(stem)
     return stems - _EMPTY_WORDS
+
+
+def term_counts(text: str) -> Counter[str]:
+    """Stemmed content words of a text and how often each comes: what question vocabularies hold."""
+    return _term_counts([w.lower() for w in _WORD.findall(text)], {})
+
+
+def _term_counts(words: list[str], memo: dict[str, str]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for w in words:
+        if w in _STOP_WORDS or len(w) <= 2 or w.isdigit():
+            continue
+        stem = memo.get(w)
+        if stem is None:
+            stem = memo[w] = _stem(w)
+        counts[stem] += 1
+    return counts
+
+
+def _question_fit(item: AnswerInput, words: list[str]) -> QuestionFit | None:
+    """How the answer's words fit its bank question against the category's other questions."""
+    terms = bank_terms()
+    if terms is None or not words:
+        return None
+    question_id = terms.question_id(item.question_id, item.question)
+    if question_id is None:
+        return None
+    return terms.fit(question_id, item.category, _term_counts(words, {}))
+
+
+def _fit_score(fit: QuestionFit | None, story: bool) -> float:
+    """0..1: how plainly the answer's words are its own question's and not a neighbour's. A story
+    has its own vocabulary, so only a neighbour fitting it better counts against it."""
+    if fit is None:
+        return 1.0
+    by_ratio = _clamp01(fit.ratio / FIT_RATIO_FULL)
+    if story:
+        return by_ratio
+    return _clamp01(fit.own / FIT_FULL)
+
+
+def _neighbour_scale(fit: QuestionFit | None, story: bool, words: int) -> float:
+    """Below 1 when another question of the category fits the answer's words several times better
+    than its own: a full answer to the neighbouring question, whatever its quality."""
+    if fit is None or words < NEIGHBOUR_MIN_WORDS:
+        return 1.0
+    limit = NEIGHBOUR_STORY_RATIO if story else NEIGHBOUR_RATIO
+    if limit <= 0:
+        return 1.0
+    plain = _clamp01(fit.ratio / limit)
+    return NEIGHBOUR_FLOOR + (1.0 - NEIGHBOUR_FLOOR) * plain
 
 
 def _expand(stems: set[str]) -> set[str]:
@@ -1305,6 +1376,13 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         # child): its words need not echo the question's.
         relevance = max(relevance, _RELEVANCE_FULL_AT)
 
+    fit = _question_fit(item, words)
+    question_fit = _fit_score(fit, story)
+    relevance *= FIT_RELEVANCE_KEEP + (1.0 - FIT_RELEVANCE_KEEP) * question_fit
+    if fit is not None and not story and fit.ratio >= FIT_LIFT_RATIO:
+        # Words plainly this question's, and no neighbour's, are on it in any phrasing.
+        relevance = max(relevance, FIT_LIFT * _RELEVANCE_FULL_AT * question_fit)
+
     # Category vocabularies run only for their own category; the others stay at zero.
     category_cues = dict.fromkeys(_CATEGORY_FEATURES, 0)
     for feature, pattern in _CATEGORY_LEXICONS.get(item.category, {}).items():
@@ -1348,6 +1426,10 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         coverage=round(coverage, 3),
         on_topic_share=round(on_topic_share, 3),
         relevance=round(relevance, 3),
+        question_fit=round(fit.own, 4) if fit and not story else -1.0,
+        fit_score=round(question_fit, 3) if fit else -1.0,
+        neighbour=round(_neighbour_scale(fit, story, n), 3),
+        fit_ratio=round(min(fit.ratio, 9.0), 3) if fit else -1.0,
         evidence=evidence,
         **common,
         **category_cues,
@@ -2162,6 +2244,9 @@ def _substance(f: AnswerFeatures) -> float:
     )
     plain = 1.0 - min(SUBSTANCE_GENERIC_CAP, SUBSTANCE_GENERIC_RATE * f.generic_density)
     on_question = 0.4 + 0.6 * _clamp01(f.relevance / _RELEVANCE_FULL_AT)
+    if f.question_fit >= 0:
+        content = (1.0 - FIT_SUBSTANCE_SHARE) * content + FIT_SUBSTANCE_SHARE * _sat(f.question_fit, 0.25)
+
     return on_question * plain * (SUBSTANCE_ROOM_SHARE * room + (1.0 - SUBSTANCE_ROOM_SHARE) * content)
 
 
@@ -2220,7 +2305,7 @@ class OfflineEvaluator:
                 value, reasons[dimension], met[dimension] = 0.0, "No answer given.", False
             elif features.relevance < OFF_TOPIC_BELOW and dimension in RELEVANCE_DRIVEN:
                 reasons[dimension], met[dimension] = _off_topic_reason(features), False
-            raw[dimension] = value
+            raw[dimension] = value * features.neighbour
         overall_raw = sum(raw.values()) / len(raw)
         dimensions = [
             DimensionScore(d, int(round(to_scale(value))), _reason_for(reasons[d], met[d], to_scale(value)))
@@ -2234,7 +2319,7 @@ class OfflineEvaluator:
             low, high = max(0, math.floor(overall - half)), min(100, math.ceil(overall + half))
         strengths, improvements = _feedback(dimensions, met)
         factors = features.as_factors()
-        factors["raw_overall"] = round(overall_raw, 4)
+        factors["raw_overall"] = round(overall_raw, 6)
         factors["substance"] = round(substance, 4)
         return AnswerScore(
             category=item.category,
