@@ -36,6 +36,9 @@ _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)\s+")
 # A sentence that has ended with the text so far (not "3." of "3.5"): sent on at once, as the
 # model may pause before the next one.
 _ENDS_SENTENCE = re.compile(r"(?<![0-9])[.!?][\"')\]]*$")
+# The reply's opening clause ("Thank you, ...", "Right, so ..."): two to six words and a comma.
+# Spoken on its own, its audio starts while the rest of the first sentence is still synthesised.
+_OPENING_CLAUSE = re.compile(r"^\s*(?:[\w'’-]+\s+){1,5}[\w'’-]+,\s")
 CV_CHARS = 3000  # of the CV and of the job description, in the prompt
 
 
@@ -248,6 +251,9 @@ class _OpenAIInterviewerStream(llm.LLMStream):
                         continue
                     finished = finished or chunk.choices[0].finish_reason is not None
                     self._pending += chunk.choices[0].delta.content or ""
+                    if not self._said and (m := _OPENING_CLAUSE.match(self._pending)) is not None:
+                        self._send(request_id, self._pending[: m.end()])
+                        self._pending = self._pending[m.end() :]
                     # Only whole sentences go on to TTS: a cut reply never leaves half of one.
                     while (m := _SENTENCE_END.search(self._pending)) is not None:
                         self._send(request_id, self._pending[: m.end()])

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -169,6 +170,7 @@ class SpeakerVoices:
 
 # The text sent to TTS ends a sentence (not "3." of "3.5"), maybe closed by a quote or bracket.
 _ENDS_SENTENCE = re.compile(r"(?<![0-9])[.!?][\"')\]]*\s*$")
+_ENDS_CLAUSE = re.compile(r",\s*$")
 MIN_SENTENCE_CHARS = 20  # as livekit's default tokenizer: shorter runs join the next sentence
 
 
@@ -191,9 +193,15 @@ class SentencesAsTheyEnd(tokenize.SentenceTokenizer):
 
 
 class _SentenceAtItsEnd(token_stream.BufferedSentenceStream):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sent_any = False
+
     def push_text(self, text: str) -> None:
         super().push_text(text)
-        if _ENDS_SENTENCE.search(text):
+        # A reply's opening clause, pushed on its own ("Thank you, "), is spoken on its own.
+        if _ENDS_SENTENCE.search(text) or (not self._sent_any and _ENDS_CLAUSE.search(text)):
+            self._sent_any = True
             self.flush()
 
 

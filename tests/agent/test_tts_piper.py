@@ -242,3 +242,19 @@ async def test_a_sentence_goes_to_speech_as_soon_as_it_ends() -> None:
     assert second.token.strip() == "The figure was 3.5 percent in the end."
     stream.end_input()
     await stream.aclose()
+
+
+async def test_a_replys_opening_clause_pushed_alone_is_spoken_alone_and_later_commas_wait() -> None:
+    stream = SentencesAsTheyEnd().stream()
+    stream.push_text("Thank you, ")
+    first = await asyncio.wait_for(stream.__anext__(), timeout=1.0)
+    assert first.token.strip() == "Thank you,"
+    stream.push_text("that gives me a clear picture of it.")
+    second = await asyncio.wait_for(stream.__anext__(), timeout=1.0)
+    assert second.token.strip() == "that gives me a clear picture of it."
+    stream.push_text(" Looking back, ")  # not the reply's opening: held until the sentence ends
+    stream.push_text("what would you change?")
+    third = await asyncio.wait_for(stream.__anext__(), timeout=1.0)
+    assert third.token.strip() == "Looking back, what would you change?"
+    stream.end_input()
+    await stream.aclose()

@@ -54,7 +54,9 @@ async def test_the_reply_streams_sentence_by_sentence(fake_openai: FakeOpenAI, s
     meter = UsageMeter()
     meter.watch(brain)
     chunks, _ = await reply(brain, ChatContext.empty())
-    assert chunks == ["That's a clear example, thank you.", " What was the result of the migration, in numbers?"]
+    # The opening clause goes first on its own (its audio starts while the rest is synthesised),
+    # then whole sentences; a later comma ("..., in numbers?") splits nothing.
+    assert chunks == ["That's a clear example, ", "thank you.", " What was the result of the migration, in numbers?"]
     assert said[-1].kind == "opening" and script.started  # the script chose the move
     request = fake_openai.requests[-1]
     assert request["stream"] is True and request["model"] == "fake-model"
@@ -115,8 +117,9 @@ async def test_a_reply_stopped_midway_is_finished_by_the_script(
     chunks, _ = await reply(make_brain(fake_openai, script, said), ChatContext.empty())
     question = said[-1].question
     assert question is not None
-    # The LLM's whole first sentence, then the script's question: never half a sentence.
-    assert chunks == ["Thanks for joining me today, I'm glad you're here.", f" {question.text}"]
+    # The LLM's opening clause and the rest of its first sentence, then the script's question:
+    # never half a sentence beyond the opening clause.
+    assert chunks == ["Thanks for joining me today, ", "I'm glad you're here.", f" {question.text}"]
 
 
 async def test_the_interview_goes_on_when_the_llm_dies(fake_openai: FakeOpenAI, script: InterviewScript) -> None:
