@@ -36,9 +36,9 @@ _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)\s+")
 # A sentence that has ended with the text so far (not "3." of "3.5"): sent on at once, as the
 # model may pause before the next one.
 _ENDS_SENTENCE = re.compile(r"(?<![0-9])[.!?][\"')\]]*$")
-# The reply's opening clause ("Thank you, ...", "Right, so ..."): two to six words and a comma.
+# The reply's opening clause ("Right, ...", "Thank you, ..."): up to six words and a comma.
 # Spoken on its own, its audio starts while the rest of the first sentence is still synthesised.
-_OPENING_CLAUSE = re.compile(r"^\s*(?:[\w'’-]+\s+){1,5}[\w'’-]+,\s")
+_OPENING_CLAUSE = re.compile(r"^\s*(?:[\w'’-]+\s+){0,5}[\w'’-]+,\s")
 CV_CHARS = 3000  # of the CV and of the job description, in the prompt
 
 
