@@ -95,6 +95,7 @@ HABIT_QUANTILE = 0.9  # the share of a speaker's resumed pauses a learned wait c
 # Answers shorter than this are getting started; longer ones have said something substantial.
 EARLY_WORDS = 30
 SUBSTANTIAL_WORDS = 50
+STORY_SENTENCE_WORDS = 18  # a sentence this long, of several clauses, may hold a whole story
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,13 @@ def closes(sentence: str) -> bool:
     )
 
 
+def _tells_a_story(sentence: str) -> bool:
+    """A long sentence of several clauses: a scene and what happened next, in one breath."""
+    words = _WORD.findall(sentence)
+    joints = len(re.findall(r",|\band\b|\bthen\b", sentence))
+    return len(words) >= STORY_SENTENCE_WORDS and joints >= 2
+
+
 def read_answer(answer: str, question: Question | None) -> Reading:
     """Reads an answer so far for signs that the speaker has finished or will go on."""
     text = answer.strip()
@@ -179,16 +187,20 @@ def read_answer(answer: str, question: Question | None) -> Reading:
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
     last = _last_sentence(text).lower()
     closing = closes(last)
-    whole_story = last == text.lower()  # one sentence: it may open a story and close it too
-    if _OPENING.search(last) and not _PRIORITY.search(last) and not (closing and whole_story):
+    # One sentence that sets a scene and goes on to what was done ("Last year I broke some
+    # reports, so I told my manager, fixed it that night, and we added checks.") tells a
+    # whole story, not just its opening.
+    whole_story = last == text.lower() and (closing or _tells_a_story(last))
+    if _OPENING.search(last) and not _PRIORITY.search(last) and not whole_story:
         return Reading("open", n, "the last sentence opens or lists")
     if n < EARLY_WORDS:
         # A short answer is complete when it gives what the question asks for and closes on it
         # ("... so I added an index, and as a result pages loaded sixty percent faster.").
-        if closing and question is not None:
-            if not assess_answer(question, text).thin:
-                return Reading("complete", n, "short, but it answers the question and closes")
-            return Reading("likely", n, "short, and its last sentence closes")
+        answers_it = question is not None and not assess_answer(question, text).thin
+        if closing and answers_it:
+            return Reading("complete", n, "short, but it answers the question and closes")
+        if closing or (answers_it and whole_story):
+            return Reading("likely", n, "short, and it closes or tells its story whole")
         return Reading("open", n, "just started")
     if closing:
         return Reading("complete", n, "the last sentence closes")

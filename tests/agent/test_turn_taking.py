@@ -114,6 +114,16 @@ def test_first_as_the_first_of_several_steps_still_opens(behavioral) -> None:
     assert read_answer(STORY + RESULT + " I would first make sure she understands the risks.", behavioral).state == "open"
 
 
+def test_one_sentence_that_tells_a_whole_story_is_not_just_its_opening(behavioral) -> None:
+    whole = (
+        "When I joined my current team the onboarding docs were stale, so I rewrote them over "
+        "two weeks, and the next three hires were productive within days."
+    )
+    assert read_answer(whole, behavioral).state == "likely"
+    # The same opening that only sets the scene is still an opening.
+    assert read_answer("When I joined my current team, the onboarding docs were stale.", behavioral).state == "open"
+
+
 def test_holds_grow_with_doubt_and_a_continuing_answer_waits_for_the_prompt() -> None:
     habits = PauseHabits()
 
