@@ -9,7 +9,7 @@ playout clock. It does not go through AgentSession, the room or WebRTC (no VAD, 
 path): it measures the silence providers cause, not turn-taking or network time.
 
 The cloud side is local servers speaking the wire protocols (bench/fake_openai.py, an
-OpenAI-compatible chat stream with a fixed first-token delay; tests/providers/fake_elevenlabs.py,
+OpenAI-compatible chat stream with a fixed first-token delay; bench/fake_elevenlabs.py,
 ElevenLabs' streaming PCM). Across the interview: the LLM stops streaming mid-reply, the cloud
 TTS dies mid-sentence and stays dead, and the LLM hangs before its first token.
 
@@ -39,7 +39,7 @@ from agent.scripted_llm import ScriptedInterviewerLLM
 from agent.tts_piper import PiperEngine, PiperTTS
 from bench.live_server import serve
 from greenroom.settings import Settings
-from tests.providers.fake_elevenlabs import FakeElevenLabs
+from bench.fake_elevenlabs import FakeElevenLabs
 from bench.fake_openai import FakeOpenAI
 
 FIRST_TOKEN_DELAY_S = 0.3

@@ -8,9 +8,9 @@ import pytest
 
 from agent.interviewer import InterviewPlan, InterviewScript
 from agent.question_bank import QuestionBank
-from bench.live_server import serve
-from tests.providers.fake_elevenlabs import FakeElevenLabs
+from bench.fake_elevenlabs import FakeElevenLabs
 from bench.fake_openai import FakeOpenAI, served
+from bench.live_server import serve
 
 SECRET = "sk-test-SECRET-never-logged-123"
 

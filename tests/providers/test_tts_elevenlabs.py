@@ -14,8 +14,8 @@ from agent.catalog import PERSONAS
 from agent.tts_elevenlabs import ElevenLabsTTS
 from agent.tts_piper import SpeakerVoices
 from agent.usage import UsageMeter
+from bench.fake_elevenlabs import MS_PER_CHARACTER, FakeElevenLabs, tone
 from tests.providers.conftest import SECRET
-from tests.providers.fake_elevenlabs import MS_PER_CHARACTER, FakeElevenLabs, tone
 
 RATE = 22050
 TIMEOUT_S = 0.4

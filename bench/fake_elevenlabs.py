@@ -1,4 +1,4 @@
-"""A scripted ElevenLabs streaming-TTS server for tests: real HTTP on loopback, raw PCM out."""
+"""A scripted ElevenLabs streaming-TTS server for tests and benches: real HTTP on loopback, raw PCM out."""
 
 from __future__ import annotations
 
