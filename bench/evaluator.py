@@ -3,7 +3,7 @@
 The calibration set (bench/data/calibration.json) holds answers to bank questions in all five
 categories, each graded by hand on the 0–100 scale into bands: strong 80–100, adequate 55–79,
 weak 20–54, off-topic or empty 0–19. It is split by question: the tuning part fits the offline
-evaluator's calibration (`--fit`); the held-out third is scored only here, and is the default.
+evaluator's calibration (`--fit`); the held-out part is scored only here, and is the default.
 
 Printed, for the evaluator and beside it for "answer length alone" (a monotone map from word
 count to score fitted on the tuning part, the baseline the evaluator has to beat):

@@ -36,6 +36,8 @@ SUBSTANCE_ROOM_SHARE = 0.1  # ... and is this share of substance; the rest is co
 SUBSTANCE_SPECIFICS_HALF = 10.0  # concrete details (figures, names, steps) for half marks
 SUBSTANCE_TERMS_HALF = 30.0  # distinct content terms for half marks
 SUBSTANCE_TERMS_SHARE = 0.7  # how much of content is the answer's own terms, not details
+SUBSTANCE_ON_QUESTION_FLOOR = 0.4  # substance an answer far off the question keeps
+BREVITY_FLOOR = 0.6  # what a rubric function keeps for an answer of a few words
 SUBSTANCE_GENERIC_RATE = 0.1  # substance lost per generic phrase per 100 words ...
 SUBSTANCE_GENERIC_CAP = 0.5  # ... up to this much
 VAGUE_PENALTY_CAP = 0.2  # the most a dimension loses to vague wording
@@ -49,6 +51,17 @@ NEIGHBOUR_RATIO = 0.6  # own fit over the closest other question below which the
 NEIGHBOUR_STORY_RATIO = 0.15  # ... for a story (its words are mostly its own)
 NEIGHBOUR_FLOOR = 0.5  # what a plain neighbour's answer keeps of its raw score
 NEIGHBOUR_MIN_WORDS = 20  # fewer words are too few to tell
+# An answer (not a story) that shares few words with its own question's vocabulary is about
+# something else, however well it is said: below OWN_FIT_HIGH cosine its raw scores shrink,
+# down to OWN_FIT_FLOOR of themselves at OWN_FIT_LOW or less.
+OWN_FIT_LOW = 0.06
+OWN_FIT_HIGH = 0.25
+OWN_FIT_FLOOR = 0.5
+# A story that never names the question's subject (none of its key terms or their synonyms) and
+# whose words fit another question of the category better is about something else: it keeps
+# STORY_OFF_KEEP of its raw scores ("my favourite collaboration" asked for a disagreement).
+STORY_OFF_RATIO = 0.5
+STORY_OFF_KEEP = 0.8
 FIT_SUBSTANCE_SHARE = 0.3  # share of content that is the question's own vocabulary (not stories)
 # Fillers per 100 spoken words: up to FILLERS_NORMAL is ordinary speech; from FILLERS_IN_THE_WAY
 # the communication reason names them (their own delivery score is in reports/delivery.py).
@@ -107,6 +120,18 @@ RELEVANCE_DRIVEN = frozenset(
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['\-][A-Za-z0-9]+)*")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+# A recogniser may give no full stops: a "sentence" this long is a run-on transcript, split into
+# clause-like units before the discourse markers a speaker starts a new thought with.
+RUN_ON_WORDS = 30
+UNIT_MIN_WORDS = 6  # ... a unit has at least this many words (shorter pieces join the one before)
+_UNIT_MARKER = re.compile(
+    r"[\s,;:]+(?=(?:so|and then|then|but|because|after that|afterwards|in the end|eventually|"
+    r"the result was|the outcome was|as a result|which meant|that meant|that means|which means|"
+    r"and (?:i|we|she|he|they|it|that|the result)|first(?:ly)?|second(?:ly)?|third(?:ly)?|finally|"
+    r"next|since then|after this|also|otherwise|however|whereas|say|for example|for instance|"
+    r"oh and|ok so|okay so|right so)\b)",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9])[$€£]?\d[\d,]*(?:\.\d+)?(?![A-Za-z])")
 _NUMBER_WORDS = re.compile(
     r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
@@ -126,6 +151,23 @@ _FIGURE = re.compile(
     r"|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|quarters?|people|"
     r"users?|customers?|patients?|stores?|shops?|requests?|orders?|cups|agents?|rooms?|k|m|gb|tb)\b)?",
     re.IGNORECASE,
+)
+# Numbers said as words ("forty thousand users", "a hundred and twenty", "two fifteen"): a run of
+# two or more number words, or one with a unit, is a figure like "40,000" (recognisers often
+# write numbers out); a lone "two" or "three" counts for half, as before.
+_NUMBER_WORD = (
+    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+    r"ninety|hundred|thousand|million|billion|trillion|half)"
+)
+_SPOKEN_UNIT = (
+    r"(?:percent|per cent|pounds|dollars|euros|k|grand|minutes|hours|days|weeks|months|years|"
+    r"seconds|milliseconds|users|customers|people|patients|orders|requests|pages|calls|agents|"
+    r"stores|households)"
+)
+_SPOKEN_FIGURE = re.compile(
+    rf"\b(?:a |an )?{_NUMBER_WORD}(?:(?:\s+and)?(?:\s+|-){_NUMBER_WORD})+(?:\s+{_SPOKEN_UNIT})?\b"
+    rf"|\b{_NUMBER_WORD}\s+{_SPOKEN_UNIT}\b"
 )
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
 _NOT_PROPER = frozenset("I I'd I'm I've I'll OK Okay".split())
@@ -958,6 +1000,7 @@ class AnswerFeatures:
     question_fit: float
     fit_score: float  # 0..1: plainly this question's words (stories: no neighbour's words)
     neighbour: float  # what an answer in another question's words keeps of its score (1: all)
+    own_gate: float  # what an answer with few of its own question's words keeps (1: all)
     fit_ratio: float
     # Category-specific cue counts (distinct cues; zero outside their own category).
     # shortcuts counts every occurrence.
@@ -1116,6 +1159,18 @@ def _neighbour_scale(fit: QuestionFit | None, story: bool, words: int) -> float:
     return NEIGHBOUR_FLOOR + (1.0 - NEIGHBOUR_FLOOR) * plain
 
 
+def _own_gate(fit: QuestionFit | None, story: bool, coverage: float, words: int) -> float:
+    """Below 1 when an answer shares few words with its question's vocabulary: on another
+    subject, even in the category's terms. A story's words are its own, so a story only when it
+    never names the question's subject and fits a neighbouring question better."""
+    if fit is None or words < NEIGHBOUR_MIN_WORDS and story:
+        return 1.0
+    if story:
+        return STORY_OFF_KEEP if coverage == 0 and fit.ratio < STORY_OFF_RATIO else 1.0
+    share = _clamp01((fit.own - OWN_FIT_LOW) / (OWN_FIT_HIGH - OWN_FIT_LOW))
+    return OWN_FIT_FLOOR + (1.0 - OWN_FIT_FLOOR) * share
+
+
 def _expand(stems: set[str]) -> set[str]:
     expanded = set(stems)
     for s in stems:
@@ -1128,6 +1183,30 @@ def _clip(text: str, words: int) -> str:
     tokens = text.strip().split()
     clipped = " ".join(tokens[:words]).rstrip(",;:")
     return clipped + "…" if len(tokens) > words else clipped.rstrip(".!?")
+
+
+def _units(text: str) -> list[str]:
+    """The answer's sentences; a run-on one (no full stops from the recogniser) split into
+    clause-like units at discourse markers ("so", "and then", "because", "the result was")."""
+    units: list[str] = []
+    for sentence in _SENTENCE_SPLIT.split(text):
+        sentence = sentence.strip()
+        if not _WORD.search(sentence):
+            continue
+        if len(sentence.split()) <= RUN_ON_WORDS:
+            units.append(sentence)
+            continue
+        pieces: list[str] = []
+        for piece in _UNIT_MARKER.split(sentence):
+            if pieces and len(pieces[-1].split()) < UNIT_MIN_WORDS:
+                pieces[-1] = f"{pieces[-1]} {piece}"
+            else:
+                pieces.append(piece)
+        if len(pieces) > 1 and len(pieces[-1].split()) < UNIT_MIN_WORDS // 2:
+            last = pieces.pop()
+            pieces[-1] = f"{pieces[-1]} {last}"
+        units.extend(p.strip(" ,;:") for p in pieces)
+    return units
 
 
 def _result_quote(sentences: list[str]) -> tuple[str, ...]:
@@ -1215,7 +1294,7 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
     tokens = _WORD.findall(text)
     words = [w.lower() for w in tokens]
     n = len(words)
-    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if _WORD.search(s)]
+    sentences = _units(text)
     evidence: dict[str, tuple[str, ...]] = {}
 
     time_limit = item.time_limit_s or DEFAULT_TIME_LIMIT_S.get(item.category, 120.0)
@@ -1226,11 +1305,15 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         ratio = n / expected_words
     length_fit = _length_fit(ratio, n)
 
-    number_matches = _NUMBER.findall(text)
-    number_words = _NUMBER_WORDS.findall(lower)
+    spoken_figures = [m.group(0) for m in _SPOKEN_FIGURE.finditer(lower)]
+    # Figures said in words count as figures; their number words are not counted again.
+    number_matches = _NUMBER.findall(text) + spoken_figures
+    number_words = _NUMBER_WORDS.findall(_SPOKEN_FIGURE.sub(" ", lower))
     numbers = len(number_matches) + 0.5 * len(number_words)
-    evidence["numbers"] = tuple(dict.fromkeys(m.group(0).strip().rstrip(",") for m in _FIGURE.finditer(text)))
-    quantities = len(_QUANTITY.findall(lower))
+    evidence["numbers"] = tuple(
+        dict.fromkeys([m.group(0).strip().rstrip(",") for m in _FIGURE.finditer(text)] + spoken_figures)
+    )
+    quantities = len(_QUANTITY.findall(lower)) + len(spoken_figures)
 
     proper: dict[str, None] = {}
     for sentence in sentences:
@@ -1272,9 +1355,11 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
     for sentence in sentences:
         sl = sentence.lower()
         figures = len(_NUMBER.findall(sentence)) + len(_NUMBER_WORDS.findall(sl))
+        i_acts = any(s == "i" and _is_past_action(v) for s, v in _FIRST_PERSON_VERB.findall(sl))
         if _RESULT.search(sl):
             result_numbers += figures
-        elif acted and _PAST_VERB.search(sl) and (figures or _ALL_OR_NONE.search(sl)):
+        elif acted and not i_acts and _PAST_VERB.search(sl) and (figures or _ALL_OR_NONE.search(sl)):
+            # ("and I asked the lead to sign off each region" is a step, not an outcome)
             result_numbers += max(figures, 1)  # "no corrections", "everyone": a measure too
             outcomes.append(_clip(sentence, 12))
         acted = acted or any(_is_past_action(v) for _, v in _FIRST_PERSON_VERB.findall(sl))
@@ -1378,6 +1463,9 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
 
     fit = _question_fit(item, words)
     question_fit = _fit_score(fit, story)
+    # A performance (the explanation for a child, the pitch) is on any subject it chooses: its
+    # words need not be its question's, so the own-vocabulary gate does not apply.
+    performance = bool(_PERFORMANCE_QUESTION.search(item.question))
     relevance *= FIT_RELEVANCE_KEEP + (1.0 - FIT_RELEVANCE_KEEP) * question_fit
     if fit is not None and not story and fit.ratio >= FIT_LIFT_RATIO:
         # Words plainly this question's, and no neighbour's, are on it in any phrasing.
@@ -1410,7 +1498,7 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         hypotheticals=hypotheticals,
         named_steps=len(steps),
         stance_needed=item.category == "mmi" and bool(_DILEMMA_QUESTION.search(item.question)),
-        performance=bool(_PERFORMANCE_QUESTION.search(item.question)),
+        performance=performance,
         result_numbers=result_numbers,
         hedges=hedges,
         fillers=fillers,
@@ -1429,6 +1517,7 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
         question_fit=round(fit.own, 4) if fit and not story else -1.0,
         fit_score=round(question_fit, 3) if fit else -1.0,
         neighbour=round(_neighbour_scale(fit, story, n), 3),
+        own_gate=round(_own_gate(fit, story, coverage, n), 3) if not performance else 1.0,
         fit_ratio=round(min(fit.ratio, 9.0), 3) if fit else -1.0,
         evidence=evidence,
         **common,
@@ -2231,7 +2320,7 @@ def _relevance_scale(f: AnswerFeatures, dimension: str) -> float:
 
 def _brevity_scale(f: AnswerFeatures) -> float:
     """A few words can't show much content: they count for less, whatever cues they hit."""
-    return 0.6 + 0.4 * _clamp01(f.word_count / FULL_LENGTH_WORDS)
+    return BREVITY_FLOOR + (1.0 - BREVITY_FLOOR) * _clamp01(f.word_count / FULL_LENGTH_WORDS)
 
 
 def _substance(f: AnswerFeatures) -> float:
@@ -2243,7 +2332,8 @@ def _substance(f: AnswerFeatures) -> float:
         SUBSTANCE_TERMS_SHARE * _sat(f.distinct_terms, SUBSTANCE_TERMS_HALF)
     )
     plain = 1.0 - min(SUBSTANCE_GENERIC_CAP, SUBSTANCE_GENERIC_RATE * f.generic_density)
-    on_question = 0.4 + 0.6 * _clamp01(f.relevance / _RELEVANCE_FULL_AT)
+    floor = SUBSTANCE_ON_QUESTION_FLOOR
+    on_question = floor + (1.0 - floor) * _clamp01(f.relevance / _RELEVANCE_FULL_AT)
     if f.question_fit >= 0:
         content = (1.0 - FIT_SUBSTANCE_SHARE) * content + FIT_SUBSTANCE_SHARE * _sat(f.question_fit, 0.25)
 
@@ -2305,7 +2395,7 @@ class OfflineEvaluator:
                 value, reasons[dimension], met[dimension] = 0.0, "No answer given.", False
             elif features.relevance < OFF_TOPIC_BELOW and dimension in RELEVANCE_DRIVEN:
                 reasons[dimension], met[dimension] = _off_topic_reason(features), False
-            raw[dimension] = value * features.neighbour
+            raw[dimension] = value * features.neighbour * features.own_gate
         overall_raw = sum(raw.values()) / len(raw)
         dimensions = [
             DimensionScore(d, int(round(to_scale(value))), _reason_for(reasons[d], met[d], to_scale(value)))

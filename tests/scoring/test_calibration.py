@@ -43,9 +43,9 @@ def test_the_calibration_set_is_what_the_issue_asks_for() -> None:
     answers = load_calibration()
     per_category = Counter(a.category for a in answers)
     assert set(per_category) == set(RUBRICS) and min(per_category.values()) >= 20
-    # A third held out, split by question so no held-out question was ever tuned on.
+    # At least a quarter held out, split by question so no held-out question was ever tuned on.
     holdout = [a for a in answers if a.split == "holdout"]
-    assert abs(len(holdout) / len(answers) - 1 / 3) < 0.02
+    assert len(holdout) >= 90 and len(holdout) / len(answers) >= 1 / 4
     assert not {a.question_id for a in holdout} & {a.question_id for a in answers if a.split == "tune"}
     assert set(document["split"]["holdout"]) == {a.question_id for a in holdout}
     assert "before" in document["rule"] and "holdout" in document["rule"]
@@ -68,10 +68,11 @@ def test_the_set_records_which_part_is_held_out_and_what_was_seen() -> None:
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     history = " ".join(document["history"])
     # Each earlier held-out third was scored once, then folded into tuning: not held out now.
-    assert history.count("folded into 'tune'") == 2
+    assert history.count("folded into 'tune'") == 3
     for question_id in (
         "beh-decision-without-information", "sd-news-comments", "mmi-sj-logbook-sign-off",  # round 1
         "sd-concert-ticketing", "tech-swe-database-index", "mmi-pol-opt-out-donation",  # round 2
+        "beh-disagreed-with-peer", "sd-feature-flags", "mmi-sj-lost-patient-list",  # round 3
     ):  # fmt: skip
         assert question_id in history and question_id in document["split"]["tune"]
     assert len(document["split"]["holdout"]) == 30
@@ -80,18 +81,22 @@ def test_the_set_records_which_part_is_held_out_and_what_was_seen() -> None:
 # SHA-256 of each round's held-out answers, recorded in docs/benchmarks.md before tuning began.
 ROUND_2_HOLDOUT_SHA256 = "5bd414a20268e09cfcf60c8806c088fefc5147be0ce6aebe27786f5258b53f2c"
 ROUND_3_HOLDOUT_SHA256 = "f8d5b4cbf940a8a0794a10329331c53fb57eae0cd923a6083dd6b79276688aa2"
+ROUND_4_HOLDOUT_SHA256 = "9c1b9b486746e235530edf4970e82a9b5c3143a3efb49785e60a58e4faf8414c"
 
 
 def test_no_held_out_answer_or_grade_changed_after_it_was_frozen() -> None:
     answers = load_calibration()
-    assert holdout_digest(answers) == ROUND_3_HOLDOUT_SHA256
-    # Round 2's held-out answers (now tuning) are as they were frozen too.
-    round_2 = {"beh-helped-struggling-peer", "case-clinic-no-shows", "sd-uptime-checker"}
+    assert holdout_digest(answers) == ROUND_4_HOLDOUT_SHA256
+    # Earlier rounds' held-out answers (now tuning) are as they were frozen too.
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
-    folded = document["history"][-2].split("after that one look: ")[1].rstrip(".").split(", ")
-    assert round_2 <= set(folded) and len(folded) == 15
-    as_frozen = [replace(a, split="holdout") for a in answers if a.question_id in folded]
-    assert len(as_frozen) == 60 and holdout_digest(as_frozen) == ROUND_2_HOLDOUT_SHA256
+    folded_in = [h.split("after that one look: ")[1].rstrip(".").split(", ") for h in document["history"]
+                 if "after that one look: " in h]  # fmt: skip
+    for folded, size, digest in (
+        (folded_in[1], 60, ROUND_2_HOLDOUT_SHA256),
+        (folded_in[2], 90, ROUND_3_HOLDOUT_SHA256),
+    ):
+        as_frozen = [replace(a, split="holdout") for a in answers if a.question_id in folded]
+        assert len(as_frozen) == size and holdout_digest(as_frozen) == digest
 
 
 def test_the_question_vocabularies_are_the_banks() -> None:
@@ -133,9 +138,10 @@ def test_fillers_of_speech_barely_move_a_score() -> None:
             AnswerInput(item.question, spoken, item.category, item.question_id, item.time_limit_s)
         )
         drifts.append(abs(said.overall - evaluator.score(item).overall))
-    # At most 9: a 35-word answer already at 7.5 fillers per 100 words passes the 8 at which
-    # communication pays for them, on a steep step of the fitted map.
-    assert max(drifts) <= 9 and sorted(drifts)[len(drifts) // 2] <= 1
+    # At most 10: with the inserted fillers two MMI answers (89 and 144 words) cross the 8 per
+    # 100 words at which communication pays for them, on the map's steepest step (65.6 to 76.7
+    # points in 0.027 of raw, refitted on 270 tuning answers in round 4).
+    assert max(drifts) <= 10 and sorted(drifts)[len(drifts) // 2] <= 1
 
 
 def test_fit_knots_is_isotonic_and_strictly_increasing() -> None:

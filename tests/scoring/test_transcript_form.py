@@ -1,0 +1,88 @@
+"""Recogniser output: an answer scores the same with or without full stops and capitals."""
+
+from __future__ import annotations
+
+import re
+
+from agent.question_bank import QuestionBank
+from bench.evaluator import load_calibration
+from scoring.base import AnswerInput
+from scoring.calibration import BAND_FLOORS
+from scoring.offline import OfflineEvaluator, _units, extract_features
+
+ADEQUATE = BAND_FLOORS[1][1]
+
+
+def _as_recognised(text: str) -> str:
+    """What a recogniser without punctuation gives: lower case, no full stops or commas."""
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s'£$%-]", " ", text)).lower().strip()
+
+
+def _item(answer: AnswerInput, text: str) -> AnswerInput:
+    return AnswerInput(answer.question, text, answer.category, answer.question_id, answer.time_limit_s)
+
+
+def test_the_same_answer_scores_alike_without_punctuation_or_capitals() -> None:
+    """The first strong and the first adequate tuning answer of each category, punctuated, and
+    again as an unpunctuated, lower-case transcript: within a few points of each other."""
+    evaluator = OfflineEvaluator()
+    chosen: dict[tuple[str, str], AnswerInput] = {}
+    for a in load_calibration():
+        if a.split == "tune" and a.band in ("strong", "adequate") and "." in a.answer:
+            chosen.setdefault((a.category, a.band), a.item())
+    assert len(chosen) == 10
+    for key, item in chosen.items():
+        written = evaluator.score(item).overall
+        spoken = evaluator.score(_item(item, _as_recognised(item.answer))).overall
+        assert abs(written - spoken) <= 5, (key, written, spoken)
+
+
+def test_a_run_on_transcript_is_read_in_clause_like_units() -> None:
+    run_on = (
+        "so the checkout was timing out for about a fifth of users and i was on call that week "
+        "so i pulled the traces and saw the payment call waiting on a lock and then i rolled back "
+        "the release and the result was errors fell back to normal within ten minutes"
+    )
+    units = _units(run_on)
+    assert len(units) >= 4 and " ".join(units).split() == run_on.split()
+    assert any(u.startswith(("the result was", "and the result was")) for u in units)
+    # A short sentence, or a punctuated answer, is left as it is.
+    written = "We shipped on Friday. Nobody complained."
+    assert _units(written) == ["We shipped on Friday.", "Nobody complained."]
+
+
+def test_numbers_said_in_words_count_as_figures() -> None:
+    question = "Tell me about a time you improved a process."
+    said = "we cut the wait from forty five minutes to twelve minutes for two thousand users"
+    words = AnswerInput(question, said, "behavioral")
+    written_out = "we cut the wait from 45 minutes to 12 minutes for 2,000 users"
+    digits = AnswerInput(question, written_out, "behavioral")
+    spoken, written = extract_features(words), extract_features(digits)
+    assert {"forty five minutes", "two thousand users"} <= set(spoken.said("numbers"))
+    assert spoken.numbers >= written.numbers - 0.5 and spoken.quantities >= 2
+
+
+def test_a_concrete_story_on_the_wrong_subject_scores_below_adequate() -> None:
+    """A story in the category's words but about another thing (a happy collaboration asked for
+    a disagreement; the bank's example answers to neighbouring behavioural questions) is not an
+    answer to the question, however concrete it is."""
+    bank = QuestionBank.load()
+    evaluator = OfflineEvaluator()
+    q = bank.get("beh-disagreed-with-peer")
+    happy = (
+        "My favourite collaboration was with Priya on the onboarding redesign last year. We just "
+        "clicked, honestly. She did all the user interviews, I built the prototypes in Figma, and "
+        "we tested them with eight customers in two weeks. We shipped in six weeks instead of the "
+        "ten we'd planned, and activation went up twelve percent."
+    )
+    for text in (happy, _as_recognised(happy)):
+        item = AnswerInput(q.text, text, q.category, q.id, float(q.time_limit_s))
+        assert evaluator.score(item).overall < ADEQUATE, text
+    for asked, answered in (
+        ("beh-disagreed-with-peer", "beh-helped-struggling-peer"),
+        ("beh-hardest-feedback-given", "beh-too-much-work"),
+        ("beh-raised-ignored-concern", "beh-asked-for-help"),
+    ):
+        q, other = bank.get(asked), bank.get(answered)
+        item = AnswerInput(q.text, other.example_answer, q.category, q.id, float(q.time_limit_s))
+        assert evaluator.score(item).overall < ADEQUATE, (asked, answered)
