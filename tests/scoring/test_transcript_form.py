@@ -86,3 +86,20 @@ def test_a_concrete_story_on_the_wrong_subject_scores_below_adequate() -> None:
         q, other = bank.get(asked), bank.get(answered)
         item = AnswerInput(q.text, other.example_answer, q.category, q.id, float(q.time_limit_s))
         assert evaluator.score(item).overall < ADEQUATE, (asked, answered)
+
+
+def test_a_performance_on_a_subject_of_its_own_choosing_is_not_off_topic() -> None:
+    """"Explain a concept from your field to a twelve-year-old" is answered in the chosen
+    concept's words, none of the question's: the vocabulary gate must not take it for off-topic."""
+    question = QuestionBank.load().get("tech-gen-explain-to-a-child")
+    answer = (
+        "Okay so imagine your school has one library and everyone wants books at the same time. A "
+        "cache is like keeping the books people ask for most on a small shelf right by the door, so "
+        "you don't have to walk to the back every time. The shelf is small, so when a new popular "
+        "book comes in, we move the one nobody has asked for in a while back to the big shelves. "
+        "That's why websites feel fast: the things lots of people want are kept close by. For "
+        "example, when you open a video that millions of people watch, it comes from a shelf near "
+        "you, not from the other side of the world."
+    )
+    item = AnswerInput(question.text, answer, question.category, question.id, question.time_limit_s)
+    assert OfflineEvaluator().score(item).overall >= ADEQUATE
