@@ -16,7 +16,7 @@ from agent.question_bank import QuestionBank
 from api import auth, catalog, consent, errors, limits, progress, questions, reports, score, sessions
 from api.errors import ErrorAnswers
 from api.limits import BodySizeLimit
-from api import livekit_webhook
+from api import audit, coaching, livekit_webhook, notes, orgs
 from api.livekit_rooms import LiveKitUnavailable, livekit_unavailable
 from api.retention import retention_sweeps
 from api.security_headers import SecurityHeaders, livekit_connect_sources
@@ -111,6 +111,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(LiveKitUnavailable, livekit_unavailable)
     for module in (auth, catalog, consent, sessions, questions, reports, progress, score):
+        app.include_router(module.router, responses=SHARED_RESPONSES)
+    for module in (orgs, coaching, notes, audit):  # coaches and organisations
         app.include_router(module.router, responses=SHARED_RESPONSES)
     app.include_router(livekit_webhook.router, responses=SHARED_RESPONSES)  # 404 unless transport is livekit
     for router in extra_routers:

@@ -26,7 +26,7 @@ from api.deps import (
 )
 from api.fields import RequestBody, SecretText, Text
 from api.throttle import THROTTLED, SignUpLimit, ThrottleDep, client_address
-from db import accounts
+from db import accounts, audit, orgs
 from db import sessions as repo
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ async def sign_up(
         raise HTTPException(status_code=409, detail=EMAIL_TAKEN) from None
     logger.info("account created", extra={"user_id": str(user.id)})
     await throttle.signed_in(pool, body.email, client_address(request))
+    await audit.record(pool, action="sign_in", actor_id=user.id, subject_user_id=user.id, detail={"first": True})
     return await _signed_in(pool, user, settings.auth_token_ttl_s, request, response)
 
 
@@ -178,6 +179,7 @@ async def sign_in(
     if user is None:
         raise HTTPException(status_code=401, detail=WRONG_CREDENTIALS)
     await throttle.signed_in(pool, body.email, client)
+    await audit.record(pool, action="sign_in", actor_id=user.id, subject_user_id=user.id)
     return await _signed_in(pool, user, settings.auth_token_ttl_s, request, response)
 
 
@@ -228,6 +230,9 @@ async def delete_account(
                 await rooms.close_room(str(session_id), END_REASON_ACCOUNT_DELETED)
             except Exception:
                 logger.exception("closing room failed", extra={"session_id": str(session_id)})
+    # The account's own log goes with it; its organisations keep a line that it left.
+    for org in await orgs.orgs_of(pool, user_id):
+        await audit.record(pool, action="account_deleted", actor_id=None, org_id=org.org_id)
     await accounts.delete_user(pool, user_id)
     logger.info("account deleted", extra={"user_id": str(user_id)})
     response = Response(status_code=status.HTTP_204_NO_CONTENT)

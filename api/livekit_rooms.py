@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -30,7 +31,7 @@ from fastapi.responses import JSONResponse
 from livekit import api
 
 from api.errors import DOCUMENTED, RETRY_AFTER_S
-from api.tokens import ROLE_ATTRIBUTE, SHARE_ATTRIBUTE
+from api.tokens import COACH_ATTRIBUTE, ROLE_ATTRIBUTE, SHARE_ATTRIBUTE
 from api.watch_access import refusal
 from db import shares
 from greenroom.settings import Settings
@@ -226,18 +227,46 @@ def role_of(participant: api.ParticipantInfo) -> str | None:
     return participant.attributes.get(ROLE_ATTRIBUTE)
 
 
+@dataclass(frozen=True, slots=True)
+class CoachGrant:
+    """What lets a coach in a room watch: a share link, or (joined from the coach's dashboard)
+    the coach's account, which a coach share must cover."""
+
+    share_id: UUID | None
+    coach_id: UUID | None
+
+
+def coach_grant(participant: api.ParticipantInfo) -> CoachGrant:
+    """The grant a coach's token gave it (its attributes)."""
+    share_id = parse_uuid(participant.attributes.get(SHARE_ATTRIBUTE, ""))
+    coach_id = parse_uuid(participant.attributes.get(COACH_ATTRIBUTE, "")) if share_id is None else None
+    return CoachGrant(share_id, coach_id)
+
+
+async def refused_coaches(pool: asyncpg.Pool, session_id: UUID, grants: Mapping[str, CoachGrant]) -> list[str]:
+    """The identities among these coaches that may no longer watch the session, by the rule the
+    embedded room applies (api/watch_access.py). One query for all of them."""
+    state = await shares.watch_state(
+        pool,
+        session_id,
+        [g.share_id for g in grants.values() if g.share_id is not None],
+        coach_ids=[g.coach_id for g in grants.values() if g.coach_id is not None],
+    )
+    return [
+        identity
+        for identity, g in grants.items()
+        if (g.share_id is None and g.coach_id is None) or refusal(state, g.share_id, g.coach_id) is not None
+    ]
+
+
 async def remove_coaches_without_access(pool: asyncpg.Pool, rooms: LiveKitRooms, session_id: UUID) -> list[str]:
     """Removes from the session's room every coach that may no longer watch, by the rule the
-    embedded room applies (api/watch_access.py: the share link revoked or expired, the session
+    embedded room applies (api/watch_access.py: the share revoked or expired, the session
     ended or gone); returns their identities. One query for all of them."""
     coaches = [p for p in await rooms.participants(str(session_id)) if role_of(p) == "coach"]
     if not coaches:
         return []
-    share_of = {p.identity: parse_uuid(p.attributes.get(SHARE_ATTRIBUTE, "")) for p in coaches}
-    state = await shares.watch_state(pool, session_id, [s for s in share_of.values() if s is not None])
-    refused = [
-        identity for identity, share_id in share_of.items() if share_id is None or refusal(state, share_id) is not None
-    ]
+    refused = await refused_coaches(pool, session_id, {p.identity: coach_grant(p) for p in coaches})
     for identity in refused:
         await rooms.remove_participant(str(session_id), identity)
     if refused:

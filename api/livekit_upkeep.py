@@ -32,11 +32,16 @@ from uuid import UUID
 import asyncpg
 from livekit import api
 
-from api.livekit_rooms import LiveKitRooms, LiveKitUnavailable, parse_uuid, role_of
-from api.tokens import SHARE_ATTRIBUTE
-from api.watch_access import refusal
+from api.livekit_rooms import (
+    CoachGrant,
+    LiveKitRooms,
+    LiveKitUnavailable,
+    coach_grant,
+    parse_uuid,
+    refused_coaches,
+    role_of,
+)
 from db import sessions as db_sessions
-from db import shares
 from greenroom.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,8 +81,8 @@ class LiveKitUpkeep:
         self._coach_recheck_s = coach_recheck_s
         self._recall_every_s = recall_every_s
         self._recall_give_up_s = recall_give_up_s
-        # The coaches known to be in each session's room: identity -> the share link they came by.
-        self._coaches: dict[UUID, dict[str, UUID | None]] = {}
+        # The coaches known to be in each session's room: identity -> the share they came by.
+        self._coaches: dict[UUID, dict[str, CoachGrant]] = {}
         self._recalls: dict[UUID, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()  # recalls, on_ended runs, the first look
@@ -162,8 +167,7 @@ class LiveKitUpkeep:
 
     def coach_joined(self, session_id: UUID, participant: api.ParticipantInfo) -> None:
         """A coach is in the session's room: it is re-checked from now on."""
-        share_id = parse_uuid(participant.attributes.get(SHARE_ATTRIBUTE, ""))
-        self._coaches.setdefault(session_id, {})[participant.identity] = share_id
+        self._coaches.setdefault(session_id, {})[participant.identity] = coach_grant(participant)
 
     def coach_left(self, session_id: UUID, identity: str) -> None:
         coaches = self._coaches.get(session_id)
@@ -188,12 +192,7 @@ class LiveKitUpkeep:
             coaches = dict(self._coaches.get(session_id, {}))
             if not coaches:
                 continue
-            state = await shares.watch_state(self._pool, session_id, [s for s in coaches.values() if s is not None])
-            refused = [
-                identity
-                for identity, share_id in coaches.items()
-                if share_id is None or refusal(state, share_id) is not None
-            ]
+            refused = await refused_coaches(self._pool, session_id, coaches)
             for identity in refused:
                 try:
                     await self._rooms.remove_participant(str(session_id), identity)

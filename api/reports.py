@@ -14,13 +14,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.question_bank import QuestionBank, QuestionBankError
+from api.access import readable_session
 from api.deps import CurrentUser, PoolDep, SettingsDep, TokensDep, WatchAccessDep
 from api.fields import RequestBody, invalid
 from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep, remove_coaches_without_access
 from api.sessions import RoomJoin, room_join
 from api.throttle import THROTTLED, ShareLimit
 from api.tokens import resolve_token_secret
-from db import exports, shares
+from db import audit, coach_notes, coach_shares, exports, shares
 from db import sessions as repo
 from greenroom.settings import Settings
 from reports.builder import ReportContext, build_report, offline_fallback
@@ -327,8 +328,19 @@ class QuestionAnchorPublic(_Out):
     responses: list[ResponseAnchorPublic]
 
 
+class CoachNoteItem(_Out):
+    """A coach's note on a moment, as the timeline shows it (hidden notes never are)."""
+
+    kind: Literal["coach_note"] = "coach_note"
+    id: UUID
+    t_ms: int
+    body: str
+    author_name: str
+
+
 class TimelinePublic(BaseModel):
-    """A session's signals bucketed for charts, with markers, key moments and transcript anchors."""
+    """A session's signals bucketed for charts, with markers, key moments, transcript anchors and
+    coaches' notes."""
 
     session_id: UUID
     partial: bool
@@ -339,6 +351,7 @@ class TimelinePublic(BaseModel):
     markers: list[MarkerPublic]
     moments: list[KeyMomentPublic]
     anchors: list[QuestionAnchorPublic]
+    notes: list[CoachNoteItem] = Field(description="Coaches' notes the candidate has not hidden, in time order.")
 
 
 class ExportCreate(RequestBody):
@@ -394,13 +407,14 @@ def _public(report: Report) -> ReportPublic:
     description=(
         "Answers not scored yet are scored now and kept. A session still open gives "
         "`partial: true` with what is known so far; its open last answer is scored for this "
-        "view only. Each answer shows which evaluator scored it and any `fallback_reason`."
+        "view only. Each answer shows which evaluator scored it and any `fallback_reason`. "
+        "The owner's, or a coach's the candidate shares the session with."
     ),
 )
 async def get_report(
     session_id: UUID, pool: PoolDep, user_id: CurrentUser, ctx: ReportContextDep
 ) -> ReportPublic:
-    session = await _owned_session(pool, session_id, user_id)
+    session = (await readable_session(pool, session_id, user_id)).session
     return _public(await build_report(pool, session, ctx))
 
 
@@ -408,7 +422,7 @@ async def get_report(
     "/v1/sessions/{session_id}/timeline",
     response_model=TimelinePublic,
     responses={**NOT_FOUND, **invalid("Invalid parameters, or too many buckets for the span.")},
-    summary="Signals bucketed for charts: pace, pitch, loudness, face visible, gaze; markers; anchors",
+    summary="Signals bucketed for charts: pace, pitch, loudness, face visible, gaze; markers; anchors; notes",
 )
 async def get_timeline(
     session_id: UUID,
@@ -424,7 +438,7 @@ async def get_timeline(
         Query(gt=0, le=MAX_SIGNAL_MS, description="End of the span; default: the session's end."),
     ] = None,
 ) -> TimelinePublic:
-    session = await _owned_session(pool, session_id, user_id)
+    session = (await readable_session(pool, session_id, user_id)).session
     report = await build_report(pool, session, ctx)
     try:
         timeline = await build_timeline(pool, report, bucket_ms=bucket_ms, from_ms=from_ms, to_ms=to_ms)
@@ -447,6 +461,11 @@ async def get_timeline(
         markers=[MarkerPublic.model_validate(m) for m in timeline.markers],
         moments=[KeyMomentPublic.model_validate(m) for m in timeline.moments],
         anchors=[QuestionAnchorPublic.model_validate(a) for a in timeline.anchors],
+        notes=[
+            CoachNoteItem.model_validate(n)
+            for n in await coach_notes.notes(pool, session_id, include_hidden=False)
+            if timeline.from_ms <= n.t_ms < timeline.to_ms
+        ],
     )
 
 
@@ -476,6 +495,7 @@ def _export_public(row: exports.ExportRow) -> ExportPublic:
         },
     },
     summary="Export the report as PDF or the signals as CSV",
+    description="The owner's, or a coach's the candidate shares the session with. A PDF includes the visible coach notes.",
 )
 async def create_export(
     session_id: UUID,
@@ -486,15 +506,26 @@ async def create_export(
     settings: SettingsDep,
     ctx: ReportContextDep,
 ) -> ExportPublic:
-    session = await _owned_session(pool, session_id, user_id)
+    access = await readable_session(pool, session_id, user_id)
+    session = access.session
     expires_at = datetime.now(UTC) + timedelta(seconds=settings.report_export_ttl_s)
     if body.format == "pdf":
         report = await build_report(pool, session, ctx)
-        content = await asyncio.to_thread(render_pdf, report)
+        notes = await coach_notes.notes(pool, session_id, include_hidden=False)
+        content = await asyncio.to_thread(render_pdf, report, notes)
         row = await exports.create_export(pool, session_id, "pdf", content, expires_at)
     else:
         row = await exports.create_export(pool, session_id, "csv", None, expires_at)
         response.status_code = status.HTTP_202_ACCEPTED
+    await audit.record(
+        pool,
+        action="export_created",
+        actor_id=user_id,
+        subject_user_id=session.user_id,
+        org_id=access.org_id,
+        session_id=session_id,
+        detail={"format": body.format, "export_id": str(row.id), "as": "coach" if access.coach else "owner"},
+    )
     response.headers["Location"] = f"/v1/exports/{row.id}"
     return _export_public(row)
 
@@ -511,6 +542,10 @@ async def create_export(
 )
 async def download_export(export_id: UUID, pool: PoolDep, user_id: CurrentUser) -> Response:
     found = await exports.get_export(pool, export_id, user_id)
+    if found is None:  # a coach's, while a coach share covers the session
+        of = await coach_shares.export_session(pool, export_id)
+        if of is not None and await coach_shares.coach_access(pool, of[0], user_id) is not None:
+            found = await exports.get_export(pool, export_id, of[1])
     if found is None:
         raise HTTPException(status_code=404, detail="export not found")
     row, content = found

@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from api.deps import RoomCloser
-from db import accounts
+from db import accounts, audit
 from db import sessions as repo
 from db import throttles
 
@@ -40,6 +40,15 @@ async def sweep(
     deleted session still open."""
     now = now or datetime.now(UTC)
     purged = await repo.purge_expired_sessions(pool, now=now)
+    for session in purged:
+        await audit.record(
+            pool,
+            action="session_deleted",
+            actor_id=None,
+            subject_user_id=session.user_id,
+            session_id=session.id,
+            detail={"reason": "retention"},
+        )
     if rooms is not None:
         for session in purged:
             if session.status in repo.OPEN_STATUSES:

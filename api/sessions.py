@@ -19,6 +19,7 @@ from api.fields import RequestBody, Text, invalid
 from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep, LiveKitUnavailable
 from api.throttle import THROTTLED, SessionLimit
 from api.tokens import TokenIssuer
+from db import audit
 from db import sessions as repo
 from db import usage as usage_repo
 
@@ -222,15 +223,25 @@ def room_join(
     role: Literal["candidate", "coach"],
     *,
     share_id: UUID | None = None,
+    coach_id: UUID | None = None,
+    coach_name: str = "Coach",
 ) -> RoomJoin:
     """Issues a room token for the session's owner (candidate) or a new coach, who watches
-    through the share link `share_id` for as long as that link lasts."""
+    through the share link `share_id` for as long as that link lasts, or (signed in, `coach_id`)
+    for as long as a coach share lets them."""
     if role == "candidate":
         identity, name = f"candidate-{user_id}", "Candidate"
+    elif coach_id is not None:
+        identity, name = f"coach-{coach_id}-{secrets.token_hex(2)}", coach_name
     else:
         identity, name = f"coach-{secrets.token_hex(4)}", "Coach"
     token = tokens.issue(
-        str(session_id), identity, role, name, share_id=str(share_id) if share_id is not None else None
+        str(session_id),
+        identity,
+        role,
+        name,
+        share_id=str(share_id) if share_id is not None else None,
+        coach_id=str(coach_id) if coach_id is not None else None,
     )
     signal_url = f"/v1/rooms/{session_id}/signal"
     return RoomJoin(
@@ -393,6 +404,7 @@ async def delete_session(
     await _close_room(rooms, session_id, END_REASON_DELETED)
     if not await repo.delete_session(pool, session_id, user_id=user_id):
         raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
+    await audit.record(pool, action="session_deleted", actor_id=user_id, subject_user_id=user_id, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -23,6 +23,9 @@ Transport = Literal["embedded", "livekit"]
 ROLE_ATTRIBUTE = "greenroom.role"
 # The attribute that carries the id of the share link a coach's token came from.
 SHARE_ATTRIBUTE = "greenroom.share"
+# The attribute that carries the account id of a coach who watches through a coach share (a
+# candidate's share with them or their organisation) rather than a share link.
+COACH_ATTRIBUTE = "greenroom.coach"
 # Coach tokens live this long: a coach who reconnects gets a fresh one through the share link,
 # which is checked again then.
 COACH_TOKEN_TTL_S = 90
@@ -50,6 +53,7 @@ class RoomClaims:
     can_publish: bool
     hidden: bool
     share_id: str | None = None  # the share link a coach's token came from
+    coach_id: str | None = None  # or the account of a coach watching through a coach share
 
 
 class TokenIssuer:
@@ -84,15 +88,24 @@ class TokenIssuer:
         return self.coach_ttl_s if role == "coach" else self.ttl_s
 
     def issue(
-        self, room: str, identity: str, role: RoomRole, name: str = "", *, share_id: str | None = None
+        self,
+        room: str,
+        identity: str,
+        role: RoomRole,
+        name: str = "",
+        *,
+        share_id: str | None = None,
+        coach_id: str | None = None,
     ) -> str:
         """Returns a signed token letting identity join room with the grants of role (a coach's
-        names the share link it came from)."""
+        names the share link it came from, or the coach's account)."""
         if role not in ROOM_ROLES:
             raise ValueError(f"unknown room role: {role!r}")
         attributes = {ROLE_ATTRIBUTE: role}
         if share_id is not None:
             attributes[SHARE_ATTRIBUTE] = share_id
+        if coach_id is not None:
+            attributes[COACH_ATTRIBUTE] = coach_id
         return (
             AccessToken(self._api_key, self._api_secret)
             .with_identity(identity)
@@ -144,6 +157,7 @@ class TokenIssuer:
             can_publish=bool(video.can_publish),
             hidden=bool(video.hidden),
             share_id=attributes.get(SHARE_ATTRIBUTE),
+            coach_id=attributes.get(COACH_ATTRIBUTE),
         )
 
 

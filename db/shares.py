@@ -1,5 +1,5 @@
 """Share links to a session's report (report_shares), and what watching a session live
-depends on: the session, its owner's account and the share links asked about."""
+depends on: the session, its owner's account, the share links and the coaches asked about."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from db.coach_shares import grants
 from db.pool import Db, transaction
 
 
@@ -65,16 +66,25 @@ class WatchState:
     status: str | None
     account_exists: bool  # always True when the owner was not asked about
     shares: dict[UUID, ShareRow]  # the asked-about share links the session still has
+    coaches: frozenset[UUID] = frozenset()  # the asked-about coaches a live coach share lets watch
 
 
 async def watch_state(
-    db: Db, session_id: UUID, share_ids: Sequence[UUID], *, owner_id: UUID | None = None
+    db: Db,
+    session_id: UUID,
+    share_ids: Sequence[UUID],
+    *,
+    owner_id: UUID | None = None,
+    coach_ids: Sequence[UUID] = (),
 ) -> WatchState:
-    """The session, its owner's account and the given share links, in one cheap query."""
+    """The session, its owner's account, the given share links and which of the given coaches
+    (accounts watching through a coach share) may still watch, in one cheap query."""
     rows = await db.fetch(
-        """
+        f"""
         SELECT now() AS now, s.user_id AS owner_id, s.status,
                ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $2)) AS account_exists,
+               ARRAY(SELECT c.id FROM unnest($4::uuid[]) AS c(id)
+                     WHERE EXISTS (SELECT 1 FROM coach_shares cs WHERE {grants("cs", "s", "c.id")})) AS coaches,
                r.id, r.session_id, r.expires_at, r.revoked_at
         FROM (SELECT 1) AS one
         LEFT JOIN sessions AS s ON s.id = $1
@@ -83,6 +93,7 @@ async def watch_state(
         session_id,
         owner_id,
         list(share_ids),
+        list(coach_ids),
     )
     first = rows[0]
     return WatchState(
@@ -95,4 +106,5 @@ async def watch_state(
             for r in rows
             if r["id"] is not None
         },
+        coaches=frozenset(first["coaches"] or ()),
     )

@@ -70,6 +70,7 @@ export async function request(method, path, body, { authCall = false } = {}) {
 export const get = (path) => request("GET", path);
 export const post = (path, body) => request("POST", path, body === undefined ? {} : body);
 export const del = (path) => request("DELETE", path);
+export const patch = (path, body) => request("PATCH", path, body);
 
 /** A query string from the set (non-empty) values of an object. */
 export function query(params) {

@@ -16,6 +16,12 @@ const ROUTES = [
   { path: /^\/room\/([0-9a-f-]{36})$/, page: "room", nav: "new", title: "Interview room" },
   { path: /^\/sessions\/([0-9a-f-]{36})$/, page: "review", nav: "dashboard", title: "Interview review" },
   { path: /^\/questions$/, page: "questions", nav: "questions", title: "Question bank" },
+  { path: /^\/coaching$/, page: "coaching", nav: "coaching", title: "Coaching" },
+  { path: /^\/coaching\/watch\/([0-9a-f-]{36})$/, page: "coach-watch", nav: "coaching", title: "Watch an interview" },
+  { path: /^\/orgs\/([0-9a-f-]{36})$/, page: "org", nav: "coaching", title: "Organisation" },
+  { path: /^\/account\/activity$/, page: "activity", nav: "dashboard", title: "Your activity" },
+  // Open to anyone: the invitation is shown first, then joining asks to sign in.
+  { path: /^\/invite\/([A-Za-z0-9._-]{1,200})$/, page: "invite", anyone: true, title: "Join an organisation" },
   // Open to anyone, signed in or not: the share token in the link is the credential.
   { path: /^\/watch\/([A-Za-z0-9._-]{1,200})$/, page: "watch", anyone: true, title: "Watch an interview" },
   { path: /^\/shared\/([A-Za-z0-9._-]{1,200})$/, page: "shared", anyone: true, title: "Shared report" },

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -64,6 +65,11 @@ def build_app(
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(FRONTEND_DIR / "index.html")
+
+    # An organisation's invitation link (POST /v1/orgs/{id}/invites): the web app's invite page.
+    @app.get("/invite/{token}", include_in_schema=False)
+    async def invite(token: str) -> RedirectResponse:
+        return RedirectResponse(f"/#/invite/{quote(token, safe='')}")
 
     app.mount("/static", FrontendFiles(directory=FRONTEND_DIR), name="static")
     return app

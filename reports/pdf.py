@@ -1,11 +1,13 @@
 """The session report as a PDF (reportlab): scorecard, answers with reasons and a stronger
-example, key moments. Bounded: at most MAX_ANSWERS answers and MAX_MOMENTS moments, long
-texts cut, so a huge session still renders in about the same time and size.
+example, key moments, coaches' notes. Bounded: at most MAX_ANSWERS answers, MAX_MOMENTS
+moments and MAX_NOTES notes, long texts cut, so a huge session still renders in about the
+same time and size.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -20,6 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from db.coach_notes import NoteRow
 from reports.delivery import FACIAL_CUES_NOTE
 from reports.model import AnswerReport, Finding, Report
 from reports.scorecard import rubric_label
@@ -27,6 +30,7 @@ from scoring.calibration import BAND_LABELS, band_of
 
 MAX_ANSWERS = 40
 MAX_MOMENTS = 40
+MAX_NOTES = 100
 MAX_TEXT = 1200
 FONT, FONT_BOLD = "GreenroomSans", "GreenroomSans-Bold"
 _FONT_DIR = Path(reportlab.__file__).parent / "fonts"
@@ -168,8 +172,8 @@ def _answer(a: AnswerReport, st: dict[str, ParagraphStyle], width: float) -> lis
     return out
 
 
-def render_pdf(report: Report) -> bytes:
-    """The report as PDF bytes (CPU-bound: run it off the event loop)."""
+def render_pdf(report: Report, notes: Sequence[NoteRow] = ()) -> bytes:
+    """The report as PDF bytes, with the coaches' notes given (CPU-bound: run it off the event loop)."""
     _fonts()
     st = _styles()
     buffer = io.BytesIO()
@@ -251,6 +255,15 @@ def render_pdf(report: Report) -> bytes:
         story.append(Paragraph("No key moments were found.", st["small"]))
     if len(report.key_moments) > len(moments):
         story.append(Paragraph(f"… and {len(report.key_moments) - len(moments)} more.", st["small"]))
+
+    if notes:
+        story.append(Paragraph("Coach notes", st["h2"]))
+        shown_notes = notes[:MAX_NOTES]
+        rows = [["Time", "Coach", "Note"]]
+        rows += [[_mmss(n.t_ms), _text(n.author_name, 80), _text(n.body, 600)] for n in shown_notes]
+        story.append(_table(rows, [0.1 * width, 0.2 * width, 0.7 * width], st))
+        if len(notes) > len(shown_notes):
+            story.append(Paragraph(f"… and {len(notes) - len(shown_notes)} more.", st["small"]))
 
     story.append(Spacer(1, 8))
     for note in report.notes:

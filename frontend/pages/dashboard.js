@@ -4,6 +4,7 @@
 import { del, get } from "../api.js";
 import { loadCatalog, sessionTitle } from "../catalog.js";
 import { PALETTE, chartFigure, destroyAll, draw, lineDataset } from "../charts.js";
+import { sharingSection } from "../coach-shares.js";
 import { announce, confirmButton, formatDate, formatDateTime, h, humanize, loading, scorePill } from "../ui.js";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -120,6 +121,7 @@ function accountSection(ctx) {
   return h("section", { class: "card account", id: "account", "aria-labelledby": "account-title" },
     h("h2", { id: "account-title" }, "Your account"),
     h("p", { class: "muted" }, `Signed in as ${user ? user.email : "you"}.`),
+    h("p", {}, h("a", { href: "#/account/activity", id: "activity-link" }, "See your activity log"), " — sign-ins, shares, coaches who watched, exports and deletions."),
     confirmButton({
       id: "delete-account",
       label: "Delete my account",
@@ -145,7 +147,7 @@ export async function render(root, ctx) {
   const [sessions, catalog] = await Promise.all([get("/v1/sessions?limit=20"), loadCatalog().catch(() => null)]);
   if (!sessions.length) {
     heading.textContent = user && user.display_name ? `Welcome, ${user.display_name}` : "Welcome to Greenroom";
-    body.replaceChildren(emptyState(user), accountSection(ctx));
+    body.replaceChildren(emptyState(user), sharingSection({ id: "sharing", title: "Coaches", compact: true }), accountSection(ctx));
     return;
   }
   const [progress, insights] = await Promise.all([
@@ -192,6 +194,7 @@ export async function render(root, ctx) {
       h("section", { class: "card", "aria-labelledby": "trend-title" }, h("h2", { id: "trend-title" }, "Overall score over time"), trendFigure.figure),
       h("section", { class: "card", "aria-labelledby": "radar-title" }, h("h2", { id: "radar-title" }, "Skills"), radarFigure.figure)),
     h("div", { class: "grid-2" }, focusCard(progress, insights, labels), recentList(sessions, historyById, catalog)),
+    sharingSection({ id: "sharing", title: "Coaches", compact: true }),
     accountSection(ctx),
   );
 

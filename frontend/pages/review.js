@@ -2,9 +2,10 @@
 // scores, a timeline chart of signals with key moments linked to the transcript, the change
 // since the previous session, and PDF/CSV exports.
 
-import { del, get, post } from "../api.js";
+import { del, get, patch, post } from "../api.js";
 import { labelOf, loadCatalog, sessionTitle } from "../catalog.js";
 import { PALETTE, chartFigure, destroyAll, draw, lineDataset } from "../charts.js";
+import { sharingSection } from "../coach-shares.js";
 import { announce, answerBand, answerColour, clock, confirmButton, errorBox, formatDateTime, h, humanize, loading, scoreBar, scorePill, signed } from "../ui.js";
 
 const PARTIAL_REFRESH_MS = 5000;
@@ -139,14 +140,86 @@ function highlightLine(index, wordIndex) {
   line.focus({ preventScroll: true });
 }
 
-function timelineSection(timeline, transcript, charts) {
+/** "mm:ss" or "h:mm:ss" typed by a coach, as milliseconds; null when it is not a time. */
+function parseClock(text) {
+  const parts = String(text).trim().split(":").map((p) => p.trim());
+  if (!parts.length || parts.length > 3 || parts.some((p) => !/^\d+$/.test(p))) return null;
+  return parts.reduce((total, p) => total * 60 + Number(p), 0) * 1000;
+}
+
+/**
+ * Coach notes on the timeline, oldest moment first. The candidate (`owner`) sees hidden ones too
+ * and can hide, show or delete each; a coach can add one at a moment of the interview.
+ */
+function coachNotesBlock(sessionId, notes, { owner, onChange }) {
+  const error = errorBox("coach-notes-error");
+  const sorted = notes.slice().sort((a, b) => a.t_ms - b.t_ms);
+  const act = async (fn, done) => {
+    error.clear();
+    try {
+      await fn();
+      announce(done);
+      await onChange();
+    } catch (err) {
+      error.show(err.message);
+    }
+  };
+  const list = h("ol", { class: "note-list", id: "coach-notes" }, sorted.map((n) => h("li", {
+    class: `note-row${n.hidden ? " is-hidden" : ""}`, dataset: { noteId: n.id, tMs: String(n.t_ms), hidden: String(Boolean(n.hidden)) },
+  },
+  h("span", { class: "moment-time" }, clock(n.t_ms / 1000)),
+  h("span", { class: "note-text" },
+    h("span", { class: "note-body" }, n.body),
+    h("span", { class: "muted block small" }, `${n.author_name}${n.hidden ? " · hidden from your report and exports" : ""}`)),
+  owner
+    ? h("span", { class: "note-actions" },
+      h("button", { type: "button", class: "secondary small", "aria-label": `${n.hidden ? "Show" : "Hide"} the note at ${clock(n.t_ms / 1000)} by ${n.author_name}`,
+        onclick: () => act(() => patch(`/v1/sessions/${sessionId}/notes/${n.id}`, { hidden: !n.hidden }), n.hidden ? "Note shown." : "Note hidden.") },
+      n.hidden ? "Show" : "Hide"),
+      h("button", { type: "button", class: "danger-outline small", "aria-label": `Delete the note at ${clock(n.t_ms / 1000)} by ${n.author_name}`,
+        onclick: () => act(() => del(`/v1/sessions/${sessionId}/notes/${n.id}`), "Note deleted.") }, "Delete"))
+    : null)));
+  const parts = [
+    h("h3", { id: "coach-notes-title" }, `Coach notes (${sorted.length})`),
+    sorted.length ? list : h("p", { class: "muted", id: "coach-notes-empty" }, owner
+      ? "No coach has left a note on this interview. Share it with a coach below to get their notes."
+      : "No notes yet."),
+    owner && sorted.length ? h("p", { class: "hint" }, "Hidden notes stay here for you but leave your report, its PDF and your coaches' view.") : null,
+    error,
+  ];
+  if (!owner) {
+    const at = h("input", { id: "new-note-time", type: "text", inputmode: "numeric", value: "00:00", autocomplete: "off", "aria-describedby": "new-note-time-hint" });
+    const text = h("textarea", { id: "new-note-body", rows: "3", maxlength: "2000" });
+    const add = h("button", { type: "submit", id: "new-note-add" }, "Add note");
+    const form = h("form", { class: "note-form", novalidate: true },
+      h("div", { class: "note-form-grid" },
+        h("div", { class: "field" }, h("label", { for: "new-note-time" }, "At (mm:ss)"), at, h("p", { class: "hint", id: "new-note-time-hint" }, "Time into the interview.")),
+        h("div", { class: "field" }, h("label", { for: "new-note-body" }, "Note"), text)),
+      h("div", { class: "actions" }, add));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.clear();
+      const tMs = parseClock(at.value);
+      if (tMs === null) return error.show("Write the time as minutes:seconds, like 03:25.");
+      if (!text.value.trim()) return error.show("Write the note first.");
+      add.disabled = true;
+      await act(() => post(`/v1/sessions/${sessionId}/notes`, { t_ms: tMs, body: text.value.trim() }), "Note added.");
+      add.disabled = false;
+    });
+    parts.push(h("details", { class: "share-new" }, h("summary", {}, "Add a note"), form));
+  }
+  return h("div", { class: "coach-notes", id: "coach-notes-block" }, parts);
+}
+
+function timelineSection(timeline, transcript, charts, notes = [], notesBlock = null) {
   const s = timeline.series;
   const has = (arr) => arr.some((v) => v !== null);
   const mean = (arr) => {
     const vals = arr.filter((v) => v !== null);
     return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
   };
-  const moments = timeline.moments;
+  const moments = timeline.moments.filter((m) => m.kind !== "coach_note");
+  const shownNotes = notes.filter((n) => !n.hidden);
   const parts = [];
   if (has(s.pace_wpm)) parts.push(`pace averaged ${Math.round(mean(s.pace_wpm))} words per minute`);
   if (has(s.pitch_hz)) parts.push(`pitch averaged ${Math.round(mean(s.pitch_hz))} Hz`);
@@ -154,7 +227,7 @@ function timelineSection(timeline, transcript, charts) {
   if (has(s.gaze_on_camera)) parts.push(`gaze towards the camera averaged ${Math.round(mean(s.gaze_on_camera) * 100)}%`);
   const anySignal = parts.length > 0;
   const summary = anySignal
-    ? `Over ${clock((timeline.to_ms - timeline.from_ms) / 1000)}: ${parts.join("; ")}. ${moments.length} key moment${moments.length === 1 ? "" : "s"} marked.`
+    ? `Over ${clock((timeline.to_ms - timeline.from_ms) / 1000)}: ${parts.join("; ")}. ${moments.length} key moment${moments.length === 1 ? "" : "s"} marked${shownNotes.length ? `, and ${shownNotes.length} coach note${shownNotes.length === 1 ? "" : "s"}` : ""}.`
     : "No delivery signals were recorded for this interview (delivery analysis was off, or nothing was captured).";
   const figure = chartFigure({
     id: "timeline-chart",
@@ -181,7 +254,8 @@ function timelineSection(timeline, transcript, charts) {
     figure.figure,
     h("h3", {}, "Key moments"),
     moments.length ? list : h("p", { class: "muted" }, "No key moments were found."),
-    moments.length ? h("p", { class: "hint" }, "Choose a moment to jump to it in the transcript.") : null);
+    moments.length && transcript.length ? h("p", { class: "hint" }, "Choose a moment to jump to it in the transcript.") : null,
+    notesBlock);
 
   section.drawChart = () => {
     if (!anySignal) return null;
@@ -206,6 +280,17 @@ function timelineSection(timeline, transcript, charts) {
             backgroundColor: PALETTE.pink,
             borderColor: PALETTE.pink,
           },
+          ...(shownNotes.length ? [{
+            type: "scatter",
+            label: "Coach notes",
+            data: shownNotes.map((n) => ({ x: n.t_ms / 1000, y: 96, title: `${n.author_name}: ${n.body}` })),
+            yAxisID: "pct",
+            pointStyle: "rectRot",
+            radius: 7,
+            hoverRadius: 9,
+            backgroundColor: PALETTE.blue,
+            borderColor: PALETTE.blue,
+          }] : []),
         ],
       },
       options: {
@@ -221,7 +306,9 @@ function timelineSection(timeline, transcript, charts) {
           tooltip: {
             callbacks: {
               title: (items) => clock(items[0].parsed.x),
-              label: (item) => (item.dataset.type === "scatter" ? `Key moment: ${item.raw.title}` : `${item.dataset.label}: ${Math.round(item.parsed.y)}`),
+              label: (item) => (item.dataset.type === "scatter"
+                ? `${item.dataset.label === "Coach notes" ? "Coach note" : "Key moment"}: ${item.raw.title}`
+                : `${item.dataset.label}: ${Math.round(item.parsed.y)}`),
             },
           },
         },
@@ -345,49 +432,88 @@ function exportSection(sessionId) {
     status, error);
 }
 
+/** Notes from the timeline's coach_note items, when the notes themselves cannot be read. */
+function notesInTimeline(timeline) {
+  const items = timeline ? [...(timeline.moments || []), ...(timeline.notes || [])] : [];
+  return items.filter((m) => m.kind === "coach_note" || (timeline.notes || []).includes(m))
+    .map((m) => ({ id: m.id || null, t_ms: m.t_ms, body: m.body, author_name: m.author_name, hidden: false }));
+}
+
 export async function render(root, ctx) {
   const sessionId = ctx.params[0];
   const charts = [];
+  const timelineCharts = [];
   let refresh = null;
-  ctx.onLeave(() => { destroyAll(charts); clearTimeout(refresh); });
+  ctx.onLeave(() => { destroyAll(charts); destroyAll(timelineCharts); clearTimeout(refresh); });
   const heading = h("h1", {}, "Interview review");
   const subtitle = h("p", { class: "lede", id: "review-subtitle" });
   const body = h("div", { class: "review" }, loading("your report"));
   const head = h("div", { class: "page-head" }, h("div", {}, heading, subtitle));
   root.append(head, body);
 
-  const [report, detail, timeline, catalog, progress] = await Promise.all([
+  // A coach the candidate shared with reads the report, timeline and notes, not the session.
+  const [report, detail, timeline, catalog, progress, notes] = await Promise.all([
     get(`/v1/sessions/${sessionId}/report`),
-    get(`/v1/sessions/${sessionId}`),
+    get(`/v1/sessions/${sessionId}`).catch((err) => { if (err.status === 404) return null; throw err; }),
     get(`/v1/sessions/${sessionId}/timeline`).catch(() => null),
     loadCatalog().catch(() => null),
     get("/v1/users/me/progress").catch(() => null),
+    get(`/v1/sessions/${sessionId}/notes`).catch(() => null),
   ]);
   if (!ctx.isCurrent()) return;
-  subtitle.textContent = `${sessionTitle(catalog, detail)} · ${humanize(detail.difficulty)} · ${formatDateTime(detail.started_at || detail.created_at)} · ${clock(report.duration_s)}`;
-  head.append(h("div", { class: "head-actions" }, exportSection(sessionId), h("a", { class: "button", href: "#/new" }, "Practise again")));
+  const owner = detail !== null;
+  const about = detail || report;
+  const transcript = owner ? detail.transcript : [];
+  if (!owner) heading.textContent = "Interview review (coach)";
+  subtitle.textContent = `${sessionTitle(catalog, about)} · ${humanize(about.difficulty)} · ${formatDateTime(about.started_at || about.created_at)} · ${clock(report.duration_s)}`;
+  head.append(h("div", { class: "head-actions" }, exportSection(sessionId), owner ? h("a", { class: "button", href: "#/new" }, "Practise again") : null));
   const answersBySeq = new Map(report.answers.map((a) => [a.seq, a]));
-  const timelineEl = timeline ? timelineSection(timeline, detail.transcript, charts) : null;
+
+  // The timeline with the coach notes in it, built again when a note changes.
+  let timelineEl = null;
+  const buildTimeline = (shown) => {
+    const block = coachNotesBlock(sessionId, shown, { owner, onChange: reloadNotes });
+    if (timeline) return timelineSection(timeline, transcript, timelineCharts, shown, block);
+    const bare = h("section", { class: "card", id: "timeline", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"), block);
+    bare.drawChart = () => null;
+    return bare;
+  };
+  async function reloadNotes() {
+    const fresh = await get(`/v1/sessions/${sessionId}/notes`);
+    if (!ctx.isCurrent()) return;
+    destroyAll(timelineCharts);
+    const next = buildTimeline(fresh);
+    timelineEl.replaceWith(next);
+    timelineEl = next;
+    next.drawChart();
+    const title = document.getElementById("coach-notes-title");
+    if (title) { title.setAttribute("tabindex", "-1"); title.focus({ preventScroll: true }); }
+  }
+  timelineEl = buildTimeline(notes || notesInTimeline(timeline));
 
   body.replaceChildren(...[
     report.partial
       ? h("div", { class: "callout warning", id: "partial-banner", role: "status" },
         h("strong", {}, "This report is still being built. "),
         "The interview is still open, so these are the scores so far. We'll tell you here when the final report is ready. ",
-        h("a", { href: `#/room/${sessionId}` }, "Back to the interview"))
+        owner ? h("a", { href: `#/room/${sessionId}` }, "Back to the interview") : null)
       : null,
-    h("div", { class: "grid-2" }, scorecardSection(report), comparisonSection(comparisonFor(sessionId, progress))),
+    owner ? null : h("p", { class: "callout info", id: "coach-view-note" }, "You are reading this report as a coach the candidate shared it with. Your notes appear on their review and in its PDF."),
+    owner
+      ? h("div", { class: "grid-2" }, scorecardSection(report), comparisonSection(comparisonFor(sessionId, progress)))
+      : scorecardSection(report),
     h("div", { class: "grid-2" },
       findingList("Strengths", "strengths", report.scorecard.strengths, answersBySeq),
       findingList("To improve", "improvements", report.scorecard.improvements, answersBySeq)),
     timelineEl,
     h("section", { class: "card", id: "answers", "aria-labelledby": "answers-title" },
-      h("h2", { id: "answers-title" }, "Your answers"),
+      h("h2", { id: "answers-title" }, owner ? "Your answers" : "Answers"),
       report.answers.length ? report.answers.map((answer, index) => answerItem(answer, index, catalog)) : h("p", { class: "muted" }, "No questions were answered.")),
     h("div", { class: "grid-2" }, deliverySection(report), drillsSection(report.scorecard.drills)),
-    transcriptSection(detail.transcript, catalog, (detail.panel || []).length > 1),
-    usageSection(detail.usage),
-    h("section", { class: "card", id: "delete-session", "aria-labelledby": "delete-title" },
+    owner ? transcriptSection(detail.transcript, catalog, (detail.panel || []).length > 1) : null,
+    owner ? usageSection(detail.usage) : null,
+    owner ? sharingSection({ sessionId, id: "sharing", title: "Share with a coach", compact: true }) : null,
+    owner ? h("section", { class: "card", id: "delete-session", "aria-labelledby": "delete-title" },
       h("h2", { id: "delete-title" }, "Delete this interview"),
       h("p", { class: "muted" }, retentionNote(detail)),
       confirmButton({
@@ -400,7 +526,7 @@ export async function render(root, ctx) {
           announce("Interview deleted.");
           ctx.navigate("#/");
         },
-      })),
+      })) : null,
   ].filter(Boolean));
   if (timelineEl) timelineEl.drawChart();
   announce(report.partial ? "Report so far loaded; still being built." : "Report ready.");

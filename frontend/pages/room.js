@@ -6,6 +6,7 @@ import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
 import { labelOf, loadCatalog } from "../catalog.js";
 import { explainMediaError, openCamera, stopStream } from "../media.js";
 import { greenroom, openRoomConnection, resetGreenroom } from "../room-connection.js";
+import { sharingSection } from "../coach-shares.js";
 import { announce, clock, formatDateTime, h } from "../ui.js";
 
 const NUDGE_SHOWN_MS = 8000;
@@ -153,6 +154,15 @@ export async function render(root, ctx) {
   const end = h("button", { type: "button", id: "end", class: "danger" }, "End interview");
   const inviteButton = h("button", { type: "button", id: "invite-coach", class: "secondary", "aria-controls": "invite", "aria-expanded": "false" }, "Invite a coach");
   const invite = invitePanel(sessionId, inviteButton);
+  // The coaches with access to this interview (by account or organisation): share or stop here.
+  const coachesButton = h("button", { type: "button", id: "coach-access-toggle", class: "secondary", "aria-controls": "coach-access", "aria-expanded": "false" }, "Coaches");
+  const coachAccess = sharingSection({ sessionId, id: "coach-access", title: "Coaches with access", compact: true });
+  coachAccess.hidden = true;
+  coachesButton.addEventListener("click", () => {
+    coachAccess.hidden = !coachAccess.hidden;
+    coachesButton.setAttribute("aria-expanded", String(!coachAccess.hidden));
+    if (!coachAccess.hidden) coachAccess.refresh();
+  });
   const error = h("div", { id: "error", class: "callout danger", role: "alert", hidden: true });
   const audio = h("audio", { id: "interviewer-audio", autoplay: true });
   const done = h("section", { id: "done", class: "card", hidden: true, "aria-labelledby": "done-title" });
@@ -167,8 +177,9 @@ export async function render(root, ctx) {
     watchers,
     h("h2", { class: "visually-hidden" }, "Live captions"),
     captions,
-    h("div", { class: "controls" }, timer, inviteButton, mute, end),
+    h("div", { class: "controls" }, timer, inviteButton, coachesButton, mute, end),
     invite,
+    coachAccess,
     audio);
   root.append(live, done);
   selfView.srcObject = handoff.stream;

@@ -47,7 +47,7 @@ export async function render(root, ctx) {
       h("h1", { id: "signin-title" }, "Sign in"),
       h("p", { class: "lede" }, "Practise interviews out loud with an AI interviewer, then see what to work on."),
       form,
-      h("p", {}, "New to Greenroom? ", h("a", { href: "#/signup" }, "Create an account")),
+      h("p", {}, "New to Greenroom? ", h("a", { href: ctx.query.get("next") ? `#/signup?next=${encodeURIComponent(ctx.query.get("next"))}` : "#/signup" }, "Create an account")),
     ),
   );
 }

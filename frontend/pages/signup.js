@@ -58,7 +58,8 @@ export async function render(root, ctx) {
       const { user } = await auth.signUp(body);
       ctx.signedIn(user);
       announce(`Welcome to Greenroom, ${user.display_name || user.email}.`);
-      ctx.navigate("#/");
+      const next = ctx.query.get("next");
+      ctx.navigate(next && next.startsWith("/") ? `#${next}` : "#/");
     } catch (err) {
       if (err.status === 409) {
         fields.email.setError("An account with this email already exists.");
@@ -81,7 +82,7 @@ export async function render(root, ctx) {
       h("h1", { id: "signup-title" }, "Create your account"),
       h("p", { class: "lede" }, "Your sessions, scores and progress are kept in your account. You choose how long each interview is kept."),
       form,
-      h("p", {}, "Already have an account? ", h("a", { href: "#/signin" }, "Sign in")),
+      h("p", {}, "Already have an account? ", h("a", { href: ctx.query.get("next") ? `#/signin?next=${encodeURIComponent(ctx.query.get("next"))}` : "#/signin" }, "Sign in")),
     ),
   );
 }

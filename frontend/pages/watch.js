@@ -1,6 +1,7 @@
 // A coach watches a live interview from a link the candidate shared, without signing in: the
 // candidate's camera, both voices, live captions, the current question, and live delivery
-// signals; when the interview ends, a link to the read-only report.
+// signals; when the interview ends, a link to the read-only report. watchPage is the view itself,
+// shared with a signed-in coach's watch (coach-watch.js).
 
 import { ApiError, post } from "../api.js";
 import { AGENT_STATES, captionsBox, questionLabel } from "../captions.js";
@@ -28,10 +29,10 @@ const ACCESS_ENDED = {
   account_deleted: "This interview was deleted.",
 };
 
-/** A POST to the watch route: the coach's join, or null when the interview has ended. */
-async function requestJoin(token) {
+/** A POST to a watch route: the coach's join, or null when the interview has ended. */
+export async function requestJoin(path) {
   try {
-    return await post(`/v1/shared/${token}/watch`);
+    return await post(path);
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) return null;
     throw err;
@@ -51,6 +52,23 @@ function summaryLines(msg) {
 
 export async function render(root, ctx) {
   const token = ctx.params[0];
+  await watchPage(root, ctx, {
+    join: () => requestJoin(`/v1/shared/${token}/watch`),
+    reportHref: `#/shared/${token}`,
+    comeBack: "Ask the candidate for a new link if they want you back.",
+    linkProblem,
+  });
+}
+
+/**
+ * The watch view, however the coach got in. `join()` asks for a coach join (null once the
+ * interview has ended); `reportHref` is where the report is read afterwards; `comeBack` says how
+ * to get access again; `linkProblem(err)` words a refused join; `side` (optional) is put under
+ * the live view (the notes of a signed-in coach); `onSummary(msg)` sees each live summary;
+ * `lede` says what the candidate can see of the coach.
+ */
+export async function watchPage(root, ctx, { join: askJoin, reportHref, comeBack, linkProblem: problem, side = null, onSummary = null,
+  lede = "You are watching and listening only: the candidate cannot see or hear you." }) {
   const watch = resetWatch(null);
   let connection = null;
   let retry = null;
@@ -80,7 +98,7 @@ export async function render(root, ctx) {
   const live = h("div", { class: "room watch", id: "watch" },
     h("div", { class: "page-head" }, h("div", {},
       h("h1", {}, "Watching a mock interview"),
-      h("p", { class: "lede" }, "You are watching and listening only: the candidate cannot see or hear you."))),
+      h("p", { class: "lede" }, lede))),
     stateNote,
     sound,
     h("div", { class: "stage" },
@@ -93,6 +111,7 @@ export async function render(root, ctx) {
     questionBox,
     h("h2", { class: "visually-hidden" }, "Live captions"),
     captions,
+    side,
     error);
   root.append(live, done);
 
@@ -107,7 +126,7 @@ export async function render(root, ctx) {
     done.replaceChildren(
       h("h1", { id: "ended-title", tabindex: "-1" }, "The interview has ended"),
       h("p", {}, "Thanks for watching. The candidate's report is ready to read (it may take a moment to finish scoring)."),
-      h("div", { class: "actions" }, h("a", { class: "button", id: "shared-report-link", href: `#/shared/${token}` }, "Read the report")));
+      h("div", { class: "actions" }, h("a", { class: "button", id: "shared-report-link", href: reportHref }, "Read the report")));
     done.hidden = false;
     done.querySelector("h1").focus();
     announce("The interview has ended.");
@@ -119,7 +138,7 @@ export async function render(root, ctx) {
     done.replaceChildren(
       h("h1", { id: "ended-title", tabindex: "-1" }, "Access to this interview has ended"),
       h("p", { id: "access-ended-reason" }, ACCESS_ENDED[reason] || ACCESS_ENDED.share_revoked),
-      h("p", { class: "muted" }, "You are no longer watching or listening. Ask the candidate for a new link if they want you back."));
+      h("p", { class: "muted" }, `You are no longer watching or listening. ${comeBack}`));
     done.hidden = false;
     done.querySelector("h1").focus();
     announce(`Access to this interview has ended. ${ACCESS_ENDED[reason] || ""}`);
@@ -154,6 +173,7 @@ export async function render(root, ctx) {
       nudge.hideTimer = setTimeout(() => { nudge.hidden = true; }, NUDGE_SHOWN_MS);
     },
     summary(msg) {
+      if (onSummary) onSummary(msg);
       const lines = summaryLines(msg);
       if (lines.length) summary.replaceChildren(...lines.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
     },
@@ -185,7 +205,7 @@ export async function render(root, ctx) {
   const start = async () => {
     let join;
     try {
-      join = await requestJoin(token);
+      join = await askJoin();
     } catch (err) {
       if (!ctx.isCurrent()) return;
       if (err.status === 0 || err.status >= 500) {
@@ -195,13 +215,13 @@ export async function render(root, ctx) {
       }
       watch.state = "invalid";
       stateNote.hidden = true;
-      showError(linkProblem(err));
+      showError(problem(err));
       return;
     }
     if (!ctx.isCurrent()) return;
     if (join === null) return showEnded();
     watch.sessionId = join.session_id;
-    const opened = await openWatchConnection({ join, rejoin: () => requestJoin(token), ui });
+    const opened = await openWatchConnection({ join, rejoin: askJoin, ui });
     if (!ctx.isCurrent()) return;
     connection = opened;
     connection.connect();

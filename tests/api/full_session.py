@@ -7,16 +7,20 @@ from uuid import UUID
 import asyncpg
 import httpx
 
+from db import coach_notes, coach_shares
 from db.usage import UsageCounts, add_usage
 from tests.reports.seeding import seed_session
+from tests.users import make_user
 
 
 async def session_rows(pool: asyncpg.Pool, session_id: UUID) -> dict[str, int]:
-    """Rows under a session in every table with a session_id column, found from the schema."""
+    """Rows under a session in every table whose session_id references sessions, found from the
+    schema (the audit log names sessions without a reference, so that it can log a deletion)."""
     tables = await pool.fetch(
         """
-        SELECT table_name FROM information_schema.columns
-        WHERE table_schema = 'public' AND column_name = 'session_id'
+        SELECT DISTINCT c.conrelid::regclass::text AS table_name
+        FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+        WHERE c.contype = 'f' AND c.confrelid = 'sessions'::regclass AND a.attname = 'session_id'
         """
     )
     return {
@@ -27,7 +31,8 @@ async def session_rows(pool: asyncpg.Pool, session_id: UUID) -> dict[str, int]:
 
 async def fill_session(client: httpx.AsyncClient, pool: asyncpg.Pool, user_id: UUID) -> UUID:
     """A completed session with signals, scores, a scorecard, a PDF export, a share link, signal
-    stats, turn latencies and provider usage: something in every table that hangs off sessions."""
+    stats, turn latencies, provider usage, a coach's share and note: something in every table
+    that hangs off sessions."""
     seeded = await seed_session(pool, user_id)
     sid = seeded.session_id
     assert (await client.get(f"/v1/sessions/{sid}/report")).status_code == 200
@@ -42,4 +47,7 @@ async def fill_session(client: httpx.AsyncClient, pool: asyncpg.Pool, user_id: U
         sid,
     )
     await add_usage(pool, sid, {"openai": UsageCounts(tokens_in=120, tokens_out=40)})
+    coach_id = await make_user(pool)
+    await coach_shares.create_share(pool, user_id, sid, coach_id=coach_id, org_id=None)
+    await coach_notes.add_note(pool, sid, coach_id, "Coach", 1000, "Slow down here.")
     return sid

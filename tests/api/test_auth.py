@@ -24,6 +24,7 @@ PUBLIC_ROUTES = {
     ("GET", "/v1/consent"),
     ("GET", "/v1/shared/{token}"),
     ("POST", "/v1/shared/{token}/watch"),
+    ("GET", "/v1/invites/{token}"),  # what an invitation link offers, before signing in
     ("POST", "/v1/livekit/webhook"),  # no sign-in: LiveKit signs each call (tests/livekit)
 }
 

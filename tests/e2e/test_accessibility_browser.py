@@ -118,7 +118,27 @@ async def test_every_page_has_no_serious_axe_violations(greenroom_server: Server
 
     await sign_up(page, greenroom_server)
     await page.wait_for_selector("text=Your first mock interview")
+    await page.locator("#sharing summary").click()  # the form to share with a coach too
     found += await _axe_violations(page, "dashboard (empty)")
+    await page.get_by_role("link", name="See your activity log").click()
+    await page.wait_for_selector("#my-audit tbody tr")
+    found += await _axe_violations(page, "activity log")
+
+    # A coach's pages: the coaching dashboard, an organisation with an invitation, the invitation.
+    await page.get_by_role("navigation").get_by_role("link", name="Coaching").click()
+    await page.wait_for_selector("#shared-with-me")
+    found += await _axe_violations(page, "coaching")
+    await page.get_by_label("Organisation name").fill("Accessible Academy")
+    await page.get_by_role("button", name="Create organisation").click()
+    await page.wait_for_selector("#members-table")
+    await page.get_by_role("button", name="Create invitation link").click()
+    invite_url = await page.locator("#invite-links input").input_value()
+    found += await _axe_violations(page, "organisation")
+    await page.goto(invite_url)
+    await page.wait_for_selector("#invite-summary")
+    found += await _axe_violations(page, "invitation")
+    await page.goto(greenroom_server.url + "/#/")
+    await page.wait_for_selector("text=Your first mock interview")
 
     await page.get_by_role("navigation").get_by_role("link", name="Question bank").click()
     await page.wait_for_selector("#question-list > li")
