@@ -492,7 +492,7 @@ class InterviewScript:
         if not self.panel:
             return tuple(SpokenPart(self._persona.id, line) for line in self.prepared_lines)
         lead = self._persona.id
-        parts = [SpokenPart(lead, self.opening_preview().text)]
+        parts = list(self.opening_preview().spoken)
         parts += [SpokenPart(m.id, a) for m in self._members for a in m.acknowledgements]
         askers: list[str] = []
         for question in self._planned:
@@ -637,7 +637,7 @@ class InterviewScript:
             if introductions:
                 return self._speech(
                     *introductions, (self._persona, _join(PANEL_START_TEXT, self._opener)),
-                    question=asked, kind="opening",
+                    question=asked, kind="opening", last_apart=True,
                 )
             text = _join(self._persona.greeting, self._opener)
             return self._speech((self._persona, text), question=asked, kind="opening")
@@ -667,15 +667,17 @@ class InterviewScript:
 
     def _speech(
         self, *parts: tuple[Persona, str], question: AskedQuestion | None = None,
-        closing: bool = False, kind: UtteranceKind = "question",
+        closing: bool = False, kind: UtteranceKind = "question", last_apart: bool = False,
     ) -> Utterance:
-        """An utterance from who says what: one persona's consecutive lines are one part."""
+        """An utterance from who says what: one persona's consecutive lines are one part, except
+        the last line when `last_apart` (a question after its asker's introduction)."""
         merged: list[SpokenPart] = []
-        for persona, text in parts:
+        for index, (persona, text) in enumerate(parts):
             text = _join(text)
             if not text:
                 continue
-            if merged and merged[-1].persona == persona.id:
+            apart = last_apart and index == len(parts) - 1
+            if merged and merged[-1].persona == persona.id and not apart:
                 merged[-1] = SpokenPart(persona.id, _join(merged[-1].text, text))
             else:
                 merged.append(SpokenPart(persona.id, text))
@@ -828,7 +830,7 @@ class InterviewScript:
             current=question,
             followed_up=False,
         )
-        return self._speech(*said, question=asked, kind=kind)
+        return self._speech(*said, question=asked, kind=kind, last_apart=bool(before))
 
     def _handover(self, to: Persona, question: Question) -> str:
         """What the one talking says to pass the candidate to `to`, who asks `question` next."""

@@ -20,8 +20,8 @@ from livekit.agents import APIConnectionError, APIError, APIStatusError, APITime
 from livekit.agents.llm import ChatChunk, ChatContext, ChoiceDelta, CompletionUsage, Tool, ToolChoice
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 
-from agent.catalog import ROUND_TYPE_PHRASES
-from agent.interviewer import ROLE_LABELS, InterviewPlan, Utterance, assess_answer
+from agent.catalog import PERSONAS, ROUND_TYPE_PHRASES, Persona
+from agent.interviewer import ROLE_LABELS, InterviewPlan, SpokenPart, Utterance, assess_answer
 from agent.provider_errors import retry_after_s, worth_waiting
 from agent.question_bank import Question
 from agent.scripted_llm import split_sentences
@@ -40,6 +40,8 @@ _ENDS_SENTENCE = re.compile(r"(?<![0-9])[.!?][\"')\]]*$")
 # Spoken on its own, its audio starts while the rest of the first sentence is still synthesised.
 _OPENING_CLAUSE = re.compile(r"^\s*(?:[\w'’-]+\s+){0,5}[\w'’-]+,\s")
 CV_CHARS = 3000  # of the CV and of the job description, in the prompt
+# New questions the model may tie to the candidate's CV or the job description.
+TAILORED_KINDS = frozenset({"opening", "question"})
 
 
 def load_prompt(version: str) -> string.Template:
@@ -54,10 +56,22 @@ class ReplyMove:
     """The move the script chose for this turn, and what it answers: the LLM words it."""
 
     utterance: Utterance
+    """What the LLM words: on a panel, the last speaker's part of the script's reply."""
     plan: InterviewPlan
     remaining_s: float
     answer: str | None = field(default=None, repr=False)
     answered: Question | None = None
+    said_before: tuple[SpokenPart, ...] = ()
+    """What the panel says word for word before it, this same turn (introductions, a handover)."""
+    asked_by: str | None = None
+    """Who asked the question just answered (a persona id; None: nobody yet)."""
+    asking: Question | None = None
+    """The bank question the move puts, if it puts one."""
+
+    @property
+    def persona(self) -> Persona:
+        """Who says the worded part."""
+        return PERSONAS.get(self.utterance.persona, self.plan.persona)
 
     @staticmethod
     def passed_to(wording: object, extra_kwargs: Any) -> ReplyMove:
@@ -83,19 +97,70 @@ def adaptation(move: ReplyMove) -> str:
     return "The answer was strong: acknowledge one specific point from it, and go a level deeper."
 
 
+def _categories_phrase(categories: tuple[str, ...]) -> str:
+    phrases = [ROUND_TYPE_PHRASES.get(c, c.replace("_", " ")) for c in categories]
+    return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
+
+
+def _panel_phrase(plan: InterviewPlan, persona: Persona) -> str:
+    colleagues = [m for m in plan.members if m.id != persona.id]
+    if not plan.panel or not colleagues:
+        return ""
+    named = " and ".join(f"{m.name} ({m.title})" for m in colleagues)
+    return (
+        f"You sit on an interview panel with {named}. Each of you asks your own questions; "
+        "speak only as yourself, never for a colleague."
+    )
+
+
+def _background(plan: InterviewPlan) -> str:
+    """The CV and the job description as the prompt gives them; empty when there are neither."""
+    cv, jd = (plan.cv_text or "").strip(), (plan.jd_text or "").strip()
+    blocks = []
+    if cv:
+        blocks.append(f"The candidate's CV:\n<cv>\n{cv[:CV_CHARS]}\n</cv>")
+    if jd:
+        blocks.append(f"The job description:\n<jd>\n{jd[:CV_CHARS]}\n</jd>")
+    return "\n\n".join(blocks)
+
+
 def system_prompt(template: string.Template, move: ReplyMove) -> str:
+    """The persona who speaks this move, the interview, and the CV and job description."""
     plan = move.plan
-    persona = plan.persona
+    persona = move.persona
     return template.safe_substitute(
         persona_name=persona.name,
         persona_title=persona.title,
+        persona_role=persona.role,
+        persona_style=persona.style,
+        persona_focus=_categories_phrase(persona.focus),
+        panel=_panel_phrase(plan, persona),
         minutes=max(1, round(plan.duration_s / 60)),
         remaining_min=max(0, round(move.remaining_s / 60)),
         round=ROUND_TYPE_PHRASES[plan.round_type],
         role=ROLE_LABELS[plan.role_track],
         difficulty=plan.difficulty,
+        background=_background(plan) or "No CV or job description was given.",
         cv=(plan.cv_text or "")[:CV_CHARS],
         jd=(plan.jd_text or "")[:CV_CHARS],
+    ).strip()
+
+
+def tailoring(move: ReplyMove) -> str:
+    """The instruction to tie a new question to the CV or the job description (empty: no move
+    for it, or neither was given)."""
+    u = move.utterance
+    if u.kind not in TAILORED_KINDS or u.question is None or not _background(move.plan):
+        return ""
+    category = ROUND_TYPE_PHRASES.get(u.question.category, u.question.category)
+    minutes = ""
+    if move.asking is not None:
+        minutes = f", answerable in about {max(1, round(move.asking.time_limit_s / 60))} minutes"
+    return (
+        "Tie the question to one specific thing in the candidate's CV or the job description "
+        "(a project, a role, a skill, a requirement) when one fits, and name it; never mention "
+        f"anything that is not there. Keep the question's meaning: it stays a {category} "
+        f"question{minutes}. If nothing fits, ask it as it is."
     )
 
 
@@ -105,19 +170,42 @@ def move_prompt(move: ReplyMove) -> str:
     parts = []
     if move.answer:
         parts.append(f"The candidate just said:\n<answer>\n{move.answer}\n</answer>")
+    if move.said_before:
+        lines = "\n".join(f"{PERSONAS[p.persona].name}: {p.text}" for p in move.said_before if p.persona in PERSONAS)
+        parts.append(
+            "Said aloud just now, before you speak, by the panel:\n<said>\n"
+            f"{lines}\n</said>\nDo not repeat any of it, and do not greet or introduce yourself again."
+        )
+    handed_over = bool(move.said_before) and move.said_before[-1].persona != u.persona
     if u.kind == "opening":
-        parts.append("Move: open the interview. Greet the candidate as yourself, then ask the question.")
+        if move.said_before:
+            parts.append("Move: the panel has introduced itself; ask the first question.")
+        else:
+            parts.append("Move: open the interview. Greet the candidate as yourself, then ask the question.")
     elif u.kind == "follow_up":
-        parts.append(f"Move: ask one follow-up on the same question. {adaptation(move)}")
+        asker = PERSONAS.get(move.asked_by or "")
+        if asker is not None and asker.id != u.persona:
+            lead = f"Move: come in on your colleague {asker.name}'s question with one follow-up of your own."
+        else:
+            lead = "Move: ask one follow-up on the same question."
+        parts.append(f"{lead} {adaptation(move)}".strip())
     elif u.kind == "question":
-        how = adaptation(move)
-        parts.append(f"Move: briefly acknowledge the answer, then ask the next question. {how}".strip())
+        if handed_over:
+            parts.append("Move: a colleague has just handed the candidate to you; ask the next question.")
+        else:
+            how = adaptation(move)
+            parts.append(f"Move: briefly acknowledge the answer, then ask the next question. {how}".strip())
     elif u.kind == "wrap_up":
-        parts.append("Move: acknowledge the answer, then ask whether they want to add or ask anything.")
+        if handed_over:
+            parts.append("Move: ask whether they want to add or ask anything.")
+        else:
+            parts.append("Move: acknowledge the answer, then ask whether they want to add or ask anything.")
     elif u.kind == "closing":
         parts.append("Move: close the interview politely. Ask nothing.")
     if u.question is not None:
         parts.append(f"The question to ask (keep its meaning; you may tie it to their answer):\n{u.question.text}")
+    if how_to_tailor := tailoring(move):
+        parts.append(f"Made for this candidate:\n{how_to_tailor}")
     parts.append(f"The script's own wording, for reference:\n{u.text}")
     return "\n\n".join(parts)
 

@@ -34,13 +34,13 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_BREAK.split(text.strip()) if s]
 
 
-def send_sentences(event_ch: Any, text: str) -> None:
+def send_sentences(event_ch: Any, text: str, *, more_follows: bool = False) -> None:
     """Streams a known text into an LLMStream's channel, one sentence per chunk, so TTS can
-    start on the first sentence."""
+    start on the first sentence; `more_follows`: more text comes after it (a space ends it)."""
     request_id = utils.shortuuid("scripted_")
     sentences = split_sentences(text)
     for index, sentence in enumerate(sentences):
-        content = sentence if index == len(sentences) - 1 else f"{sentence} "
+        content = sentence if index == len(sentences) - 1 and not more_follows else f"{sentence} "
         event_ch.send_nowait(ChatChunk(id=request_id, delta=ChoiceDelta(role="assistant", content=content)))
 
 

@@ -134,37 +134,49 @@ class SpeakerVoices:
     """Which voice says each sentence of the reply being spoken: a panel's side channel.
 
     Whoever makes a reply cues its sentences with their speakers' voices before the reply is
-    spoken; the TTS looks each sentence it is given up here. A sentence not cued (a prompt
-    said between replies) takes the voice of the last one cued: whoever is talking.
+    spoken; the TTS looks each sentence it is given up here, in the order it is said, so a
+    sentence said twice in a reply (by two personas) has each speaker's voice. A sentence not
+    cued (an LLM's own wording, a prompt said between replies) takes the voice of the last one
+    cued: whoever is talking, the asker on a panel.
     """
 
     def __init__(self, default: Voice | None = None) -> None:
-        self._by_sentence: dict[str, Voice | None] = {}
+        self._cued: list[tuple[str, Voice | None]] = []
+        self._at = 0  # the cued sentence the TTS last began a text with
         self._default = default
 
     def cue(self, sentences: Iterable[tuple[str, Voice | None]]) -> None:
         """The reply about to be spoken: its sentences, in order, each with its voice."""
-        by_sentence: dict[str, Voice | None] = {}
-        for sentence, voice in sentences:
-            by_sentence[_sentence_key(sentence)] = voice
-            self._default = voice
-        self._by_sentence = by_sentence
+        self._cued = [(_sentence_key(sentence), voice) for sentence, voice in sentences]
+        self._at = 0
+        if self._cued:
+            self._default = self._cued[-1][1]
 
     def voice_for(self, sentence: str) -> Voice | None:
         """The voice that says this sentence."""
-        return self._by_sentence.get(_sentence_key(sentence), self._default)
+        return self.runs(sentence)[0][1] if sentence.strip() else self._default
 
     def runs(self, text: str) -> list[tuple[str, Voice | None]]:
-        """The text cut into runs of consecutive sentences said in one voice."""
+        """The text cut into runs of consecutive sentences said in one voice. Each sentence is
+        looked up from where the text before it was found: looking a text up again (a
+        provider's fallback says it) finds it again, and text already said is passed by."""
         runs: list[tuple[str, Voice | None]] = []
+        position, first = self._at, None
         for sentence in _SENTENCE_BREAK.split(text.strip()):
             if not sentence:
                 continue
-            voice = self.voice_for(sentence)
+            key = _sentence_key(sentence)
+            found = next((i for i in range(position, len(self._cued)) if self._cued[i][0] == key), None)
+            voice = self._default
+            if found is not None:
+                voice, position = self._cued[found][1], found + 1
+                first = found if first is None else first
             if runs and runs[-1][1] == voice:
                 runs[-1] = (f"{runs[-1][0]} {sentence}", voice)
             else:
                 runs.append((sentence, voice))
+        if first is not None:
+            self._at = first
         return runs
 
 

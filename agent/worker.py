@@ -19,7 +19,7 @@ from livekit.agents.vad import VAD
 from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.plugins import silero
 
-from agent.catalog import PERSONAS
+from agent.catalog import PERSONAS, Voice
 from agent.echo import EchoMonitor
 from agent.events import AgentStateChanged, Caption, InterviewerYielded, QuestionAsked, WireEvent
 from agent.interviewer import (
@@ -168,6 +168,14 @@ def _after_letters(text: str, count: int) -> int:
 def _persona_name(persona_id: str) -> str:
     persona = PERSONAS.get(persona_id)
     return persona.name if persona is not None else persona_id
+
+
+def speaker_cues(utterance: Utterance) -> list[tuple[str, Voice | None]]:
+    """Each sentence of a reply with the voice of the persona who says it. Words an LLM puts in
+    place of the last speaker's part are not among them: they take that speaker's voice."""
+    return [
+        (sentence, PERSONAS[part.persona].voice) for part in utterance.spoken for sentence in split_sentences(part.text)
+    ]
 
 
 class SpeakerCaptions:
@@ -348,12 +356,11 @@ class InterviewRunner:
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
     def _prewarm_speech(self, speech: tuple[SpokenPart, ...]) -> None:
-        """Synthesises the lines the interviewers will say for sure, each in its speaker's voice."""
-        for persona in self.script.members:
-            lines = [part.text for part in speech if part.persona == persona.id]
-            if persona.id == self._plan.persona_id:
-                lines += GENTLE_PROMPTS
-            self._piper.prewarm(lines, persona.voice)
+        """Synthesises the lines the interviewers will say for sure, each in its speaker's voice,
+        in the order they come (a panel's opening first, whoever says it)."""
+        prompts = tuple(SpokenPart(self._plan.persona_id, line) for line in GENTLE_PROMPTS)
+        for part in (*speech, *prompts):
+            self._piper.prewarm([part.text], PERSONAS[part.persona].voice)
 
     async def _resume_stored_questions(self, session_started_at: datetime) -> None:
         """Continues from the questions an earlier run of this session stored (e.g. before a
@@ -420,11 +427,7 @@ class InterviewRunner:
     def _on_utterance(self, utterance: Utterance) -> None:
         """A reply was generated; it counts once it has played past the yield window."""
         self._captions.said(utterance)
-        self._voices.cue(
-            (sentence, PERSONAS[part.persona].voice)
-            for part in utterance.spoken
-            for sentence in split_sentences(part.text)
-        )
+        self._voices.cue(speaker_cues(utterance))
         if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
             # The candidate went on before this reply was even made.
             self._withdraw_next = None

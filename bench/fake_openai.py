@@ -256,6 +256,18 @@ class FakeOpenAI:
         }
 
 
+def persona_wording(body: dict[str, Any]) -> str:
+    """An interviewer's reply that says who the system prompt made it ("This is Jordan speaking."),
+    then the question the move asks, else the script's own wording (agent/llm_openai.move_prompt)."""
+    system, prompt = body["messages"][0]["content"], body["messages"][-1]["content"]
+    name = system.removeprefix("You are ").split(",", 1)[0]
+    sections = dict(part.split(":\n", 1) for part in prompt.split("\n\n") if ":\n" in part)
+    question = next((text for head, text in sections.items() if head.startswith("The question to ask")), None)
+    if question is None:
+        question = next(text for head, text in sections.items() if head.startswith("The script's own wording"))
+    return f"This is {name} speaking. {question.strip()}"
+
+
 def _tagged(body: dict[str, Any], tag: str) -> str:
     """The text inside <tag>…</tag> of the request's user message."""
     user = body["messages"][1]["content"]

@@ -148,7 +148,7 @@ class Settings(BaseSettings):
     interviewer_llm_base_url: str | None = None
     interviewer_llm_api_key: SecretStr | None = None
     interviewer_llm_model: str | None = None
-    interviewer_prompt_version: str = "v1"  # agent/prompts/interviewer-<version>.md
+    interviewer_prompt_version: str = "v2"  # agent/prompts/interviewer-<version>.md (v1 still loads)
     # Cloud voices and ears, used when keyed; the local ones (Piper, faster-whisper) stand in
     # for any call that fails. Timeouts are per read (first byte, and each gap in a stream), kept
     # short so a failure costs the candidate well under 2 s of silence.

@@ -214,6 +214,21 @@ async def test_the_cued_voices_say_a_reply_in_turn(engine: CountingPiperEngine) 
     assert np.array_equal(prompt[: len(said_by_sam_again)], said_by_sam_again)  # framing pads the end
 
 
+def test_a_sentence_two_personas_say_in_one_reply_is_each_one_s() -> None:
+    """Sentences are looked up in the order said: an LLM's words that repeat an earlier speaker's
+    sentence are the asker's, and a text looked up again (a provider's fallback) finds the same."""
+    alex, jordan = PERSONAS["alex"].voice, PERSONAS["jordan"].voice
+    voices = SpeakerVoices()
+    voices.cue([("Thank you.", alex), ("I'll hand you to Jordan.", alex), ("Why this job?", jordan)])
+    assert voices.runs("Thank you. I'll hand you to Jordan.") == [("Thank you. I'll hand you to Jordan.", alex)]
+    assert voices.voice_for("Thank you.") == alex  # the same text again
+    assert voices.voice_for("I'll hand you to Jordan.") == alex
+    assert voices.runs("Thank you. How would you scale it?") == [("Thank you. How would you scale it?", jordan)]
+    assert voices.voice_for("Take your time.") == jordan  # not cued: whoever spoke last
+    voices.cue([("Thank you.", alex)])  # the next reply starts over
+    assert voices.voice_for("Thank you.") == alex
+
+
 def test_reshaping_keeps_the_length_and_reports_its_cost(engine: CountingPiperEngine) -> None:
     """The cost is printed, not judged (the machine may be busy); reshaped audio is cached."""
     import time

@@ -1,6 +1,7 @@
 """A panel interview in real headless Chromium: three personas chosen on the setup page, each
 introduced in their own voice (the pitch of what the page receives, measured per caption line),
-who asks each question shown and stored, and a handover heard when the asker changes."""
+who asks each question shown and stored, a handover heard when the asker changes, and questions
+stored from all three personas."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 
 from agent.catalog import PERSONAS
 from tests.e2e.conftest import (
-    ANSWER_TEXT,
     NEXT_QUESTION,
     FakeMedia,
     Server,
@@ -30,6 +30,14 @@ PANEL = ["alex", "jordan", "sam"]
 # The panel's opening (three introductions and a question) lasts about 21 s: the fake
 # microphone answers well after it, so that nothing cuts into it.
 ANSWER_DELAY_S = 50.0
+# A short answer that gives an example, a reason and a result, so no question needs a follow-up:
+# each answer moves on to the next bank question, and the plan gives a panel of three one each
+# in its first three. Said again after each reply (a reply with a handover lasts about 12 s).
+PANEL_ANSWER = (
+    "In my last job I led four engineers to rebuild our billing system. We chose a queue because "
+    "it kept invoices in order, and as a result invoice errors fell by forty percent."
+)
+BETWEEN_ANSWERS_S = 20.0
 PITCH_APART = 0.15
 # Captions arrive as a reply starts, not word by word with its audio: each persona's stretch of
 # the opening is placed by the share of its letters (at its pace), and only its middle is measured.
@@ -115,13 +123,19 @@ def _stretches(audio: np.ndarray, lines: list[tuple[str, str]]) -> list[tuple[st
     return stretches
 
 
-async def _stored_personas(database_url: str, session_id: str, count: int) -> list[tuple[int, str]]:
+async def _stored_personas(
+    database_url: str, session_id: str, *, count: int = 0, personas: int = 0, timeout_s: float = 30.0
+) -> list[tuple[int, str]]:
+    """(seq, persona) of the session's stored questions, once there are `count` of them asked by
+    `personas` distinct personas (or when `timeout_s` is up)."""
     conn = await asyncpg.connect(database_url)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout_s
         rows: list = []
-        while len(rows) < count and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             rows = await conn.fetch("SELECT seq, persona FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
+            if len(rows) >= count and len({r["persona"] for r in rows}) >= personas:
+                break
             await asyncio.sleep(0.3)
         return [(r["seq"], r["persona"]) for r in rows]
     finally:
@@ -130,7 +144,8 @@ async def _stored_personas(database_url: str, session_id: str, count: int) -> li
 
 @pytest.fixture(scope="module")
 def panel_media(tmp_path_factory: pytest.TempPathFactory) -> FakeMedia:
-    return make_fake_media(tmp_path_factory.mktemp("panel-media"), [ANSWER_TEXT], answer_delay_s=ANSWER_DELAY_S)
+    answers = [PANEL_ANSWER, BETWEEN_ANSWERS_S, PANEL_ANSWER, BETWEEN_ANSWERS_S, PANEL_ANSWER]
+    return make_fake_media(tmp_path_factory.mktemp("panel-media"), answers, answer_delay_s=ANSWER_DELAY_S)
 
 
 async def test_a_panel_of_three_in_the_browser(greenroom_server: Server, panel_media: FakeMedia, browser_factory) -> None:
@@ -197,5 +212,12 @@ async def test_a_panel_of_three_in_the_browser(greenroom_server: Server, panel_m
             "greenroom.events.filter(e => e.type === 'caption' && e.speaker === 'interviewer' && e.final).map(e => e.text)"
         )
         assert any(f"hand you to {name}" in line or f"Back to you, {name}" in line for line in said), said
-    stored = await _stored_personas(greenroom_server.database_url, session_id, 2)
+    stored = await _stored_personas(greenroom_server.database_url, session_id, count=2)
     assert stored[:2] == [(first["seq"], first["persona"]), (second["seq"], second["persona"])]
+
+    # The microphone answers again: by the third question, every member of the panel has asked.
+    stored = await _stored_personas(
+        greenroom_server.database_url, session_id, personas=3, timeout_s=2 * (BETWEEN_ANSWERS_S + 30)
+    )
+    print(f"stored questions (seq, persona): {stored}")
+    assert {persona for _, persona in stored} == set(PANEL), (stored, _timeline(await page.evaluate("greenroom.events")))
