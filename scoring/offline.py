@@ -1084,15 +1084,7 @@ def _is_past_action(verb: str) -> bool:
 
 def _content_stems(words: list[str], memo: dict[str, str]) -> set[str]:
     """Stems of the words that carry content; `memo` saves stemming a word twice per answer."""
-    stems = set()
-    for w in words:
-        if w in _STOP_WORDS or len(w) <= 2 or w.isdigit():
-            continue
-        stem = memo.get(w)
-        if stem is None:
-            stem = memo[w] = _stem(w)
-        stems.add(stem)
-    return stems
+    return set(_term_counts(words, memo))
 
 
 def _own_terms(words: list[str], memo: dict[str, str]) -> set[str]:
