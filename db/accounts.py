@@ -18,6 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
+from db import orgs
 from db.pool import Db, transaction
 
 SCRYPT_N = 2**14
@@ -153,8 +154,10 @@ async def get_user(db: Db, user_id: UUID) -> UserRecord | None:
 
 async def delete_user(db: Db, user_id: UUID) -> bool:
     """Deletes an account and, by cascade, its sessions, everything recorded in them and its
-    sign-in tokens; False when there was no such user."""
+    sign-in tokens; organisations it alone owns pass to another member, or go with it when it
+    was their only member. False when there was no such user."""
     async with transaction(db) as conn:
+        await orgs.hand_over(conn, user_id)
         deleted = await conn.fetchval("DELETE FROM users WHERE id = $1 RETURNING id", user_id)
     return deleted is not None
 

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+import asyncpg
+
 from db.audit import SHOWN_NAME
 from db.pool import Db, transaction
 
@@ -132,6 +134,37 @@ async def remove_member(db: Db, org_id: UUID, user_id: UUID) -> bool:
                 user_id,
             )
     return removed is not None
+
+
+async def hand_over(conn: asyncpg.Connection, user_id: UUID) -> None:
+    """Before an account goes: each organisation it alone owns passes to its longest-standing
+    admin (else member), and one with nobody else in it is deleted with all it holds."""
+    await conn.execute(
+        """
+        WITH alone AS (
+            SELECT m.org_id FROM org_members m
+            WHERE m.user_id = $1 AND m.role = 'owner' AND NOT EXISTS (
+                SELECT 1 FROM org_members o WHERE o.org_id = m.org_id AND o.role = 'owner' AND o.user_id <> $1
+            )
+        ), heir AS (
+            SELECT DISTINCT ON (o.org_id) o.org_id, o.user_id
+            FROM org_members o JOIN alone a USING (org_id)
+            WHERE o.user_id <> $1
+            ORDER BY o.org_id, (o.role = 'admin') DESC, o.joined_at
+        )
+        UPDATE org_members SET role = 'owner'
+        FROM heir WHERE org_members.org_id = heir.org_id AND org_members.user_id = heir.user_id
+        """,
+        user_id,
+    )
+    await conn.execute(
+        """
+        DELETE FROM organisations o
+        WHERE EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id AND m.user_id = $1)
+          AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = o.id AND m.user_id <> $1)
+        """,
+        user_id,
+    )
 
 
 async def create_invite(

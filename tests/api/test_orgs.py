@@ -102,3 +102,21 @@ async def test_an_admin_invitation_never_lowers_a_role(people: dict[str, Person]
     assert (await ade.http.post(f"/v1/invites/{invite['token']}/accept")).json()["role"] == "admin"
     own = (await olga.http.post(f"/v1/orgs/{org_id}/invites", json={"role": "admin"})).json()
     assert (await olga.http.post(f"/v1/invites/{own['token']}/accept")).json()["role"] == "owner"
+
+
+async def test_an_owner_who_deletes_their_account_hands_the_organisation_on_or_takes_it_with_them(
+    people: dict[str, Person], pool: asyncpg.Pool
+) -> None:
+    olga, ade, mia, nils = people["Olga"], people["Ade"], people["Mia"], people["Nils"]
+    shared = await org_with(olga, "Pre-med advising", admins=(ade,), members=(mia,))
+    alone = await org_with(olga, "Olga's own")
+    kept = await org_with(nils, "Nils's centre", members=(olga,))
+    assert (await olga.http.delete("/v1/users/me")).status_code == 204
+    # The longest-standing admin owns it now; a member is still a member.
+    roles = {m["display_name"]: m["role"] for m in (await ade.http.get(f"/v1/orgs/{shared}")).json()["members"]}
+    assert roles == {"Ade": "owner", "Mia": "member"}
+    # An organisation nobody else was in went with the account, invitations, log and all.
+    assert await pool.fetchval("SELECT count(*) FROM organisations WHERE id = $1", UUID(alone)) == 0
+    assert await pool.fetchval("SELECT count(*) FROM audit_log WHERE org_id = $1", UUID(alone)) == 0
+    # One the account only belonged to is untouched.
+    assert [m["display_name"] for m in (await nils.http.get(f"/v1/orgs/{kept}")).json()["members"]] == ["Nils"]
