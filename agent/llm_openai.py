@@ -6,7 +6,6 @@ this LLM only phrases that move, adapted to the answer, and streams it sentence 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import string
@@ -22,7 +21,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConn
 
 from agent.catalog import PERSONAS, ROUND_TYPE_PHRASES, Persona
 from agent.interviewer import ROLE_LABELS, InterviewPlan, SpokenPart, Utterance, assess_answer
-from agent.provider_errors import retry_after_s, worth_waiting
+from agent.provider_errors import waited_to_retry
 from agent.question_bank import Question
 from agent.scripted_llm import split_sentences
 
@@ -309,9 +308,7 @@ class _OpenAIInterviewerStream(llm.LLMStream):
                 )
                 break
             except openai.RateLimitError as e:
-                wait_s = retry_after_s(e.response.headers)
-                if attempt == 0 and worth_waiting(wait_s, owner._retry_after_max_s):
-                    await asyncio.sleep(wait_s or 0.0)
+                if await waited_to_retry(e.response.headers, attempt, owner._retry_after_max_s):
                     continue
                 raise APIStatusError("interviewer LLM rate-limited", status_code=429, retryable=False) from None
             except openai.APITimeoutError:

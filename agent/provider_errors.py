@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 from collections.abc import Mapping
@@ -32,3 +33,13 @@ def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> fl
 def worth_waiting(wait_s: float | None, max_wait_s: float) -> bool:
     """Whether a rate-limited call is retried (once) rather than handed to the local provider."""
     return wait_s is not None and wait_s <= max_wait_s
+
+
+async def waited_to_retry(headers: Mapping[str, str], attempt: int, max_wait_s: float) -> bool:
+    """After a 429 on the first attempt: waits out a short Retry-After and says to retry; False
+    (no wait) when it is the second attempt or the wait is unsaid or too long."""
+    wait_s = retry_after_s(headers)
+    if attempt > 0 or not worth_waiting(wait_s, max_wait_s):
+        return False
+    await asyncio.sleep(wait_s or 0.0)
+    return True

@@ -8,7 +8,6 @@ the whole stream and lose it, so the fallback sits at the engine instead.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import time
@@ -19,7 +18,7 @@ import httpx
 import numpy as np
 import openai
 
-from agent.provider_errors import retry_after_s, worth_waiting
+from agent.provider_errors import waited_to_retry
 from agent.stt_whisper import WHISPER_SAMPLE_RATE, Transcript, Word
 from agent.usage import UsageMeter
 
@@ -80,9 +79,7 @@ class OpenAITranscriber:
                 )
                 break
             except openai.RateLimitError as e:
-                wait_s = retry_after_s(e.response.headers)
-                if attempt == 0 and worth_waiting(wait_s, self._retry_after_max_s):
-                    await asyncio.sleep(wait_s or 0.0)
+                if await waited_to_retry(e.response.headers, attempt, self._retry_after_max_s):
                     continue
                 raise TranscriptionFailed("transcription rate-limited") from None
             except openai.APIError as e:

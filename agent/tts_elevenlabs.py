@@ -7,7 +7,6 @@ output_format=pcm_<rate>, the raw little-endian 16-bit mono PCM arriving as it i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from pydantic import SecretStr
 
 from agent.catalog import Voice
-from agent.provider_errors import retry_after_s, worth_waiting
+from agent.provider_errors import waited_to_retry
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +122,7 @@ class _ElevenLabsStream(tts.ChunkedStream):
             try:
                 async with el._http.stream("POST", url, params=params, json=body, headers=headers, timeout=timeout) as r:
                     if r.status_code == 429:
-                        wait_s = retry_after_s(r.headers)
-                        if attempt == 0 and worth_waiting(wait_s, el._retry_after_max_s):
-                            await asyncio.sleep(wait_s or 0.0)
+                        if await waited_to_retry(r.headers, attempt, el._retry_after_max_s):
                             continue
                     if r.status_code >= 400:
                         raise APIStatusError("ElevenLabs refused the request", status_code=r.status_code, retryable=False)
