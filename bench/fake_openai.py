@@ -146,15 +146,8 @@ class FakeOpenAI:
     async def _stream(self, body: dict[str, Any], timing: StreamTiming) -> Response:
         self.stream_timings.append(timing)
         reply = self.stream_script.popleft() if self.stream_script else self.stream_default
-        if reply == "http_429":
-            response = _error(429, "rate limited")
-            response.headers["retry-after"] = self.retry_after_s
-            return response
-        if reply == "http_500":
-            return _error(500, "the model crashed")
-        if reply == "hang":
-            await self._release.wait()
-            return _error(503, "stopped")
+        if (failed := await self._failure(reply)) is not None:
+            return failed
         model = body.get("model", "fake")
         chunk_id = f"chatcmpl-fake{next(self._ids)}"
 
@@ -204,14 +197,8 @@ class FakeOpenAI:
         self.transcriptions += 1
         self.headers_seen.append(dict(request.headers))
         reply = self.transcription_script.popleft() if self.transcription_script else "ok"
-        if reply == "http_429":
-            response = _error(429, "rate limited")
-            response.headers["retry-after"] = self.retry_after_s
-            return response
-        if reply == "http_500":
-            return _error(500, "the model crashed")
-        if reply == "hang":
-            await self._release.wait()
+        if (failed := await self._failure(reply)) is not None:
+            return failed
         if reply == "malformed":
             return Response(content=b"{not json", media_type="application/json")
         words = TRANSCRIPT_TEXT.split(" ")
@@ -224,6 +211,19 @@ class FakeOpenAI:
                 "words": [{"word": w, "start": i * 0.3, "end": i * 0.3 + 0.25} for i, w in enumerate(words)],
             }
         )
+
+    async def _failure(self, reply: str) -> Response | None:
+        """The scripted failures streams and transcriptions share; None for any other reply."""
+        if reply == "http_429":
+            response = _error(429, "rate limited")
+            response.headers["retry-after"] = self.retry_after_s
+            return response
+        if reply == "http_500":
+            return _error(500, "the model crashed")
+        if reply == "hang":  # until the server stops
+            await self._release.wait()
+            return _error(503, "stopped")
+        return None
 
     def _dimensions(self, body: dict[str, Any]) -> list[str]:
         """The rubric asked for: from the json_schema, else from the ids listed in the prompt."""
