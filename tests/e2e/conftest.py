@@ -21,6 +21,7 @@ from bench.face_media import camera_frames, write_y4m
 from bench.live_server import ServerStartError, serve_process
 
 CHROMIUM = os.environ.get("GREENROOM_CHROMIUM", "/usr/bin/chromium")
+BROWSER_TESTS_SIGN_UP_LIMIT = 500
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
@@ -103,7 +104,11 @@ class Server:
 @contextmanager
 def serve(database_url: str, data_dir: Path, *, port: int | None = None, **settings: str) -> Iterator[Server]:
     """Runs `greenroom serve` as a user would, on loopback, until the block ends; on a free
-    port unless given one (to restart a server where a page expects it)."""
+    port unless given one (to restart a server where a page expects it). Every browser test's
+    people sign up from the same loopback address within minutes (the counts are kept in the
+    database, across servers), as a class behind one school network might: the sign-up throttle
+    is raised for them; tests/security/test_throttle.py tests it at its default."""
+    settings.setdefault("sign_up_limit", str(BROWSER_TESTS_SIGN_UP_LIMIT))
     if not (REPO / "frontend" / "vendor" / "chart.umd.js").exists():
         pytest.fail("frontend/vendor/chart.umd.js is missing: run `make setup` (it builds the web app's charts)")
     try:

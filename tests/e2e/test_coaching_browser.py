@@ -115,6 +115,8 @@ async def test_coaches_watch_note_and_lose_access_mid_interview(
     await candidate.evaluate(REVOKE_CLOCK)
     await stop.click()
     await wait_for(second, "greenroom.watch.state === 'access_ended'", 10, "coach 2's page to be cut off")
+    # The coach may be cut off before the candidate's page has the DELETE's answer.
+    await wait_for(candidate, "window.revokedAt !== null", 10, "the answer to the revocation")
     revoke_at, revoked_at = await candidate.evaluate("[window.revokeAt, window.revokedAt]")
     cut_off_ms = await second.evaluate("window.cutOffAt") - revoke_at
     print(f"\nrevoke from the room -> coach 2 cut off in {cut_off_ms:.0f} ms (the DELETE took {revoked_at - revoke_at} ms)")
