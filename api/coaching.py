@@ -22,6 +22,7 @@ from api.livekit_rooms import UNAVAILABLE, LiveKitRoomsDep
 from api.sessions import RoomJoin, room_join
 from db import audit, coach_shares, orgs
 from db import sessions as repo
+from db.pool import Db
 
 router = APIRouter(tags=["coaching"])
 
@@ -99,6 +100,19 @@ class CoachedSessionPublic(BaseModel):
     org_id: UUID | None
 
 
+async def _record_share(pool: Db, action: str, user_id: UUID, row: coach_shares.CoachShareRow) -> None:
+    """An audit line for a share made or revoked: with whom, and of what."""
+    await audit.record(
+        pool,
+        action=action,
+        actor_id=user_id,
+        subject_user_id=user_id,
+        org_id=row.org_id,
+        session_id=row.session_id,
+        detail=_share_detail(row),
+    )
+
+
 def _share_detail(row: coach_shares.CoachShareRow) -> dict[str, str]:
     """What the audit log keeps of a share."""
     return {
@@ -131,15 +145,7 @@ async def create_coach_share(body: CoachShareCreate, pool: PoolDep, user_id: Cur
     if body.org_id is not None and await orgs.membership(pool, body.org_id, user_id) is None:
         raise HTTPException(status_code=404, detail="organisation not found")
     row = await coach_shares.create_share(pool, user_id, body.session_id, coach_id=coach_id, org_id=body.org_id)
-    await audit.record(
-        pool,
-        action="share_created",
-        actor_id=user_id,
-        subject_user_id=user_id,
-        org_id=row.org_id,
-        session_id=row.session_id,
-        detail=_share_detail(row),
-    )
+    await _record_share(pool, "share_created", user_id, row)
     return CoachSharePublic.of(row)
 
 
@@ -164,15 +170,7 @@ async def revoke_coach_share(
     if row is None:
         raise HTTPException(status_code=404, detail=SHARE_NOT_FOUND)
     await end_lost_watches(pool, access, livekit, owner_id=user_id)
-    await audit.record(
-        pool,
-        action="share_revoked",
-        actor_id=user_id,
-        subject_user_id=user_id,
-        org_id=row.org_id,
-        session_id=row.session_id,
-        detail=_share_detail(row),
-    )
+    await _record_share(pool, "share_revoked", user_id, row)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
