@@ -96,6 +96,7 @@ HABIT_QUANTILE = 0.9  # the share of a speaker's resumed pauses a learned wait c
 EARLY_WORDS = 30
 SUBSTANTIAL_WORDS = 50
 STORY_SENTENCE_WORDS = 18  # a sentence this long, of several clauses, may hold a whole story
+_CLAUSE_JOINT = re.compile(r",|\band\b|\bthen\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,7 @@ def closes(sentence: str) -> bool:
 def _tells_a_story(sentence: str) -> bool:
     """A long sentence of several clauses: a scene and what happened next, in one breath."""
     words = _WORD.findall(sentence)
-    joints = len(re.findall(r",|\band\b|\bthen\b", sentence))
+    joints = len(_CLAUSE_JOINT.findall(sentence))
     return len(words) >= STORY_SENTENCE_WORDS and joints >= 2
 
 
