@@ -133,6 +133,7 @@ export async function render(root, ctx) {
     }
     if (leaving) { stopStream(next); return; }
     stream = next;
+    mirror.openedAt = performance.now(); // when the microphone began (fake devices play from here)
     preview.srcObject = stream;
     preview.play().catch(() => {});
     meter = meterMicrophone(stream, showLevel);
