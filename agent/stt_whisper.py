@@ -29,7 +29,7 @@ from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
 
 from agent.priority import background_executor
-from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker
+from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker, join_ending
 
 logger = logging.getLogger(__name__)
 
@@ -200,15 +200,19 @@ class WhisperEngine:
         # The first call pays for lazy initialisation; do it now, not in the first turn.
         self.transcribe_sync(np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32))
 
-    def transcribe_sync(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
-        """Transcribe float32 mono 16 kHz samples (blocking)."""
+    def transcribe_sync(
+        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
+    ) -> Transcript:
+        """Transcribe float32 mono 16 kHz samples (blocking); on the engine's own window unless
+        `short_context` says otherwise."""
         started = time.perf_counter()
         audio_s = len(samples) / WHISPER_SAMPLE_RATE
+        short = self.short_context if short_context is None else short_context
         with self._lock:
-            texts, words = self._decode(samples, prompt, short_context=self.short_context)
+            texts, words = self._decode(samples, prompt, short_context=short)
             cut = repetition_cut([w.text for w in words])
             repetitive = cut is not None or _compression_ratio(" ".join(texts)) > COMPRESSION_RATIO_MAX
-            if repetitive and self.short_context:
+            if repetitive and short:
                 self.loops_redecoded += 1
                 texts, words = self._decode(samples, prompt, short_context=False)
                 cut = repetition_cut([w.text for w in words])
@@ -266,8 +270,16 @@ class WhisperEngine:
         wanted = MIN_NEW_TOKENS + int(MAX_TOKENS_PER_AUDIO_S * window_s)
         return max(1, min(wanted, WHISPER_MAX_TOKENS - prompt_tokens - 1))
 
-    async def transcribe(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
-        return await asyncio.to_thread(self.transcribe_sync, samples, prompt=prompt)
+    async def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
+    ) -> Transcript:
+        return await asyncio.to_thread(self.transcribe_sync, samples, prompt=prompt, short_context=short_context)
+
+
+async def hear_again(engine: WhisperEngine, samples: np.ndarray) -> str:
+    """The turn taker's second listen to an answer's ending: on the full 30 s window, which
+    gets garbled words right more often than the live stream's short one."""
+    return (await engine.transcribe(samples, short_context=False)).text
 
 
 class BackgroundWhisper:
@@ -435,6 +447,7 @@ class _WhisperStream(stt.RecognizeStream):
             # A short tail transcribed at a pause in case it is the end of the turn; dropped
             # if the candidate goes on. (end index in `utterance`, its transcription)
             speculative: tuple[int, asyncio.Task[Transcript]] | None = None
+            previous: np.ndarray | None = None  # the utterance before, for a second listen
             async for ev in vad_stream:
                 if ev.type == VADEventType.START_OF_SPEECH:
                     in_speech = True
@@ -482,6 +495,8 @@ class _WhisperStream(stt.RecognizeStream):
                     # Finish off the event loop: a candidate who resumes talking while this
                     # runs keeps the turn open (END_OF_SPEECH is only sent if they have not).
                     finalizers[:] = [f for f in finalizers if not f.done()]
+                    samples = frames_to_whisper_input(utterance)
+                    ending, previous = join_ending(previous, samples), samples
                     finalizers.append(
                         asyncio.create_task(
                             self._finalize(
@@ -490,7 +505,8 @@ class _WhisperStream(stt.RecognizeStream):
                                 list(chunk_offsets),
                                 _duration(utterance),
                                 self._speech_seq,
-                                utterance,
+                                samples,
+                                ending,
                             ),
                             name="whisper-finalize",
                         )
@@ -515,7 +531,8 @@ class _WhisperStream(stt.RecognizeStream):
         offsets: list[float],
         total_s: float,
         speech_seq: int,
-        audio: list[rtc.AudioFrame],
+        audio: np.ndarray,
+        ending: np.ndarray,
     ) -> None:
         ended_at = time.time() - ev.silence_duration - ev.inference_duration
         started = time.perf_counter()
@@ -537,7 +554,7 @@ class _WhisperStream(stt.RecognizeStream):
                         speech_start_at=ended_at - ev.speech_duration,
                         speech_end_at=ended_at,
                         final_compute_ms=final_ms,
-                        audio=frames_to_whisper_input(audio),
+                        audio=audio,
                         audio_lead_s=lead,
                     )
                 )
@@ -548,8 +565,8 @@ class _WhisperStream(stt.RecognizeStream):
             return
         if speech_seq != self._speech_seq or not (text or turns.answer):
             return  # they went on already, or nothing has been said to end a turn on
-        tail = _pcm16(frames_to_whisper_input(audio)[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
-        decision = await turns.decide(text, ended_at, tail)
+        tail = _pcm16(audio[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
+        decision = await turns.decide(text, ended_at, tail, ending)
         await self._hold(decision, speech_seq)
 
     async def _hold(self, decision: PauseDecision, speech_seq: int) -> None:

@@ -25,7 +25,7 @@ import logging
 import math
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -99,6 +99,17 @@ STORY_SENTENCE_WORDS = 18  # a sentence this long, of several clauses, may hold 
 _CLAUSE_JOINT = re.compile(r",|\band\b|\bthen\b")
 
 
+ENDING_GAP_S = 0.3  # silence put between the last two utterances when they are heard again
+
+
+def join_ending(previous: np.ndarray | None, last: np.ndarray) -> np.ndarray:
+    """The last two utterances' audio (16 kHz float32), a short silence between, to be heard again."""
+    if previous is None or not len(previous):
+        return last
+    gap = np.zeros(int(ENDING_GAP_S * EOT_SAMPLE_RATE), dtype=np.float32)
+    return np.concatenate([previous, gap, last]).astype(np.float32, copy=False)
+
+
 @dataclass(frozen=True, slots=True)
 class TurnTakingSettings:
     """How much silence ends a turn in each state, and the prompts for long silences."""
@@ -115,6 +126,8 @@ class TurnTakingSettings:
     # long as their longest one needs (never under likely_floor_s), not the cautious default.
     learn_after_pauses: int = 8
     likely_floor_s: float = 1.4
+    # A "likely over" answer that reads complete when its ending is heard again waits this long.
+    reheard_hold_s: float = 1.5
     # A continuing answer is never ended by silence before this; then "Take your time."
     prompt_after_s: float = 5.0
     # After the prompt, this much more silence ends the turn (they have nothing to add).
@@ -152,6 +165,7 @@ class Reading:
     state: TextState
     words: int
     reason: str
+    reheard: bool = False  # complete only once its ending was heard a second time
 
 
 def _last_sentence(text: str) -> str:
@@ -266,6 +280,8 @@ def hold_for(
     habit = habits.covering(state)
     if habit is not None:
         base = max(base, min(cap, habit + settings.habit_margin_s))
+    if reading.reheard:  # the first hearing and the second disagreed: not quite as sure
+        base = max(base, settings.reheard_hold_s)
     return base
 
 
@@ -298,6 +314,7 @@ class TurnTaker:
         on_long_silence: Callable[[], None] = lambda: None,
         on_pause: Callable[[str], None] = lambda _answer: None,
         is_echo: Callable[[], bool] = lambda: False,
+        reread: Callable[[np.ndarray], Awaitable[str]] | None = None,
     ) -> None:
         self.settings = settings
         self._question = question
@@ -306,6 +323,7 @@ class TurnTaker:
         self._on_long_silence = on_long_silence
         self._on_pause = on_pause
         self._is_echo = is_echo
+        self._reread = reread
         self.habits = PauseHabits()
         self._parts: list[str] = []  # the open answer's utterances
         self._answer_started_at: float | None = None
@@ -354,12 +372,17 @@ class TurnTaker:
             self.habits.add(last.reading.state, max(0.0, at - last.speech_end_at))
         return False
 
-    async def decide(self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None) -> PauseDecision:
-        """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?"""
+    async def decide(
+        self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None, ending: np.ndarray | None = None
+    ) -> PauseDecision:
+        """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
+        `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
         if text:
             self._parts.append(text)
         question = self._question()
         reading = read_answer(self.answer, question)
+        if reading.state == "likely" and text and ending is not None and len(self._parts) >= 2:
+            reading = await self._second_listen(reading, ending, question)
         eot = None
         if self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) and reading.state != "continuing":
             eot = await asyncio.to_thread(self._eot_model.predict, tail_pcm16k)
@@ -376,6 +399,22 @@ class TurnTaker:
         if reading.state != "continuing":
             self._on_pause(self.answer)
         return self._last
+
+    async def _second_listen(self, reading: Reading, ending: np.ndarray, question: Question | None) -> Reading:
+        """A substantial answer whose last sentence does not read as closing may only have been
+        misheard: its last two utterances are heard again together, on the recogniser's full
+        window, which gets a garbled close right more often ("our hosting costs will be
+        deferred" becomes "… fell by a third"). The pause is waited out meanwhile."""
+        if self._reread is None:
+            return reading
+        heard = (await self._reread(ending)).strip()
+        if not heard:
+            return reading
+        again = read_answer(" ".join([*self._parts[:-2], heard]), question)
+        logger.debug("second listen", extra={"state": again.state})
+        if again.state == "complete":
+            return Reading("complete", reading.words, f"heard again: {again.reason}", reheard=True)
+        return reading
 
     def still_pausing(self, decision: PauseDecision) -> bool:
         """Whether `decision`'s pause is still the one running (no speech since)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -40,6 +41,7 @@ from agent.stt_whisper import (
     RecognizedUtterance,
     WhisperEngine,
     WhisperSTT,
+    hear_again,
 )
 from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
@@ -296,6 +298,7 @@ class InterviewRunner:
             on_long_silence=self._gentle_prompt,
             on_pause=self._prepare_reply,
             is_echo=self.echo.likely_echo,
+            reread=functools.partial(hear_again, models.whisper),
         )
         # Cloud providers where configured, each falling back to the local one (agent/providers.py).
         self.providers = build_providers(

@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from agent.question_bank import Question, QuestionBank  # noqa: E402
 from agent.stt_whisper import WhisperEngine  # noqa: E402
-from agent.turn_taking import LocalEndOfTurn, TurnTaker, TurnTakingSettings  # noqa: E402
+from agent.turn_taking import LocalEndOfTurn, TurnTaker, TurnTakingSettings, join_ending  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus  # noqa: E402
 from bench.speech_media import SAMPLE_RATE  # noqa: E402
 
@@ -64,6 +64,9 @@ async def replay(
     answers: list[CorpusAnswer], settings: TurnTakingSettings, bank: QuestionBank, engine: WhisperEngine,
     eot: LocalEndOfTurn | None,
 ) -> dict:
+    async def reread(audio: np.ndarray) -> str:  # as the room does: the full window, in a thread
+        return (await asyncio.to_thread(engine.transcribe_sync, audio, short_context=False)).text
+
     pauses = cutoffs = 0
     pauses_le3 = cutoffs_le3 = 0
     end_holds: list[float] = []
@@ -75,17 +78,21 @@ async def replay(
     for index, answer in enumerate(answers):
         question: Question = bank.get(QUESTIONS[answer.category])
         if index % SESSION_ANSWERS == 0:
-            turns = TurnTaker(settings, question=lambda q=question: q, eot_model=eot)
+            turns = TurnTaker(settings, question=lambda q=question: q, eot_model=eot, reread=reread)
         assert turns is not None
         turns._question = lambda q=question: q  # a new question for this answer
         stretches = answer.stretches
+        previous = None
         turns.on_speech_start(stretches[0][0])
         for k, (start, end) in enumerate(stretches):
             lo, hi = max(0.0, start - PADDING_S), end + PADDING_S
-            text = engine.transcribe_sync(answer.samples[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)]).text
+            utterance = answer.samples[int(lo * SAMPLE_RATE) : int(hi * SAMPLE_RATE)]
+            text = engine.transcribe_sync(utterance).text
             decided_at = end + VAD_SILENCE_S
             tail = _pcm16(answer.samples[int((decided_at - 1.2) * SAMPLE_RATE) : int(decided_at * SAMPLE_RATE)])
-            decision = await turns.decide(text, end, tail)
+            ending = join_ending(previous, utterance)
+            previous = utterance
+            decision = await turns.decide(text, end, tail, ending)
             records.append({"answer": answer.name, "family": answer.family, "end": k == len(stretches) - 1,
                             "pause_s": None if k == len(stretches) - 1 else round(stretches[k + 1][0] - end, 2),
                             "state": decision.reading.state, "eot": decision.eot_probability,

@@ -86,9 +86,11 @@ class RecordingWhisperEngine(WhisperEngine):
         super().__init__()
         self.calls.clear()  # the warm-up is not a request
 
-    def transcribe_sync(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
+    def transcribe_sync(
+        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
+    ) -> Transcript:
         self.calls.append((len(samples) / WHISPER_SAMPLE_RATE, prompt))
-        return super().transcribe_sync(samples, prompt=prompt)
+        return super().transcribe_sync(samples, prompt=prompt, short_context=short_context)
 
 
 class GatedEngine(WhisperEngine):
@@ -98,7 +100,9 @@ class GatedEngine(WhisperEngine):
         self.gate = asyncio.Event()
         self.calls = 0
 
-    async def transcribe(self, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
+    async def transcribe(
+        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
+    ) -> Transcript:
         self.calls += 1
         text = f"part {self.calls}"
         await self.gate.wait()

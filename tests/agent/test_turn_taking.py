@@ -9,11 +9,13 @@ import pytest
 
 from agent.question_bank import QuestionBank
 from agent.turn_taking import (
+    ENDING_GAP_S,
     PauseHabits,
     Reading,
     TurnTaker,
     TurnTakingSettings,
     hold_for,
+    join_ending,
     read_answer,
 )
 
@@ -239,6 +241,65 @@ async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavior
     turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=eot)
     decision = await turns.decide("So I went to my manager and", 10.0, np.zeros(800, dtype=np.int16))
     assert math.isinf(decision.hold_s) and eot.calls == 0
+
+
+class Rehearing:
+    """A second listen that hears the given words, noting what it was played."""
+
+    def __init__(self, heard: str) -> None:
+        self.heard = heard
+        self.played: list[int] = []
+
+    async def __call__(self, samples: np.ndarray) -> str:
+        self.played.append(len(samples))
+        return self.heard
+
+
+async def test_a_likely_end_heard_again_as_a_close_is_complete_but_waits_longer(behavioral) -> None:
+    # Heard first as "…our hosting costs will be deferred." (a garbled close: only likely).
+    garbled = "The whole move took three months and our hosting costs will be deferred."
+    # The second listen hears the last two utterances together.
+    reheard = Rehearing(STORY + RESULT + " The whole move took three months and our hosting costs fell by a third.")
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, reread=reheard)
+    await turns.decide(STORY + RESULT, 10.0, None, np.zeros(16000, dtype=np.float32))
+    assert reheard.played == []  # complete already: nothing to hear again
+    ending = np.zeros(48000, dtype=np.float32)
+    decision = await turns.decide(garbled, 20.0, None, ending)
+    assert reheard.played == [len(ending)]
+    assert decision.reading.state == "complete" and decision.reading.reheard
+    assert decision.reading.reason.startswith("heard again")
+    assert decision.hold_s == pytest.approx(SETTINGS.reheard_hold_s)
+    assert SETTINGS.complete_cap_s < SETTINGS.reheard_hold_s < SETTINGS.likely_hold_s * 0.75
+    # What was stored is what was heard first; the second listen only decided the wait.
+    assert turns.answer.endswith("will be deferred.")
+
+
+async def test_a_likely_end_heard_again_the_same_way_keeps_its_wait(behavioral) -> None:
+    ending = " My manager thanked the whole team for the effort."
+    reheard = Rehearing(ending.strip())
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, reread=reheard)
+    await turns.decide(STORY + RESULT, 10.0, None)
+    decision = await turns.decide(ending.strip(), 20.0, None, np.zeros(16000, dtype=np.float32))
+    assert reheard.played and decision.reading.state == "likely" and not decision.reading.reheard
+    assert decision.hold_s == pytest.approx(SETTINGS.likely_hold_s)
+
+
+async def test_nothing_is_heard_again_for_a_first_utterance_or_an_unfinished_one(behavioral) -> None:
+    reheard = Rehearing("As a result, pages loaded sixty percent faster.")
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, reread=reheard)
+    audio = np.zeros(16000, dtype=np.float32)
+    first = await turns.decide(STORY + RESULT + " My manager thanked the whole team for the effort.", 10.0, None, audio)
+    assert first.reading.state == "likely"  # one utterance: nothing before it to hear it with
+    await turns.decide("And then we", 20.0, None, audio)
+    assert reheard.played == []
+
+
+def test_the_ending_joins_two_utterances_with_a_short_gap() -> None:
+    a, b = np.ones(100, dtype=np.float32), np.full(50, 2.0, dtype=np.float32)
+    joined = join_ending(a, b)
+    assert len(joined) == 150 + int(ENDING_GAP_S * 16000)
+    assert joined[0] == 1.0 and joined[-1] == 2.0 and joined[120] == 0.0
+    assert join_ending(None, b) is b
 
 
 # -- the interviewer's own voice coming back --------------------------------------------
