@@ -74,7 +74,8 @@ _OUTCOME_VERB = re.compile(
     r"\b(we|i|they|it|that|this|which|he|she|costs?|sales|errors?|tickets?)\s+(shipped|reduced|increased|"
     r"improved|cut|grew|saved|launched|delivered|won|closed|hit|exceeded|raised|lowered|decreased|"
     r"boosted|resolved|achieved|finished|completed|passed|released|recovered|retained|kept|fell|"
-    r"dropped|rose|went (up|down)|renewed|earned|became|got|succeeded|worked)\b"
+    # "went up to me" is where a task fell, not a result; "I won't" is not "I won"
+    r"dropped|rose|went (up|down)(?!\s+to\s+(me|us|him|her|them|you)\b)|renewed|earned|became|got|succeeded|worked)\b(?!')"
 )
 # A priority stated as a conclusion ("patient safety has to come first", "I'd put her safety
 # first"): "first" at a sentence's end that ranks, not the first of several steps.

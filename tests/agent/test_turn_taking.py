@@ -94,6 +94,8 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "Yeah.",  # how Whisper often writes a hesitant "uh"
         "I was proud of my part, but my manager did not agree.",
         "My manager thanked me for raising it.",
+        "I won't make that mistake.",  # not "I won"
+        "It was up to me, and it went up to me to find out why.",  # not "it went up"
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
