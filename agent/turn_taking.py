@@ -382,8 +382,8 @@ class TurnTaker:
             self._parts.append(text)
         question = self._question()
         reading = read_answer(self.answer, question)
-        if reading.state == "likely" and text and ending is not None and len(self._parts) >= 2:
-            reading = await self._second_listen(reading, ending, question)
+        if self._reread is not None and reading.state == "likely" and text and ending is not None and len(self._parts) >= 2:
+            reading = await self._second_listen(self._reread, reading, ending, question)
         eot = None
         if self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) and reading.state != "continuing":
             eot = await asyncio.to_thread(self._eot_model.predict, tail_pcm16k)
@@ -401,14 +401,14 @@ class TurnTaker:
             self._on_pause(self.answer)
         return self._last
 
-    async def _second_listen(self, reading: Reading, ending: np.ndarray, question: Question | None) -> Reading:
+    async def _second_listen(
+        self, reread: Callable[[np.ndarray], Awaitable[str]], reading: Reading, ending: np.ndarray, question: Question | None
+    ) -> Reading:
         """A substantial answer whose last sentence does not read as closing may only have been
         misheard: its last two utterances are heard again together, on the recogniser's full
         window, which gets a garbled close right more often ("our hosting costs will be
         deferred" becomes "… fell by a third"). The pause is waited out meanwhile."""
-        if self._reread is None:
-            return reading
-        heard = (await self._reread(ending)).strip()
+        heard = (await reread(ending)).strip()
         if not heard:
             return reading
         again = read_answer(" ".join([*self._parts[:-2], heard]), question)

@@ -28,6 +28,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # before anything imports O
 
 import argparse
 import asyncio
+import functools
 import json
 import math
 import sys
@@ -41,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.question_bank import Question, QuestionBank  # noqa: E402
-from agent.stt_whisper import WhisperEngine  # noqa: E402
+from agent.stt_whisper import WhisperEngine, hear_again  # noqa: E402
 from agent.turn_taking import LocalEndOfTurn, TurnTaker, TurnTakingSettings, join_ending  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus  # noqa: E402
 from bench.speech_media import SAMPLE_RATE  # noqa: E402
@@ -64,9 +65,7 @@ async def replay(
     answers: list[CorpusAnswer], settings: TurnTakingSettings, bank: QuestionBank, engine: WhisperEngine,
     eot: LocalEndOfTurn | None,
 ) -> dict:
-    async def reread(audio: np.ndarray) -> str:  # as the room does: the full window, in a thread
-        return (await asyncio.to_thread(engine.transcribe_sync, audio, short_context=False)).text
-
+    reread = functools.partial(hear_again, engine)  # the room's second listen
     pauses = cutoffs = 0
     pauses_le3 = cutoffs_le3 = 0
     end_holds: list[float] = []
