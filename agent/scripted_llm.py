@@ -119,6 +119,13 @@ class ScriptedInterviewerLLM(llm.LLM):
             self._on_utterance(utterance)
         return utterance
 
+    def reply_stands(self) -> None:
+        """The last reply was heard: its turn is over, whatever the chat context holds. A reply
+        cut short just after its first sound can be missing from the context (livekit-agents
+        keeps what reached the ear), and the next reply must not roll the script back to before
+        it: that said the whole opening twice."""
+        self._turn_checkpoint = None
+
     @property
     def turn_start(self) -> ScriptCheckpoint | None:
         """The script's state when the current turn began (what the answer was answering)."""
@@ -186,4 +193,8 @@ class InterviewerAgent(Agent):
         return self._plan
 
     async def on_enter(self) -> None:
-        self.session.generate_reply()
+        # Nothing the candidate says before the opening is heard ("Hello? Can you hear me?", a
+        # mic check) can cancel it or be taken as an answer to it: until its first sound plays
+        # it cannot be interrupted, and the session hears silence meanwhile
+        # (discard_audio_if_uninterruptible). The worker allows interruptions once it plays.
+        self.session.generate_reply(allow_interruptions=False)

@@ -539,6 +539,10 @@ class _WhisperStream(stt.RecognizeStream):
         parts = [await c for c in chunks]
         final_ms = (time.perf_counter() - started) * 1000.0
         text, words = _join(parts, offsets)
+        turns = self._whisper.turns
+        if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
+            logger.info("speech before the interviewer's first words let go")
+            return
         if text:
             self._event_ch.send_nowait(_final_event(text, words, end_time=total_s))
             if self._whisper.on_utterance is not None:
@@ -558,7 +562,6 @@ class _WhisperStream(stt.RecognizeStream):
                         audio_lead_s=lead,
                     )
                 )
-        turns = self._whisper.turns
         if turns is None:
             if speech_seq == self._speech_seq:
                 self._end_turn(ended_at)
@@ -615,6 +618,9 @@ class _WhisperStream(stt.RecognizeStream):
         return asyncio.create_task(run(), name="whisper-chunk")
 
     def _send_interim(self, chunks: list[asyncio.Task[Transcript]]) -> None:
+        turns = self._whisper.turns
+        if turns is not None and not turns.interviewer_heard:
+            return  # let go at its end (_finalize): no caption for it either
         if not all(c.done() and not c.cancelled() and c.exception() is None for c in chunks):
             return
         text = " ".join(c.result().text for c in chunks if c.result().text)

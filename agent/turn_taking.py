@@ -332,6 +332,7 @@ class TurnTaker:
         self._ending: PauseDecision | None = None  # the pause that ended the turn
         self._ended_at: float | None = None  # when the turn was ended, until the reply is confirmed
         self._reply_started_at: float | None = None
+        self._first_voice_at: float | None = None  # when the interviewer was first heard
         self.yields = 0
 
     # -- the candidate's side (from the STT stream) ---------------------------------------
@@ -431,7 +432,26 @@ class TurnTaker:
         self._ended_at = at
         self._reply_started_at = None
 
+    @property
+    def interviewer_heard(self) -> bool:
+        """Whether the interviewer's voice has been heard yet."""
+        return self._first_voice_at is not None
+
+    def before_the_interviewer(self, speech_start_at: float) -> bool:
+        """Whether speech that began at `speech_start_at` came before the interviewer's first
+        words ("Hello? Can you hear me?", the tail of a mic check): not an answer to anything,
+        it is let go, and the answer starts with the next speech."""
+        if self._first_voice_at is not None and speech_start_at >= self._first_voice_at:
+            return False
+        self._answer_started_at = None
+        return True
+
     # -- the interviewer's side ---------------------------------------------------------
+
+    def heard_interviewer(self, at: float) -> None:
+        """The interviewer's voice began playing at `at` (each reply and prompt)."""
+        if self._first_voice_at is None:
+            self._first_voice_at = at
 
     def on_reply_started(self, at: float) -> None:
         """The interviewer's reply to the ended turn began playing at `at`."""

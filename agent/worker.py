@@ -286,6 +286,10 @@ class InterviewRunner:
         self._answer: OpenAnswer | None = None
         self._withdraw_next: float | None = None  # when a reply not yet made was withdrawn
         self._prompts_said = 0
+        # Captions follow the voice: what is being said is captioned once its first sound
+        # plays, so a reply stopped before that (the candidate spoke first) is never shown.
+        self._voiced = True
+        self._held_captions: list[Caption] = []
 
         # Tells the candidate resuming from the interviewer's own voice leaking back in.
         self.echo = EchoMonitor()
@@ -300,10 +304,11 @@ class InterviewRunner:
             is_echo=self.echo.likely_echo,
             reread=functools.partial(hear_again, models.whisper),
         )
+        self._planner = ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance)
         # Cloud providers where configured, each falling back to the local one (agent/providers.py).
         self.providers = build_providers(
             settings,
-            planner=ScriptedInterviewerLLM(self.script, on_utterance=self._on_utterance),
+            planner=self._planner,
             # fed each sentence as it ends, so an LLM's first one does not wait for its second
             local_tts=sentence_streamed(PiperTTS(models.piper, self._voices)),
             voices=self._voices,
@@ -430,6 +435,7 @@ class InterviewRunner:
     def _on_utterance(self, utterance: Utterance) -> None:
         """A reply was generated; it counts once it has played past the yield window."""
         self._captions.said(utterance)
+        self._voiced, self._held_captions = False, []
         self._voices.cue(speaker_cues(utterance))
         if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
             # The candidate went on before this reply was even made.
@@ -445,6 +451,7 @@ class InterviewRunner:
         self._pending = None
         self._asking = True
         self.turns.confirm_reply()
+        self._planner.reply_stands()
         self._answer = None
         self._record_latency()
         self._spawn(self._store_usage())
@@ -481,7 +488,9 @@ class InterviewRunner:
         utterance, self._pending = self._pending, None
         self._reply_audio_at = None
         self._withdraw_next = time.monotonic() if utterance is None else None
-        self._event(InterviewerYielded())
+        self._held_captions = []
+        if utterance is not None and self._voiced:  # its captions were shown: take them back
+            self._event(InterviewerYielded())
         logger.info("reply withdrawn: the candidate went on", extra={"session_id": str(self.session_id)})
         self._spawn(self._withdraw_reply(utterance))
 
@@ -508,6 +517,7 @@ class InterviewRunner:
         """A long silence in the middle of an answer: encourage, never move on."""
         text = GENTLE_PROMPTS[self._prompts_said % len(GENTLE_PROMPTS)]
         self._prompts_said += 1
+        self._voiced, self._held_captions = False, []
         self.agent_session.say(text, add_to_chat_ctx=False)
 
     def _prepare_reply(self, answer: str) -> None:
@@ -542,10 +552,22 @@ class InterviewRunner:
         )
 
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
-        for caption in self._captions.final() if final else self._captions.delta(delta):
+        captions = self._captions.final() if final else self._captions.delta(delta)
+        if not self._voiced:  # the text comes ahead of the voice: shown when it is heard
+            self._held_captions.extend(captions)
+            return
+        for caption in captions:
             self._event(caption)
 
     def _on_voice_started(self, at: float) -> None:
+        self.turns.heard_interviewer(at)
+        self._voiced = True
+        held, self._held_captions = self._held_captions, []
+        for caption in held:
+            self._event(caption)
+        speech = self.agent_session.current_speech
+        if speech is not None and not speech.allow_interruptions and not speech.interrupted:
+            speech.allow_interruptions = True  # the opening, heard: the candidate may now talk over it
         pending = self._pending
         if pending is None:
             return  # a gentle prompt: it neither asks nor closes anything

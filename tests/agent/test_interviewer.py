@@ -554,6 +554,21 @@ async def test_regenerated_turn_replaces_the_earlier_reply(bank: QuestionBank) -
     assert [a.seq for a in script.asked] == [1, 2]
 
 
+async def test_a_reply_that_was_heard_is_never_taken_back(bank: QuestionBank) -> None:
+    # The opening, cut off just after its first sound, can be missing from the chat context
+    # (the session keeps what reached the ear). Heard, it stands: the next reply answers what
+    # the candidate said instead of greeting them a second time.
+    plan = InterviewPlan("software_engineer", "behavioral", "medium", 1200, seed=7)
+    script = InterviewScript(plan, bank, FakeClock())
+    llm = ScriptedInterviewerLLM(script)
+    opening = (await llm.chat(chat_ctx=_chat()).collect()).text
+    assert opening.startswith(PERSONAS["alex"].greeting)
+    llm.reply_stands()
+    reply = (await llm.chat(chat_ctx=_chat(("user", "Sorry, can you repeat that?"))).collect()).text
+    assert PERSONAS["alex"].greeting not in reply
+    assert reply.endswith(script.planned_questions[0].text) and [a.seq for a in script.asked] == [1]
+
+
 # --- resuming after a restart -----------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from agent.stt_whisper import (
     is_spoken,
     resolve_model,
 )
+from agent.turn_taking import TurnTaker, TurnTakingSettings
 from tests.words import word_error_rate
 
 ESPEAK = Path("/usr/bin/espeak-ng")
@@ -368,3 +369,34 @@ def test_segments_of_punctuation_or_subtitle_phrases_are_not_speech() -> None:
     assert is_spoken(" Um.")
     assert is_spoken(" 42")
     assert is_spoken(" Thanks for asking, I led the team.")
+
+
+async def test_speech_before_the_interviewers_first_words_is_let_go(
+    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray, thanks: np.ndarray
+) -> None:
+    # "Hello? Can you hear me?" as the candidate joins, before the opening plays: no caption,
+    # no answer, no turn to reply to. What they say once the interviewer has spoken is heard.
+    utterances: list[RecognizedUtterance] = []
+    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        await run.push(np.concatenate([silence(0.3), thanks, silence(1.0)]))
+        await asyncio.sleep(1.0)  # its transcription is done and dropped
+        assert run.turn_events == [START] and utterances == [] and not turns.interviewer_heard
+
+        turns.heard_interviewer(time.time())
+        # In real time: a speech's start is placed back from when it is heard by its length.
+        said = np.concatenate([silence(0.3), question, silence(0.5)])
+        for i in range(0, len(said), 10 * PIECE_SAMPLES):
+            await run.push(said[i : i + 10 * PIECE_SAMPLES])
+            await asyncio.sleep(0.2)
+        await run.wait_for(FINAL)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert run.turn_events == [START, START, FINAL]
+    [heard] = utterances
+    assert word_error_rate(QUESTION, heard.text) < MAX_WER, heard.text
+    assert turns.answer == heard.text

@@ -1,0 +1,48 @@
+"""A candidate who speaks as the room opens ("Hello? Can you hear me?") or over the greeting
+does not make the interviewer start again: the greeting and the first question are said, and
+captioned, once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bench.rtc_client import Speech, espeak
+from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
+    GREETING_TIMEOUT_S,
+    Greenroom,
+    greenroom,
+    start_greenroom,
+    voice_models,
+)
+from agent.catalog import PERSONAS
+
+HELLO = "Hello? Can you hear me?"
+LISTEN_AFTER_S = 15.0  # the greeting, a reply to the hello if any, and a little more
+
+
+@pytest.fixture(scope="module")
+def hello_speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    return espeak(HELLO, tmp_path_factory.mktemp("hello"), speed=160)
+
+
+@pytest.mark.parametrize("after_voice_s", [None, 0.8], ids=["as-the-room-opens", "over-the-greeting"])
+async def test_the_opening_is_said_once_when_the_candidate_speaks_over_it(
+    greenroom: Greenroom, hello_speech: Speech, after_voice_s: float | None
+) -> None:
+    body = await greenroom.new_session()
+    candidate, _ = await greenroom.join_as_candidate(body["session"]["id"], body["room"]["token"])
+    if after_voice_s is not None:
+        await candidate.voice.first_voice_after(0.0, timeout=GREETING_TIMEOUT_S)
+        await asyncio.sleep(after_voice_s)
+    await asyncio.wait_for(candidate.microphone.say(hello_speech), timeout=30)
+    await candidate.voice.first_voice_after(0.0, timeout=GREETING_TIMEOUT_S)
+    await asyncio.sleep(LISTEN_AFTER_S)
+
+    events = candidate.client.events
+    said = [e["text"] for e in events if e.get("type") == "caption" and e["speaker"] == "interviewer" and e["final"]]
+    greeting = PERSONAS["alex"].greeting
+    assert sum(greeting in line for line in said) == 1, said
+    questions = [e for e in events if e.get("type") == "question"]
+    assert [q["seq"] for q in questions].count(1) == 1, questions
