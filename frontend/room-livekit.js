@@ -78,6 +78,8 @@ export class LiveKitConnection extends RoomConnection {
         }
       }))
       .on(RoomEvent.ParticipantConnected, mine((participant) => this.catchUp(participant)))
+      // The interviewer's state may reach its attributes after this page joined.
+      .on(RoomEvent.ParticipantAttributesChanged, mine((_changed, participant) => this.catchUp(participant)))
       .on(RoomEvent.Reconnecting, mine(() => this.setState("reconnecting", "Reconnecting…")))
       .on(RoomEvent.SignalReconnecting, mine(() => this.setState("reconnecting", "Reconnecting…")))
       .on(RoomEvent.Reconnected, mine(() => {

@@ -68,6 +68,8 @@ export class LiveKitWatch extends WatchConnection {
       .on(RoomEvent.TrackSubscribed, mine((track, _publication, participant) => this.onTrack(track, participant)))
       .on(RoomEvent.TrackUnsubscribed, mine((track) => this.tracks.delete(track)))
       .on(RoomEvent.ParticipantConnected, mine((participant) => this.catchUp(participant)))
+      // The interviewer's state may reach its attributes after this page joined.
+      .on(RoomEvent.ParticipantAttributesChanged, mine((_changed, participant) => this.catchUp(participant)))
       .on(RoomEvent.Reconnecting, mine(() => {
         this.watch.peerState = "reconnecting";
         this.setState("reconnecting");

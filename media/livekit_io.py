@@ -39,6 +39,7 @@ SIGNALS_TOPIC = "greenroom.signals"
 # (e.g. "greenroom.question"): LiveKit syncs them to everyone who joins, hidden coaches too.
 STATE_ATTRIBUTE_PREFIX = "greenroom."
 VOICE_TRACK_NAME = "greenroom-interviewer"
+STATE_RETRY_S = 0.5  # how often state kept for the attributes is retried while the room is not connected
 # Speech handed to the AudioSource ahead of playback: what a barge-in clears there, and how
 # early a segment's end is reported before it is heard.
 VOICE_SOURCE_QUEUE_MS = 100
@@ -231,7 +232,9 @@ class LiveKitRoomIO:
             await self._state_dirty.wait()
             self._state_dirty.clear()
             attributes = {STATE_ATTRIBUTE_PREFIX + kind: json.dumps(event) for kind, event in self.current.items()}
-            if not self._room.isconnected():
+            if not self._room.isconnected():  # kept for when it is (re)connected
+                self._state_dirty.set()
+                await asyncio.sleep(STATE_RETRY_S)
                 continue
             try:
                 await self._room.local_participant.set_attributes(attributes)
