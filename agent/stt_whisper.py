@@ -448,6 +448,7 @@ class _WhisperStream(stt.RecognizeStream):
             # if the candidate goes on. (end index in `utterance`, its transcription)
             speculative: tuple[int, asyncio.Task[Transcript]] | None = None
             previous: np.ndarray | None = None  # the utterance before, for a second listen
+            speech_start_at = 0.0  # this utterance's, on the wall clock
             async for ev in vad_stream:
                 if ev.type == VADEventType.START_OF_SPEECH:
                     in_speech = True
@@ -455,8 +456,9 @@ class _WhisperStream(stt.RecognizeStream):
                     utterance, committed, chunks, chunk_offsets = list(ev.frames), 0, [], []
                     voiced_since_cut, speculative = True, None
                     last_voiced = len(utterance)
+                    speech_start_at = time.time() - ev.speech_duration
                     if self._whisper.turns is not None:
-                        self._whisper.turns.on_speech_start(time.time() - ev.speech_duration)
+                        self._whisper.turns.on_speech_start(speech_start_at)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
@@ -477,7 +479,9 @@ class _WhisperStream(stt.RecognizeStream):
                             # The chunk holds the speculative tail's audio: keeping both would
                             # put its words in the transcript twice.
                             speculative = None
-                            chunks[-1].add_done_callback(lambda _t, c=list(chunks): self._send_interim(c))
+                            chunks[-1].add_done_callback(
+                                lambda _t, c=list(chunks), at=speech_start_at: self._send_interim(c, at)
+                            )
                         elif speculative is None:
                             speculative = (len(utterance), self._transcribe_after(chunks, utterance[committed:]))
                 elif ev.type == VADEventType.END_OF_SPEECH and in_speech:
@@ -617,9 +621,9 @@ class _WhisperStream(stt.RecognizeStream):
 
         return asyncio.create_task(run(), name="whisper-chunk")
 
-    def _send_interim(self, chunks: list[asyncio.Task[Transcript]]) -> None:
+    def _send_interim(self, chunks: list[asyncio.Task[Transcript]], speech_start_at: float) -> None:
         turns = self._whisper.turns
-        if turns is not None and not turns.interviewer_heard:
+        if turns is not None and turns.before_the_interviewer(speech_start_at):
             return  # let go at its end (_finalize): no caption for it either
         if not all(c.done() and not c.cancelled() and c.exception() is None for c in chunks):
             return

@@ -351,7 +351,7 @@ class TurnTaker:
         """The candidate started speaking at `at`; True if the interviewer must yield."""
         since_reply = None if self._reply_started_at is None else round(at - self._reply_started_at, 2)
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
-        if self._answer_started_at is None:
+        if self._answer_started_at is None and not self.before_the_interviewer(at):
             self._answer_started_at = at
         last, self._last = self._last, None
         if self._ended_at is not None:
@@ -432,19 +432,11 @@ class TurnTaker:
         self._ended_at = at
         self._reply_started_at = None
 
-    @property
-    def interviewer_heard(self) -> bool:
-        """Whether the interviewer's voice has been heard yet."""
-        return self._first_voice_at is not None
-
     def before_the_interviewer(self, speech_start_at: float) -> bool:
         """Whether speech that began at `speech_start_at` came before the interviewer's first
         words ("Hello? Can you hear me?", the tail of a mic check): not an answer to anything,
         it is let go, and the answer starts with the next speech."""
-        if self._first_voice_at is not None and speech_start_at >= self._first_voice_at:
-            return False
-        self._answer_started_at = None
-        return True
+        return self._first_voice_at is None or speech_start_at < self._first_voice_at
 
     # -- the interviewer's side ---------------------------------------------------------
 

@@ -288,8 +288,8 @@ class InterviewRunner:
         self._prompts_said = 0
         # Captions follow the voice: what is being said is captioned once its first sound
         # plays, so a reply stopped before that (the candidate spoke first) is never shown.
-        self._voiced = True
-        self._held_captions: list[Caption] = []
+        # Its captions wait here until then; None: it is playing, captions go out at once.
+        self._held_captions: list[Caption] | None = None
 
         # Tells the candidate resuming from the interviewer's own voice leaking back in.
         self.echo = EchoMonitor()
@@ -435,7 +435,7 @@ class InterviewRunner:
     def _on_utterance(self, utterance: Utterance) -> None:
         """A reply was generated; it counts once it has played past the yield window."""
         self._captions.said(utterance)
-        self._voiced, self._held_captions = False, []
+        self._held_captions = []
         self._voices.cue(speaker_cues(utterance))
         if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
             # The candidate went on before this reply was even made.
@@ -488,8 +488,9 @@ class InterviewRunner:
         utterance, self._pending = self._pending, None
         self._reply_audio_at = None
         self._withdraw_next = time.monotonic() if utterance is None else None
-        self._held_captions = []
-        if utterance is not None and self._voiced:  # its captions were shown: take them back
+        if self._held_captions is not None:
+            self._held_captions = []  # never shown: nothing to take back
+        elif utterance is not None:  # its captions were shown: take them back
             self._event(InterviewerYielded())
         logger.info("reply withdrawn: the candidate went on", extra={"session_id": str(self.session_id)})
         self._spawn(self._withdraw_reply(utterance))
@@ -517,7 +518,7 @@ class InterviewRunner:
         """A long silence in the middle of an answer: encourage, never move on."""
         text = GENTLE_PROMPTS[self._prompts_said % len(GENTLE_PROMPTS)]
         self._prompts_said += 1
-        self._voiced, self._held_captions = False, []
+        self._held_captions = []
         self.agent_session.say(text, add_to_chat_ctx=False)
 
     def _prepare_reply(self, answer: str) -> None:
@@ -553,7 +554,7 @@ class InterviewRunner:
 
     def _on_interviewer_text(self, delta: str, final: bool) -> None:
         captions = self._captions.final() if final else self._captions.delta(delta)
-        if not self._voiced:  # the text comes ahead of the voice: shown when it is heard
+        if self._held_captions is not None:  # the text comes ahead of the voice: shown when it is heard
             self._held_captions.extend(captions)
             return
         for caption in captions:
@@ -561,8 +562,7 @@ class InterviewRunner:
 
     def _on_voice_started(self, at: float) -> None:
         self.turns.heard_interviewer(at)
-        self._voiced = True
-        held, self._held_captions = self._held_captions, []
+        held, self._held_captions = self._held_captions or [], None
         for caption in held:
             self._event(caption)
         speech = self.agent_session.current_speech

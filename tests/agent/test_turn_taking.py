@@ -371,10 +371,10 @@ async def test_a_speech_start_that_is_echo_does_not_make_the_interviewer_yield(b
 async def test_speech_before_the_interviewers_first_words_is_no_answer(behavioral) -> None:
     turns = TurnTaker(SETTINGS, question=lambda: behavioral)
     turns.on_speech_start(9.0)  # "Hello? Can you hear me?" as the room opens
-    assert not turns.interviewer_heard and turns.before_the_interviewer(9.0)
+    assert turns.before_the_interviewer(9.0) and turns.before_the_interviewer(1e12)  # nothing heard yet
     turns.heard_interviewer(10.0)
     turns.heard_interviewer(30.0)  # later replies do not move the first words
-    assert turns.interviewer_heard
+    assert not turns.before_the_interviewer(10.0)
     assert turns.before_the_interviewer(9.5)  # began before the greeting, ended during it
     assert not turns.before_the_interviewer(10.5)
     turns.on_speech_start(20.0)
