@@ -21,6 +21,17 @@ def background_priority() -> None:
         pass
 
 
+def engine_executor(name: str, workers: int = 1) -> concurrent.futures.ThreadPoolExecutor:
+    """Threads of one model's own (Whisper, Piper, the end-of-turn model), at normal priority.
+
+    A model's calls queue here, not in the event loop's default executor: that one runs the
+    VAD's inference every 32 ms and aiortc's Opus encoding every 20 ms for every interview,
+    and a transcription waiting its turn there held one of its few threads (at three
+    interviews the VAD fell behind real time and replies came tens of seconds late).
+    """
+    return concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+
+
 def background_executor(name: str) -> concurrent.futures.ThreadPoolExecutor:
     """A one-thread executor whose thread runs at background priority."""
     return concurrent.futures.ThreadPoolExecutor(

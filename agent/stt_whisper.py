@@ -28,7 +28,7 @@ from livekit.agents.types import (
 from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
 
-from agent.priority import background_executor
+from agent.priority import background_executor, engine_executor
 from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker, join_ending
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,7 @@ class WhisperEngine:
             resolve_model(model), device="cpu", compute_type="int8", cpu_threads=threads
         )
         self._lock = threading.Lock()
+        self._executor = engine_executor("whisper")
         self.loops_redecoded = 0  # short-window decodes that looped and were done again on 30 s
         self.loops_cut = 0  # decodes whose loop survived the full window and was cut off
         # The first call pays for lazy initialisation; do it now, not in the first turn.
@@ -273,7 +274,10 @@ class WhisperEngine:
     async def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
     ) -> Transcript:
-        return await asyncio.to_thread(self.transcribe_sync, samples, prompt=prompt, short_context=short_context)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            functools.partial(self.transcribe_sync, samples, prompt=prompt, short_context=short_context),
+        )
 
 
 async def hear_again(engine: WhisperEngine, samples: np.ndarray) -> str:

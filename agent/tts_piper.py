@@ -23,6 +23,7 @@ from livekit.agents.tokenize import blingfire, token_stream
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
 from agent.catalog import Voice
+from agent.priority import engine_executor
 
 # The range Praat looks for the bundled voice's pitch in, before moving it.
 SOURCE_PITCH_FLOOR_HZ = 60.0
@@ -53,6 +54,8 @@ class PiperEngine:
         self._cache: OrderedDict[tuple[Voice | None, tuple[int, ...]], bytes] = OrderedDict()
         self._cache_bytes = 0
         self._lock = threading.Lock()
+        # Synthesis runs here (two sentences at once at most), never in the loop's default executor.
+        self.executor = engine_executor("piper", workers=2)
         self.cache_hits = 0
 
     def _sentence_audio(self, phoneme_ids: list[int], voice: Voice | None = None) -> bytes:
@@ -275,7 +278,7 @@ class _PiperStream(tts.ChunkedStream):
             finally:
                 loop.call_soon_threadsafe(chunks.put_nowait, None)
 
-        worker = loop.run_in_executor(None, produce)
+        worker = loop.run_in_executor(self._engine.executor, produce)
         try:
             while (data := await chunks.get()) is not None:
                 output_emitter.push(data)

@@ -21,6 +21,8 @@ Together they give how much silence ends the turn. A turn that stays open past
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import logging
 import math
 import re
@@ -32,6 +34,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from agent.interviewer import assess_answer
+from agent.priority import engine_executor
 from agent.question_bank import Question
 from scoring.speech import is_vocal_filler
 
@@ -143,6 +146,12 @@ class EndOfTurnModel(Protocol):
     """P(turn ended) from the last 1.2 s of 16 kHz int16 audio; blocking, thread-safe."""
 
     def predict(self, pcm: np.ndarray) -> float: ...
+
+
+@functools.cache
+def _eot_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The end-of-turn model's own thread, shared by every interview in the process."""
+    return engine_executor("end-of-turn")
 
 
 class LocalEndOfTurn:
@@ -387,7 +396,7 @@ class TurnTaker:
             reading = await self._second_listen(self._reread, reading, ending, question)
         eot = None
         if self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) and reading.state != "continuing":
-            eot = await asyncio.to_thread(self._eot_model.predict, tail_pcm16k)
+            eot = await asyncio.get_running_loop().run_in_executor(_eot_executor(), self._eot_model.predict, tail_pcm16k)
         answer_s = speech_end_at - self._answer_started_at if self._answer_started_at is not None else 0.0
         hold = hold_for(
             reading, eot, self.habits, self.settings,

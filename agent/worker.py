@@ -360,7 +360,7 @@ class InterviewRunner:
         # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
         # so a reply's first sentence usually costs no synthesis at all.
         # Read here, on the loop: the script is not to be touched from the prewarming thread.
-        self._spawn(asyncio.to_thread(self._prewarm_speech, self.script.prepared_speech))
+        self._spawn(self._on_piper(self._prewarm_speech, self.script.prepared_speech))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
     def _prewarm_speech(self, speech: tuple[SpokenPart, ...]) -> None:
@@ -421,6 +421,10 @@ class InterviewRunner:
             await db_usage.add_usage(self._pool, self.session_id, counts)
         except (OSError, asyncpg.PostgresError):
             logger.warning("usage counters not stored", extra={"session_id": str(self.session_id)})
+
+    def _on_piper(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        """Blocking Piper work, on the voice engine's own threads."""
+        return asyncio.get_running_loop().run_in_executor(self._piper.executor, fn, *args)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -535,7 +539,7 @@ class InterviewRunner:
         first = split_sentences(opening.text)[:1]
         if first:
             voice = PERSONAS[opening.persona].voice
-            self._spawn(asyncio.to_thread(self._piper.prewarm, first, voice))
+            self._spawn(self._on_piper(self._piper.prewarm, first, voice))
 
     def _write_question(self, q: AskedQuestion) -> None:
         question_id = self._question_ids[q.seq] = uuid.uuid4()

@@ -1,11 +1,13 @@
 """How many full interviews (voice and delivery signals) this machine holds at once, at target.
 
-One server in this process (as bench/turn_taking.py runs it: API, embedded room server,
-interviewer with the offline voice models, signals on). For N = 1, 2, 3, … it runs N
-interviews at the same time, each an aiortc client with a camera playing answers from the
-corpus (bench/answer_corpus.py: thinking pauses of 0.5-4 s, fillers, espeak-ng and Piper
-voices), and measures each answer as turn_taking.py does. N meets the targets when, over its
-answers:
+The server runs as a user runs it, one `greenroom serve` process (API, embedded room server,
+interviewer with the offline voice models, signals on). This process plays the candidates: for
+N = 1, 2, 3, … it runs N interviews at the same time, each an aiortc client with a camera
+answering from the corpus (bench/answer_corpus.py: thinking pauses of 0.5-4 s, fillers,
+espeak-ng and Piper voices), and measures each answer as turn_taking.py does. A candidate's
+browser encodes its camera on its own machine, so the clients send a clip encoded once
+(VP8, 640x480, 15 fps); the 2 cores are the server's, less the clients' light RTP work.
+N meets the targets when, over its answers:
 
   false cut-offs (pauses of 3 s or less) <= 3%     talk-over p95 <= 300 ms
   end of answer -> first interviewer audio p50 <= 1200 ms and p95 <= 2500 ms
@@ -15,11 +17,12 @@ A few dozen pauses cannot show a rate of 3%: one cut-off in 20 reads as 5%. So t
 target counts as missed only when the data rule it out, when the 95% Wilson interval of the
 rate lies wholly above 3% (the rate and its interval are printed either way).
 
-Prints, per N, those figures and the machine's CPU load, and on the last line one JSON object:
+Prints, per N, those figures and the CPU the server and the clients used, and on the last
+line one JSON object:
 {"max_sessions": the largest N that met every target (0: none did), "by_n": {...}}. It stops
 at the first N that misses, or at --max.
 
-Run: .venv/bin/python -m bench.capacity [--quick] [--max N] [--answers-per-session K]
+Run: .venv/bin/python -m bench.capacity [--quick] [--start N] [--max N] [--answers-per-session K]
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ import httpx
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.worker import VoiceModels  # noqa: E402
+import asyncpg  # noqa: E402
+
 from bench.answer_corpus import build_corpus  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
-from bench.live_server import serve, sign_up  # noqa: E402
+from bench.live_server import serve_process, sign_up  # noqa: E402
+from bench.rtc_client import vp8_packets  # noqa: E402
 from bench.turn_latency import database  # noqa: E402
 from bench.turn_taking import (  # noqa: E402
     CAMERA_LOOP_FRAMES,
@@ -58,8 +63,6 @@ from bench.turn_taking import (  # noqa: E402
     stored_figures,
     turn_figures,
 )
-from greenroom.server import build_app  # noqa: E402
-from greenroom.settings import Settings  # noqa: E402
 
 CUTOFF_TARGET = 0.03
 TARGETS = {
@@ -92,8 +95,22 @@ def meets(figures: dict[str, Any]) -> list[str]:
     return missed
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_n(
-    n: int, per_session: int, http: httpx.AsyncClient, base_url: str, pool, corpus: dict, frames
+    n: int,
+    per_session: int,
+    http: httpx.AsyncClient,
+    base_url: str,
+    server_pid: int,
+    pool: asyncpg.Pool,
+    corpus: dict,
+    frames: list,
+    packets: list[bytes],
 ) -> dict[str, Any]:
     """N interviews at once, each playing `per_session` answers; the combined figures."""
     pools = {kind: [a for a in corpus.values() if a.category == kind] for kind in ("behavioral", "mmi")}
@@ -104,12 +121,14 @@ async def run_n(
         groups.append((kind, [pool_[(i * per_session + k) % len(pool_)] for k in range(per_session)]))
     wall_offset = time.time() - time.monotonic()
     load_before = os.getloadavg()[0]
-    cpu_before = time.process_time()
+    server_before, clients_before = process_cpu_s(server_pid), time.process_time()
     began = time.monotonic()
     outcomes = await asyncio.gather(
-        *(play_session(http, base_url, kind, answers, frames) for kind, answers in groups)
+        *(play_session(http, base_url, kind, answers, frames, packets) for kind, answers in groups)
     )
     wall_s = time.monotonic() - began
+    server_cores = (process_cpu_s(server_pid) - server_before) / wall_s
+    clients_cores = (time.process_time() - clients_before) / wall_s
     results: list[AnswerResult] = []
     for session_id, played, _left in outcomes:
         stored = await fetch_stored(pool, http, session_id)
@@ -127,9 +146,7 @@ async def run_n(
     out["false_cutoff_rate_le3s_ci95"] = [
         round(x, 3) for x in wilson_interval(figures["cutoffs_le3s"], figures["pauses_le3s"])
     ]
-    # Server and clients share this process (and the machine's 2 cores): the clients' camera
-    # encoding is counted too, so capacity here is a lower bound.
-    out["process_cpu_cores"] = round((time.process_time() - cpu_before) / wall_s, 2)
+    out["server_cpu_cores"], out["clients_cpu_cores"] = round(server_cores, 2), round(clients_cores, 2)
     out["load_1m"] = round(max(load_before, os.getloadavg()[0]), 2)
     out["missed"] = meets(figures)
     return out
@@ -140,31 +157,30 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     frames = camera_frames(CAMERA_LOOP_FRAMES)
     by_n: dict[int, dict[str, Any]] = {}
     best = 0
+    packets = vp8_packets(frames)
     with tempfile.TemporaryDirectory(prefix="greenroom-capacity-") as tmp:
         workdir = Path(tmp)
         async with database(workdir) as url:
-            settings = Settings(
-                _env_file=None,
-                database_url=url,
-                data_dir=workdir / "data",
-                ice_bind_addresses=["127.0.0.1"],
-                throttle_enabled=False,  # the bench schedules many sessions from one address
-            )
-            say("loading voice models")
-            models = await asyncio.to_thread(VoiceModels.load, settings, say)
-            app = build_app(settings, models=models)
-            async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=120) as http:
-                await sign_up(http)
-                for n in range(1, args.max + 1):
-                    say(f"{n} interview(s) at once, {args.answers_per_session} answers each")
-                    figures = await run_n(
-                        n, args.answers_per_session, http, base_url, app.state.pool, corpus, frames
-                    )
-                    by_n[n] = figures
-                    say(f"N={n}: {json.dumps(figures)}")
-                    if figures["missed"]:
-                        break
-                    best = n
+            say("starting greenroom serve (it loads the voice models)")
+            # The bench schedules many sessions from one address: no throttle.
+            with serve_process(url, workdir / "data", start_timeout_s=180.0, throttle_enabled="false") as server:
+                pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+                try:
+                    async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+                        await sign_up(http)
+                        for n in range(args.start, args.max + 1):
+                            say(f"{n} interview(s) at once, {args.answers_per_session} answers each")
+                            figures = await run_n(
+                                n, args.answers_per_session, http, server.url, server.process.pid,
+                                pool, corpus, frames, packets,
+                            )
+                            by_n[n] = figures
+                            say(f"N={n}: {json.dumps(figures)}")
+                            if figures["missed"]:
+                                break
+                            best = n
+                finally:
+                    await pool.close()
     return {"max_sessions": best, "answers_per_session": args.answers_per_session, "by_n": by_n}
 
 
@@ -172,6 +188,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 answers a session, up to 3 interviews")
     parser.add_argument("--max", type=int, help="the most interviews at once to try (default 6; 3 with --quick)")
+    parser.add_argument("--start", type=int, default=1, help="the fewest interviews at once to try (default 1)")
     parser.add_argument("--answers-per-session", type=int, help="answers each interview plays (default 4; 2 with --quick)")
     args = parser.parse_args(argv)
     args.max = args.max or (3 if args.quick else 6)

@@ -289,10 +289,16 @@ async def play_answer(
 
 
 async def play_session(
-    http: httpx.AsyncClient, base_url: str, kind: str, answers: list[CorpusAnswer], frames: Sequence[np.ndarray]
+    http: httpx.AsyncClient,
+    base_url: str,
+    kind: str,
+    answers: list[CorpusAnswer],
+    frames: Sequence[np.ndarray],
+    packets: Sequence[bytes] | None = None,
 ) -> tuple[str, list[AnswerResult], list[CorpusAnswer]]:
-    """Schedule a session, join it and play the answers; returns (session id, results, answers
-    left unplayed because the interview ended first)."""
+    """Schedule a session, join it and play the answers (the camera sends `packets`, the frames
+    encoded ahead, if given); returns (session id, results, answers left unplayed because the
+    interview ended first)."""
     response = await http.post("/v1/sessions", json={**SESSION_KINDS[kind], **SESSION_COMMON})
     response.raise_for_status()
     session_id, room = response.json()["session"]["id"], response.json()["room"]
@@ -303,7 +309,7 @@ async def play_session(
     try:
         await client.join(room["token"])
         microphone = Microphone()
-        voice = await client.publish(microphone, camera=Camera(frames), timeout=CONNECT_TIMEOUT_S)
+        voice = await client.publish(microphone, camera=Camera(frames, packets=packets), timeout=CONNECT_TIMEOUT_S)
         question = await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
         say(f"session {session_id[:8]} ({kind}): joined; question {question['seq']}")
         await voice.first_voice_after(0.0, timeout=FIRST_QUESTION_TIMEOUT_S)

@@ -173,12 +173,17 @@ class DeliveryConsumer:
 
         async def work() -> None:
             block: list[np.ndarray] = []
-            while (pcm := await queue.get()) is not None:
-                block.append(pcm)
-                if len(block) >= 25:  # analyse in 0.5 s blocks, off the event loop
-                    samples, block = np.concatenate(block), []
-                    windows = await asyncio.to_thread(analyser.push, samples)
-                    self._on_windows(windows, origin_wall[0])
+            loop = asyncio.get_running_loop()
+            pool = background_executor("prosody")
+            try:
+                while (pcm := await queue.get()) is not None:
+                    block.append(pcm)
+                    if len(block) >= 25:  # analyse in 0.5 s blocks, off the event loop
+                        samples, block = np.concatenate(block), []
+                        windows = await loop.run_in_executor(pool, analyser.push, samples)
+                        self._on_windows(windows, origin_wall[0])
+            finally:
+                pool.shutdown(wait=False)
 
         worker = asyncio.create_task(work(), name="signals-prosody")
         try:
