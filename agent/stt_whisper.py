@@ -184,7 +184,13 @@ def repetition_cut(words: Sequence[str]) -> int | None:
 
 
 class WhisperEngine:
-    """A loaded faster-whisper model; one transcription at a time, run off the event loop."""
+    """A loaded faster-whisper model, run off the event loop on threads of its own.
+
+    Two decodes can run at once (CTranslate2 keeps a model replica per worker): one on the
+    engine's own window and one on Whisper's full 30 s window, each queued on its own thread.
+    A full-window decode (the turn taker's second listen: ~0.6 s on 2 threads) so never makes
+    another interview's short tail, which its turn's end waits on, queue behind it.
+    """
 
     def __init__(self, model: str = "tiny.en", *, threads: int = 2, short_context: bool = True) -> None:
         from faster_whisper import WhisperModel
@@ -192,10 +198,10 @@ class WhisperEngine:
         _install_window_choice()
         self.short_context = short_context
         self._model = WhisperModel(
-            resolve_model(model), device="cpu", compute_type="int8", cpu_threads=threads
+            resolve_model(model), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=2
         )
-        self._lock = threading.Lock()
-        self._executor = engine_executor("whisper")
+        self._slots = threading.BoundedSemaphore(2)  # the model's two workers
+        self._executors = {True: engine_executor("whisper"), False: engine_executor("whisper-full")}
         self.loops_redecoded = 0  # short-window decodes that looped and were done again on 30 s
         self.loops_cut = 0  # decodes whose loop survived the full window and was cut off
         # The first call pays for lazy initialisation; do it now, not in the first turn.
@@ -209,7 +215,7 @@ class WhisperEngine:
         started = time.perf_counter()
         audio_s = len(samples) / WHISPER_SAMPLE_RATE
         short = self.short_context if short_context is None else short_context
-        with self._lock:
+        with self._slots:
             texts, words = self._decode(samples, prompt, short_context=short)
             cut = repetition_cut([w.text for w in words])
             repetitive = cut is not None or _compression_ratio(" ".join(texts)) > COMPRESSION_RATIO_MAX
@@ -274,9 +280,10 @@ class WhisperEngine:
     async def transcribe(
         self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
     ) -> Transcript:
+        short = self.short_context if short_context is None else short_context
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor,
-            functools.partial(self.transcribe_sync, samples, prompt=prompt, short_context=short_context),
+            self._executors[short],
+            functools.partial(self.transcribe_sync, samples, prompt=prompt, short_context=short),
         )
 
 

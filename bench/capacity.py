@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import json
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -181,6 +182,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                             best = n
                 finally:
                     await pool.close()
+                    if args.server_log:
+                        shutil.copyfile(server.log, args.server_log)
     return {"max_sessions": best, "answers_per_session": args.answers_per_session, "by_n": by_n}
 
 
@@ -189,6 +192,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="2 answers a session, up to 3 interviews")
     parser.add_argument("--max", type=int, help="the most interviews at once to try (default 6; 3 with --quick)")
     parser.add_argument("--start", type=int, default=1, help="the fewest interviews at once to try (default 1)")
+    parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
     parser.add_argument("--answers-per-session", type=int, help="answers each interview plays (default 4; 2 with --quick)")
     args = parser.parse_args(argv)
     args.max = args.max or (3 if args.quick else 6)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 
 import numpy as np
 import pytest
 
+from agent.priority import engine_executor
 from agent.stt_whisper import (
     FILLER_PROMPT,
     LOOP_RUN,
@@ -79,7 +81,8 @@ class ScriptedDecodes(WhisperEngine):
     def __init__(self, *, short_context: bool, short: list[str], full: list[str]) -> None:  # no model
         self.short_context = short_context
         self.loops_redecoded = self.loops_cut = 0
-        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(2)
+        self._executors = {True: engine_executor("test-whisper"), False: engine_executor("test-whisper-full")}
         self._heard = {True: short, False: full}
         self.windows: list[bool] = []
 
@@ -125,3 +128,26 @@ def test_decodes_stop_near_what_the_audio_can_hold(prompt: str | None) -> None:
     assert len(result.words) <= 26, result.text
     assert engine._max_new_tokens(1.0, prompt) == 26
     assert engine._max_new_tokens(30.0, "word " * 400) < 448 - 223
+
+
+async def test_a_full_window_decode_does_not_hold_up_a_short_one() -> None:
+    """A second listen (full window, ~0.6 s) in one interview must not make another interview's
+    short tail, which its turn's end waits on, queue behind it."""
+    release = threading.Event()
+
+    class SlowFullWindow(ScriptedDecodes):
+        def _decode(self, samples: np.ndarray, prompt: str | None, *, short_context: bool) -> tuple[list[str], list[Word]]:
+            if not short_context:
+                release.wait(10)
+            return super()._decode(samples, prompt, short_context=short_context)
+
+    engine = SlowFullWindow(short_context=True, short=["That", "was", "it."], full=["Heard", "again."])
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    full = asyncio.ensure_future(engine.transcribe(silence, short_context=False))
+    try:
+        await asyncio.sleep(0.05)
+        short = await asyncio.wait_for(engine.transcribe(silence), timeout=2.0)
+        assert short.text == "That was it." and not full.done()
+    finally:
+        release.set()
+    assert (await full).text == "Heard again."
