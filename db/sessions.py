@@ -440,6 +440,11 @@ async def add_response(
         )
 
 
+async def delete_response(db: Db, response_id: UUID, session_id: UUID) -> None:
+    """Removes a response (gone already: nothing to do)."""
+    await db.execute("DELETE FROM responses WHERE id = $1 AND session_id = $2", response_id, session_id)
+
+
 async def store_response(
     db: Db,
     response_id: UUID,

@@ -15,6 +15,7 @@ from livekit.agents.voice.run_result import RunResult
 from agent.catalog import PERSONAS
 from agent.interviewer import (
     CLOSING_RESERVE_S,
+    MIC_CHECK_TEXT,
     NUDGE_TEXT,
     OPENER_TIME_S,
     PRACTICE_CLOSING_TEXT,
@@ -28,6 +29,7 @@ from agent.interviewer import (
     Utterance,
     assess_answer,
     expected_time_s,
+    is_mic_check,
 )
 from agent.question_bank import QuestionBank
 from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
@@ -303,14 +305,37 @@ async def test_empty_answer_gets_a_gentle_nudge(bank: QuestionBank) -> None:
         assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
 
 
-@pytest.mark.parametrize(
-    "heard",
-    ["Testing, one, two, three.", "as to. Oops. 3.", "Can you hear me?", "Hello? Is this on?", "Sing."],
-)
-async def test_a_mic_check_or_mumbling_is_not_taken_for_an_answer(bank: QuestionBank, heard: str) -> None:
+@pytest.mark.parametrize("heard", ["as to. Oops. 3.", "Sing.", "Um, the, uh."])
+async def test_mumbling_is_not_taken_for_an_answer(bank: QuestionBank, heard: str) -> None:
     async with interview(bank) as iv:
         assert await iv.say(heard) == NUDGE_TEXT
         assert len(iv.script.asked) == 1 and iv.utterances[-1].question is None
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["Testing, one, two, three.", "Can you hear me?", "Hello? Is this on?", "Hello? Hello?",
+     "Um, hi, can you hear me okay?", "Is this working?", "Sorry, am I coming through?"],
+)
+async def test_a_mic_check_is_answered_and_the_question_said_again(bank: QuestionBank, heard: str) -> None:
+    async with interview(bank) as iv:
+        first = iv.script.planned_questions[0]
+        reply = await iv.say(heard)
+        assert reply == f"{MIC_CHECK_TEXT} {first.text}"
+        assert iv.utterances[-1].kind == "mic_check" and iv.utterances[-1].question is None
+        assert len(iv.script.asked) == 1
+        # The interview goes on as before: the next answer is answered, not taken for a "yes".
+        assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Hello, I'm Sam, and I studied biochemistry before moving into data engineering.",
+     "Can you hear the difference between a team that trusts its lead and one that does not?",
+     "Testing was the part of the release I owned, so I wrote the integration suite."],
+)
+def test_an_answer_that_mentions_hearing_or_testing_is_no_mic_check(said: str) -> None:
+    assert not is_mic_check(said)
 
 
 async def test_a_terse_answer_is_still_an_answer(bank: QuestionBank) -> None:

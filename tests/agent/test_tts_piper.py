@@ -11,7 +11,15 @@ from livekit import rtc
 
 from agent.catalog import PERSONAS, Voice
 from agent.stt_whisper import WHISPER_SAMPLE_RATE, WhisperEngine
-from agent.tts_piper import PiperEngine, PiperTTS, SentencesAsTheyEnd, SpeakerVoices
+from agent.tts_piper import (
+    ONSET_AMPLITUDE,
+    ONSET_KEEP_S,
+    PiperEngine,
+    PiperTTS,
+    SentencesAsTheyEnd,
+    SpeakerVoices,
+    trim_leading_silence,
+)
 from tests.words import word_error_rate
 
 QUESTION = "Tell me about a project you are proud of."
@@ -153,6 +161,10 @@ def mean_pitch_hz(pcm: np.ndarray, sample_rate: int) -> float:
     return float(np.mean(frequencies[frequencies > 0]))
 
 
+def trimmed(engine: PiperEngine, pcm: np.ndarray) -> np.ndarray:
+    return np.frombuffer(trim_leading_silence(pcm.tobytes(), engine.sample_rate), dtype=np.int16)
+
+
 def voiced(engine: PiperEngine, text: str, voice: Voice | None) -> np.ndarray:
     chunks: list[bytes] = []
     engine.synthesize_sync(text, chunks.append, voice)
@@ -207,11 +219,14 @@ async def test_the_cued_voices_say_a_reply_in_turn(engine: CountingPiperEngine) 
     finally:
         await tts.aclose()
 
-    assert np.array_equal(both[-len(said_by_sam):], said_by_sam)
-    first = both[: len(both) - len(said_by_sam)]
-    assert np.array_equal(first, voiced(engine, handover, jordan))
-    said_by_sam_again = voiced(engine, "Take your time.", sam)
-    assert np.array_equal(prompt[: len(said_by_sam_again)], said_by_sam_again)  # framing pads the end
+    # A reply starts at its first audible sample (the lead-in of its first sentence is trimmed);
+    # framing pads the end with silence.
+    by_jordan, by_sam = trimmed(engine, voiced(engine, handover, jordan)), voiced(engine, question, sam)
+    assert np.array_equal(both[: len(by_jordan) + len(by_sam)], np.concatenate([by_jordan, by_sam]))
+    sam_alone = trimmed(engine, by_sam)
+    assert np.array_equal(said_by_sam[: len(sam_alone)], sam_alone)
+    said_by_sam_again = trimmed(engine, voiced(engine, "Take your time.", sam))
+    assert np.array_equal(prompt[: len(said_by_sam_again)], said_by_sam_again)
 
 
 def test_a_sentence_two_personas_say_in_one_reply_is_each_one_s() -> None:
@@ -273,3 +288,26 @@ async def test_a_replys_opening_clause_pushed_alone_is_spoken_alone_and_later_co
     assert third.token.strip() == "Looking back, what would you change?"
     stream.end_input()
     await stream.aclose()
+
+
+async def test_a_reply_starts_at_its_first_audible_sample(engine: CountingPiperEngine, piper: PiperTTS) -> None:
+    raw: list[bytes] = []
+    engine.synthesize_sync(QUESTION, raw.append)
+    untrimmed = np.frombuffer(b"".join(raw), dtype=np.int16)
+    lead = int(np.flatnonzero(np.abs(untrimmed.astype(np.int32)) > ONSET_AMPLITUDE)[0])
+    assert lead / engine.sample_rate >= 0.02  # Piper's own lead-in, which the candidate would wait through
+
+    pcm = samples_of(await synthesize(piper, QUESTION))
+    onset = int(np.flatnonzero(np.abs(pcm.astype(np.int32)) > ONSET_AMPLITUDE)[0])
+    assert onset / engine.sample_rate <= ONSET_KEEP_S + 0.001
+    kept = untrimmed[lead - onset :]  # only the lead-in went (framing pads the end)
+    assert np.array_equal(pcm[: len(kept)], kept), (lead, onset, len(untrimmed), len(pcm))
+
+
+def test_trimming_silence_keeps_the_audio_from_just_before_its_onset() -> None:
+    rate = 1000
+    audio = np.zeros(100, dtype=np.int16)
+    audio[50:60] = 5000
+    trimmed = np.frombuffer(trim_leading_silence(audio.tobytes(), rate), dtype=np.int16)
+    assert len(trimmed) == 100 - 50 + int(ONSET_KEEP_S * rate) and trimmed[int(ONSET_KEEP_S * rate)] == 5000
+    assert trim_leading_silence(np.zeros(100, dtype=np.int16).tobytes(), rate) == b""

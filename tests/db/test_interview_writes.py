@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from db import sessions as repo
-from db.interview_writes import InterviewWriter, QuestionWrite, ResponseWrite, TurnLatencyWrite
+from db.interview_writes import InterviewWriter, QuestionWrite, ResponseDelete, ResponseWrite, TurnLatencyWrite
 from tests.db.test_delivery_store import new_session, unreachable_url
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -102,3 +102,35 @@ async def test_an_answer_to_a_question_never_stored_is_kept(pool: asyncpg.Pool) 
     await repo.store_response(pool, uuid4(), session_id, uuid4(), "Kept all the same.", T0, None)
     (row,) = await pool.fetch("SELECT question_id, transcript FROM responses WHERE session_id = $1", session_id)
     assert (row["question_id"], row["transcript"]) == (None, "Kept all the same.")
+
+
+async def test_a_mic_check_taken_back_is_deleted_in_order_also_from_the_spool(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """"Can you hear me?" is stored as it is heard, then taken back once the interviewer answers
+    it as a mic check; the answer after it stays. Spooled and replayed (twice), the same."""
+    session_id = await new_session(pool)
+    question, *answer = one_answer(session_id)
+    check = ResponseWrite(uuid4(), session_id, question.id, "Can you hear me?", T0, T0 + timedelta(seconds=1), [])
+    writes = [question, check, ResponseDelete(check.id, session_id), *answer]
+    spool_dir = tmp_path / "spool"
+    away_pool = await asyncpg.create_pool(unreachable_url(tmp_path), min_size=0)
+    away = InterviewWriter(away_pool, spool_dir=spool_dir, backoff_initial_s=0.01, backoff_max_s=0.05)
+    await away.start()
+    for write in writes:
+        away.submit(write)
+    await away.flush()
+    await away.aclose()
+    await away_pool.close()
+    assert away.spooled == len(writes)
+    saved = tmp_path / "spool-copy"
+    shutil.copytree(spool_dir, saved)
+    for _ in range(2):
+        back = InterviewWriter(pool, spool_dir=spool_dir)
+        await back.start()
+        await back.aclose()
+        shutil.rmtree(spool_dir)
+        shutil.copytree(saved, spool_dir)
+
+    _, responses, _, _ = await stored(pool, session_id)
+    assert [r["transcript"] for r in responses] == ["Because I like it."]

@@ -1,10 +1,13 @@
 """A candidate who speaks as the room opens ("Hello? Can you hear me?") or over the greeting
 does not make the interviewer start again: the greeting and the first question are said, and
-captioned, once."""
+captioned, once. A mic check the interviewer hears is answered as one, and is not stored as an
+answer to the first question."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 
 import pytest
 
@@ -17,6 +20,7 @@ from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
     voice_models,
 )
 from agent.catalog import PERSONAS
+from agent.interviewer import MIC_CHECK_TEXT
 
 HELLO = "Hello? Can you hear me?"
 LISTEN_AFTER_S = 15.0  # the greeting, a reply to the hello if any, and a little more
@@ -46,3 +50,18 @@ async def test_the_opening_is_said_once_when_the_candidate_speaks_over_it(
     assert sum(greeting in line for line in said) == 1, said
     questions = [e for e in events if e.get("type") == "question"]
     assert [q["seq"] for q in questions].count(1) == 1, questions
+    if after_voice_s is not None:  # heard over the greeting: answered as a mic check
+        assert any(line.startswith(MIC_CHECK_TEXT) for line in said), said
+        assert not any("repeat the question" in line for line in said), said
+    # Either way, "can you hear me" is no answer: no response holds it (the writer applies
+    # writes in order, so the row of a mic check can stand for a moment before it goes).
+    sid = uuid.UUID(body["session"]["id"])
+    deadline = time.monotonic() + 10.0
+    while True:
+        stored = [r["transcript"] for r in await greenroom.app.state.pool.fetch(
+            "SELECT transcript FROM responses WHERE session_id = $1", sid
+        )]  # fmt: skip
+        if not any("hear me" in t.lower() for t in stored) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert not any("hear me" in t.lower() for t in stored), stored
