@@ -19,6 +19,7 @@ LIVEKIT_VERSION = (REPO / "scripts" / "livekit-version").read_text().strip()
 STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 10.0
 UDP_PORTS = 20  # media ports per server: a few per participant
+BIND_ATTEMPTS = 5
 
 
 class LiveKitStartError(RuntimeError):
@@ -106,44 +107,64 @@ def run_livekit(
     work_dir: Path, *, api_key: str, api_secret: str, redis_address: str | None = None,
     redis_password: str | None = None, webhook_urls: Sequence[str] = (),
 ) -> Iterator[LiveKitServer]:
-    """Runs livekit-server on loopback until the block ends; waits until it answers HTTP."""
+    """Runs livekit-server on loopback until the block ends; waits until it answers HTTP.
+
+    Its ports are probed free just before it starts, from the range outgoing connections take
+    their ports from too: if one is taken in between ("address already in use"), it is started
+    again on new ones.
+    """
     binary = server_binary()
     work_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_tcp_port()
     config = work_dir / "livekit.yaml"
-    config.write_text(config_yaml(
-        port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
-        api_key=api_key, api_secret=api_secret, redis_address=redis_address, redis_password=redis_password,
-        webhook_urls=webhook_urls,
-    ))
     log = work_dir / "livekit.log"
-    http_url = f"http://127.0.0.1:{port}"
-    with open(log, "wb") as log_file:
-        proc = subprocess.Popen(
-            [str(binary), "--config", str(config), "--node-ip", "127.0.0.1"],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    raise LiveKitStartError(f"livekit-server exited early:\n{log.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    raise LiveKitStartError(f"livekit-server did not come up:\n{log.read_text()[-3000:]}")
-                try:
-                    if httpx.get(http_url, timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            yield LiveKitServer(
-                http_url=http_url, ws_url=f"ws://127.0.0.1:{port}", api_key=api_key,
-                api_secret=api_secret, log=log, process=proc,
+    for attempt in range(1, BIND_ATTEMPTS + 1):
+        port = _free_tcp_port()
+        config.write_text(config_yaml(
+            port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
+            api_key=api_key, api_secret=api_secret, redis_address=redis_address, redis_password=redis_password,
+            webhook_urls=webhook_urls,
+        ))
+        with open(log, "wb") as log_file:
+            proc = subprocess.Popen(
+                [str(binary), "--config", str(config), "--node-ip", "127.0.0.1"],
+                stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir,
             )
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        try:
+            _wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+        except LiveKitStartError:
+            _stop(proc)
+            if attempt < BIND_ATTEMPTS and "address already in use" in log.read_text():
+                continue
+            raise
+        break
+    try:
+        yield LiveKitServer(
+            http_url=f"http://127.0.0.1:{port}", ws_url=f"ws://127.0.0.1:{port}", api_key=api_key,
+            api_secret=api_secret, log=log, process=proc,
+        )
+    finally:
+        _stop(proc)
+
+
+def _wait_until_up(proc: subprocess.Popen, http_url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            raise LiveKitStartError(f"livekit-server exited early:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise LiveKitStartError(f"livekit-server did not come up:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(http_url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
