@@ -142,10 +142,10 @@ def test_fillers_of_speech_barely_move_a_score() -> None:
             AnswerInput(item.question, spoken, item.category, item.question_id, item.time_limit_s)
         )
         drifts.append(abs(said.overall - evaluator.score(item).overall))
-    # At most 10: with the inserted fillers two MMI answers (89 and 144 words) cross the 8 per
-    # 100 words at which communication pays for them, on the map's steepest step (65.6 to 76.7
-    # points in 0.027 of raw, refitted on 270 tuning answers in round 4).
-    assert max(drifts) <= 10 and sorted(drifts)[len(drifts) // 2] <= 1
+    # At most 11: with the inserted fillers two MMI answers (89 and 144 words) cross the 8 per
+    # 100 words at which communication pays for them, on the map's steepest step (66 to 78
+    # points in 0.017 of raw, refitted on 360 tuning answers in round 5; 10 on round 4's map).
+    assert max(drifts) <= 11 and sorted(drifts)[len(drifts) // 2] <= 1
 
 
 def test_fit_knots_is_isotonic_and_strictly_increasing() -> None:
