@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextvars
 import functools
 import logging
@@ -428,6 +429,46 @@ def _final_event(text: str, words: Sequence[Word], *, end_time: float) -> stt.Sp
     )
 
 
+class StreamClock:
+    """When each moment of the audio stream arrived, on the wall clock.
+
+    The VAD's events carry stream times (seconds of audio it has read). When the machine is
+    busy it reads behind real time, and `time.time()` at an event is late by however far it
+    has fallen behind; a candidate who resumes just inside the yield window would read as
+    resuming after it. Frames arrive in real time, so the time a frame was pushed is the time
+    its audio was spoken, give or take the network's jitter.
+    """
+
+    KEEP = 4000  # marks kept (40-80 s of 10-20 ms frames)
+
+    def __init__(self) -> None:
+        self._ends: list[float] = []  # stream seconds pushed after each frame
+        self._walls: list[float] = []
+        self._start = 0.0  # stream seconds of the first kept frame's start
+        self._pushed_s = 0.0
+
+    def pushed(self, frame_s: float, wall: float) -> None:
+        self._pushed_s += frame_s
+        self._ends.append(self._pushed_s)
+        self._walls.append(wall)
+        if len(self._ends) > 2 * self.KEEP:
+            self._start = self._ends[self.KEEP - 1]
+            del self._ends[: self.KEEP], self._walls[: self.KEEP]
+
+    def reset(self) -> None:
+        """The VAD starts its stream time again (a flush)."""
+        self._ends.clear()
+        self._walls.clear()
+        self._start = self._pushed_s = 0.0
+
+    def wall_at(self, stream_s: float) -> float | None:
+        """When the audio at `stream_s` arrived; None if it is not among the marks kept."""
+        i = bisect.bisect_left(self._ends, stream_s)
+        if i == len(self._ends) or stream_s < self._start:
+            return None
+        return self._walls[i] - (self._ends[i] - stream_s)
+
+
 class _WhisperStream(stt.RecognizeStream):
     """Runs its own VAD over the candidate audio; transcribes chunks at pauses, the rest at the end."""
 
@@ -438,13 +479,16 @@ class _WhisperStream(stt.RecognizeStream):
 
     async def _run(self) -> None:
         vad_stream = self._whisper._vad.stream()
+        clock = StreamClock()
 
         async def forward_input() -> None:
             async for item in self._input_ch:
                 if isinstance(item, self._FlushSentinel):
                     vad_stream.flush()
+                    clock.reset()
                 else:
                     vad_stream.push_frame(item)
+                    clock.pushed(item.duration, time.time())
             vad_stream.end_input()
 
         async def recognize() -> None:
@@ -467,7 +511,10 @@ class _WhisperStream(stt.RecognizeStream):
                     utterance, committed, chunks, chunk_offsets = list(ev.frames), 0, [], []
                     voiced_since_cut, speculative = True, None
                     last_voiced = len(utterance)
-                    speech_start_at = time.time() - ev.speech_duration
+                    now = time.time()
+                    began = clock.wall_at(ev.timestamp - ev.speech_duration)
+                    # (an event from before a flush maps onto the new stream: not in the future)
+                    speech_start_at = began if began is not None and began <= now else now - ev.speech_duration
                     if self._whisper.turns is not None:
                         self._whisper.turns.on_speech_start(speech_start_at)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))

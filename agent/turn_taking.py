@@ -27,6 +27,7 @@ import logging
 import math
 import re
 import statistics
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -371,10 +372,17 @@ class TurnTaker:
             ending, self._ending = self._ending, None
             if at <= window_end:
                 self.yields += 1
+                # how long the speech had run when the VAD reported it: most of the talk-over
+                heard_after_s = time.time() - at
                 if ending is not None:  # that pause looked final and was not: wait longer next time
                     pause_s = max(0.0, at - ending.speech_end_at)
                     self.habits.add(ending.reading.state, pause_s)
-                    logger.info("interviewer yields", extra={"pause_s": round(pause_s, 2), "state": ending.reading.state})
+                    logger.info(
+                        "interviewer yields: speech heard %.2f s after it began, a %.2f s pause read %s",
+                        heard_after_s, pause_s, ending.reading.state,
+                    )
+                else:
+                    logger.info("interviewer yields: speech heard %.2f s after it began", heard_after_s)
                 self._ended_at = self._reply_started_at = None
                 self._on_yield()
                 return True

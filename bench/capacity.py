@@ -23,6 +23,7 @@ line one JSON object:
 at the first N that misses, or at --max.
 
 Run: .venv/bin/python -m bench.capacity [--quick] [--start N] [--max N] [--answers-per-session K]
+     [--server-log FILE] [--details FILE]
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from bench.turn_taking import (  # noqa: E402
     CAMERA_LOOP_FRAMES,
     AnswerResult,
     compare,
+    details,
     fetch_stored,
     play_session,
     say,
@@ -112,8 +114,8 @@ async def run_n(
     corpus: dict,
     frames: list,
     packets: list[bytes],
-) -> dict[str, Any]:
-    """N interviews at once, each playing `per_session` answers; the combined figures."""
+) -> tuple[dict[str, Any], list[AnswerResult]]:
+    """N interviews at once, each playing `per_session` answers; the combined figures and the answers."""
     pools = {kind: [a for a in corpus.values() if a.category == kind] for kind in ("behavioral", "mmi")}
     groups = []
     for i in range(n):
@@ -150,13 +152,14 @@ async def run_n(
     out["server_cpu_cores"], out["clients_cpu_cores"] = round(server_cores, 2), round(clients_cores, 2)
     out["load_1m"] = round(max(load_before, os.getloadavg()[0]), 2)
     out["missed"] = meets(figures)
-    return out
+    return out, results
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     corpus = {a.name: a for a in build_corpus()}
     frames = camera_frames(CAMERA_LOOP_FRAMES)
     by_n: dict[int, dict[str, Any]] = {}
+    answers_by_n: dict[int, list[dict[str, Any]]] = {}
     best = 0
     packets = vp8_packets(frames)
     with tempfile.TemporaryDirectory(prefix="greenroom-capacity-") as tmp:
@@ -171,11 +174,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         await sign_up(http)
                         for n in range(args.start, args.max + 1):
                             say(f"{n} interview(s) at once, {args.answers_per_session} answers each")
-                            figures = await run_n(
+                            figures, results = await run_n(
                                 n, args.answers_per_session, http, server.url, server.process.pid,
                                 pool, corpus, frames, packets,
                             )
                             by_n[n] = figures
+                            answers_by_n[n] = details(results)
                             say(f"N={n}: {json.dumps(figures)}")
                             if figures["missed"]:
                                 break
@@ -184,6 +188,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     await pool.close()
                     if args.server_log:
                         shutil.copyfile(server.log, args.server_log)
+                    if args.details:
+                        args.details.write_text(json.dumps(answers_by_n, indent=1))
     return {"max_sessions": best, "answers_per_session": args.answers_per_session, "by_n": by_n}
 
 
@@ -193,6 +199,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max", type=int, help="the most interviews at once to try (default 6; 3 with --quick)")
     parser.add_argument("--start", type=int, default=1, help="the fewest interviews at once to try (default 1)")
     parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
+    parser.add_argument("--details", type=Path, help="write each N's per-answer results here as JSON")
     parser.add_argument("--answers-per-session", type=int, help="answers each interview plays (default 4; 2 with --quick)")
     args = parser.parse_args(argv)
     args.max = args.max or (3 if args.quick else 6)

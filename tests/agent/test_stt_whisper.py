@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import subprocess
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from livekit.plugins import silero
 from agent.stt_whisper import (
     WHISPER_SAMPLE_RATE,
     RecognizedUtterance,
+    StreamClock,
     Transcript,
     WhisperEngine,
     WhisperSTT,
@@ -400,3 +402,58 @@ async def test_speech_before_the_interviewers_first_words_is_let_go(
     [heard] = utterances
     assert word_error_rate(QUESTION, heard.text) < MAX_WER, heard.text
     assert turns.answer == heard.text
+
+
+async def push_in_real_time(run: StreamRun, pcm: np.ndarray) -> None:
+    """Pushes 20 ms frames as a microphone would: each once its audio has been spoken."""
+    began = time.monotonic()
+    for i in range(0, len(pcm), PIECE_SAMPLES):
+        await run.push(pcm[i : i + PIECE_SAMPLES])
+        await asyncio.sleep(max(0.0, began + (i + PIECE_SAMPLES) / WHISPER_SAMPLE_RATE - time.monotonic()))
+
+
+async def test_a_speech_start_is_placed_when_it_was_said_though_the_vad_reads_late(
+    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray
+) -> None:
+    # On a busy machine the VAD reads behind real time. A candidate who resumes 2.9 s into the
+    # interviewer's reply must not read as resuming after the 3 s yield window because the VAD
+    # got to their audio late: their start is when its audio arrived, not when it was read.
+    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+    turns.heard_interviewer(time.time())
+    starts: list[tuple[float, float]] = []  # (placed at, noticed at)
+    on_speech_start = turns.on_speech_start
+    turns.on_speech_start = lambda at: starts.append((at, time.time())) or on_speech_start(at)  # type: ignore[method-assign]
+    whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    loop = asyncio.get_running_loop()
+    try:
+        await push_in_real_time(run, silence(1.0))
+        said_at = time.time()
+        # The VAD's inference runs in the loop's default executor: keep all its threads busy.
+        busy = [loop.run_in_executor(None, time.sleep, 0.6) for _ in range(min(32, (os.cpu_count() or 1) + 4))]
+        await push_in_real_time(run, np.concatenate([question, silence(0.5)]))
+        await asyncio.gather(*busy)
+        await run.wait_for(START)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    [(placed_at, noticed_at)] = starts
+    assert noticed_at - said_at > 0.5, "the VAD was not held up: the test shows nothing"
+    assert abs(placed_at - said_at) < 0.2, placed_at - said_at
+
+
+def test_the_stream_clock_maps_stream_time_to_arrival() -> None:
+    clock = StreamClock()
+    for i in range(100):  # 10 ms frames, arriving 10 ms apart from t = 1000 s
+        clock.pushed(0.01, 1000.01 + i * 0.01)
+    assert clock.wall_at(0.5) == pytest.approx(1000.5)
+    assert clock.wall_at(0.005) == pytest.approx(1000.005)
+    assert clock.wall_at(1.5) is None  # not pushed yet
+    clock.reset()
+    assert clock.wall_at(0.5) is None
+    for i in range(3 * StreamClock.KEEP):  # old marks are let go
+        clock.pushed(0.01, 2000.01 + i * 0.01)
+    assert clock.wall_at(0.0) is None
+    last = 3 * StreamClock.KEEP * 0.01
+    assert clock.wall_at(last - 1.0) == pytest.approx(2000.0 + last - 1.0)
