@@ -33,8 +33,11 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 QuestionSource = Literal["bank", "follow_up"]
 UtteranceKind = Literal[
-    "opening", "question", "follow_up", "repeat", "nudge", "mic_check", "wrap_up", "closing", "ended"
+    "opening", "question", "follow_up", "repeat", "nudge", "mic_check", "pleasantry", "wrap_up", "closing", "ended"
 ]
+# Replies to words that answer nothing (a mic check, a greeting back): the words are taken back
+# from the stored answers and the question stands, said again.
+ASIDE_KINDS = frozenset({"mic_check", "pleasantry"})
 Reason = Literal["too_short", "no_example", "no_outcome", "no_reasoning"]
 
 MIN_ANSWER_WORDS = 25
@@ -54,6 +57,7 @@ OPENER_CATEGORY = "behavioral"
 NUDGE_TEXT = "Take your time — would you like me to repeat the question?"
 MIC_CHECK_TEXT = "Yes, I can hear you clearly."
 MIC_CHECK_MAX_WORDS = 10
+PLEASANTRY_MAX_WORDS = 12
 WAIT_TEXT = "Of course, take your time. Go ahead whenever you're ready."
 SKIP_TEXT = "No problem, let's move on."
 WRAP_UP_TEXT = (
@@ -279,6 +283,15 @@ _MIC_CHECK = re.compile(
     r"\b(can you (hear|see) me|(do|did) you hear me|hear me|is (this|it) (on|working)|"
     r"mic(rophone)? check|testing|am i (audible|coming through)|hello)\b"
 )
+# What a candidate says back to the greeting before answering: "Hi, nice to meet you.",
+# "Thanks for having me.", "Good morning! How are you?"
+_PLEASANTRY = re.compile(
+    r"\b(((it's|it is|i'm|i am) )?((so|really|very) )?(nice|good|great|lovely|pleased|glad|happy) to "
+    r"((meet|see) you( too| as well)?|be here)|thank(s| you)( so much| very much)?"
+    r"( for (having me|the opportunity|the invitation|inviting me))?|good (morning|afternoon|evening)|"
+    r"how are you( doing)?( today)?|i'm (good|fine|well|great|doing (well|good|great))|likewise|you too|"
+    r"same here|(hi|hello|hey)( there)?)\b"
+)
 _AFFIRMATIVE = frozenset("yes yeah yep yup sure please ok okay go".split())
 _NEGATIVE = frozenset("no nope nah".split())
 _SENTENCE_END = re.compile(r"[.!?]$")
@@ -298,6 +311,27 @@ def is_mic_check(text: str) -> bool:
     rest = _MIC_CHECK.sub(" ", lowered).split()  # what is said besides the check itself
     substance = [w for w in rest if not is_vocal_filler(w) and w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
     return len(substance) < 2
+
+
+def pleasantry_reply(text: str) -> str | None:
+    """What a courteous interviewer says back to a greeting, thanks or "how are you" that has
+    nothing in it that answers a question; None if `text` is more than that."""
+    words = _words(text)
+    lowered = " ".join(words)
+    if not words or len(words) > PLEASANTRY_MAX_WORDS or not _PLEASANTRY.search(lowered):
+        return None
+    rest = _PLEASANTRY.sub(" ", lowered).split()
+    if any(not is_vocal_filler(w) and w not in _NO_SUBSTANCE_WORDS for w in rest):
+        return None
+    if "how are you" in lowered:
+        return "I'm well, thank you."
+    if re.search(r"\b(meet|see) you\b", lowered):
+        return "Nice to meet you too."
+    if "thank" in lowered:
+        return "It's a pleasure."
+    if (greeting := re.search(r"\bgood (morning|afternoon|evening)\b", lowered)) is not None:
+        return f"Good {greeting.group(1)}."
+    return "Hello."
 
 
 def _expected_criteria(question: Question) -> tuple[Reason, ...]:
@@ -752,6 +786,10 @@ class InterviewScript:
             # They may have missed the question while checking: it is said again, not re-asked.
             self._state = replace(state, awaiting_repeat_answer=False)
             return self._speech((self._speaker(), f"{MIC_CHECK_TEXT} {state.last_prompt}"), kind="mic_check")
+        if (courtesy := pleasantry_reply(answer_transcript)) is not None:
+            # A greeting back, over or just after the question: returned, and the question said again.
+            self._state = replace(state, awaiting_repeat_answer=False)
+            return self._speech((self._speaker(), f"{courtesy} {state.last_prompt}"), kind="pleasantry")
         said = [w for w in words if not is_vocal_filler(w) and w not in _NO_ANSWER_WORDS]
         substance = [w for w in said if w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
         if len(said) < 3 or len(substance) < 2:  # nothing, a mic check, mumbling: not an answer

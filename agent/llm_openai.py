@@ -31,7 +31,7 @@ CONNECT_TIMEOUT_S = 1.0
 MAX_REPLY_TOKENS = 160
 # Utterances spoken word for word: a repeat must be the same question, a nudge or the answer to
 # a mic check is a courtesy.
-VERBATIM_KINDS = frozenset({"repeat", "nudge", "mic_check", "ended"})
+VERBATIM_KINDS = frozenset({"repeat", "nudge", "mic_check", "pleasantry", "ended"})
 _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]*)\s+")
 # A sentence that has ended with the text so far (not "3." of "3.5"): sent on at once, as the
 # model may pause before the next one.

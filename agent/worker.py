@@ -24,6 +24,7 @@ from agent.catalog import PERSONAS, Voice
 from agent.echo import EchoMonitor
 from agent.events import AgentStateChanged, Caption, InterviewerYielded, QuestionAsked, WireEvent
 from agent.interviewer import (
+    ASIDE_KINDS,
     AskedQuestion,
     InterviewPlan,
     InterviewScript,
@@ -456,8 +457,8 @@ class InterviewRunner:
         self._asking = True
         self.turns.confirm_reply()
         self._planner.reply_stands()
-        if utterance.kind == "mic_check" and self._answer is not None:
-            # "Can you hear me?" was answered as a mic check: it is no answer to the question.
+        if utterance.kind in ASIDE_KINDS and self._answer is not None:
+            # "Can you hear me?", "Nice to meet you.": no answer to the question.
             self._writer.submit(ResponseDelete(id=self._answer.response_id, session_id=self.session_id))
         self._answer = None
         self._record_latency()

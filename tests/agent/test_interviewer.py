@@ -30,6 +30,7 @@ from agent.interviewer import (
     assess_answer,
     expected_time_s,
     is_mic_check,
+    pleasantry_reply,
 )
 from agent.question_bank import QuestionBank
 from agent.scripted_llm import InterviewerAgent, ScriptedInterviewerLLM, split_sentences
@@ -336,6 +337,40 @@ async def test_a_mic_check_is_answered_and_the_question_said_again(bank: Questio
 )
 def test_an_answer_that_mentions_hearing_or_testing_is_no_mic_check(said: str) -> None:
     assert not is_mic_check(said)
+
+
+@pytest.mark.parametrize(
+    ("heard", "courtesy"),
+    [("Hello, nice to meet you.", "Nice to meet you too."),
+     ("Hi! It's great to meet you too.", "Nice to meet you too."),
+     ("Thank you so much for having me.", "It's a pleasure."),
+     ("Um, thanks, I'm glad to be here.", "It's a pleasure."),
+     ("Good morning! How are you doing today?", "I'm well, thank you."),
+     ("Hi, I'm good, thanks. How are you?", "I'm well, thank you."),
+     ("Good afternoon.", "Good afternoon."),
+     ("Hey there.", "Hello.")],
+)
+async def test_a_greeting_back_is_returned_and_the_question_said_again(
+    bank: QuestionBank, heard: str, courtesy: str
+) -> None:
+    # Candidates greet the interviewer back after the opening; that is no answer to question 1.
+    async with interview(bank) as iv:
+        first = iv.script.planned_questions[0]
+        assert await iv.say(heard) == f"{courtesy} {first.text}"
+        assert iv.utterances[-1].kind == "pleasantry" and iv.utterances[-1].question is None
+        assert len(iv.script.asked) == 1
+        assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["Thank you. In my last role I led the migration of our billing system to a new provider.",
+     "Nice to meet you. I think the key thing is patient safety.",
+     "Thanks, that is a hard question about ethics.",
+     "I'm good at breaking problems down, and I did that at my last job."],
+)
+def test_an_answer_that_opens_with_a_pleasantry_is_an_answer(said: str) -> None:
+    assert pleasantry_reply(said) is None
 
 
 async def test_a_terse_answer_is_still_an_answer(bank: QuestionBank) -> None:
