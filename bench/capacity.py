@@ -7,6 +7,10 @@ answering from the corpus (bench/answer_corpus.py: thinking pauses of 0.5-4 s, f
 espeak-ng and Piper voices), and measures each answer as turn_taking.py does. A candidate's
 browser encodes its camera on its own machine, so the clients send a clip encoded once
 (VP8, 640x480, 15 fps); the 2 cores are the server's, less the clients' light RTP work.
+By default the N interviews start together, and as their answers are of similar length their
+turns end within a second or two of each other: the worst case for the reply's latency (three
+final transcriptions, second listens and first sentences at once). --stagger S starts
+interview i S*i seconds after the first, as people who do not share a clock would.
 N meets the targets when, over its answers:
 
   false cut-offs (pauses of 3 s or less) <= 3%     talk-over p95 <= 300 ms
@@ -23,7 +27,7 @@ line one JSON object:
 at the first N that misses, or at --max.
 
 Run: .venv/bin/python -m bench.capacity [--quick] [--start N] [--max N] [--answers-per-session K]
-     [--server-log FILE] [--details FILE]
+     [--stagger S] [--server-log FILE] [--details FILE]
 """
 
 from __future__ import annotations
@@ -114,6 +118,7 @@ async def run_n(
     corpus: dict,
     frames: list,
     packets: list[bytes],
+    stagger_s: float = 0.0,
 ) -> tuple[dict[str, Any], list[AnswerResult]]:
     """N interviews at once, each playing `per_session` answers; the combined figures and the answers."""
     pools = {kind: [a for a in corpus.values() if a.category == kind] for kind in ("behavioral", "mmi")}
@@ -122,12 +127,17 @@ async def run_n(
         kind = "mmi" if i % 3 == 2 else "behavioral"  # a mix like the corpus's
         pool_ = pools[kind]
         groups.append((kind, [pool_[(i * per_session + k) % len(pool_)] for k in range(per_session)]))
+
+    async def session_after(delay_s: float, kind: str, answers: list) -> tuple:
+        await asyncio.sleep(delay_s)
+        return await play_session(http, base_url, kind, answers, frames, packets)
+
     wall_offset = time.time() - time.monotonic()
     load_before = os.getloadavg()[0]
     server_before, clients_before = process_cpu_s(server_pid), time.process_time()
     began = time.monotonic()
     outcomes = await asyncio.gather(
-        *(play_session(http, base_url, kind, answers, frames, packets) for kind, answers in groups)
+        *(session_after(i * stagger_s, kind, answers) for i, (kind, answers) in enumerate(groups))
     )
     wall_s = time.monotonic() - began
     server_cores = (process_cpu_s(server_pid) - server_before) / wall_s
@@ -176,7 +186,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                             say(f"{n} interview(s) at once, {args.answers_per_session} answers each")
                             figures, results = await run_n(
                                 n, args.answers_per_session, http, server.url, server.process.pid,
-                                pool, corpus, frames, packets,
+                                pool, corpus, frames, packets, args.stagger,
                             )
                             by_n[n] = figures
                             answers_by_n[n] = details(results)
@@ -190,7 +200,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         shutil.copyfile(server.log, args.server_log)
                     if args.details:
                         args.details.write_text(json.dumps(answers_by_n, indent=1))
-    return {"max_sessions": best, "answers_per_session": args.answers_per_session, "by_n": by_n}
+    return {
+        "max_sessions": best, "answers_per_session": args.answers_per_session, "stagger_s": args.stagger,
+        "by_n": by_n,
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -199,6 +212,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max", type=int, help="the most interviews at once to try (default 6; 3 with --quick)")
     parser.add_argument("--start", type=int, default=1, help="the fewest interviews at once to try (default 1)")
     parser.add_argument("--server-log", type=Path, help="keep the server's log in this file")
+    parser.add_argument(
+        "--stagger", type=float, default=0.0, metavar="S",
+        help="start interview i S*i seconds after the first (default 0: all at once, so turns end together)",
+    )
     parser.add_argument("--details", type=Path, help="write each N's per-answer results here as JSON")
     parser.add_argument("--answers-per-session", type=int, help="answers each interview plays (default 4; 2 with --quick)")
     args = parser.parse_args(argv)

@@ -9,7 +9,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from bench.loopback import free_port, wait_until_answering
 
 STARTUP_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 15.0
@@ -71,12 +72,6 @@ class ServerProcess:
     process: subprocess.Popen  # to stop it the hard way (a crash)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve_process(
     database_url: str,
@@ -110,17 +105,7 @@ def serve_process(
             cwd=REPO,
         )
         try:
-            deadline = time.monotonic() + start_timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise ServerStartError(f"greenroom serve exited early:\n{log.read_text()[-3000:]}")
-                if time.monotonic() > deadline:
-                    raise ServerStartError(f"greenroom serve did not come up:\n{log.read_text()[-3000:]}")
-                try:
-                    if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            wait_until_answering(proc, url + "/openapi.json", log, start_timeout_s, ServerStartError, "greenroom serve")
             yield ServerProcess(url=url, log=log, process=proc)
         finally:
             proc.terminate()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import random
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from bench.loopback import free_port, free_range, wait_until_answering
 
 REPO = Path(__file__).resolve().parent.parent
 LIVEKIT_VERSION = (REPO / "scripts" / "livekit-version").read_text().strip()
@@ -50,31 +48,6 @@ def server_binary() -> Path:
     return path
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _free_udp_range(count: int) -> int:
-    """The first of `count` consecutive UDP ports on 127.0.0.1 that are free right now."""
-    for _ in range(200):
-        start = random.randrange(40000, 60000 - count)
-        sockets = []
-        try:
-            for port in range(start, start + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return start
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise LiveKitStartError(f"no {count} consecutive free UDP ports on 127.0.0.1")
-
-
 def config_yaml(*, port: int, tcp_port: int, udp_start: int, api_key: str, api_secret: str,
                 redis_address: str | None = None, redis_password: str | None = None,
                 webhook_urls: Sequence[str] = ()) -> str:
@@ -109,18 +82,18 @@ def run_livekit(
 ) -> Iterator[LiveKitServer]:
     """Runs livekit-server on loopback until the block ends; waits until it answers HTTP.
 
-    Its ports are probed free just before it starts, from the range outgoing connections take
-    their ports from too: if one is taken in between ("address already in use"), it is started
-    again on new ones.
+    Its ports are probed free just before it starts, below the range outgoing connections use
+    (bench/loopback.py); if another server takes one in between ("address already in use"),
+    it is started again on new ones.
     """
     binary = server_binary()
     work_dir.mkdir(parents=True, exist_ok=True)
     config = work_dir / "livekit.yaml"
     log = work_dir / "livekit.log"
     for attempt in range(1, BIND_ATTEMPTS + 1):
-        port = _free_tcp_port()
+        port = free_port()
         config.write_text(config_yaml(
-            port=port, tcp_port=_free_tcp_port(), udp_start=_free_udp_range(UDP_PORTS),
+            port=port, tcp_port=free_port(), udp_start=free_range(UDP_PORTS, socket.SOCK_DGRAM),
             api_key=api_key, api_secret=api_secret, redis_address=redis_address, redis_password=redis_password,
             webhook_urls=webhook_urls,
         ))
@@ -130,7 +103,7 @@ def run_livekit(
                 stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir,
             )
         try:
-            _wait_until_up(proc, f"http://127.0.0.1:{port}", log)
+            wait_until_answering(proc, f"http://127.0.0.1:{port}", log, STARTUP_TIMEOUT_S, LiveKitStartError, "livekit-server")
         except LiveKitStartError:
             _stop(proc)
             if attempt < BIND_ATTEMPTS and "address already in use" in log.read_text():
@@ -144,21 +117,6 @@ def run_livekit(
         )
     finally:
         _stop(proc)
-
-
-def _wait_until_up(proc: subprocess.Popen, http_url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            raise LiveKitStartError(f"livekit-server exited early:\n{log.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise LiveKitStartError(f"livekit-server did not come up:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(http_url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
 
 
 def _stop(proc: subprocess.Popen) -> None:

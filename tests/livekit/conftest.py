@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit
+from bench.loopback import free_port
 from greenroom.settings import Settings
 
 
@@ -57,9 +58,7 @@ class WebhookedLiveKit:
 def livekit_webhook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebhookedLiveKit]:
     """livekit-server (own key pair) whose webhooks go to 127.0.0.1:<api_port>; a test serves the
     app there (the port is chosen free before the server starts, and left free for the test)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        api_port = probe.getsockname()[1]
+    api_port = free_port()  # left free for minutes: a port outgoing connections never take
     try:
         with run_livekit(
             tmp_path_factory.mktemp("livekit-webhooks"),

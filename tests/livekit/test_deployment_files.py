@@ -47,6 +47,7 @@ from livekit import api, rtc
 import greenroom.cli
 from api.livekit_webhook import WEBHOOK_PATH
 from bench.livekit_server import LiveKitStartError, server_binary
+from bench.loopback import free_port
 from greenroom.settings import Settings
 
 if TYPE_CHECKING:
@@ -82,18 +83,6 @@ TEST_ONLY_PACKAGES = {"pytest", "pytest-asyncio", "playwright", "schemathesis", 
 
 
 # ---------------------------------------------------------------- shared helpers
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _livekit_config() -> dict[str, Any]:
@@ -512,7 +501,7 @@ def test_the_keys_come_from_the_environment_only(
     config = _livekit_config()
     assert "keys" not in config and "key_file" not in config and "api_key" not in config["webhook"]
     # Without LIVEKIT_KEYS, or without the webhook's key, the server refuses to start.
-    moved = {("port",): _free_tcp_port(), ("rtc", "tcp_port"): _free_tcp_port(), ("turn", "udp_port"): _free_udp_port()}
+    moved = {("port",): free_port(), ("rtc", "tcp_port"): free_port(), ("turn", "udp_port"): free_port(socket.SOCK_DGRAM)}
     local = _on_loopback(config, redis_address=redis_server.address, webhook_url="http://127.0.0.1:9/", ports=moved)
     path = tmp_path / "livekit.yaml"
     path.write_text(yaml.safe_dump(local))
@@ -598,7 +587,7 @@ async def test_a_second_node_shares_the_rooms_through_redis(
 ) -> None:
     # A second host, played on this one: its listening ports move; the media ranges are taken
     # port by port as peers come, so both nodes can share them.
-    moved = {("port",): _free_tcp_port(), ("rtc", "tcp_port"): _free_tcp_port(), ("turn", "udp_port"): _free_udp_port()}
+    moved = {("port",): free_port(), ("rtc", "tcp_port"): free_port(), ("turn", "udp_port"): free_port(socket.SOCK_DGRAM)}
     local = _on_loopback(_livekit_config(), redis_address=redis_server.address,
                          webhook_url=f"http://127.0.0.1:{webhook_inbox.port}{urlsplit(config_url()).path}",
                          ports=moved)

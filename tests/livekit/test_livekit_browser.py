@@ -25,7 +25,8 @@ from livekit import api
 
 from api.livekit_webhook import WEBHOOK_PATH
 import bench.livekit_server
-from bench.live_server import ServerStartError, free_port, serve_process
+from bench.live_server import ServerStartError, serve_process
+from bench.loopback import free_port
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit
 from tests.e2e.conftest import (  # noqa: F401 - browser_factory is a fixture
     ANSWER_TEXT,

@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from bench.loopback import free_port
 from db import sessions as db_sessions
 from greenroom.settings import Settings
 from tests.livekit.test_livekit_agent import new_session
@@ -27,12 +28,6 @@ READY_WITHIN_S = 60.0  # imports and migrations, on a busy 2-core machine (not w
 VOICE_LIBRARIES = ("onnxruntime", "ctranslate2", "mediapipe")
 HEARTBEAT_S = 0.5
 GRACE_S = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -56,7 +51,7 @@ def serve_env(livekit_settings: Settings, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def serve(serve_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
     """`greenroom serve` as a deployment runs it; stopped after the test."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
