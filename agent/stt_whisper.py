@@ -354,6 +354,9 @@ CHUNK_PAUSE_S = 0.15
 VOICED_PROBABILITY = 0.5
 TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
 HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
+# A pause ends only once the VAD has read its audio; a VAD further behind than this (or audio
+# that stopped arriving) no longer holds the turn open.
+MAX_VAD_LAG_S = 1.0
 
 
 class WhisperSTT(stt.STT):
@@ -476,10 +479,20 @@ class _WhisperStream(stt.RecognizeStream):
         super().__init__(stt=stt, conn_options=conn_options)
         self._whisper = stt
         self._speech_seq = 0  # counts VAD speech starts; a newer one cancels a pending end
+        # Times here are when the audio was spoken (the stream clock), not when the VAD read it;
+        # `_heard_to`: up to when it has read.
+        self._clock = StreamClock()
+        self._heard_to = 0.0
+
+    def _spoken_at(self, stream_s: float, fallback: float) -> float:
+        """When the audio at `stream_s` of the VAD's stream was spoken; `fallback` if unknown (an
+        event from before a flush maps onto the new stream, so never in the future)."""
+        at = self._clock.wall_at(stream_s)
+        return at if at is not None and at <= time.time() else fallback
 
     async def _run(self) -> None:
         vad_stream = self._whisper._vad.stream()
-        clock = StreamClock()
+        clock = self._clock
 
         async def forward_input() -> None:
             async for item in self._input_ch:
@@ -505,16 +518,14 @@ class _WhisperStream(stt.RecognizeStream):
             previous: np.ndarray | None = None  # the utterance before, for a second listen
             speech_start_at = 0.0  # this utterance's, on the wall clock
             async for ev in vad_stream:
+                self._heard_to = self._spoken_at(ev.timestamp, time.time())
                 if ev.type == VADEventType.START_OF_SPEECH:
                     in_speech = True
                     self._speech_seq += 1
                     utterance, committed, chunks, chunk_offsets = list(ev.frames), 0, [], []
                     voiced_since_cut, speculative = True, None
                     last_voiced = len(utterance)
-                    now = time.time()
-                    began = clock.wall_at(ev.timestamp - ev.speech_duration)
-                    # (an event from before a flush maps onto the new stream: not in the future)
-                    speech_start_at = began if began is not None and began <= now else now - ev.speech_duration
+                    speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
                     if self._whisper.turns is not None:
                         self._whisper.turns.on_speech_start(speech_start_at)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
@@ -596,7 +607,9 @@ class _WhisperStream(stt.RecognizeStream):
         audio: np.ndarray,
         ending: np.ndarray,
     ) -> None:
-        ended_at = time.time() - ev.silence_duration - ev.inference_duration
+        ended_at = self._spoken_at(
+            ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
+        )
         started = time.perf_counter()
         parts = [await c for c in chunks]
         final_ms = (time.perf_counter() - started) * 1000.0
@@ -641,10 +654,11 @@ class _WhisperStream(stt.RecognizeStream):
         assert turns is not None
 
         async def silent_until(at: float) -> bool:
-            while time.time() < at:
+            # until `at` has passed and the VAD has read the audio up to it (or fallen too far behind)
+            while time.time() < at or (self._heard_to < at and time.time() < at + MAX_VAD_LAG_S):
                 if speech_seq != self._speech_seq or not turns.still_pausing(decision):
                     return False
-                await asyncio.sleep(min(HOLD_POLL_S, max(0.0, at - time.time())))
+                await asyncio.sleep(min(HOLD_POLL_S, max(0.01, at - time.time())))
             return speech_seq == self._speech_seq and turns.still_pausing(decision)
 
         settings = turns.settings

@@ -29,7 +29,7 @@ from agent.stt_whisper import (
     is_spoken,
     resolve_model,
 )
-from agent.turn_taking import TurnTaker, TurnTakingSettings
+from agent.turn_taking import PauseDecision, TurnTaker, TurnTakingSettings, read_answer
 from tests.words import word_error_rate
 
 ESPEAK = Path("/usr/bin/espeak-ng")
@@ -457,3 +457,42 @@ def test_the_stream_clock_maps_stream_time_to_arrival() -> None:
     assert clock.wall_at(0.0) is None
     last = 3 * StreamClock.KEEP * 0.01
     assert clock.wall_at(last - 1.0) == pytest.approx(2000.0 + last - 1.0)
+
+
+def hold_up_the_default_executor(loop: asyncio.AbstractEventLoop, seconds: float) -> list[asyncio.Future[None]]:
+    """Keeps every thread of the loop's default executor (where the VAD infers) busy."""
+    return [loop.run_in_executor(None, time.sleep, seconds) for _ in range(min(32, (os.cpu_count() or 1) + 4))]
+
+
+async def test_a_pause_ends_only_once_the_vad_has_read_it(vad: silero.VAD, question: np.ndarray, thanks: np.ndarray) -> None:
+    # The VAD falls behind just as a pause is held (the machine got busy), and the candidate
+    # resumes before the hold runs out. The turn must not end on the wall clock alone: the
+    # resumption is in audio the VAD has not read yet.
+    hold_s, pause_s, busy_s = 0.9, 0.7, 1.0
+    loop = asyncio.get_running_loop()
+    busy: list[asyncio.Future[None]] = []
+
+    class FixedHold(TurnTaker):
+        async def decide(self, text, speech_end_at, tail_pcm16k, ending=None):  # type: ignore[no-untyped-def]
+            if not busy:  # the first pause: the machine gets busy as it is held
+                busy.extend(hold_up_the_default_executor(loop, busy_s))
+            self._last = PauseDecision(speech_end_at, hold_s, read_answer(text, None), None)
+            return self._last
+
+    engine = GatedEngine()
+    engine.gate.set()
+    turns = FixedHold(TurnTakingSettings(), question=lambda: None)
+    turns.heard_interviewer(time.time())
+    whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        await push_in_real_time(run, np.concatenate([silence(0.5), question, silence(pause_s)]))
+        await push_in_real_time(run, np.concatenate([thanks, silence(0.3)]))
+        await asyncio.gather(*busy)
+        await run.wait_for(START, count=2)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert busy, "no pause was decided: the test shows nothing"
+    assert run.turn_events[: run.turn_events.index(START, 1) + 1].count(END) == 0, run.turn_events
