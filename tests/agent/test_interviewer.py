@@ -314,16 +314,28 @@ async def test_mumbling_is_not_taken_for_an_answer(bank: QuestionBank, heard: st
 
 
 @pytest.mark.parametrize(
-    "heard",
-    ["Testing, one, two, three.", "Can you hear me?", "Hello? Is this on?", "Hello? Hello?",
-     "Um, hi, can you hear me okay?", "Is this working?", "Sorry, am I coming through?"],
+    ("heard", "reply", "kind"),
+    [(heard, MIC_CHECK_TEXT, "mic_check") for heard in (
+        "Testing, one, two, three.", "Can you hear me?", "Hello? Is this on?", "Hello? Hello?",
+        "Um, hi, can you hear me okay?", "Is this working?", "Sorry, am I coming through?")]
+    # Candidates greet the interviewer back after the opening; that is no answer to question 1.
+    + [(heard, reply, "pleasantry") for heard, reply in (
+        ("Hello, nice to meet you.", "Nice to meet you too."),
+        ("Hi! It's great to meet you too.", "Nice to meet you too."),
+        ("Thank you so much for having me.", "It's a pleasure."),
+        ("Um, thanks, I'm glad to be here.", "It's a pleasure."),
+        ("Good morning! How are you doing today?", "I'm well, thank you."),
+        ("Hi, I'm good, thanks. How are you?", "I'm well, thank you."),
+        ("Good afternoon.", "Good afternoon."),
+        ("Hey there.", "Hello."))],
 )
-async def test_a_mic_check_is_answered_and_the_question_said_again(bank: QuestionBank, heard: str) -> None:
+async def test_a_mic_check_or_greeting_is_answered_and_the_question_said_again(
+    bank: QuestionBank, heard: str, reply: str, kind: str
+) -> None:
     async with interview(bank) as iv:
         first = iv.script.planned_questions[0]
-        reply = await iv.say(heard)
-        assert reply == f"{MIC_CHECK_TEXT} {first.text}"
-        assert iv.utterances[-1].kind == "mic_check" and iv.utterances[-1].question is None
+        assert await iv.say(heard) == f"{reply} {first.text}"
+        assert iv.utterances[-1].kind == kind and iv.utterances[-1].question is None
         assert len(iv.script.asked) == 1
         # The interview goes on as before: the next answer is answered, not taken for a "yes".
         assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
@@ -337,29 +349,6 @@ async def test_a_mic_check_is_answered_and_the_question_said_again(bank: Questio
 )
 def test_an_answer_that_mentions_hearing_or_testing_is_no_mic_check(said: str) -> None:
     assert not is_mic_check(said)
-
-
-@pytest.mark.parametrize(
-    ("heard", "courtesy"),
-    [("Hello, nice to meet you.", "Nice to meet you too."),
-     ("Hi! It's great to meet you too.", "Nice to meet you too."),
-     ("Thank you so much for having me.", "It's a pleasure."),
-     ("Um, thanks, I'm glad to be here.", "It's a pleasure."),
-     ("Good morning! How are you doing today?", "I'm well, thank you."),
-     ("Hi, I'm good, thanks. How are you?", "I'm well, thank you."),
-     ("Good afternoon.", "Good afternoon."),
-     ("Hey there.", "Hello.")],
-)
-async def test_a_greeting_back_is_returned_and_the_question_said_again(
-    bank: QuestionBank, heard: str, courtesy: str
-) -> None:
-    # Candidates greet the interviewer back after the opening; that is no answer to question 1.
-    async with interview(bank) as iv:
-        first = iv.script.planned_questions[0]
-        assert await iv.say(heard) == f"{courtesy} {first.text}"
-        assert iv.utterances[-1].kind == "pleasantry" and iv.utterances[-1].question is None
-        assert len(iv.script.asked) == 1
-        assert (await iv.say(STAR_ANSWER)).endswith(iv.script.planned_questions[1].text)
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ from livekit import api, rtc
 import greenroom.cli
 from api.livekit_webhook import WEBHOOK_PATH
 from bench.livekit_server import LiveKitStartError, server_binary
-from bench.loopback import free_port
+from bench.loopback import free_port, wait_until_answering
 from greenroom.settings import Settings
 
 if TYPE_CHECKING:
@@ -390,18 +390,10 @@ def _run_node(binary: Path, work_dir: Path, name: str, config: dict[str, Any], e
         proc = subprocess.Popen([str(binary), "--config", str(config_path)], env=env,
                                 stdout=log_file, stderr=subprocess.STDOUT, cwd=work_dir)
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"livekit-server ({name}) exited:\n{log.read_text()[-3000:]}", pytrace=False)
-            if time.monotonic() > deadline:
-                pytest.fail(f"livekit-server ({name}) did not come up:\n{log.read_text()[-3000:]}", pytrace=False)
-            try:
-                if httpx.get(http_url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        try:
+            wait_until_answering(proc, http_url, log, STARTUP_TIMEOUT_S, LiveKitStartError, f"livekit-server ({name})")
+        except LiveKitStartError as error:
+            pytest.fail(str(error), pytrace=False)
         yield Node(config, config_path, env, http_url, f"ws://127.0.0.1:{config['port']}", proc, log)
     finally:
         proc.terminate()
