@@ -59,6 +59,7 @@ WRITES_SETTLE_S = 10.0
 YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
 GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
+QUESTIONS_AHEAD = 2  # planned questions kept synthesised ahead of the one being asked
 
 
 @dataclass(slots=True)
@@ -287,6 +288,7 @@ class InterviewRunner:
         self._answer: OpenAnswer | None = None
         self._withdraw_next: float | None = None  # when a reply not yet made was withdrawn
         self._prompts_said = 0
+        self._questions_ahead: tuple[SpokenPart, ...] = ()  # the planned ones, in asking order (start)
         # Captions follow the voice: what is being said is captioned once its first sound
         # plays, so a reply stopped before that (the candidate spoke first) is never shown.
         # Its captions wait here until then; None: it is playing, captions go out at once.
@@ -358,18 +360,35 @@ class InterviewRunner:
         live = await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
         if live is not None and live.started_at is not None:
             await self._resume_stored_questions(live.started_at)
-        # Lines the interviewer will say for sure are synthesised ahead, off the event loop,
-        # so a reply's first sentence usually costs no synthesis at all.
+        # Lines the interviewer will say for sure are synthesised ahead, on the voice's background
+        # lane, so a reply's first sentence usually costs no synthesis at all: at once the lines
+        # every interview shares (acknowledgements, prompts, the closing), and the planned
+        # questions a few ahead of the one being asked (_on_question_asked), not all at the start.
         # Read here, on the loop: the script is not to be touched from the prewarming thread.
-        self._spawn(self._on_piper(self._prewarm_speech, self.script.prepared_speech))
+        speech = self.script.prepared_speech
+        planned = {q.text for q in self.script.planned_questions}
+        self._questions_ahead = tuple(part for part in speech if part.text in planned)
+        prompts = tuple(SpokenPart(self._plan.persona_id, line) for line in GENTLE_PROMPTS)
+        shared = tuple(part for part in speech if part.text not in planned)
+        self._synthesise_ahead((*shared, *prompts, *self._questions_ahead[:QUESTIONS_AHEAD]))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
-    def _prewarm_speech(self, speech: tuple[SpokenPart, ...]) -> None:
-        """Synthesises the lines the interviewers will say for sure, each in its speaker's voice,
-        in the order they come (a panel's opening first, whoever says it)."""
-        prompts = tuple(SpokenPart(self._plan.persona_id, line) for line in GENTLE_PROMPTS)
-        for part in (*speech, *prompts):
+    def _synthesise_ahead(self, parts: tuple[SpokenPart, ...]) -> None:
+        if parts:
+            loop = asyncio.get_running_loop()
+            self._spawn(loop.run_in_executor(self._piper.ahead_executor, self._prewarm_speech, parts))
+
+    def _prewarm_speech(self, parts: tuple[SpokenPart, ...]) -> None:
+        """Synthesises lines to be said later, each in its speaker's voice, in order (blocking)."""
+        for part in parts:
             self._piper.prewarm([part.text], PERSONAS[part.persona].voice)
+
+    def _on_question_asked(self, text: str) -> None:
+        """Keeps the planned questions after this one synthesised ahead."""
+        texts = [part.text for part in self._questions_ahead]
+        if text in texts:
+            index = texts.index(text) + 1
+            self._synthesise_ahead(self._questions_ahead[index : index + QUESTIONS_AHEAD])
 
     async def _resume_stored_questions(self, session_started_at: datetime) -> None:
         """Continues from the questions an earlier run of this session stored (e.g. before a
@@ -424,7 +443,7 @@ class InterviewRunner:
             logger.warning("usage counters not stored", extra={"session_id": str(self.session_id)})
 
     def _on_piper(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Blocking Piper work, on the voice engine's own threads."""
+        """Blocking Piper work that a reply soon waits on, on the voice's spoken lane."""
         return asyncio.get_running_loop().run_in_executor(self._piper.executor, fn, *args)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -469,6 +488,7 @@ class InterviewRunner:
         if q is None:
             return
         self._current_seq = q.seq
+        self._on_question_asked(q.text)
         # A question asked again (a repeat, or the one left unanswered before a restart) keeps
         # its stored row: only a new seq is written.
         if q.seq not in self._question_ids:

@@ -21,7 +21,8 @@ A few dozen pauses cannot show a rate of 3%: one cut-off in 20 reads as 5%. So t
 target counts as missed only when the data rule it out, when the 95% Wilson interval of the
 rate lies wholly above 3% (the rate and its interval are printed either way).
 
-Prints, per N, those figures and the CPU the server and the clients used, and on the last
+Prints, per N, those figures, how long the slowest candidate waited for the greeting once
+connected (opening_ms_max, not a target), and the CPU the server and the clients used, and on the last
 line one JSON object:
 {"max_sessions": the largest N that met every target (0: none did), "by_n": {...}}. It stops
 at the first N that misses, or at --max.
@@ -143,12 +144,12 @@ async def run_n(
     server_cores = (process_cpu_s(server_pid) - server_before) / wall_s
     clients_cores = (time.process_time() - clients_before) / wall_s
     results: list[AnswerResult] = []
-    for session_id, played, _left in outcomes:
-        stored = await fetch_stored(pool, http, session_id)
-        for r in played:
+    for session in outcomes:
+        stored = await fetch_stored(pool, http, session.session_id)
+        for r in session.results:
             r.stored = compare(r.played, stored, wall_offset)
-        results += played
-        await http.delete(f"/v1/sessions/{session_id}")
+        results += session.results
+        await http.delete(f"/v1/sessions/{session.session_id}")
     figures = {**turn_figures(results), **stored_figures(results)}
     keep = (
         "answers", "pauses", "pauses_le3s", "cutoffs_le3s", "false_cutoff_rate_le3s", "talk_over_ms_p95",
@@ -159,6 +160,9 @@ async def run_n(
     out["false_cutoff_rate_le3s_ci95"] = [
         round(x, 3) for x in wilson_interval(figures["cutoffs_le3s"], figures["pauses_le3s"])
     ]
+    # How long each candidate waited for the greeting once connected (the interviews start
+    # together: their openings and their prewarming fall in the same seconds).
+    out["opening_ms_max"] = round(max(session.opening_ms for session in outcomes))
     out["server_cpu_cores"], out["clients_cpu_cores"] = round(server_cores, 2), round(clients_cores, 2)
     out["load_1m"] = round(max(load_before, os.getloadavg()[0]), 2)
     out["missed"] = meets(figures)

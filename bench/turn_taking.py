@@ -288,6 +288,14 @@ async def play_answer(
     return Played(answer, session_id, start, end, voiced, reply_at, questions)
 
 
+@dataclass(slots=True)
+class PlayedSession:
+    session_id: str
+    results: list[AnswerResult]
+    left: list[CorpusAnswer]  # answers not played because the interview ended first
+    opening_ms: float  # from the media connecting to the interviewer's first audio
+
+
 async def play_session(
     http: httpx.AsyncClient,
     base_url: str,
@@ -295,10 +303,9 @@ async def play_session(
     answers: list[CorpusAnswer],
     frames: Sequence[np.ndarray],
     packets: Sequence[bytes] | None = None,
-) -> tuple[str, list[AnswerResult], list[CorpusAnswer]]:
+) -> PlayedSession:
     """Schedule a session, join it and play the answers (the camera sends `packets`, the frames
-    encoded ahead, if given); returns (session id, results, answers left unplayed because the
-    interview ended first)."""
+    encoded ahead, if given)."""
     response = await http.post("/v1/sessions", json={**SESSION_KINDS[kind], **SESSION_COMMON})
     response.raise_for_status()
     session_id, room = response.json()["session"]["id"], response.json()["room"]
@@ -310,9 +317,10 @@ async def play_session(
         await client.join(room["token"])
         microphone = Microphone()
         voice = await client.publish(microphone, camera=Camera(frames, packets=packets), timeout=CONNECT_TIMEOUT_S)
+        connected = time.monotonic()
         question = await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
         say(f"session {session_id[:8]} ({kind}): joined; question {question['seq']}")
-        await voice.first_voice_after(0.0, timeout=FIRST_QUESTION_TIMEOUT_S)
+        opening_ms = (await voice.first_voice_after(0.0, timeout=FIRST_QUESTION_TIMEOUT_S) - connected) * 1000.0
         while left:
             try:
                 played = await play_answer(client, microphone, voice, left[0], session_id)
@@ -326,7 +334,7 @@ async def play_session(
         await http.post(f"/v1/sessions/{session_id}/end")
     finally:
         await client.close()
-    return session_id, results, left
+    return PlayedSession(session_id, results, left, opening_ms)
 
 
 def log_answer(result: AnswerResult, n: int) -> None:
@@ -724,7 +732,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 say(f"serving on {base_url}; {len(answers)} answers in {len(queue)} sessions")
                 while queue:
                     kind, group = queue.pop(0)
-                    session_id, played, left = await play_session(http, base_url, kind, group, frames)
+                    session = await play_session(http, base_url, kind, group, frames)
+                    session_id, played, left = session.session_id, session.results, session.left
                     sessions += 1
                     if left and played:  # the interview ended early: the rest go to a new session
                         closed_early += 1

@@ -141,6 +141,23 @@ async def test_prewarmed_sentences_come_from_the_cache(engine: CountingPiperEngi
     assert samples_of(frames).size > engine.sample_rate * 0.5
 
 
+async def test_speech_is_not_queued_behind_lines_synthesised_ahead(
+    engine: CountingPiperEngine, piper: PiperTTS
+) -> None:
+    """Three interviews starting together once queued all their planned questions ahead of their
+    greetings (a 25 s wait for the third). Lines synthesised ahead have a lane of their own."""
+    numbers = "two three four five six seven eight nine ten eleven twelve thirteen".split()
+    ahead_lines = [f"For question {n}, tell me about a time you led a project under real pressure." for n in numbers]
+    loop = asyncio.get_running_loop()
+    ahead = [loop.run_in_executor(engine.ahead_executor, engine.prewarm, [line]) for line in ahead_lines]
+    await asyncio.sleep(0.05)  # the first of them is being synthesised
+    frames = await synthesize(piper, "Hello, I am the interviewer who speaks while the others wait.")
+    pending = sum(not job.done() for job in ahead)
+    await asyncio.gather(*ahead)
+    assert samples_of(frames).size > engine.sample_rate * 0.5
+    assert pending >= len(ahead_lines) // 2, f"the greeting waited for {len(ahead_lines) - pending} lines ahead"
+
+
 # -- persona voices ------------------------------------------------------------------
 
 # Two sentences: Piper's output varies a little from one synthesis to the next, and the
