@@ -93,20 +93,23 @@ async def test_sweep_purges_expired_sign_ins(pool: asyncpg.Pool) -> None:
 
 
 async def _expired_session(pool: asyncpg.Pool) -> tuple[UUID, UUID]:
+    """A session past its retention, with a question; written in one transaction, so that a
+    sweep running meanwhile finds both rows or neither (it once deleted the session between them)."""
     user_id = await make_user(pool)
-    sid = await pool.fetchval(
-        """
-        INSERT INTO sessions (user_id, role_track, round_type, difficulty, duration_min, persona,
-                              created_at, retention_days, retain_until)
-        VALUES ($1, 'general', 'behavioral', 'easy', 10, 'alex',
-                now() - interval '8 days', 7, now() - interval '1 day')
-        RETURNING id
-        """,
-        user_id,
-    )
-    await pool.execute(
-        "INSERT INTO questions (session_id, seq, text, source, persona) VALUES ($1, 1, 'Why?', 'bank', 'alex')", sid
-    )
+    async with pool.acquire() as conn, conn.transaction():
+        sid = await conn.fetchval(
+            """
+            INSERT INTO sessions (user_id, role_track, round_type, difficulty, duration_min, persona,
+                                  created_at, retention_days, retain_until)
+            VALUES ($1, 'general', 'behavioral', 'easy', 10, 'alex',
+                    now() - interval '8 days', 7, now() - interval '1 day')
+            RETURNING id
+            """,
+            user_id,
+        )
+        await conn.execute(
+            "INSERT INTO questions (session_id, seq, text, source, persona) VALUES ($1, 1, 'Why?', 'bank', 'alex')", sid
+        )
     return user_id, sid
 
 
@@ -126,6 +129,7 @@ async def test_the_app_sweeps_periodically_and_stops_at_shutdown(settings: Setti
         async with asyncio.timeout(5):
             while await pool.fetchval("SELECT count(*) FROM sessions WHERE id = $1", sid):
                 await asyncio.sleep(0.02)
+        assert await pool.fetchval("SELECT count(*) FROM questions WHERE session_id = $1", sid) == 0
         tasks = {t.get_name() for t in asyncio.all_tasks()}
         assert "retention-sweeps" in tasks
     await asyncio.sleep(0)
