@@ -370,7 +370,10 @@ class InterviewRunner:
         self._questions_ahead = tuple(part for part in speech if part.text in planned)
         prompts = tuple(SpokenPart(self._plan.persona_id, line) for line in GENTLE_PROMPTS)
         shared = tuple(part for part in speech if part.text not in planned)
-        self._synthesise_ahead((*shared, *prompts, *self._questions_ahead[:QUESTIONS_AHEAD]))
+        # The question the opening asks is being synthesised on the spoken lane right now.
+        opening = " ".join(part.text for part in self.script.opening_preview().spoken)
+        first = tuple(part for part in self._questions_ahead if part.text not in opening)[:QUESTIONS_AHEAD]
+        self._synthesise_ahead((*shared, *prompts, *first))
         await self.agent_session.start(InterviewerAgent(self._plan), record=False)
 
     def _synthesise_ahead(self, parts: tuple[SpokenPart, ...]) -> None:
