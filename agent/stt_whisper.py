@@ -352,6 +352,15 @@ class RecognizedUtterance:
 CHUNK_MIN_S = 0.8
 CHUNK_PAUSE_S = 0.15
 VOICED_PROBABILITY = 0.5
+# A cough, a sigh, a breath, a creaking chair: the VAD takes some of them for speech, briefly,
+# and Whisper writes words for them ("Thank you.", "I'm going to take a few minutes.", "one.").
+# Speech that is faint to the VAD (under 0.2 s voiced, or never clearly voiced) and whose words
+# Whisper is unsure of is such a sound. Measured on the corpus with bench/room_sounds.py: words
+# had at least 0.22 s voiced and a peak of 0.92; the sounds the VAD took for speech, 0.19 s
+# (median 0.06 s) and 0.67 (median).
+SOUND_MAX_VOICED_S = 0.2
+SOUND_MAX_PEAK = 0.8
+SURE_WORD_PROBABILITY = 0.5  # geometric mean of the words' probabilities
 TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
 HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
 # A pause ends only once the VAD has read its audio; a VAD further behind than this (or audio
@@ -517,6 +526,7 @@ class _WhisperStream(stt.RecognizeStream):
             speculative: tuple[int, asyncio.Task[Transcript]] | None = None
             previous: np.ndarray | None = None  # the utterance before, for a second listen
             speech_start_at = 0.0  # this utterance's, on the wall clock
+            voiced_s, peak = 0.0, 0.0  # how clearly this utterance is speech, to the VAD
             async for ev in vad_stream:
                 self._heard_to = self._spoken_at(ev.timestamp, time.time())
                 if ev.type == VADEventType.START_OF_SPEECH:
@@ -525,6 +535,7 @@ class _WhisperStream(stt.RecognizeStream):
                     utterance, committed, chunks, chunk_offsets = list(ev.frames), 0, [], []
                     voiced_since_cut, speculative = True, None
                     last_voiced = len(utterance)
+                    voiced_s, peak = 0.0, ev.probability
                     speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
                     if self._whisper.turns is not None:
                         self._whisper.turns.on_speech_start(speech_start_at)
@@ -533,7 +544,9 @@ class _WhisperStream(stt.RecognizeStream):
                     utterance.extend(ev.frames)
                     voiced = ev.probability >= VOICED_PROBABILITY
                     voiced_since_cut |= voiced
+                    peak = max(peak, ev.probability)
                     if voiced:
+                        voiced_s += sum(f.duration for f in ev.frames)
                         speculative = None  # they went on: that tail is not the end
                         last_voiced = len(utterance)
                     # One transcription in flight at most: a busy recogniser takes a longer
@@ -580,6 +593,7 @@ class _WhisperStream(stt.RecognizeStream):
                                 self._speech_seq,
                                 samples,
                                 ending,
+                                faint=voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK,
                             ),
                             name="whisper-finalize",
                         )
@@ -606,6 +620,8 @@ class _WhisperStream(stt.RecognizeStream):
         speech_seq: int,
         audio: np.ndarray,
         ending: np.ndarray,
+        *,
+        faint: bool = False,
     ) -> None:
         ended_at = self._spoken_at(
             ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
@@ -614,6 +630,10 @@ class _WhisperStream(stt.RecognizeStream):
         parts = [await c for c in chunks]
         final_ms = (time.perf_counter() - started) * 1000.0
         text, words = _join(parts, offsets)
+        sound = faint and not _sure_of(words)
+        if sound:
+            logger.debug("a sound, not speech", extra={"words": len(words)})
+            text, words = "", []
         turns = self._whisper.turns
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
@@ -641,8 +661,13 @@ class _WhisperStream(stt.RecognizeStream):
             if speech_seq == self._speech_seq:
                 self._end_turn(ended_at)
             return
-        if speech_seq != self._speech_seq or not (text or turns.answer):
-            return  # they went on already, or nothing has been said to end a turn on
+        if speech_seq != self._speech_seq:
+            return  # they went on already
+        if sound and (paused := turns.on_sound()) is not None:
+            await self._hold(paused, speech_seq)  # the pause it interrupted runs on
+            return
+        if not (text or turns.answer):
+            return  # nothing has been said to end a turn on
         tail = _pcm16(audio[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
         decision = await turns.decide(text, ended_at, tail, ending)
         await self._hold(decision, speech_seq)
@@ -707,6 +732,14 @@ class _WhisperStream(stt.RecognizeStream):
                     alternatives=[stt.SpeechData(language=LanguageCode("en"), text=text)],
                 )
             )
+
+
+def _sure_of(words: Sequence[Word]) -> bool:
+    """Whether Whisper is sure of these words (the geometric mean of their probabilities)."""
+    if not words:
+        return False
+    log_mean = sum(math.log(max(w.probability, 1e-6)) for w in words) / len(words)
+    return math.exp(log_mean) >= SURE_WORD_PROBABILITY
 
 
 def _duration(frames: Sequence[rtc.AudioFrame]) -> float:

@@ -343,6 +343,8 @@ class TurnTaker:
         self._ended_at: float | None = None  # when the turn was ended, until the reply is confirmed
         self._reply_started_at: float | None = None
         self._first_voice_at: float | None = None  # when the interviewer was first heard
+        # Takes back the last speech start, should that speech prove to be a sound (on_sound).
+        self._undo_start: Callable[[], None] | None = None
         self.yields = 0
 
     # -- the candidate's side (from the STT stream) ---------------------------------------
@@ -361,10 +363,13 @@ class TurnTaker:
         """The candidate started speaking at `at`; True if the interviewer must yield."""
         since_reply = None if self._reply_started_at is None else round(at - self._reply_started_at, 2)
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
+        answer_started_at, last = self._answer_started_at, self._last
+        self._undo_start = lambda: self._restore(answer_started_at, last)
         if self._answer_started_at is None and not self.before_the_interviewer(at):
             self._answer_started_at = at
-        last, self._last = self._last, None
+        self._last = None
         if self._ended_at is not None:
+            self._undo_start = None  # a yield is not taken back: the reply is already withdrawn
             window_end = (self._reply_started_at or at) + self.settings.yield_window_s
             if at <= window_end and self._is_echo():
                 logger.info("speech start ignored: it is the interviewer's own voice coming back")
@@ -391,11 +396,28 @@ class TurnTaker:
             self.habits.add(last.reading.state, max(0.0, at - last.speech_end_at))
         return False
 
+    def on_sound(self) -> PauseDecision | None:
+        """The speech that started last was a sound, not words (a cough, a sigh, a chair): as
+        if it had not happened. Returns the pause it interrupted, which runs on from where it
+        began (None if none was running)."""
+        undo, self._undo_start = self._undo_start, None
+        if undo is None:
+            return None
+        undo()
+        return self._last
+
+    def _restore(self, answer_started_at: float | None, last: PauseDecision | None) -> None:
+        if last is not None and self.habits.resumed[last.reading.state]:
+            self.habits.resumed[last.reading.state].pop()  # it was not a resumption
+        self._answer_started_at = answer_started_at
+        self._last = last
+
     async def decide(
         self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None, ending: np.ndarray | None = None
     ) -> PauseDecision:
         """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
         `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
+        self._undo_start = None  # the speech was words: its start stands
         if text:
             self._parts.append(text)
         question = self._question()

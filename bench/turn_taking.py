@@ -81,7 +81,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,7 @@ from api.consent import CONSENT_VERSION  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus, pause_bucket, plan  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
+from bench.room_sounds import add_room  # noqa: E402
 from bench.rtc_client import FRAME_S, Camera, ClientError, Microphone, RoomClient, Speech, VoiceListener  # noqa: E402
 from bench.rtc_client import SAMPLE_RATE as MIC_RATE  # noqa: E402
 from bench.speech_media import SAMPLE_RATE as CLIP_RATE  # noqa: E402
@@ -232,6 +233,16 @@ def sessions_for(answers: Sequence[CorpusAnswer]) -> list[tuple[str, list[Corpus
         n = -(-len(group) // MAX_ANSWERS_PER_SESSION)  # sessions needed, filled evenly
         out += [(kind, group[i::n]) for i in range(n)] if n else []
     return out
+
+
+def in_a_room(answer: CorpusAnswer) -> CorpusAnswer:
+    """The answer as a microphone in a real room hears it (bench/room_sounds.py); the truth is
+    unchanged: none of the sounds is speech."""
+    samples, placed = add_room(
+        answer.samples, [(p.start_s, p.duration_s) for p in answer.pauses], seed=sum(map(ord, answer.name))
+    )
+    say(f"{answer.name}: {', '.join(f'{s.kind}@{s.start_s:.1f}' for s in placed) or 'room tone only'}")
+    return replace(answer, samples=samples)
 
 
 def microphone_speech(answer: CorpusAnswer) -> Speech:
@@ -686,6 +697,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--names", help="comma-separated answer names (e.g. outage@piper) instead")
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
+    parser.add_argument(
+        "--room",
+        action="store_true",
+        help="a real room's sounds: room tone, and breaths, coughs, sighs, clicks, keys and creaks in the pauses "
+        "(bench/room_sounds.py)",
+    )
     args = parser.parse_args(argv)
     if args.answers is not None and not 1 <= args.answers <= len(bench_order()):
         parser.error(f"--answers must be 1-{len(bench_order())}")
@@ -708,6 +725,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     say(f"synthesising {len(names)} answers")
     corpus = {a.name: a for a in build_corpus(names)}
     answers = [corpus[n] for n in names]
+    if args.room:
+        answers = [in_a_room(a) for a in answers]
     frames = camera_frames(CAMERA_LOOP_FRAMES)
     began = time.monotonic()
     results: list[AnswerResult] = []
@@ -750,6 +769,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "label": args.label,
         "mode": "answers" if args.answers else "quick" if args.quick else "full",
+        "room": args.room,
         **turn_figures(results),
         **stored_figures(results),
         "sessions": sessions,

@@ -30,6 +30,7 @@ from agent.stt_whisper import (
     resolve_model,
 )
 from agent.turn_taking import PauseDecision, TurnTaker, TurnTakingSettings, read_answer
+from bench import room_sounds
 from tests.words import word_error_rate
 
 ESPEAK = Path("/usr/bin/espeak-ng")
@@ -496,3 +497,35 @@ async def test_a_pause_ends_only_once_the_vad_has_read_it(vad: silero.VAD, quest
         await whisper.aclose()
     assert busy, "no pause was decided: the test shows nothing"
     assert run.turn_events[: run.turn_events.index(START, 1) + 1].count(END) == 0, run.turn_events
+
+
+async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
+    engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray
+) -> None:
+    # A sigh in a thinking pause: the VAD takes it for speech for a moment and Whisper writes a
+    # word for it ("Huh?"). It is no part of the answer, teaches nothing about the speaker's
+    # pauses, and the pause it fell in ends the turn when it would have without it (not a
+    # whole hold after the sigh).
+    hold_s, before_sigh_s = 2.0, 0.8
+    turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
+    turns.heard_interviewer(time.time())
+    utterances: list[RecognizedUtterance] = []
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    sigh = (room_sounds.sigh(np.random.default_rng(15)) * 32767).astype(np.int16)
+    try:
+        await push_in_real_time(run, np.concatenate([silence(0.5), thanks, silence(before_sigh_s), sigh]))
+        pushing = asyncio.create_task(push_in_real_time(run, silence(hold_s + 2.0)))
+        await run.wait_for(END, timeout_s=hold_s + 3.0)
+        ended_at = time.time()
+        pushing.cancel()
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert run.turn_events.count(START) == 2, f"the sigh was not taken for speech: the test shows nothing {run.turn_events}"
+    [answer] = utterances
+    assert run.finals() == [answer.text] and turns.answer == answer.text
+    assert not any(turns.habits.resumed.values())
+    # The hold ran from the answer's end; a hold restarted after the sigh would end 1.4 s later.
+    assert ended_at - answer.speech_end_at < hold_s + 0.5, ended_at - answer.speech_end_at

@@ -238,6 +238,26 @@ async def test_the_turn_taker_stitches_an_answer_and_yields_when_the_candidate_g
     assert turns.answer == "" and eot.calls == 3
 
 
+async def test_a_sound_taken_for_speech_is_taken_back_but_not_once_the_interviewer_yielded(behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    turns.heard_interviewer(90.0)
+    tail = np.zeros(16000, dtype=np.int16)
+    turns.on_speech_start(99.0)  # a cough before the answer: not its start
+    assert turns.on_sound() is None
+    assert turns._answer_started_at is None and turns.answer == ""
+    turns.on_speech_start(100.0)
+    first = await turns.decide(STORY, 110.0, tail)
+    turns.on_speech_start(111.0)  # a sigh in the pause
+    assert not turns.still_pausing(first)
+    assert turns.on_sound() is first and turns.still_pausing(first)
+    assert turns.habits.resumed == {s: [] for s in turns.habits.resumed}
+    assert turns.on_sound() is None  # taken back once
+    turns.end_turn(113.0)
+    turns.on_reply_started(113.2)
+    assert turns.on_speech_start(113.5)  # the interviewer yields at once, sound or not
+    assert turns.on_sound() is None and not turns.awaiting_reply
+
+
 async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavioral) -> None:
     eot = FixedEndOfTurn(0.9)
     turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=eot)
