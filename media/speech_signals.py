@@ -221,7 +221,7 @@ class SpeechSignals:
     def on_prosody(self, windows: Sequence[ProsodyWindow], origin_at: float) -> None:
         """Loudness windows of the candidate's audio; `origin_at` is the wall time of the analyser's t = 0."""
         for w in windows:
-            self._levels.add(origin_at + w.t, w.loudness_dbfs)
+            self._levels.add(origin_at + w.t, w.loudness_dbfs, w.voiced)
 
     def on_utterance(
         self, speech_start_at: float, words: Sequence[TimedWord], text: str = ""
@@ -389,12 +389,14 @@ class _Levels:
         self._min_run = max(1, math.ceil(pause_threshold_s / window_s - 1.0 - 1e-9))
         self._at: deque[float] = deque(maxlen=max(1, int(LEVELS_KEEP_S / window_s)))
         self._dbfs: deque[float] = deque(maxlen=self._at.maxlen)
+        self._voiced: deque[bool] = deque(maxlen=self._at.maxlen)
 
-    def add(self, at: float, dbfs: float) -> None:
+    def add(self, at: float, dbfs: float, voiced: bool = True) -> None:
         if self._at and at <= self._at[-1]:
             return  # not newer than what we have: a replay or a restarted analyser
         self._at.append(at)
         self._dbfs.append(dbfs)
+        self._voiced.append(voiced)
 
     def refine_gap(self, a_start: float, a_end: float, b_start: float, b_end: float) -> tuple[float, float]:
         """(a_end, b_start) moved onto the silence between words a and b, or closed if there is none."""
@@ -402,7 +404,8 @@ class _Levels:
         if runs is None:
             return a_end, b_start
         lo, hi = min(a_end, b_start) - GAP_SLACK_S, max(a_end, b_start) + GAP_SLACK_S
-        near = [(min(hi, e) - max(lo, s), e - s, s, e) for s, e in runs if min(hi, e) > max(lo, s)]
+        near = self._through_breaths([(s, e) for s, e in runs if min(hi, e) > max(lo, s)])
+        near = [(min(hi, e) - max(lo, s), e - s, s, e) for s, e in near]
         if not near:
             if b_start <= a_end:
                 return a_end, b_start
@@ -412,6 +415,25 @@ class _Levels:
         a_end = max(a_start + MIN_WORD_S, s)
         b_start = max(a_end, min(b_end - MIN_WORD_S, e))
         return a_end, b_start
+
+    def _through_breaths(self, runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Silences either side of an unvoiced sound (a breath, a sniff, a click, keys) joined into
+        one: the recogniser heard no word there, and no voice. A voiced sound between them may be
+        a filler the recogniser left out ("um"), so it still parts them."""
+        if len(runs) < 2:
+            return runs
+        w = self.window_s
+        at = np.fromiter(self._at, dtype=np.float64, count=len(self._at))
+        voiced = np.fromiter(self._voiced, dtype=bool, count=len(self._voiced))
+        joined = [runs[0]]
+        for s, e in runs[1:]:
+            # the windows after the last silent one of the run before, up to the first of this one
+            between = (at > joined[-1][1] - 1.5 * w + 1e-6) & (at < s + w / 2.0 - 1e-6)
+            if not voiced[between].any():
+                joined[-1] = (joined[-1][0], e)
+            else:
+                joined.append((s, e))
+        return joined
 
     def refine_onset(self, start: float, end: float) -> float:
         """An utterance's first word start moved to where the sound begins after the silence before it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -254,6 +254,24 @@ def test_pause_between_utterances_uses_loudness_too() -> None:
     pauses = of(events, Pause)
     assert [p.duration_s for p in pauses] == pytest.approx([1.09], abs=0.1)
     assert pauses[0].start_at == pytest.approx(11.52, abs=0.06)
+
+
+def test_a_breath_inside_a_pause_does_not_split_it_but_a_left_out_um_does() -> None:
+    # Silent from 1.0 to 3.5 s but for a sound at 2.0-2.4 s, loud enough not to be silence, in
+    # which the recogniser heard no word. Unvoiced (a breath), it is part of one 2.5 s pause;
+    # voiced, it may be an "um" the recogniser left out, and the pause is the longer half.
+    def pauses_with(voiced_sound: bool) -> list[float]:
+        windows = [
+            replace(w, voiced=voiced_sound, f0_hz=120.0 if voiced_sound else None) if 2.0 <= w.t < 2.4 else w
+            for w in loudness_windows([(1.0, 2.0), (2.4, 3.5)], until=6.0)
+        ]
+        signals = SpeechSignals()
+        signals.on_prosody(windows, origin_at=0.0)
+        events = signals.on_utterance(0.0, [W("we", 0.4, 0.7), W("shipped.", 0.7, 1.2), W("then", 3.3, 3.8)])
+        return [p.duration_s for p in of(events, Pause)]
+
+    assert pauses_with(voiced_sound=False) == pytest.approx([2.5], abs=0.1)
+    assert pauses_with(voiced_sound=True) == pytest.approx([1.1], abs=0.1)
 
 
 def test_filler_prompt_is_disfluent() -> None:
