@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import subprocess
 import time
@@ -529,3 +530,31 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     assert not any(turns.habits.resumed.values())
     # The hold ran from the answer's end; a hold restarted after the sigh would end 1.4 s later.
     assert ended_at - answer.speech_end_at < hold_s + 0.5, ended_at - answer.speech_end_at
+
+
+async def test_a_sound_over_the_reply_does_not_stop_it_but_words_do(
+    engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The turn has ended and the reply is playing. A sigh of relief, faint to the VAD, must not
+    # make the interviewer yield; the candidate going on must, at once.
+    caplog.set_level(logging.DEBUG, logger="agent.stt_whisper")
+    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+    turns.heard_interviewer(time.time() - 10.0)
+    whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    sigh = (room_sounds.sigh(np.random.default_rng(15)) * 32767).astype(np.int16)
+    try:
+        turns.end_turn(time.time())
+        turns.on_reply_started(time.time())
+        await push_in_real_time(run, np.concatenate([silence(0.5), sigh, silence(0.6)]))
+        await asyncio.sleep(0.5)  # its transcription is done
+        sounds = [r for r in caplog.records if r.getMessage() == "a sound, not speech"]
+        assert sounds, "the VAD did not take the sigh for speech: the test shows nothing"
+        assert turns.yields == 0 and START not in run.turn_events
+        await push_in_real_time(run, np.concatenate([thanks[:WHISPER_SAMPLE_RATE], silence(0.2)]))
+        await run.wait_for(START)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert turns.yields == 1
