@@ -527,10 +527,6 @@ class _WhisperStream(stt.RecognizeStream):
             previous: np.ndarray | None = None  # the utterance before, for a second listen
             speech_start_at = 0.0  # this utterance's, on the wall clock
             voiced_s, peak = 0.0, 0.0  # how clearly this utterance is speech, to the VAD
-            # A start heard while the interviewer's reply plays is told to the turn taker (which
-            # yields to it) only once it is clearly speech: a sigh of relief after the answer
-            # must not stop the reply.
-            told = True
             async for ev in vad_stream:
                 self._heard_to = self._spoken_at(ev.timestamp, time.time())
                 if ev.type == VADEventType.START_OF_SPEECH:
@@ -541,10 +537,9 @@ class _WhisperStream(stt.RecognizeStream):
                     last_voiced = len(utterance)
                     voiced_s, peak = 0.0, ev.probability
                     speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
-                    turns = self._whisper.turns
-                    told = turns is None or not turns.awaiting_reply or peak >= SOUND_MAX_PEAK
-                    if told:
-                        self._speech_started(speech_start_at)
+                    if self._whisper.turns is not None:
+                        self._whisper.turns.on_speech_start(speech_start_at)
+                    self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
                     voiced = ev.probability >= VOICED_PROBABILITY
@@ -554,9 +549,6 @@ class _WhisperStream(stt.RecognizeStream):
                         voiced_s += sum(f.duration for f in ev.frames)
                         speculative = None  # they went on: that tail is not the end
                         last_voiced = len(utterance)
-                    if not told and (peak >= SOUND_MAX_PEAK or voiced_s >= SOUND_MAX_VOICED_S):
-                        told = True
-                        self._speech_started(speech_start_at)
                     # One transcription in flight at most: a busy recogniser takes a longer
                     # chunk at the next pause rather than build a queue the turn's end waits on.
                     idle = all(c.done() for c in chunks) and (speculative is None or speculative[1].done())
@@ -602,7 +594,6 @@ class _WhisperStream(stt.RecognizeStream):
                                 samples,
                                 ending,
                                 faint=voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK,
-                                told=told,
                             ),
                             name="whisper-finalize",
                         )
@@ -631,7 +622,6 @@ class _WhisperStream(stt.RecognizeStream):
         ending: np.ndarray,
         *,
         faint: bool = False,
-        told: bool = True,
     ) -> None:
         ended_at = self._spoken_at(
             ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
@@ -642,12 +632,8 @@ class _WhisperStream(stt.RecognizeStream):
         text, words = _join(parts, offsets)
         sound = faint and not _sure_of(words)
         if sound:
-            logger.debug("a sound, not speech", extra={"words": len(words), "told": told})
-            if not told:
-                return  # heard while the reply played, and never taken for speech: it plays on
+            logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
-        elif not told:  # faint, but words after all: the candidate said something over the reply
-            self._speech_started(ended_at - ev.speech_duration)
         turns = self._whisper.turns
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
@@ -712,11 +698,6 @@ class _WhisperStream(stt.RecognizeStream):
             logger.debug("turn ended", extra={"hold_s": decision.hold_s, "state": decision.reading.state})
             turns.end_turn(time.time())
             self._end_turn(decision.speech_end_at)
-
-    def _speech_started(self, at: float) -> None:
-        if self._whisper.turns is not None:
-            self._whisper.turns.on_speech_start(at)
-        self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
 
     def _end_turn(self, speech_end_at: float) -> None:
         self._event_ch.send_nowait(

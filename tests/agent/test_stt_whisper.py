@@ -532,29 +532,39 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     assert ended_at - answer.speech_end_at < hold_s + 0.5, ended_at - answer.speech_end_at
 
 
-async def test_a_sound_over_the_reply_does_not_stop_it_but_words_do(
+async def test_a_sound_the_interviewer_yielded_to_ends_the_turn_again_at_once(
     engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # The turn has ended and the reply is playing. A sigh of relief, faint to the VAD, must not
-    # make the interviewer yield; the candidate going on must, at once.
+    # The turn has ended and the reply has started when the candidate sighs. The interviewer
+    # yields at once (it cannot tell a sigh from words that fast), but once the sigh proves to
+    # be a sound the turn ends again straight away (not after a new hold), and the sigh teaches
+    # nothing about the speaker's pauses.
     caplog.set_level(logging.DEBUG, logger="agent.stt_whisper")
-    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
-    turns.heard_interviewer(time.time() - 10.0)
+    hold_s = 1.0
+    turns = TurnTaker(TurnTakingSettings(likely_hold_s=hold_s, open_hold_s=hold_s), question=lambda: None)
+    turns.heard_interviewer(time.time())
     whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
     stream = whisper.stream()
     run = StreamRun(stream)
     sigh = (room_sounds.sigh(np.random.default_rng(15)) * 32767).astype(np.int16)
     try:
-        turns.end_turn(time.time())
+        await push_in_real_time(run, np.concatenate([silence(0.5), thanks, silence(hold_s + 0.5)]))
+        await run.wait_for(END)
         turns.on_reply_started(time.time())
-        await push_in_real_time(run, np.concatenate([silence(0.5), sigh, silence(0.6)]))
-        await asyncio.sleep(0.5)  # its transcription is done
-        sounds = [r for r in caplog.records if r.getMessage() == "a sound, not speech"]
-        assert sounds, "the VAD did not take the sigh for speech: the test shows nothing"
-        assert turns.yields == 0 and START not in run.turn_events
-        await push_in_real_time(run, np.concatenate([thanks[:WHISPER_SAMPLE_RATE], silence(0.2)]))
-        await run.wait_for(START)
+        await push_in_real_time(run, np.concatenate([silence(0.5), sigh]))
+        sigh_end = time.time()
+        pushing = asyncio.create_task(push_in_real_time(run, silence(hold_s + 1.0)))
+        await run.wait_for(END, count=2, timeout_s=hold_s + 2.0)
+        ended_again = time.time() - sigh_end
+        pushing.cancel()
     finally:
         await stream.aclose()
         await whisper.aclose()
-    assert turns.yields == 1
+    assert [r for r in caplog.records if r.getMessage() == "a sound, not speech"], (
+        "the VAD did not take the sigh for speech: the test shows nothing"
+    )
+    assert turns.yields == 1 and turns.awaiting_reply
+    assert not any(turns.habits.resumed.values())
+    # The VAD ends the sigh after 0.3 s of silence, and its transcription follows: a new hold
+    # (1 s) from there would end it later than this.
+    assert ended_again < 0.3 + hold_s, ended_again

@@ -238,7 +238,7 @@ async def test_the_turn_taker_stitches_an_answer_and_yields_when_the_candidate_g
     assert turns.answer == "" and eot.calls == 3
 
 
-async def test_a_sound_taken_for_speech_is_taken_back_but_not_once_the_interviewer_yielded(behavioral) -> None:
+async def test_a_sound_taken_for_speech_is_taken_back_and_one_yielded_to_gives_back_the_ending(behavioral) -> None:
     turns = TurnTaker(SETTINGS, question=lambda: behavioral)
     turns.heard_interviewer(90.0)
     tail = np.zeros(16000, dtype=np.int16)
@@ -255,7 +255,10 @@ async def test_a_sound_taken_for_speech_is_taken_back_but_not_once_the_interview
     turns.end_turn(113.0)
     turns.on_reply_started(113.2)
     assert turns.on_speech_start(113.5)  # the interviewer yields at once, sound or not
-    assert turns.on_sound() is None and not turns.awaiting_reply
+    assert not turns.awaiting_reply and turns.habits.resumed["open"] == [pytest.approx(3.5)]
+    # a sound after all: the pause that ended the turn is given back, its hold long over
+    assert turns.on_sound() is first and turns.still_pausing(first)
+    assert turns.habits.resumed == {s: [] for s in turns.habits.resumed}
 
 
 async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavioral) -> None:
