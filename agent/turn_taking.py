@@ -346,6 +346,7 @@ class TurnTaker:
         # Takes back the last speech start, should that speech prove to be a sound (on_sound).
         self._undo_start: Callable[[], None] | None = None
         self.yields = 0
+        self.turns_ended = 0
 
     # -- the candidate's side (from the STT stream) ---------------------------------------
 
@@ -420,7 +421,6 @@ class TurnTaker:
     ) -> PauseDecision:
         """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
         `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
-        self._undo_start = None  # the speech was words: its start stands
         if text:
             self._parts.append(text)
         question = self._question()
@@ -436,6 +436,9 @@ class TurnTaker:
             answer_s=answer_s, time_limit_s=question.time_limit_s if question else None,
         )
         self._last = PauseDecision(speech_end_at, hold, reading, eot)
+        # The speech was words, and a start heard while this was decided (a second listen takes
+        # a while) would give back a pause older than this one: no start is taken back now.
+        self._undo_start = None
         logger.debug(
             "pause decision",
             extra={"state": reading.state, "hold_s": hold, "eot": eot, "words": reading.words},
@@ -473,6 +476,7 @@ class TurnTaker:
         self._ending, self._last = self._last, None
         self._ended_at = at
         self._reply_started_at = None
+        self.turns_ended += 1
 
     def before_the_interviewer(self, speech_start_at: float) -> bool:
         """Whether speech that began at `speech_start_at` came before the interviewer's first

@@ -286,7 +286,9 @@ class InterviewRunner:
         self._reply_audio_at: float | None = None
         self._asking = False  # a confirmed reply is playing: when it ends, the question has ended
         self._answer: OpenAnswer | None = None
-        self._withdraw_next: float | None = None  # when a reply not yet made was withdrawn
+        # The candidate went on before the reply to their turn was made: that reply, when it
+        # comes, is withdrawn too (the turn taker's count of ended turns when they went on).
+        self._withdraw_for_turn: int | None = None
         self._prompts_said = 0
         self._questions_ahead: tuple[SpokenPart, ...] = ()  # the planned ones, in asking order (start)
         # Captions follow the voice: what is being said is captioned once its first sound
@@ -464,9 +466,8 @@ class InterviewRunner:
         self._captions.said(utterance)
         self._held_captions = []
         self._voices.cue(speaker_cues(utterance))
-        if self._withdraw_next is not None and time.monotonic() - self._withdraw_next < 2.0:
-            # The candidate went on before this reply was even made.
-            self._withdraw_next = None
+        stale, self._withdraw_for_turn = self._withdraw_for_turn == self.turns.turns_ended, None
+        if stale:  # the candidate went on before this reply was even made
             self._spawn(self._withdraw_reply(utterance))
             return
         self._pending = utterance
@@ -518,7 +519,7 @@ class InterviewRunner:
         self._room.silence()  # now; the session's own interrupt follows
         utterance, self._pending = self._pending, None
         self._reply_audio_at = None
-        self._withdraw_next = time.monotonic() if utterance is None else None
+        self._withdraw_for_turn = self.turns.turns_ended if utterance is None else None
         if self._held_captions is not None:
             self._held_captions = []  # never shown: nothing to take back
         elif utterance is not None:  # its captions were shown: take them back

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import numpy as np
@@ -259,6 +260,31 @@ async def test_a_sound_taken_for_speech_is_taken_back_and_one_yielded_to_gives_b
     # a sound after all: the pause that ended the turn is given back, its hold long over
     assert turns.on_sound() is first and turns.still_pausing(first)
     assert turns.habits.resumed == {s: [] for s in turns.habits.resumed}
+
+
+async def test_a_sound_heard_while_a_pause_is_decided_gives_back_no_older_pause(behavioral) -> None:
+    # A second listen takes a while; a sigh that starts meanwhile must not, once it proves a
+    # sound, give back the pause before (long over: the turn would end at once).
+    heard = asyncio.Event()
+    release = asyncio.Event()
+
+    async def reread(_audio: np.ndarray) -> str:
+        heard.set()
+        await release.wait()
+        return ""
+
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, reread=reread)
+    tail = np.zeros(16000, dtype=np.int16)
+    turns.on_speech_start(100.0)
+    first = await turns.decide(STORY + RESULT, 110.0, tail)
+    ending = "My manager thanked the whole team for the effort."
+    deciding = asyncio.create_task(turns.decide(ending, 120.0, tail, tail.astype(np.float32)))
+    await heard.wait()  # the second listen is under way: the sigh starts
+    turns.on_speech_start(121.0)
+    release.set()
+    second = await deciding
+    assert second.reading.state == "likely" and first is not second
+    assert turns.on_sound() is None
 
 
 async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavioral) -> None:
