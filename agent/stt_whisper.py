@@ -361,6 +361,9 @@ VOICED_PROBABILITY = 0.5
 SOUND_MAX_VOICED_S = 0.2
 SOUND_MAX_PEAK = 0.8
 SURE_WORD_PROBABILITY = 0.5  # geometric mean of the words' probabilities
+# Not when the interviewer stopped its reply for it: the conversation replies to a transcript,
+# and with the sound's words dropped there would be none to reply to (the interviewer would
+# fall silent). What Whisper wrote for it stays in the answer then.
 TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
 HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
 # A pause ends only once the VAD has read its audio; a VAD further behind than this (or audio
@@ -527,6 +530,7 @@ class _WhisperStream(stt.RecognizeStream):
             previous: np.ndarray | None = None  # the utterance before, for a second listen
             speech_start_at = 0.0  # this utterance's, on the wall clock
             voiced_s, peak = 0.0, 0.0  # how clearly this utterance is speech, to the VAD
+            yielded = False  # the interviewer stopped its reply for this speech
             async for ev in vad_stream:
                 self._heard_to = self._spoken_at(ev.timestamp, time.time())
                 if ev.type == VADEventType.START_OF_SPEECH:
@@ -538,7 +542,7 @@ class _WhisperStream(stt.RecognizeStream):
                     voiced_s, peak = 0.0, ev.probability
                     speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
                     if self._whisper.turns is not None:
-                        self._whisper.turns.on_speech_start(speech_start_at)
+                        yielded = self._whisper.turns.on_speech_start(speech_start_at)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
@@ -593,7 +597,7 @@ class _WhisperStream(stt.RecognizeStream):
                                 self._speech_seq,
                                 samples,
                                 ending,
-                                faint=voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK,
+                                faint=not yielded and (voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK),
                             ),
                             name="whisper-finalize",
                         )

@@ -370,7 +370,7 @@ class TurnTaker:
             self._answer_started_at = at
         self._last = None
         if self._ended_at is not None:
-            self._undo_start = None
+            self._undo_start = None  # a yield is not taken back (see the STT stream's _finalize)
             window_end = (self._reply_started_at or at) + self.settings.yield_window_s
             if at <= window_end and self._is_echo():
                 logger.info("speech start ignored: it is the interviewer's own voice coming back")
@@ -390,8 +390,6 @@ class TurnTaker:
                 else:
                     logger.info("interviewer yields: speech heard %.2f s after it began", heard_after_s)
                 self._ended_at = self._reply_started_at = None
-                # Yielded to a sound after all: the reply stays withdrawn, but the turn ends again.
-                self._undo_start = lambda: self._restore(answer_started_at, ending)
                 self._on_yield()
                 return True
             return False
@@ -402,8 +400,7 @@ class TurnTaker:
     def on_sound(self) -> PauseDecision | None:
         """The speech that started last was a sound, not words (a cough, a sigh, a chair): as
         if it had not happened. Returns the pause it interrupted, which runs on from where it
-        began (None if none was running). If the interviewer yielded to it, that is the pause
-        that had ended the turn: its hold is over, and the turn ends again at once."""
+        began (None if none was running)."""
         undo, self._undo_start = self._undo_start, None
         if undo is None:
             return None
