@@ -356,14 +356,11 @@ VOICED_PROBABILITY = 0.5
 # and Whisper writes words for them ("Thank you.", "I'm going to take a few minutes.", "one.").
 # Speech that is faint to the VAD (under 0.2 s voiced, or never clearly voiced) and whose words
 # Whisper is unsure of is such a sound. Measured on the corpus with bench/room_sounds.py: words
-# had at least 0.22 s voiced and a peak of 0.92; the sounds the VAD took for speech, 0.19 s
-# (median 0.06 s) and 0.67 (median).
+# had at least 0.22 s voiced and a peak of 0.92; the sounds the VAD took for speech, a median of
+# 0.06 s voiced (95th percentile 0.24 s) and a median peak of 0.67.
 SOUND_MAX_VOICED_S = 0.2
 SOUND_MAX_PEAK = 0.8
 SURE_WORD_PROBABILITY = 0.5  # geometric mean of the words' probabilities
-# Not when the interviewer stopped its reply for it: the conversation replies to a transcript,
-# and with the sound's words dropped there would be none to reply to (the interviewer would
-# fall silent). What Whisper wrote for it stays in the answer then.
 TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
 HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
 # A pause ends only once the VAD has read its audio; a VAD further behind than this (or audio
@@ -597,6 +594,9 @@ class _WhisperStream(stt.RecognizeStream):
                                 self._speech_seq,
                                 samples,
                                 ending,
+                                # Not a sound the interviewer stopped its reply for: the
+                                # conversation replies to a transcript, and with its words
+                                # dropped there would be none (the interviewer would fall silent).
                                 faint=not yielded and (voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK),
                             ),
                             name="whisper-finalize",
