@@ -10,7 +10,7 @@ Each sound is made from noise and pulses, shaped by hand after the real thing (b
 length), at a level chosen against the corpus's speech (about -20 dBFS RMS). They are synthetic:
 no recording of a real room is in the corpus, and a real room will hold sounds these miss.
 
-  room      pink noise (a fan, traffic), -50 dBFS RMS, under everything
+  room      pink noise (a fan, traffic), -50 dBFS RMS, under everything (`room_dbfs`)
   breath    an inhale: hiss at 0.5-4 kHz, 0.3-0.6 s, -38 to -30 dBFS RMS
   sniff     a short nasal inhale: hiss at 1-6 kHz, 0.15-0.25 s
   cough     a burst (fast attack, 60 ms decay) and a short voiced tail, peaks near -12 dBFS
@@ -172,18 +172,26 @@ class PlacedSound:
 
 
 def add_room(
-    samples: np.ndarray, pauses: Sequence[tuple[float, float]], seed: int
+    samples: np.ndarray,
+    pauses: Sequence[tuple[float, float]],
+    seed: int,
+    *,
+    room_dbfs: float = ROOM_DBFS,
+    voice_db: float = 0.0,
 ) -> tuple[np.ndarray, list[PlacedSound]]:
-    """`samples` (16 kHz float32) with room tone under everything and sounds in its pauses
-    ((start s, length s) each); returns the new samples and where each sound went."""
+    """`samples` (16 kHz float32) with room tone (`room_dbfs` RMS) under everything and sounds in
+    its pauses ((start s, length s) each); returns the new samples and where each sound went.
+    `voice_db` makes the speaker and their own sounds louder or quieter (a soft voice, a
+    microphone further away); the room tone stays where it is."""
     rng = np.random.default_rng(seed)
-    out = samples.astype(np.float32) + (pink_noise(len(samples), rng) * _db(ROOM_DBFS)).astype(np.float32)
+    gain = _db(voice_db)
+    out = samples.astype(np.float32) * gain + (pink_noise(len(samples), rng) * _db(room_dbfs)).astype(np.float32)
     placed: list[PlacedSound] = []
 
     def put(kind: str, at_s: float, sound: np.ndarray) -> None:
         i = round(at_s * SAMPLE_RATE)
         j = min(len(out), i + len(sound))
-        out[i:j] += sound[: j - i]
+        out[i:j] += sound[: j - i] * gain
         placed.append(PlacedSound(kind, at_s, j / SAMPLE_RATE))
 
     for start_s, length_s in pauses:

@@ -99,7 +99,7 @@ from api.consent import CONSENT_VERSION  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus, pause_bucket, plan  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
-from bench.room_sounds import add_room  # noqa: E402
+from bench.room_sounds import ROOM_DBFS, add_room  # noqa: E402
 from bench.rtc_client import FRAME_S, Camera, ClientError, Microphone, RoomClient, Speech, VoiceListener  # noqa: E402
 from bench.rtc_client import SAMPLE_RATE as MIC_RATE  # noqa: E402
 from bench.speech_media import SAMPLE_RATE as CLIP_RATE  # noqa: E402
@@ -235,11 +235,15 @@ def sessions_for(answers: Sequence[CorpusAnswer]) -> list[tuple[str, list[Corpus
     return out
 
 
-def in_a_room(answer: CorpusAnswer) -> CorpusAnswer:
+def in_a_room(answer: CorpusAnswer, *, room_dbfs: float = ROOM_DBFS, voice_db: float = 0.0) -> CorpusAnswer:
     """The answer as a microphone in a real room hears it (bench/room_sounds.py); the truth is
     unchanged: none of the sounds is speech."""
     samples, placed = add_room(
-        answer.samples, [(p.start_s, p.duration_s) for p in answer.pauses], seed=sum(map(ord, answer.name))
+        answer.samples,
+        [(p.start_s, p.duration_s) for p in answer.pauses],
+        seed=sum(map(ord, answer.name)),
+        room_dbfs=room_dbfs,
+        voice_db=voice_db,
     )
     say(f"{answer.name}: {', '.join(f'{s.kind}@{s.start_s:.1f}' for s in placed) or 'room tone only'}")
     return replace(answer, samples=samples)
@@ -703,6 +707,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a real room's sounds: room tone, and breaths, coughs, sighs, clicks, keys and creaks in the pauses "
         "(bench/room_sounds.py)",
     )
+    parser.add_argument(
+        "--room-dbfs", type=float, default=ROOM_DBFS, help=f"with --room: the room tone's level (default {ROOM_DBFS})"
+    )
+    parser.add_argument(
+        "--voice-db",
+        type=float,
+        default=0.0,
+        help="with --room: the speaker this many dB louder or quieter (-15: a soft voice or a distant microphone)",
+    )
     args = parser.parse_args(argv)
     if args.answers is not None and not 1 <= args.answers <= len(bench_order()):
         parser.error(f"--answers must be 1-{len(bench_order())}")
@@ -726,7 +739,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     corpus = {a.name: a for a in build_corpus(names)}
     answers = [corpus[n] for n in names]
     if args.room:
-        answers = [in_a_room(a) for a in answers]
+        answers = [in_a_room(a, room_dbfs=args.room_dbfs, voice_db=args.voice_db) for a in answers]
     frames = camera_frames(CAMERA_LOOP_FRAMES)
     began = time.monotonic()
     results: list[AnswerResult] = []
@@ -769,7 +782,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "label": args.label,
         "mode": "answers" if args.answers else "quick" if args.quick else "full",
-        "room": args.room,
+        "room": {"room_dbfs": args.room_dbfs, "voice_db": args.voice_db} if args.room else False,
         **turn_figures(results),
         **stored_figures(results),
         "sessions": sessions,

@@ -64,6 +64,11 @@ LEVELS_KEEP_S = 120.0  # loudness history kept, and used to find the noise floor
 SILENCE_ABOVE_NOISE_DB = 10.0  # a window is silent below max(noise + this, speech - the next)
 SILENCE_BELOW_SPEECH_DB = 35.0
 MIN_LEVEL_CONTRAST_DB = 15.0  # with less between noise and speech, loudness cannot place pauses
+# Quieter than this is digital silence (a muted microphone, a track before its first words), not
+# a room: silent, but no measure of the room's noise. Taken as the noise floor, it put the silence
+# threshold 35 dB under speech, and a real room's tone (-50 dBFS under speech at -35, or -35 under
+# speech at -20) never read as silent: the report lost nine in ten pauses.
+DIGITAL_SILENCE_DBFS = -90.0
 GAP_SLACK_S = 0.15  # a silence must come this close to the recogniser's gap to be that gap
 EDGE_SEARCH_S = 0.5  # how far from an utterance's recognised edge its acoustic edge may lie
 MIN_WORD_S = 0.05  # refinement never shrinks a word below this
@@ -456,7 +461,10 @@ class _Levels:
             return None
         at = np.fromiter(self._at, dtype=np.float64, count=len(self._at))
         dbfs = np.fromiter(self._dbfs, dtype=np.float64, count=len(self._dbfs))
-        noise, speech = np.percentile(dbfs, [10.0, 95.0])
+        heard = dbfs[dbfs > DIGITAL_SILENCE_DBFS]
+        if not len(heard):
+            return None
+        noise, speech = np.percentile(heard, [10.0, 95.0])
         if speech - noise < MIN_LEVEL_CONTRAST_DB:
             return None
         threshold = max(noise + SILENCE_ABOVE_NOISE_DB, speech - SILENCE_BELOW_SPEECH_DB)

@@ -256,6 +256,23 @@ def test_pause_between_utterances_uses_loudness_too() -> None:
     assert pauses[0].start_at == pytest.approx(11.52, abs=0.06)
 
 
+@pytest.mark.parametrize("speech_dbfs, room_dbfs", [(-35.0, -50.0), (-20.0, -35.0)])
+def test_a_muted_microphone_before_the_answer_does_not_hide_a_rooms_pauses(speech_dbfs: float, room_dbfs: float) -> None:
+    # Twenty seconds of digital silence (a muted microphone while the interviewer spoke), then a
+    # soft voice in a quiet room or a normal voice in a noisy one, with a 1.5 s pause. The
+    # silence is no measure of the room's noise: taken as its floor, the room's tone under the
+    # pause read as sound and the pause was lost.
+    muted = [ProsodyWindow(t / 10, -120.0, False, None, 0.0) for t in range(200)]
+    answer = [
+        replace(w, t=w.t + 20.0, loudness_dbfs=room_dbfs if w.loudness_dbfs < -60 else speech_dbfs)
+        for w in loudness_windows([(1.5, 3.0)], until=6.0)
+    ]
+    signals = SpeechSignals()
+    signals.on_prosody(muted + answer, origin_at=0.0)
+    events = signals.on_utterance(20.0, [W("we", 0.4, 0.9), W("shipped.", 0.9, 1.6), W("then", 2.9, 3.4)])
+    assert [p.duration_s for p in of(events, Pause)] == pytest.approx([1.5], abs=0.15)
+
+
 def test_a_breath_inside_a_pause_does_not_split_it_but_a_left_out_um_does() -> None:
     # Silent from 1.0 to 3.5 s but for a sound at 2.0-2.4 s, loud enough not to be silence, in
     # which the recogniser heard no word. Unvoiced (a breath), it is part of one 2.5 s pause;
