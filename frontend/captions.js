@@ -1,5 +1,6 @@
 // The live captions box the room and the coach's view share: both sides, interim lines
-// replaced as the final text arrives.
+// replaced as the final text arrives. An answer is one paragraph: the candidate's words after a
+// pause join their line until the interviewer speaks.
 
 import { h } from "./ui.js";
 
@@ -25,6 +26,12 @@ export function captionsBox({
   box.add = (speaker, text, final, name = null) => {
     box.querySelector(".caption-placeholder")?.remove();
     let p = interim[speaker];
+    const last = box.lastElementChild;
+    if (!p && speaker === "candidate" && last?.classList.contains("candidate")) {
+      p = last; // the same answer, after a pause: its words go on in the same line
+      p.dataset.before = p.dataset.text;
+      interim[speaker] = p;
+    }
     if (!p) {
       p = h("p", { class: `caption ${speaker}` }, h("b", {}, name ? `${name}: ` : labels[speaker] || `${speaker}: `), h("span"));
       if (name) p.dataset.persona = name;
@@ -33,7 +40,7 @@ export function captionsBox({
       interim[speaker] = p;
     }
     if (speaker === "interviewer" && !final) p.dataset.text += text;
-    else if (text) p.dataset.text = text;
+    else if (text) p.dataset.text = [p.dataset.before, text].filter(Boolean).join(" ");
     p.querySelector("span").textContent = p.dataset.text;
     p.classList.toggle("interim", !final);
     p.setAttribute("aria-busy", String(!final));

@@ -90,6 +90,12 @@ async def test_the_interviewer_waits_through_thinking_pauses(
     assert not prompts, f"the interviewer prompted the candidate to go on: {prompts} (reply after {latency_ms:.0f} ms)"
     assert latency_ms < 10_000
     assert await page.locator("#captions .caption.interviewer").count() >= 2
+    # The page shows the answer as it was given: one paragraph, its pauses and all.
+    lines = await page.locator("#captions .caption.candidate span").all_text_contents()
+    answer_line = next((line for line in lines if "deadline" in line.lower()), None)
+    assert answer_line and any(w in answer_line.lower() for w in ("result", "release", "on time")), (
+        f"the answer's captions were split: {lines}"
+    )
 
     # One answer, one stored response, with all three parts in it; the next question follows.
     conn = await asyncpg.connect(greenroom_server.database_url)
