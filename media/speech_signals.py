@@ -64,8 +64,8 @@ LEVELS_KEEP_S = 120.0  # loudness history kept, and used to find the noise floor
 # A window is silent below max(noise + this, speech - the next). A soft voice (-35 dBFS) or a
 # noisy room (-35 dBFS under speech at -20) leaves 20-25 dB between them, and the quiet ends of
 # words then fell under noise + 10 dB: 55 made-up pauses of 0.25-0.4 s in 8 answers
-# (bench.turn_taking --room --voice-db -15); at + 6 dB, 15 offline, with the true pauses found as
-# before and none made up on clean audio.
+# (bench.turn_taking --room --voice-db -15); at + 6 dB, 11, with the true pauses found as before
+# and none made up on clean audio (offline).
 SILENCE_ABOVE_NOISE_DB = 6.0
 SILENCE_BELOW_SPEECH_DB = 35.0
 MIN_LEVEL_CONTRAST_DB = 15.0  # with less between noise and speech, loudness cannot place pauses
