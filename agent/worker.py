@@ -466,8 +466,10 @@ class InterviewRunner:
         self._captions.said(utterance)
         self._held_captions = []
         self._voices.cue(speaker_cues(utterance))
-        stale, self._withdraw_for_turn = self._withdraw_for_turn == self.turns.turns_ended, None
-        if stale:  # the candidate went on before this reply was even made
+        # The candidate went on before this reply was even made; any later reply is to a new turn.
+        stale = self._withdraw_for_turn == self.turns.turns_ended
+        self._withdraw_for_turn = None
+        if stale:
             self._spawn(self._withdraw_reply(utterance))
             return
         self._pending = utterance
