@@ -205,7 +205,9 @@ async def test_a_panel_of_three_in_the_browser(greenroom_server: Server, panel_m
     print(f"\nheard {len(audio) / recording['rate']:.1f} s of speech in the opening; median pitch per persona (Hz): "
           f"{ {p: round(v, 1) for p, v in pitches.items()} }")
     for a, b in itertools.combinations(PANEL, 2):
-        assert abs(pitches[a] - pitches[b]) / max(pitches[a], pitches[b]) >= PITCH_APART, pitches
+        assert abs(pitches[a] - pitches[b]) / max(pitches[a], pitches[b]) >= PITCH_APART, (
+            pitches, first["persona"], [(persona, text[:40]) for persona, text in lines]
+        )
 
     # The fake microphone answers; when the next question is someone else's, it is handed over.
     await wait_for(page, f"!!{NEXT_QUESTION}", ANSWER_DELAY_S + 120, "the next question")
