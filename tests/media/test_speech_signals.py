@@ -277,13 +277,10 @@ def test_the_quiet_end_of_a_soft_voices_word_is_not_a_pause() -> None:
     # A soft voice (-35 dBFS) in a room at -52: between two words the level dips to -45 for
     # 0.3 s, 7 dB over the room, where the recogniser has a 0.1 s gap. That is the tail of a
     # word, not silence; the real pause later (the room's own level) still is one.
-    def level(t: float) -> float:
-        if 1.5 <= t < 3.0:
-            return -52.0  # the pause
-        return -45.0 if 0.6 <= t < 0.9 else -35.0
-
-    windows = [ProsodyWindow(i / 10, level(i / 10), True, 120.0, 0.5) for i in range(60)]
-    windows += [ProsodyWindow(6.0 + i / 10, -52.0, False, None, 0.0) for i in range(40)]  # the room, between answers
+    windows = [
+        replace(w, loudness_dbfs=-52.0 if w.loudness_dbfs < -60 else -45.0 if 0.55 <= w.t < 0.85 else -35.0)
+        for w in loudness_windows([(1.5, 3.05), (6.0, 10.05)], until=10.0)  # the pause; the room, between answers
+    ]
     signals = SpeechSignals()
     signals.on_prosody(windows, origin_at=0.0)
     words = [W("we", 0.2, 0.65), W("shipped", 0.75, 1.5), W("then", 3.0, 3.5)]
