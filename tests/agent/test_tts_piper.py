@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
+import onnxruntime
 import pytest
 from livekit import rtc
 
@@ -52,8 +53,16 @@ class CountingPiperEngine(PiperEngine):
         super().synthesize_sync(text, counted, voice)
 
 
+# Piper's VITS model draws noise (onnxruntime's RandomNormal) from a seed taken when its session is
+# made, so an unseeded process says each sentence a little differently. About 2 renderings of
+# QUESTION in 100 are heard by Whisper tiny.en as "...a project to your product." (measured over
+# 100), which failed CI once. Seeded, every run of this module hears the same rendering.
+PIPER_NOISE_SEED = 1
+
+
 @pytest.fixture(scope="module")
 def engine() -> CountingPiperEngine:
+    onnxruntime.set_seed(PIPER_NOISE_SEED)
     return CountingPiperEngine()
 
 
