@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamTrack
 from livekit.agents.utils import aio
 
@@ -181,6 +182,7 @@ class RoomServer:
             await pc.close()
             participant.pc = None
             raise SignallingError("bad_sdp", f"the offer could not be answered: {type(exc).__name__}") from None
+        hear_audio_at_once(pc)  # before any media: it flows only once ICE connects
         if not participant.connected or room.closed:  # left (or was sent away) while we answered
             await pc.close()
             participant.pc = None
@@ -281,3 +283,22 @@ def restrict_ice_addresses(addresses: list[str]) -> None:
 
     chosen = list(addresses)
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
+# aiortc holds each received audio packet until four more have arrived (its JitterBuffer's
+# prefetch of 4): the candidate was heard 80 ms late. Nothing here plays their audio out at a
+# steady pace (the VAD, Whisper and the delivery consumer read it as it comes), so that wait
+# bought nothing and delayed each yield and each turn's end. With 1, a packet is released as
+# soon as the next one shows it complete: 20 ms. Loss and reordering are handled as before.
+AUDIO_PREFETCH = 1
+AUDIO_JITTER_CAPACITY = 16  # aiortc's own, in packets
+
+
+def hear_audio_at_once(pc: RTCPeerConnection) -> None:
+    """Gives the peer's audio receivers a jitter buffer that releases each packet at once."""
+    for receiver in pc.getReceivers():
+        if receiver.track.kind != "audio":
+            continue
+        if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):  # aiortc changed: say so
+            raise RuntimeError("aiortc's RTCRtpReceiver no longer has the jitter buffer this replaces")
+        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=AUDIO_JITTER_CAPACITY, prefetch=AUDIO_PREFETCH)

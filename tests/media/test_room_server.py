@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import RtpPacket
 
 from bench.rtc_client import Camera, Microphone
-from media.room_server import offer_only_receives
+from media.room_server import hear_audio_at_once, offer_only_receives
 
 SESSION = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 AUDIO = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
@@ -72,3 +73,28 @@ async def test_what_a_watching_browser_offers_passes_and_publishing_does_not() -
     data.addTransceiver("audio", direction="recvonly")
     data.createDataChannel("chat")
     assert not offer_only_receives(await _offer(data))
+
+
+async def test_the_candidates_audio_is_released_as_soon_as_the_next_packet_shows_it_whole() -> None:
+    candidate = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    candidate.addTrack(Microphone())
+    candidate.addTrack(Camera([np.zeros((48, 64, 3), dtype=np.uint8)]))
+    server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    await server.setRemoteDescription(RTCSessionDescription(sdp=await _offer(candidate), type="offer"))
+
+    hear_audio_at_once(server)
+
+    (audio,) = [r for r in server.getReceivers() if r.track.kind == "audio"]
+    buffer = audio._RTCRtpReceiver__jitter_buffer  # what decodes the candidate's packets
+    released = [buffer.add(_opus_packet(seq))[1] for seq in range(6)]
+    # aiortc's default held each packet until four more had come (80 ms of 20 ms packets)
+    assert released[0] is None
+    assert [frame.timestamp for frame in released[1:]] == [960 * seq for seq in range(5)]
+    await server.close()
+
+
+def _opus_packet(seq: int) -> RtpPacket:
+    """One 20 ms Opus packet as the receiver hands it to its jitter buffer (payload depacketized)."""
+    packet = RtpPacket(payload_type=111, sequence_number=seq, timestamp=960 * seq, payload=b"opus")
+    packet._data = packet.payload
+    return packet
