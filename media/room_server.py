@@ -296,9 +296,10 @@ AUDIO_JITTER_CAPACITY = 16  # aiortc's own, in packets
 
 def hear_audio_at_once(pc: RTCPeerConnection) -> None:
     """Gives the peer's audio receivers a jitter buffer that releases each packet at once."""
-    for receiver in pc.getReceivers():
-        if receiver.track.kind != "audio":
+    for transceiver in pc.getTransceivers():  # a watcher's receivers have no track: ask the transceiver
+        if transceiver.kind != "audio":
             continue
+        receiver = transceiver.receiver
         if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):  # aiortc changed: say so
             raise RuntimeError("aiortc's RTCRtpReceiver no longer has the jitter buffer this replaces")
         receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=AUDIO_JITTER_CAPACITY, prefetch=AUDIO_PREFETCH)

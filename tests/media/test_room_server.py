@@ -84,12 +84,26 @@ async def test_the_candidates_audio_is_released_as_soon_as_the_next_packet_shows
 
     hear_audio_at_once(server)
 
-    (audio,) = [r for r in server.getReceivers() if r.track.kind == "audio"]
+    (audio,) = [t.receiver for t in server.getTransceivers() if t.kind == "audio"]
     buffer = audio._RTCRtpReceiver__jitter_buffer  # what decodes the candidate's packets
     released = [buffer.add(_opus_packet(seq))[1] for seq in range(6)]
     # aiortc's default held each packet until four more had come (80 ms of 20 ms packets)
     assert released[0] is None
     assert [frame.timestamp for frame in released[1:]] == [960 * seq for seq in range(5)]
+    await server.close()
+
+
+async def test_a_watchers_offer_receives_nothing_and_passes_through() -> None:
+    # A coach's offer only receives: the server's receivers for it have no track.
+    watching = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    for kind in ("audio", "audio", "video"):
+        watching.addTransceiver(kind, direction="recvonly")
+    server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    await server.setRemoteDescription(RTCSessionDescription(sdp=await _offer(watching), type="offer"))
+
+    hear_audio_at_once(server)
+
+    assert [t.kind for t in server.getTransceivers()] == ["audio", "audio", "video"]
     await server.close()
 
 
