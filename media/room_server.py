@@ -291,15 +291,15 @@ def restrict_ice_addresses(addresses: list[str]) -> None:
 # bought nothing and delayed each yield and each turn's end. With 1, a packet is released as
 # soon as the next one shows it complete: 20 ms. Loss and reordering are handled as before.
 AUDIO_PREFETCH = 1
-AUDIO_JITTER_CAPACITY = 16  # aiortc's own, in packets
 
 
 def hear_audio_at_once(pc: RTCPeerConnection) -> None:
-    """Gives the peer's audio receivers a jitter buffer that releases each packet at once."""
+    """Gives the peer's audio receivers a jitter buffer, of aiortc's size, that releases each packet at once."""
     for transceiver in pc.getTransceivers():  # a watcher's receivers have no track: ask the transceiver
         if transceiver.kind != "audio":
             continue
         receiver = transceiver.receiver
-        if not hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):  # aiortc changed: say so
+        default = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
+        if default is None:  # aiortc changed: say so
             raise RuntimeError("aiortc's RTCRtpReceiver no longer has the jitter buffer this replaces")
-        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=AUDIO_JITTER_CAPACITY, prefetch=AUDIO_PREFETCH)
+        receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=default.capacity, prefetch=AUDIO_PREFETCH)
