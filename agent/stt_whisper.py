@@ -187,13 +187,16 @@ def repetition_cut(words: Sequence[str]) -> int | None:
 # Whisper hears a soft voice worse: its features are the log of the audio's power, so a quiet
 # microphone shifts them all down. A candidate far from the microphone, or one sending raw
 # audio without the browser's gain control, speaks 15-25 dB under the level it was trained at.
-# Each decode is lifted so its voice sits at SPEECH_LEVEL_DBFS (the loudest tenth of its 32 ms
-# windows, i.e. the vowels), never lowered and by at most MAX_GAIN_DB, which keeps a near-silent
-# clip's noise from being raised into words. The level is the corpus voices' own (their median
-# utterance reads -14.5 to -18.4 dBFS). Offline, 8 corpus answers split at their pauses
-# (tiny.en): word error 0.151 -> 0.148 at the corpus's own level, 0.209 -> 0.162 at -15 dB,
-# 0.381 -> 0.339 at -25 dB (the room tone left where it was, so that loss is partly noise).
+# A decode whose voice (the loudest tenth of its 32 ms windows, i.e. the vowels) is more than
+# SOFT_BY_DB under SPEECH_LEVEL_DBFS is lifted to it, by at most MAX_GAIN_DB, which keeps a
+# near-silent clip's noise from being raised into words. A voice at about the level is left
+# alone: Whisper copes there, and lifting it only stirs tiny.en's choices on garbled words. The
+# level is the corpus voices' own (their median utterance reads -14.5 to -18.4 dBFS, the
+# quietest -22.2). Offline, 8 corpus answers split at their pauses (tiny.en), every utterance
+# lifted: word error 0.209 -> 0.162 at -15 dB, 0.381 -> 0.339 at -25 dB (the room tone left
+# where it was, so that loss is partly noise), 0.151 -> 0.148 at the corpus's own level.
 SPEECH_LEVEL_DBFS = -16.0
+SOFT_BY_DB = 7.0
 MAX_GAIN_DB = 20.0
 LEVEL_WINDOW = 512  # 32 ms at 16 kHz
 LEVEL_QUANTILE = 90
@@ -209,7 +212,7 @@ def at_speech_level(samples: np.ndarray) -> np.ndarray:
     if loud <= 0.0:
         return samples
     gain_db = min(MAX_GAIN_DB, SPEECH_LEVEL_DBFS - 20.0 * math.log10(loud))
-    if gain_db <= 0.5:
+    if gain_db <= SOFT_BY_DB:
         return samples
     return np.clip(samples * np.float32(10 ** (gain_db / 20.0)), -1.0, 1.0).astype(np.float32, copy=False)
 

@@ -21,6 +21,7 @@ from livekit.plugins import silero
 
 from agent.stt_whisper import (
     MAX_GAIN_DB,
+    SOFT_BY_DB,
     SPEECH_LEVEL_DBFS,
     WHISPER_SAMPLE_RATE,
     RecognizedUtterance,
@@ -229,9 +230,10 @@ def test_a_soft_voice_is_lifted_to_the_speech_level(question: np.ndarray) -> Non
         assert loud_dbfs(lifted) == pytest.approx(SPEECH_LEVEL_DBFS, abs=0.1)
         # a gain, nothing else: the waveform's shape is the voice's
         assert np.corrcoef(lifted, soft)[0, 1] > 0.999
-    # A voice at or above the level is left as it is, never turned down.
-    loud = np.clip(voice * 10 ** ((SPEECH_LEVEL_DBFS + 6.0 - normal) / 20), -1, 1).astype(np.float32)
-    assert at_speech_level(loud) is loud
+    # A voice near the level is left as it is, and a loud one is never turned down.
+    for above_db in (-SOFT_BY_DB + 1.0, 0.0, 6.0):
+        near = np.clip(voice * 10 ** ((SPEECH_LEVEL_DBFS + above_db - normal) / 20), -1, 1).astype(np.float32)
+        assert at_speech_level(near) is near
 
 
 def test_a_near_silent_clip_is_lifted_by_at_most_the_cap(question: np.ndarray) -> None:
