@@ -192,9 +192,9 @@ def repetition_cut(words: Sequence[str]) -> int | None:
 # near-silent clip's noise from being raised into words. A voice at about the level is left
 # alone: Whisper copes there, and lifting it only stirs tiny.en's choices on garbled words. The
 # level is the corpus voices' own (their median utterance reads -14.5 to -18.4 dBFS, the
-# quietest -22.2). Offline, 8 corpus answers split at their pauses (tiny.en), every utterance
-# lifted: word error 0.209 -> 0.162 at -15 dB, 0.381 -> 0.339 at -25 dB (the room tone left
-# where it was, so that loss is partly noise), 0.151 -> 0.148 at the corpus's own level.
+# quietest -22.2). The gain is modest, about the size of one run's noise: over six before/after
+# comparisons at -15 and -25 dB (offline, through Opus, and live), word error fell in five, by a
+# median 0.03, and rose in one by 0.03 (docs/benchmarks.md, fifteenth session).
 SPEECH_LEVEL_DBFS = -16.0
 SOFT_BY_DB = 7.0
 MAX_GAIN_DB = 20.0
