@@ -184,39 +184,6 @@ def repetition_cut(words: Sequence[str]) -> int | None:
     return None
 
 
-# Whisper hears a soft voice worse: its features are the log of the audio's power, so a quiet
-# microphone shifts them all down. A candidate far from the microphone, or one sending raw
-# audio without the browser's gain control, speaks 15-25 dB under the level it was trained at.
-# A decode whose voice (the loudest tenth of its 32 ms windows, i.e. the vowels) is more than
-# SOFT_BY_DB under SPEECH_LEVEL_DBFS is lifted to it, by at most MAX_GAIN_DB, which keeps a
-# near-silent clip's noise from being raised into words. A voice at about the level is left
-# alone: Whisper copes there, and lifting it only stirs tiny.en's choices on garbled words. The
-# level is the corpus voices' own (their median utterance reads -14.5 to -18.4 dBFS, the
-# quietest -22.2). The gain is modest, about the size of one run's noise: over six before/after
-# comparisons at -15 and -25 dB (offline, through Opus, and live), word error fell in five, by a
-# median 0.03, and rose in one by 0.03 (docs/benchmarks.md, fifteenth session).
-SPEECH_LEVEL_DBFS = -16.0
-SOFT_BY_DB = 7.0
-MAX_GAIN_DB = 20.0
-LEVEL_WINDOW = 512  # 32 ms at 16 kHz
-LEVEL_QUANTILE = 90
-
-
-def at_speech_level(samples: np.ndarray) -> np.ndarray:
-    """`samples` (float32, 16 kHz) lifted so the voice in them is at SPEECH_LEVEL_DBFS (see above)."""
-    n = len(samples) // LEVEL_WINDOW
-    if n == 0:
-        return samples
-    windows = samples[: n * LEVEL_WINDOW].astype(np.float64).reshape(n, LEVEL_WINDOW)
-    loud = float(np.percentile(np.sqrt(np.mean(windows**2, axis=1)), LEVEL_QUANTILE))
-    if loud <= 0.0:
-        return samples
-    gain_db = min(MAX_GAIN_DB, SPEECH_LEVEL_DBFS - 20.0 * math.log10(loud))
-    if gain_db <= SOFT_BY_DB:
-        return samples
-    return np.clip(samples * np.float32(10 ** (gain_db / 20.0)), -1.0, 1.0).astype(np.float32, copy=False)
-
-
 class WhisperEngine:
     """A loaded faster-whisper model, run off the event loop on threads of its own.
 
@@ -249,7 +216,6 @@ class WhisperEngine:
         started = time.perf_counter()
         audio_s = len(samples) / WHISPER_SAMPLE_RATE
         short = self.short_context if short_context is None else short_context
-        samples = at_speech_level(samples)
         with self._slots:
             texts, words = self._decode(samples, prompt, short_context=short)
             cut = repetition_cut([w.text for w in words])

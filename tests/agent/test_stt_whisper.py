@@ -20,9 +20,6 @@ from livekit.agents import stt
 from livekit.plugins import silero
 
 from agent.stt_whisper import (
-    MAX_GAIN_DB,
-    SOFT_BY_DB,
-    SPEECH_LEVEL_DBFS,
     WHISPER_SAMPLE_RATE,
     RecognizedUtterance,
     StreamClock,
@@ -30,7 +27,6 @@ from agent.stt_whisper import (
     WhisperEngine,
     WhisperSTT,
     Word,
-    at_speech_level,
     is_spoken,
     resolve_model,
 )
@@ -211,43 +207,6 @@ def test_transcribe_sync_recognises_a_known_sentence(
     assert word_error_rate(QUESTION, " ".join(w.text for w in result.words)) < MAX_WER
     # The speech fills the clip, so the words should too.
     assert result.words[-1].end > 0.7 * result.audio_s
-
-
-def loud_dbfs(samples: np.ndarray) -> float:
-    """The level at_speech_level reads: the loudest tenth of 32 ms windows, in dBFS."""
-    n = len(samples) // 512
-    rms = np.sqrt(np.mean(samples[: n * 512].astype(np.float64).reshape(n, 512) ** 2, axis=1))
-    return 20.0 * float(np.log10(np.percentile(rms, 90)))
-
-
-def test_a_soft_voice_is_lifted_to_the_speech_level(question: np.ndarray) -> None:
-    voice = as_float(question)
-    normal = loud_dbfs(voice)
-    for quieter_db in (12.0, 20.0):
-        soft = (voice * 10 ** (-quieter_db / 20)).astype(np.float32)
-        lifted = at_speech_level(soft)
-        assert lifted.dtype == np.float32 and len(lifted) == len(soft)
-        assert loud_dbfs(lifted) == pytest.approx(SPEECH_LEVEL_DBFS, abs=0.1)
-        # a gain, nothing else: the waveform's shape is the voice's
-        assert np.corrcoef(lifted, soft)[0, 1] > 0.999
-    # A voice near the level is left as it is, and a loud one is never turned down.
-    for above_db in (-SOFT_BY_DB + 1.0, 0.0, 6.0):
-        near = np.clip(voice * 10 ** ((SPEECH_LEVEL_DBFS + above_db - normal) / 20), -1, 1).astype(np.float32)
-        assert at_speech_level(near) is near
-
-
-def test_a_near_silent_clip_is_lifted_by_at_most_the_cap(question: np.ndarray) -> None:
-    faint = (as_float(question) * 10 ** (-60 / 20)).astype(np.float32)
-    lifted = at_speech_level(faint)
-    assert loud_dbfs(lifted) - loud_dbfs(faint) == pytest.approx(MAX_GAIN_DB, abs=0.1)
-    silence = np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32)
-    assert not at_speech_level(silence).any()
-    assert len(at_speech_level(np.zeros(100, dtype=np.float32))) == 100
-
-
-def test_a_soft_voice_is_recognised(engine: RecordingWhisperEngine, question: np.ndarray) -> None:
-    soft = (as_float(question) * 10 ** (-30 / 20)).astype(np.float32)
-    assert word_error_rate(QUESTION, engine.transcribe_sync(soft).text) < MAX_WER
 
 
 async def test_recognize_takes_48khz_stereo_frames(
