@@ -11,7 +11,8 @@ Each score is 0–100, shows the measured value and the factors it was built fro
   such as "kind of" are shown but not counted). Counted from the transcript's vocal fillers when
   the session recorded no speech signals. Best at 2 or fewer per 100 words.
 - pauses: long pauses (2 s or more) per minute of answer and the share of the answer spent in
-  pauses; a few short pauses are good and cost nothing.
+  pauses. Short pauses, and up to three long ones a minute (time to think), cost nothing; more,
+  freezes of 5 s or more, or an answer more than a third silence do.
 - response_latency: from the end of the question to the first word of the answer. Best between
   0.5 and 3 s; starting before the question ended is marked, mildly.
 - face_visible: share of camera samples in which a face was found.
@@ -392,10 +393,21 @@ def _fillers(s: AnswerSignals) -> DeliveryScore:
     )  # fmt: skip
 
 
-def pause_penalty(long_per_min: float, share: float, short_per_min: float, answer_s: float) -> float:
-    score = 100.0 - 20.0 * long_per_min
-    if share > 0.3:
-        score -= (share - 0.3) * 200.0
+# Pausing to think is part of a good answer: an MMI candidate weighing two sides, or anyone
+# recalling a figure, stops for 2-3 s now and then, and coaches teach it. So a few long pauses a
+# minute cost nothing; more than that reads as halting, a freeze of 5 s or more as losing the
+# thread, and an answer more than a third silence as hesitant throughout.
+FREE_LONG_PAUSES_PER_MIN = 3.0
+FREEZE_S = 5.0
+SILENT_SHARE_MAX = 0.35
+
+
+def pause_penalty(
+    long_per_min: float, freezes_per_min: float, share: float, short_per_min: float, answer_s: float
+) -> float:
+    score = 100.0 - 10.0 * max(0.0, long_per_min - FREE_LONG_PAUSES_PER_MIN) - 20.0 * freezes_per_min
+    if share > SILENT_SHARE_MAX:
+        score -= (share - SILENT_SHARE_MAX) * 200.0
     if answer_s >= 60.0 and short_per_min < 2.0:  # a minute without a breath reads as rushed
         score -= 10.0
     return _clamp(score)
@@ -410,10 +422,11 @@ def _pauses(s: AnswerSignals) -> DeliveryScore:
     share = min(1.0, sum(s.pauses_s) / s.answer_s)
     long_rate = len(long_pauses) / minutes
     short_rate = short / minutes
+    freeze_rate = sum(1 for p in long_pauses if p >= FREEZE_S) / minutes
     half = Z95 * math.sqrt(max(len(long_pauses), 1)) / minutes
 
     def fn(rate: float) -> float:
-        return pause_penalty(rate, share, short_rate, s.answer_s)
+        return pause_penalty(rate, freeze_rate, share, short_rate, s.answer_s)
 
     return _scored(
         "pauses", fn, long_rate, max(0.0, long_rate - half), long_rate + half,

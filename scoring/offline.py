@@ -169,6 +169,9 @@ _SPOKEN_FIGURE = re.compile(
     rf"\b(?:a |an )?{_NUMBER_WORD}(?:(?:\s+and)?(?:\s+|-){_NUMBER_WORD})+(?:\s+{_SPOKEN_UNIT})?\b"
     rf"|\b{_NUMBER_WORD}\s+{_SPOKEN_UNIT}\b"
 )
+_BARE_NUMBERS = re.compile(
+    rf"\W*(?:\d[\d,.]*|{_NUMBER_WORD})(?:[\s,.!?-]+(?:\d[\d,.]*|{_NUMBER_WORD})){{0,3}}\W*", re.IGNORECASE
+)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b")
 _NOT_PROPER = frozenset("I I'd I'm I've I'll OK Okay".split())
 
@@ -428,6 +431,15 @@ _PAST_VERB = re.compile(
     r"\b(?:[a-z]{3,}ed|" + "|".join(sorted(_IRREGULAR_PAST)) + r"|was|were|had)\b"
 )
 _ALL_OR_NONE = re.compile(r"\b(?:no|none|nobody|every|everyone|everybody|all|zero|each)\b")
+# A change of how often, said without a number ("from monthly releases to weekly ones", "from
+# days to hours"), is a measured result as much as "from 30 to 7 days" is.
+_RATE = (
+    r"(?:hourly|daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annual(?:ly)?|"
+    r"seconds|minutes|hours|days|weeks|months|years)"
+)
+_RATE_CHANGE = re.compile(
+    rf"\bfrom (?:[\w-]+ ){{0,2}}?{_RATE}\b(?:[\s,]+[\w-]+){{0,4}}?[\s,]+to (?:[\w-]+ ){{0,2}}?{_RATE}\b"
+)
 _HYPOTHETICAL = re.compile(r"\b(?:i(?:'d| would| will|'ll| could| might)|if i (?:was|were))\s+\w+")
 # A step the speaker would take ("I'd bleep the on-call doctor", "we'd shard by user id"): a
 # concrete verb, not a wish, a habit or a stance ("I'd want to", "I'd make sure", "I'd say").
@@ -1281,7 +1293,11 @@ def _evidence_name(feature: str) -> str:
 def extract_features(item: AnswerInput) -> AnswerFeatures:
     """Counts the cues in one answer, and keeps the words behind them; pure and deterministic."""
     spoken = clean_transcript(item.answer.replace("\u2019", "'").replace("\u2018", "'"))
-    text = spoken.text  # content is read without the fillers and restarts of speech
+    # Content is read without the fillers and restarts of speech, nor numbers said on their own
+    # ("2. 3.", a microphone check the recogniser kept), which are no detail of the answer.
+    text = spoken.text
+    if any(_BARE_NUMBERS.fullmatch(s) for s in _SENTENCE_SPLIT.split(text)):
+        text = " ".join(s for s in _SENTENCE_SPLIT.split(text) if not _BARE_NUMBERS.fullmatch(s))
     lower = text.lower()
     tokens = _WORD.findall(text)
     words = [w.lower() for w in tokens]
@@ -1346,7 +1362,7 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
     acted = False
     for sentence in sentences:
         sl = sentence.lower()
-        figures = len(_NUMBER.findall(sentence)) + len(_NUMBER_WORDS.findall(sl))
+        figures = len(_NUMBER.findall(sentence)) + len(_NUMBER_WORDS.findall(sl)) + len(_RATE_CHANGE.findall(sl))
         i_acts = any(s == "i" and _is_past_action(v) for s, v in _FIRST_PERSON_VERB.findall(sl))
         if _RESULT.search(sl):
             result_numbers += figures

@@ -102,6 +102,17 @@ def test_long_pauses_cost_and_short_ones_do_not() -> None:
     assert {f.name: f.value for f in stuck.factors}["longest pause"] == 5.0
 
 
+def test_thinking_pauses_are_allowed_and_halting_or_freezing_is_not() -> None:
+    """Three 2-3 s pauses to think in a 37 s answer are how a careful candidate speaks; a pause
+    every few seconds, or a long freeze, is not."""
+    thinking = _by_metric(AnswerSignals(answer_s=37, pauses_s=(2.0, 3.0, 2.5, 0.4, 0.6)))["pauses"]
+    halting = _by_metric(AnswerSignals(answer_s=37, pauses_s=(2.5,) * 8))["pauses"]
+    frozen = _by_metric(AnswerSignals(answer_s=37, pauses_s=(9.0, 0.5, 0.5)))["pauses"]
+    assert thinking.score >= 75
+    assert halting.score <= 25
+    assert frozen.score < thinking.score
+
+
 @pytest.mark.parametrize("latency, low, high", [(1.5, 100, 100), (6.0, 50, 70), (-1.0, 75, 75), (20.0, 0, 0)])
 def test_response_latency(latency: float, low: int, high: int) -> None:
     d = _by_metric(AnswerSignals(latencies_s=(latency,)))["response_latency"]

@@ -106,3 +106,36 @@ def test_a_performance_on_a_subject_of_its_own_choosing_is_not_off_topic() -> No
     )
     item = AnswerInput(question.text, answer, question.category, question.id, question.time_limit_s)
     assert OfflineEvaluator().score(item).overall >= ADEQUATE
+
+
+INCIDENT = "Walk me through a production incident you were involved in, from the first alert to the follow-up."
+RELEASES = (
+    "In my last job, we had a release process that kept breaking. I decided to write a checklist, "
+    "and then automate the riskiest steps. As a result, we went from monthly releases to weekly "
+    "ones, with almost no incidents."
+)
+
+
+def test_numbers_said_on_their_own_are_no_detail_of_the_answer() -> None:
+    """A microphone check the recogniser kept ("2. 3.") is neither a detail of the setting nor a
+    stake, and is never quoted back as one."""
+    evaluator = OfflineEvaluator()
+    plain = evaluator.score(AnswerInput(INCIDENT, RELEASES, "behavioral"))
+    counted = evaluator.score(AnswerInput(INCIDENT, f"2. 3. {RELEASES}", "behavioral"))
+    assert counted.overall == plain.overall
+    assert extract_features(AnswerInput(INCIDENT, f"Two. Three. {RELEASES}", "behavioral")).numbers == 0
+    assert not any("'2'" in d.reason or "'3'" in d.reason for d in counted.dimensions)
+    # A number inside a sentence still counts.
+    assert extract_features(AnswerInput(INCIDENT, f"We had 3 teams. {RELEASES}", "behavioral")).numbers == 1
+
+
+def test_a_change_of_how_often_is_a_measured_result() -> None:
+    """'From monthly releases to weekly ones' says by how much, as '30 to 7 days' would."""
+    evaluator = OfflineEvaluator()
+    result = {d.dimension: d for d in evaluator.score(AnswerInput(INCIDENT, RELEASES, "behavioral")).dimensions}
+    assert "No measurable result" not in result["result"].reason
+    assert "monthly releases to weekly" in result["result"].reason
+    unmeasured = RELEASES.replace("from monthly releases to weekly ones", "to a better process")
+    other = {d.dimension: d for d in evaluator.score(AnswerInput(INCIDENT, unmeasured, "behavioral")).dimensions}
+    assert "No measurable result" in other["result"].reason
+    assert other["result"].score < result["result"].score
