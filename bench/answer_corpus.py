@@ -62,6 +62,7 @@ from bench.speech_media import (  # noqa: E402
     Um,
     build_clip,
 )
+from scoring.speech import is_token, is_vocal_filler  # noqa: E402
 
 SEED = 20261203
 MIN_ANSWER_S, MAX_ANSWER_S = 20.0, 60.0
@@ -374,11 +375,12 @@ def summary(corpus: Sequence[CorpusAnswer]) -> dict[str, object]:
 
 
 def pause_bucket(duration_s: float) -> str:
-    """The length bucket a pause falls in: "0.5-1", "1-2", "2-3", "3-4" (s, lower bound included)."""
-    for lo, hi, label in ((0.0, 1.0, "0.5-1"), (1.0, 2.0, "1-2"), (2.0, 3.0, "2-3")):
+    """The length bucket a pause falls in: "0.5-1", "1-2", "2-3", "3-4", "4+" (s, lower bound included;
+    the synthetic corpus has none over 4 s, recordings may)."""
+    for lo, hi, label in ((0.0, 1.0, "0.5-1"), (1.0, 2.0, "1-2"), (2.0, 3.0, "2-3"), (3.0, 4.0, "3-4")):
         if lo <= duration_s < hi:
             return label
-    return "3-4"
+    return "4+"
 
 
 # -- recordings: the same format on disk -------------------------------------------------------
@@ -388,7 +390,7 @@ def write_corpus(corpus: Sequence[CorpusAnswer], directory: Path) -> Path:
     """Write each answer as a 16 kHz s16 WAV and the truth of all as truth.json (the format
     `load_recordings` reads); returns the JSON's path."""
     directory.mkdir(parents=True, exist_ok=True)
-    entries = []
+    wavs = []
     for answer in corpus:
         wav_name = f"{answer.name.replace('@', '-')}.wav"
         with wave.open(str(directory / wav_name), "wb") as w:
@@ -396,21 +398,28 @@ def write_corpus(corpus: Sequence[CorpusAnswer], directory: Path) -> Path:
             w.setsampwidth(2)
             w.setframerate(SAMPLE_RATE)
             w.writeframes((np.clip(answer.samples, -1, 1) * 32767).astype(np.int16).tobytes())
-        entries.append(
-            {
-                "name": answer.name,
-                "wav": wav_name,
-                "voice": answer.voice,
-                "category": answer.category,
-                "shape": answer.shape,
-                "stretches": [list(s) for s in answer.stretches],
-                "pauses": [{"start_s": p.start_s, "duration_s": p.duration_s, "kind": p.kind} for p in answer.pauses],
-                "fillers": [{"at_s": f.at_s, "end_s": f.end_s, "text": f.text} for f in answer.fillers],
-                "words": answer.words,
-                "speaking_s": answer.speaking_s,
-                "transcript": answer.transcript,
-            }
-        )
+        wavs.append(wav_name)
+    return write_truth(corpus, wavs, directory)
+
+
+def write_truth(corpus: Sequence[CorpusAnswer], wavs: Sequence[str], directory: Path) -> Path:
+    """truth.json for answers whose audio is in `directory` under the names `wavs`."""
+    entries = [
+        {
+            "name": answer.name,
+            "wav": wav_name,
+            "voice": answer.voice,
+            "category": answer.category,
+            "shape": answer.shape,
+            "stretches": [list(s) for s in answer.stretches],
+            "pauses": [{"start_s": p.start_s, "duration_s": p.duration_s, "kind": p.kind} for p in answer.pauses],
+            "fillers": [{"at_s": f.at_s, "end_s": f.end_s, "text": f.text} for f in answer.fillers],
+            "words": answer.words,
+            "speaking_s": answer.speaking_s,
+            "transcript": answer.transcript,
+        }
+        for answer, wav_name in zip(corpus, wavs, strict=True)
+    ]
     path = directory / "truth.json"
     path.write_text(json.dumps({"sample_rate": SAMPLE_RATE, "answers": entries}, indent=1))
     return path
@@ -448,6 +457,79 @@ def load_recordings(truth_json: Path) -> list[CorpusAnswer]:
     return out
 
 
+# -- truth for a recording whose words are known but whose timing is not ---------------------
+
+FRAME_S = 0.01
+MIN_PAUSE_S = 0.5  # a shorter gap is inside a stretch (every true pause is at least this long)
+MIN_STRETCH_S = 0.08  # a shorter burst is a click, not speech
+UNDER_VOICE_DB = 40.0  # a frame this far under the voice's level is silence ...
+OVER_FLOOR_DB = 10.0  # ... and so is one this close to the room's floor
+_MARKER = re.compile(r"<([^>]+)>")
+
+
+def truth_for_recording(
+    name: str, samples: np.ndarray, transcript: str, category: str, voice: str = ""
+) -> CorpusAnswer:
+    """The truth of a recorded answer from its audio and what was said, for the turn-taking bench.
+
+    Speech stretches come from the signal's energy, not from any model the product uses: 10 ms
+    frames louder than both the voice's level (their 95th percentile) less UNDER_VOICE_DB and the
+    floor (10th percentile) plus OVER_FLOOR_DB are speech; bursts under MIN_STRETCH_S are dropped
+    and gaps under MIN_PAUSE_S joined, so every pause is at least 0.5 s, as in the synthetic
+    corpus. Words and fillers come from the transcript: "um", "uh", "erm" and "hmm" are vocal
+    fillers (not words); a discourse filler is marked as the scripts mark it, "<like>" or
+    "<you know>" (a word and a filler). Pause kinds and filler times are unknown ("" and -1)."""
+    hop = round(FRAME_S * SAMPLE_RATE)
+    frames = samples[: len(samples) // hop * hop].astype(np.float64).reshape(-1, hop)
+    db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    threshold = max(float(np.percentile(db, 95)) - UNDER_VOICE_DB, float(np.percentile(db, 10)) + OVER_FLOOR_DB)
+    voiced = np.concatenate([[False], db > threshold, [False]])
+    edges = np.flatnonzero(np.diff(voiced.astype(np.int8)))
+    runs = [(float(a) * FRAME_S, float(b) * FRAME_S) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    stretches: list[tuple[float, float]] = []
+    for start, end in (r for r in runs if r[1] - r[0] >= MIN_STRETCH_S):
+        if stretches and start - stretches[-1][1] < MIN_PAUSE_S:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+    if not stretches:
+        raise ValueError(f"{name}: no speech found")
+    pauses = tuple(TruePause(round(a[1], 3), round(b[0] - a[1], 3)) for a, b in zip(stretches, stretches[1:]))
+    tokens = _MARKER.sub(r"\1", transcript).split()
+    fillers = [TrueFiller(-1.0, -1.0, t.strip(",.;:!?")) for t in tokens if is_vocal_filler(t)]
+    fillers += [TrueFiller(-1.0, -1.0, m) for m in _MARKER.findall(transcript)]
+    return CorpusAnswer(
+        name=name,
+        voice=voice or f"recorded:{name}",
+        family="recorded",
+        category=category,
+        shape="recorded",
+        samples=samples.astype(np.float32),
+        stretches=tuple((round(a, 3), round(b, 3)) for a, b in stretches),
+        pauses=pauses,
+        fillers=tuple(fillers),
+        words=sum(1 for t in tokens if is_token(t) and not is_vocal_filler(t)),
+        speaking_s=round(sum(b - a for a, b in stretches), 3),
+        transcript=_MARKER.sub(r"\1", transcript).strip(),
+    )
+
+
+def truth_for_directory(directory: Path, category: str) -> Path:
+    """Every `NAME.wav` in `directory` with its words in `NAME.txt`: their truth, written as
+    `directory/truth.json` (the format `load_recordings` and `bench.turn_taking --recordings` read)."""
+    answers, wavs = [], []
+    for wav in sorted(directory.glob("*.wav")):
+        words = wav.with_suffix(".txt")
+        if not words.exists():
+            print(f"{wav.name}: no {words.name} beside it; skipped", file=sys.stderr)
+            continue
+        answers.append(truth_for_recording(wav.stem, _read_wav(wav), words.read_text(), category))
+        wavs.append(wav.name)
+    if not answers:
+        raise SystemExit(f"{directory}: no WAV with its transcript (NAME.wav and NAME.txt)")
+    return write_truth(answers, wavs, directory)
+
+
 def _read_wav(path: Path) -> np.ndarray:
     with wave.open(str(path)) as w:
         if w.getsampwidth() != 2:
@@ -464,7 +546,22 @@ def _read_wav(path: Path) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.answer_corpus", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", type=Path, help="write the WAVs and truth.json here")
+    parser.add_argument(
+        "--truth-for",
+        type=Path,
+        metavar="DIR",
+        help="recordings: write DIR/truth.json for each NAME.wav in DIR with its words in NAME.txt",
+    )
+    parser.add_argument("--category", choices=("behavioral", "mmi"), default="behavioral", help="with --truth-for")
     args = parser.parse_args(argv)
+    if args.truth_for:
+        path = truth_for_directory(args.truth_for, args.category)
+        corpus = load_recordings(path)
+        for a in corpus:
+            print(f"{a.name:28s} {a.answer_s:5.1f} s {a.wpm:5.0f} wpm {a.words:4d} words {len(a.pauses):2d} pauses", file=sys.stderr)
+        print(f"wrote {path}", file=sys.stderr)
+        print(json.dumps(summary(corpus)))
+        return
     corpus = build_corpus()
     for a in corpus:
         print(

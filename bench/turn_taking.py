@@ -60,7 +60,12 @@ Progress goes to stderr; the last stdout line is one JSON object. --details FILE
 per-answer results as JSON. The database is GREENROOM_TEST_DATABASE_URL or DATABASE_URL when set
 (sessions are deleted afterwards), else an embedded PostgreSQL in a temporary directory.
 
-Run: .venv/bin/python -m bench.turn_taking [--quick | --answers N] [--label TEXT] [--details FILE]
+Recorded answers (people, not synthesisers) play the same way with --recordings truth.json:
+`python -m bench.answer_corpus --truth-for DIR [--category mmi]` writes that file for each
+NAME.wav in DIR with its words in NAME.txt, timing the speech from the audio's energy.
+
+Run: .venv/bin/python -m bench.turn_taking [--quick | --answers N | --recordings TRUTH_JSON] [--label TEXT]
+     [--details FILE]
 """
 
 from __future__ import annotations
@@ -96,7 +101,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from agent.worker import VoiceModels  # noqa: E402
 from api.consent import CONSENT_VERSION  # noqa: E402
-from bench.answer_corpus import CorpusAnswer, build_corpus, pause_bucket, plan  # noqa: E402
+from bench.answer_corpus import CorpusAnswer, build_corpus, load_recordings, pause_bucket, plan  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.room_sounds import ROOM_DBFS, add_room  # noqa: E402
@@ -699,6 +704,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"{len(QUICK_ANSWERS)} answers in two sessions")
     parser.add_argument("--answers", type=int, help="the first N answers of the bench order (overrides --quick)")
     parser.add_argument("--names", help="comma-separated answer names (e.g. outage@piper) instead")
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        metavar="TRUTH_JSON",
+        help="play recorded answers instead of the synthetic corpus: a truth.json as bench.answer_corpus writes "
+        "(--truth-for DIR makes one from NAME.wav and NAME.txt pairs); --names picks some of them",
+    )
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
     parser.add_argument(
@@ -725,6 +737,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def chosen(args: argparse.Namespace) -> list[str]:
     if args.names:
         return args.names.split(",")
+    if args.recordings:
+        return [a["name"] for a in json.loads(args.recordings.read_text())["answers"]]
     if args.answers is not None:
         return bench_order()[: args.answers]
     return list(QUICK_ANSWERS) if args.quick else bench_order()
@@ -736,7 +750,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     say(f"agent code: {agent.__file__}")
     names = chosen(args)
     say(f"synthesising {len(names)} answers")
-    corpus = {a.name: a for a in build_corpus(names)}
+    corpus = {a.name: a for a in (load_recordings(args.recordings) if args.recordings else build_corpus(names))}
+    unknown = [n for n in names if n not in corpus]
+    if unknown:
+        raise SystemExit(f"no such answers: {', '.join(unknown)}")
     answers = [corpus[n] for n in names]
     if args.room:
         answers = [in_a_room(a, room_dbfs=args.room_dbfs, voice_db=args.voice_db) for a in answers]
@@ -781,7 +798,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         args.details.write_text(json.dumps(details(results), indent=1))
     return {
         "label": args.label,
-        "mode": "answers" if args.answers else "quick" if args.quick else "full",
+        "mode": "recordings" if args.recordings else "answers" if args.answers else "quick" if args.quick else "full",
         "room": {"room_dbfs": args.room_dbfs, "voice_db": args.voice_db} if args.room else False,
         **turn_figures(results),
         **stored_figures(results),
