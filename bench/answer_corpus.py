@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -436,7 +437,7 @@ def load_recordings(truth_json: Path) -> list[CorpusAnswer]:
     data = json.loads(truth_json.read_text())
     out = []
     for entry in data["answers"]:
-        samples = _read_wav(truth_json.parent / entry["wav"])
+        samples = read_wav(truth_json.parent / entry["wav"])
         stretches = tuple((float(a), float(b)) for a, b in entry["stretches"])
         out.append(
             CorpusAnswer(
@@ -523,17 +524,18 @@ def truth_for_directory(directory: Path, category: str) -> Path:
         if not words.exists():
             print(f"{wav.name}: no {words.name} beside it; skipped", file=sys.stderr)
             continue
-        answers.append(truth_for_recording(wav.stem, _read_wav(wav), words.read_text(), category))
+        answers.append(truth_for_recording(wav.stem, read_wav(wav), words.read_text(), category))
         wavs.append(wav.name)
     if not answers:
         raise SystemExit(f"{directory}: no WAV with its transcript (NAME.wav and NAME.txt)")
     return write_truth(answers, wavs, directory)
 
 
-def _read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as w:
+def read_wav(source: Path | BinaryIO, name: str = "") -> np.ndarray:
+    """16 kHz float32 mono from a 16-bit PCM WAV file (any rate, mono or stereo)."""
+    with wave.open(str(source) if isinstance(source, Path) else source) as w:
         if w.getsampwidth() != 2:
-            raise ValueError(f"{path.name}: only 16-bit PCM WAV is read")
+            raise ValueError(f"{name or getattr(source, 'name', 'WAV')}: only 16-bit PCM WAV is read")
         rate, channels = w.getframerate(), w.getnchannels()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, channels)
     samples = pcm.mean(axis=1) / 32768.0
