@@ -72,7 +72,9 @@ _CLOSING = re.compile(
     r"^(so|and) yeah\W*$|that's (about|pretty much|basically) (it|all)|that's (my answer|the story|what i('d| would) do)|"
     r"(really )?stood out|made (a|the|all the) (big |huge |real )?difference|paid off|was worth it|"
     r"(i'm|i am|i was|we were|we're|we are) (still )?(really |very |so |quite )?proud of (that|it|this|what|how|the (result|outcome|team|work))|"
-    r"^(so |and |yeah,? )?thank you\W*$)"
+    r"that (should|would|will) be (it|all|everything)|that covers (it|everything)|"
+    r"(hope|think) (that|this) answers (your|the) question|(does|did) that answer (your|the) question|"
+    r"^(so |and |yeah,? |alright,? |all right,? |okay,? |ok,? )?(thank you|thanks)( (so|very) much)?\W*$)"
 )
 _OUTCOME_VERB = re.compile(
     r"\b(we|i|they|it|that|this|which|he|she|costs?|sales|errors?|tickets?)\s+(shipped|reduced|increased|"

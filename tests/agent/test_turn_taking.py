@@ -82,6 +82,11 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "That change made a big difference to the whole team.",
         "I'm really proud of what we built.",
         "Thank you.",
+        "All right, thanks.",  # heard from a person closing a recording
+        "Thanks so much.",
+        "That should be all.",
+        "I hope that answers your question.",
+        "Does that answer your question?",
     ],
 )
 def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
@@ -93,6 +98,8 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
     [
         "Yeah, so the deadline was two weeks away.",
         "Yeah.",  # how Whisper often writes a hesitant "uh"
+        "Thanks to her, the launch went ahead.",  # "thanks" opening a sentence that goes on
+        "That should be easy, I thought.",
         "I was proud of my part, but my manager did not agree.",
         "My manager thanked me for raising it.",
         "I won't make that mistake.",  # not "I won"
