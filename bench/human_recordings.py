@@ -40,7 +40,6 @@ import re
 import sys
 import tarfile
 import urllib.request
-import wave
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -58,7 +57,7 @@ from bench.answer_corpus import (  # noqa: E402
     TruePause,
     read_wav,
     truth_for_recording,
-    write_truth,
+    write_corpus,
 )
 from scoring.speech import is_token, is_vocal_filler  # noqa: E402
 
@@ -246,16 +245,7 @@ def build(directory: Path) -> Path:
         plain = truth_for_recording(name, _wav(sounds[prompt]), words[prompt], "behavioral")
         answers.append(with_thinking_pauses(plain, rng))
 
-    wavs = []
-    for answer in answers:
-        wav_name = f"{answer.name}.wav"
-        with wave.open(str(directory / wav_name), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(SAMPLE_RATE)
-            w.writeframes((np.clip(answer.samples, -1, 1) * 32767).astype(np.int16).tobytes())
-        wavs.append(wav_name)
-    return write_truth(answers, wavs, directory)
+    return write_corpus(answers, directory)
 
 
 def _wav(data: bytes) -> np.ndarray:
