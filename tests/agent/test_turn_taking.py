@@ -87,6 +87,11 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "That should be all.",
         "I hope that answers your question.",
         "Does that answer your question?",
+        "So that's what I did.",
+        "And that was my experience.",
+        "I think that's everything.",
+        "I'd do the same again.",
+        "I'm really glad I did.",
     ],
 )
 def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
@@ -100,6 +105,7 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "Yeah.",  # how Whisper often writes a hesitant "uh"
         "Thanks to her, the launch went ahead.",  # "thanks" opening a sentence that goes on
         "That should be easy, I thought.",
+        "I asked what we did about the backlog.",  # not "that's what we did"
         "I was proud of my part, but my manager did not agree.",
         "My manager thanked me for raising it.",
         "I won't make that mistake.",  # not "I won"
