@@ -127,15 +127,19 @@ class SpeechQueue:
 
 
 class Microphone(MediaStreamTrack):
-    """The client's microphone: queued speech in real-time 20 ms frames, silence in between."""
+    """The client's microphone: queued speech in real-time 20 ms frames, silence in between.
+
+    `bed` (48 kHz s16, looped): a sound under everything the microphone sends, speech and
+    silence alike, from the moment it opens (another voice in the room, a television)."""
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, bed: np.ndarray | None = None) -> None:
         super().__init__()
         self._speech = SpeechQueue()
         self._start: float | None = None
         self._pts = 0
+        self._bed = bed
 
     def say(self, speech: Speech) -> asyncio.Future[float]:
         """Queue speech; the future gives the monotonic time its last sample was sent."""
@@ -158,6 +162,9 @@ class Microphone(MediaStreamTrack):
         # Sample k of the stream is sent at start + k / SAMPLE_RATE: this frame's timeline.
         frame_at = self._start + self._pts / SAMPLE_RATE
         out = self._speech.take(FRAME_SAMPLES, lambda filled: frame_at + filled / SAMPLE_RATE)
+        if self._bed is not None and len(self._bed):
+            at = np.arange(self._pts, self._pts + FRAME_SAMPLES) % len(self._bed)
+            out = np.clip(out.astype(np.int32) + self._bed[at], -32768, 32767).astype(np.int16)
 
         frame = av.AudioFrame.from_ndarray(out.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE

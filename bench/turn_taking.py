@@ -101,7 +101,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from agent.worker import VoiceModels  # noqa: E402
 from api.consent import CONSENT_VERSION  # noqa: E402
-from bench.answer_corpus import CorpusAnswer, build_corpus, load_recordings, pause_bucket, plan  # noqa: E402
+from bench.answer_corpus import CorpusAnswer, build_corpus, load_recordings, pause_bucket, plan, read_wav  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.room_sounds import ROOM_DBFS, add_room  # noqa: E402
@@ -254,6 +254,24 @@ def in_a_room(answer: CorpusAnswer, *, room_dbfs: float = ROOM_DBFS, voice_db: f
     return replace(answer, samples=samples)
 
 
+def speech_level(samples: np.ndarray) -> float:
+    """RMS of the loudest tenth of 32 ms windows: a voice's level, whatever its pauses."""
+    hop = CLIP_RATE * 32 // 1000
+    windows = samples[: len(samples) // hop * hop].astype(np.float64).reshape(-1, hop)
+    rms = np.sqrt(np.mean(windows**2, axis=1))
+    return float(np.mean(np.sort(rms)[-max(1, len(rms) // 10) :]))
+
+
+def background_bed(path: Path, answers: Sequence[CorpusAnswer], db: float) -> np.ndarray:
+    """The recording at `path`, its speech `db` against the answers' median level, as 48 kHz s16."""
+    samples = read_wav(path)
+    voice = float(np.median([speech_level(a.spoken_samples()) for a in answers]))
+    gain = voice * 10 ** (db / 20.0) / max(speech_level(samples), 1e-9)
+    say(f"background: {path.name}, {len(samples) / CLIP_RATE:.0f} s looped, {db:+.0f} dB against the answers")
+    bed = resample_poly(samples.astype(np.float64) * gain, MIC_RATE // CLIP_RATE, 1)
+    return (np.clip(bed, -1.0, 1.0) * 32767).astype(np.int16)
+
+
 def microphone_speech(answer: CorpusAnswer) -> Speech:
     """The answer from its first speech sample to its last, as the 48 kHz s16 a microphone sends."""
     samples = resample_poly(answer.spoken_samples().astype(np.float64), MIC_RATE // CLIP_RATE, 1)
@@ -323,9 +341,10 @@ async def play_session(
     answers: list[CorpusAnswer],
     frames: Sequence[np.ndarray],
     packets: Sequence[bytes] | None = None,
+    bed: np.ndarray | None = None,
 ) -> PlayedSession:
     """Schedule a session, join it and play the answers (the camera sends `packets`, the frames
-    encoded ahead, if given)."""
+    encoded ahead, if given; the microphone sends `bed` under everything, if given)."""
     response = await http.post("/v1/sessions", json={**SESSION_KINDS[kind], **SESSION_COMMON})
     response.raise_for_status()
     session_id, room = response.json()["session"]["id"], response.json()["room"]
@@ -335,7 +354,7 @@ async def play_session(
     left = list(answers)
     try:
         await client.join(room["token"])
-        microphone = Microphone()
+        microphone = Microphone(bed)
         voice = await client.publish(microphone, camera=Camera(frames, packets=packets), timeout=CONNECT_TIMEOUT_S)
         connected = time.monotonic()
         question = await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
@@ -711,6 +730,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="play recorded answers instead of the synthetic corpus: a truth.json as bench.answer_corpus writes "
         "(--truth-for DIR makes one from NAME.wav and NAME.txt pairs); --names picks some of them",
     )
+    parser.add_argument(
+        "--background",
+        type=Path,
+        metavar="WAV",
+        help="another voice in the room (a recording, looped) under everything the microphone sends, "
+        "from the greeting on, at --background-db",
+    )
+    parser.add_argument(
+        "--background-db",
+        type=float,
+        default=-20.0,
+        help="with --background: its speech level against the answers' (default -20)",
+    )
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
     parser.add_argument(
@@ -758,6 +790,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.room:
         answers = [in_a_room(a, room_dbfs=args.room_dbfs, voice_db=args.voice_db) for a in answers]
     frames = camera_frames(CAMERA_LOOP_FRAMES)
+    bed = background_bed(args.background, answers, args.background_db) if args.background else None
     began = time.monotonic()
     results: list[AnswerResult] = []
     sessions = closed_early = 0
@@ -781,7 +814,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 say(f"serving on {base_url}; {len(answers)} answers in {len(queue)} sessions")
                 while queue:
                     kind, group = queue.pop(0)
-                    session = await play_session(http, base_url, kind, group, frames)
+                    session = await play_session(http, base_url, kind, group, frames, bed=bed)
                     session_id, played, left = session.session_id, session.results, session.left
                     sessions += 1
                     if left and played:  # the interview ended early: the rest go to a new session
@@ -800,6 +833,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "mode": "recordings" if args.recordings else "answers" if args.answers else "quick" if args.quick else "full",
         "room": {"room_dbfs": args.room_dbfs, "voice_db": args.voice_db} if args.room else False,
+        "background": {"wav": args.background.name, "db": args.background_db} if args.background else False,
         **turn_figures(results),
         **stored_figures(results),
         "sessions": sessions,
