@@ -468,6 +468,19 @@ OVER_FLOOR_DB = 10.0  # ... and so is one this close to the room's floor
 _MARKER = re.compile(r"<([^>]+)>")
 
 
+def frame_db(samples: np.ndarray) -> np.ndarray:
+    """The level of each FRAME_S frame of `samples` (16 kHz), in dBFS."""
+    hop = round(FRAME_S * SAMPLE_RATE)
+    frames = samples[: len(samples) // hop * hop].astype(np.float64).reshape(-1, hop)
+    return 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past last) index of each run of True in `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def truth_for_recording(
     name: str, samples: np.ndarray, transcript: str, category: str, voice: str = ""
 ) -> CorpusAnswer:
@@ -477,18 +490,28 @@ def truth_for_recording(
     frames louder than both the voice's level (their 95th percentile) less UNDER_VOICE_DB and the
     floor (10th percentile) plus OVER_FLOOR_DB are speech; bursts under MIN_STRETCH_S are dropped
     and gaps under MIN_PAUSE_S joined, so every pause is at least 0.5 s, as in the synthetic
-    corpus. Words and fillers come from the transcript: "um", "uh", "erm" and "hmm" are vocal
-    fillers (not words); a discourse filler is marked as the scripts mark it, "<like>" or
-    "<you know>" (a word and a filler). Pause kinds and filler times are unknown ("" and -1)."""
-    hop = round(FRAME_S * SAMPLE_RATE)
-    frames = samples[: len(samples) // hop * hop].astype(np.float64).reshape(-1, hop)
-    db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    corpus. Words and fillers come from the transcript (`recorded_answer`)."""
+    db = frame_db(samples)
     threshold = max(float(np.percentile(db, 95)) - UNDER_VOICE_DB, float(np.percentile(db, 10)) + OVER_FLOOR_DB)
-    voiced = np.concatenate([[False], db > threshold, [False]])
-    edges = np.flatnonzero(np.diff(voiced.astype(np.int8)))
-    runs = [(float(a) * FRAME_S, float(b) * FRAME_S) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    runs = [(a * FRAME_S, b * FRAME_S) for a, b in runs_of(db > threshold)]
+    speech = [(a, b) for a, b in runs if b - a >= MIN_STRETCH_S]
+    return recorded_answer(name, samples, speech, transcript, category, voice)
+
+
+def recorded_answer(
+    name: str,
+    samples: np.ndarray,
+    speech: Sequence[tuple[float, float]],
+    transcript: str,
+    category: str,
+    voice: str = "",
+) -> CorpusAnswer:
+    """A recording's truth from where its speech is (`speech`, (start s, end s) in order; gaps
+    under MIN_PAUSE_S are joined into one stretch) and what was said. "um", "uh", "erm" and "hmm"
+    are vocal fillers (not words); a discourse filler is marked as the scripts mark it, "<like>"
+    or "<you know>" (a word and a filler). Pause kinds and filler times are unknown ("" and -1)."""
     stretches: list[tuple[float, float]] = []
-    for start, end in (r for r in runs if r[1] - r[0] >= MIN_STRETCH_S):
+    for start, end in speech:
         if stretches and start - stretches[-1][1] < MIN_PAUSE_S:
             stretches[-1] = (stretches[-1][0], end)
         else:
@@ -560,7 +583,8 @@ def main(argv: list[str] | None = None) -> None:
         path = truth_for_directory(args.truth_for, args.category)
         corpus = load_recordings(path)
         for a in corpus:
-            print(f"{a.name:28s} {a.answer_s:5.1f} s {a.wpm:5.0f} wpm {a.words:4d} words {len(a.pauses):2d} pauses", file=sys.stderr)
+            line = f"{a.name:28s} {a.answer_s:5.1f} s {a.wpm:5.0f} wpm {a.words:4d} words {len(a.pauses):2d} pauses"
+            print(line, file=sys.stderr)
         print(f"wrote {path}", file=sys.stderr)
         print(json.dumps(summary(corpus)))
         return

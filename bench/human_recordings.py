@@ -50,16 +50,18 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.answer_corpus import (  # noqa: E402
+    FRAME_S,
     PAUSE_BUCKETS_S,
     SAMPLE_RATE,
+    UNDER_VOICE_DB,
     CorpusAnswer,
-    TrueFiller,
-    TruePause,
+    frame_db,
     read_wav,
+    recorded_answer,
+    runs_of,
     truth_for_recording,
     write_corpus,
 )
-from scoring.speech import is_token, is_vocal_filler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / ".greenroom" / "recordings"
@@ -148,27 +150,7 @@ def aligned(
     name: str, samples: np.ndarray, words: str, intervals: list[tuple[float, float, str]], category: str
 ) -> CorpusAnswer:
     """A recording whose stretches are its forced alignment's intervals (gaps under 0.5 s joined)."""
-    stretches: list[tuple[float, float]] = []
-    for start, end, _ in intervals:
-        if stretches and start - stretches[-1][1] < 0.5:
-            stretches[-1] = (stretches[-1][0], end)
-        else:
-            stretches.append((start, end))
-    tokens = words.split()
-    return CorpusAnswer(
-        name=name,
-        voice=f"recorded:{name}",
-        family="recorded",
-        category=category,
-        shape="recorded",
-        samples=samples,
-        stretches=tuple((round(a, 3), round(b, 3)) for a, b in stretches),
-        pauses=tuple(TruePause(round(a[1], 3), round(b[0] - a[1], 3)) for a, b in zip(stretches, stretches[1:])),
-        fillers=tuple(TrueFiller(-1.0, -1.0, t) for t in tokens if is_vocal_filler(t)),
-        words=sum(1 for t in tokens if is_token(t) and not is_vocal_filler(t)),
-        speaking_s=round(sum(b - a for a, b in stretches), 3),
-        transcript=words.strip(),
-    )
+    return recorded_answer(name, samples, [(a, b) for a, b, _ in intervals], words, category)
 
 
 def with_thinking_pauses(answer: CorpusAnswer, rng: np.random.Generator) -> CorpusAnswer:
@@ -176,13 +158,11 @@ def with_thinking_pauses(answer: CorpusAnswer, rng: np.random.Generator) -> Corp
     drawn from the synthetic corpus's buckets (0.5-4 s), filled with noise at the recording's own
     floor; the truth is read again from the result."""
     x = answer.samples
-    hop = SAMPLE_RATE // 100
-    frames = x[: len(x) // hop * hop].astype(np.float64).reshape(-1, hop)
-    db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    loud = np.concatenate([[False], db > float(np.percentile(db, 95)) - 40.0, [False]])
-    edges = np.flatnonzero(np.diff(loud.astype(np.int8)))
-    runs = list(zip(edges[::2], edges[1::2], strict=True))  # (first, past last) loud frame
-    cuts = [(end + start) // 2 * hop for (_, end), (start, _) in zip(runs, runs[1:]) if start - end >= MIN_GAP_S * 100]
+    hop = round(FRAME_S * SAMPLE_RATE)
+    db = frame_db(x)
+    runs = runs_of(db > float(np.percentile(db, 95)) - UNDER_VOICE_DB)  # (first, past last) loud frame
+    gaps = zip((end for _, end in runs), (start for start, _ in runs[1:]))
+    cuts = [(end + start) // 2 * hop for end, start in gaps if start - end >= MIN_GAP_S / FRAME_S]
     quiet = x[: runs[0][0] * hop] if runs and runs[0][0] > 10 else x[:0]
     floor = float(np.std(quiet)) if len(quiet) else 1e-4
     pieces, at = [], 0
@@ -255,7 +235,8 @@ def _wav(data: bytes) -> np.ndarray:
 def describe(answers: Sequence[CorpusAnswer]) -> None:
     for a in answers:
         pauses = ", ".join(f"{p.duration_s:.1f}" for p in a.pauses)
-        say(f"{a.name:18s} {a.answer_s:5.1f} s {a.wpm:4.0f} wpm {a.words:3d} words {len(a.fillers)} fillers; pauses {pauses}")
+        say(f"{a.name:18s} {a.answer_s:5.1f} s {a.wpm:4.0f} wpm {a.words:3d} words {len(a.fillers)} fillers; "
+            f"pauses {pauses}")
 
 
 def main(argv: list[str] | None = None) -> None:
