@@ -1296,8 +1296,9 @@ def extract_features(item: AnswerInput) -> AnswerFeatures:
     # Content is read without the fillers and restarts of speech, nor numbers said on their own
     # ("2. 3.", a microphone check the recogniser kept), which are no detail of the answer.
     text = spoken.text
-    if any(_BARE_NUMBERS.fullmatch(s) for s in _SENTENCE_SPLIT.split(text)):
-        text = " ".join(s for s in _SENTENCE_SPLIT.split(text) if not _BARE_NUMBERS.fullmatch(s))
+    pieces = _SENTENCE_SPLIT.split(text)
+    if any(_BARE_NUMBERS.fullmatch(p) for p in pieces):
+        text = " ".join(p for p in pieces if not _BARE_NUMBERS.fullmatch(p))
     lower = text.lower()
     tokens = _WORD.findall(text)
     words = [w.lower() for w in tokens]
