@@ -17,7 +17,7 @@ from agent.usage import UsageMeter
 from tests.providers.conftest import SECRET
 from tests.scoring.fake_openai import STREAM_TEXT, FakeOpenAI
 
-TIMEOUT_S = 0.5
+TIMEOUT_S = 2.0  # generous: a loaded CI machine once took over 0.5 s to the first token
 VAGUE_ANSWER = "I usually try to be a good team player and help where I can with things."
 
 

@@ -32,7 +32,7 @@ class LocalEngine:
 def ears(fake: FakeOpenAI, meter: UsageMeter) -> tuple[FallbackTranscriber, LocalEngine]:
     client = openai.AsyncOpenAI(base_url=fake.base_url, api_key=SECRET, max_retries=0)
     local = LocalEngine()
-    cloud = OpenAITranscriber(client=client, model="whisper-1", timeout_s=0.5, retry_after_max_s=0.5)
+    cloud = OpenAITranscriber(client=client, model="whisper-1", timeout_s=2.0, retry_after_max_s=0.5)
     return FallbackTranscriber(cloud, local, meter=meter), local
 
 
