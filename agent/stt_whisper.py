@@ -31,6 +31,7 @@ from livekit.agents.vad import VAD, VADEvent, VADEventType
 
 from agent.priority import background_executor, engine_executor
 from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker, join_ending
+from agent.voice_level import RunningLevel, VoiceLevel
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +392,8 @@ class WhisperSTT(stt.STT):
         self.on_utterance = on_utterance
         # Decides when a pause ends the candidate's turn; None: every pause the VAD finds does.
         self.turns = turns
+        # The candidate's usual level: speech far under it is another voice in the room.
+        self.voice = VoiceLevel()
 
     @property
     def model(self) -> str:
@@ -528,6 +531,10 @@ class _WhisperStream(stt.RecognizeStream):
             speech_start_at = 0.0  # this utterance's, on the wall clock
             voiced_s, peak = 0.0, 0.0  # how clearly this utterance is speech, to the VAD
             yielded = False  # the interviewer stopped its reply for this speech
+            # How loud this utterance is so far: speech far under the candidate's usual level is
+            # another voice, and does not stop the interviewer unless it proves theirs.
+            level = RunningLevel()
+            soft_start = False
             async for ev in vad_stream:
                 self._heard_to = self._spoken_at(ev.timestamp, time.time())
                 if ev.type == VADEventType.START_OF_SPEECH:
@@ -537,12 +544,20 @@ class _WhisperStream(stt.RecognizeStream):
                     voiced_since_cut, speculative = True, None
                     last_voiced = len(utterance)
                     voiced_s, peak = 0.0, ev.probability
+                    level = RunningLevel()
+                    level.add(ev.frames)
+                    soft_start = self._whisper.voice.is_background(level.db)
                     speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
                     if self._whisper.turns is not None:
-                        yielded = self._whisper.turns.on_speech_start(speech_start_at)
+                        yielded = self._whisper.turns.on_speech_start(speech_start_at, may_yield=not soft_start)
                     self._event_ch.send_nowait(stt.SpeechEvent(stt.SpeechEventType.START_OF_SPEECH))
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
+                    level.add(ev.frames)
+                    if soft_start and not self._whisper.voice.is_background(level.db):
+                        soft_start = False  # it was the candidate, starting softly
+                        if self._whisper.turns is not None:
+                            yielded = self._whisper.turns.yield_late(speech_start_at)
                     voiced = ev.probability >= VOICED_PROBABILITY
                     voiced_since_cut |= voiced
                     peak = max(peak, ev.probability)
@@ -562,9 +577,10 @@ class _WhisperStream(stt.RecognizeStream):
                             # The chunk holds the speculative tail's audio: keeping both would
                             # put its words in the transcript twice.
                             speculative = None
-                            chunks[-1].add_done_callback(
-                                lambda _t, c=list(chunks), at=speech_start_at: self._send_interim(c, at)
-                            )
+                            if yielded or not self._whisper.voice.is_background(level.db):
+                                chunks[-1].add_done_callback(
+                                    lambda _t, c=list(chunks), at=speech_start_at: self._send_interim(c, at)
+                                )
                         elif speculative is None:
                             speculative = (len(utterance), self._transcribe_after(chunks, utterance[committed:]))
                 elif ev.type == VADEventType.END_OF_SPEECH and in_speech:
@@ -598,6 +614,8 @@ class _WhisperStream(stt.RecognizeStream):
                                 # conversation replies to a transcript, and with its words
                                 # dropped there would be none (the interviewer would fall silent).
                                 faint=not yielded and (voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK),
+                                # Not another voice either, once the interviewer stopped for it.
+                                level=None if yielded else level.db,
                             ),
                             name="whisper-finalize",
                         )
@@ -626,7 +644,11 @@ class _WhisperStream(stt.RecognizeStream):
         ending: np.ndarray,
         *,
         faint: bool = False,
+        level: float | None = None,
     ) -> None:
+        """Sends an utterance's transcript and asks the turn taker how long the pause after it may
+        last. A sound (`faint` to the VAD, words Whisper is unsure of) or another voice (`level`,
+        dB, far under the candidate's own) says nothing: the pause it interrupted runs on."""
         ended_at = self._spoken_at(
             ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
         )
@@ -635,13 +657,24 @@ class _WhisperStream(stt.RecognizeStream):
         final_ms = (time.perf_counter() - started) * 1000.0
         text, words = _join(parts, offsets)
         sound = faint and not _sure_of(words)
+        voice = self._whisper.voice
         if sound:
             logger.debug("a sound, not speech", extra={"words": len(words)})
+            text, words = "", []
+        elif level is not None and voice.is_background(level):
+            voice.dropped += 1
+            logger.info(
+                "another voice, not the candidate's, let go",
+                extra={"words": len(words), "under_usual_db": round((voice.usual_db or 0.0) - level, 1)},
+            )
+            sound = True
             text, words = "", []
         turns = self._whisper.turns
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
             return
+        if text and level is not None:
+            voice.heard(level)
         if text:
             self._event_ch.send_nowait(_final_event(text, words, end_time=total_s))
             if self._whisper.on_utterance is not None:
@@ -667,6 +700,8 @@ class _WhisperStream(stt.RecognizeStream):
             return
         if speech_seq != self._speech_seq:
             return  # they went on already
+        if sound and turns.awaiting_reply:
+            return  # the reply to the ended turn stands
         if sound and (paused := turns.on_sound()) is not None:
             await self._hold(paused, speech_seq)  # the pause it interrupted runs on
             return

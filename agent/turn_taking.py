@@ -364,8 +364,10 @@ class TurnTaker:
         """The turn has ended and the interviewer's reply is not yet past its yield window."""
         return self._ended_at is not None
 
-    def on_speech_start(self, at: float) -> bool:
-        """The candidate started speaking at `at`; True if the interviewer must yield."""
+    def on_speech_start(self, at: float, *, may_yield: bool = True) -> bool:
+        """The candidate started speaking at `at`; True if the interviewer must yield. Speech
+        that may not be theirs (`may_yield` False: too soft so far) yields only once it proves
+        theirs (`yield_late`)."""
         since_reply = None if self._reply_started_at is None else round(at - self._reply_started_at, 2)
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
         answer_started_at, last = self._answer_started_at, self._last
@@ -375,31 +377,39 @@ class TurnTaker:
         self._last = None
         if self._ended_at is not None:
             self._undo_start = None  # a yield is not taken back (see the STT stream's _finalize)
-            window_end = (self._reply_started_at or at) + self.settings.yield_window_s
-            if at <= window_end and self._is_echo():
-                logger.info("speech start ignored: it is the interviewer's own voice coming back")
-                return False
-            ending, self._ending = self._ending, None
-            if at <= window_end:
-                self.yields += 1
-                # how long the speech had run when the VAD reported it: most of the talk-over
-                heard_after_s = time.time() - at
-                if ending is not None:  # that pause looked final and was not: wait longer next time
-                    pause_s = max(0.0, at - ending.speech_end_at)
-                    self.habits.add(ending.reading.state, pause_s)
-                    logger.info(
-                        "interviewer yields: speech heard %.2f s after it began, a %.2f s pause read %s",
-                        heard_after_s, pause_s, ending.reading.state,
-                    )
-                else:
-                    logger.info("interviewer yields: speech heard %.2f s after it began", heard_after_s)
-                self._ended_at = self._reply_started_at = None
-                self._on_yield()
-                return True
-            return False
+            return may_yield and self._yield_in_window(at)
         if last is not None:  # they went on after a pause that did not end the turn
             self.habits.add(last.reading.state, max(0.0, at - last.speech_end_at))
         return False
+
+    def yield_late(self, at: float) -> bool:
+        """Speech that began at `at`, too soft at first to be sure it was the candidate's, has
+        proved theirs; True if the interviewer must yield."""
+        return self._ended_at is not None and self._yield_in_window(at)
+
+    def _yield_in_window(self, at: float) -> bool:
+        window_end = (self._reply_started_at or at) + self.settings.yield_window_s
+        if at > window_end:
+            return False
+        if self._is_echo():
+            logger.info("speech start ignored: it is the interviewer's own voice coming back")
+            return False
+        ending, self._ending = self._ending, None
+        self.yields += 1
+        # how long the speech had run when the VAD reported it: most of the talk-over
+        heard_after_s = time.time() - at
+        if ending is not None:  # that pause looked final and was not: wait longer next time
+            pause_s = max(0.0, at - ending.speech_end_at)
+            self.habits.add(ending.reading.state, pause_s)
+            logger.info(
+                "interviewer yields: speech heard %.2f s after it began, a %.2f s pause read %s",
+                heard_after_s, pause_s, ending.reading.state,
+            )
+        else:
+            logger.info("interviewer yields: speech heard %.2f s after it began", heard_after_s)
+        self._ended_at = self._reply_started_at = None
+        self._on_yield()
+        return True
 
     def on_sound(self) -> PauseDecision | None:
         """The speech that started last was a sound, not words (a cough, a sigh, a chair): as

@@ -46,6 +46,7 @@ from agent.stt_whisper import (
 )
 from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
+from agent.voice_level import VoiceGatedVAD
 from db import sessions as db_sessions
 from db import usage as db_usage
 from db.interview_writes import InterviewWriter, QuestionWrite, ResponseDelete, ResponseWrite, TurnLatencyWrite
@@ -326,7 +327,8 @@ class InterviewRunner:
             turns=self.turns,
         )
         self.agent_session = AgentSession(
-            vad=models.vad,
+            # Another voice in the room, far under the candidate's, does not interrupt the interviewer.
+            vad=VoiceGatedVAD(models.vad, stt.voice),
             stt=stt,
             tts=self.providers.tts,
             llm=self.providers.llm,

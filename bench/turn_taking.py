@@ -99,6 +99,7 @@ from scipy.signal import resample_poly
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agent.voice_level import speech_level  # noqa: E402
 from agent.worker import VoiceModels  # noqa: E402
 from api.consent import CONSENT_VERSION  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus, load_recordings, pause_bucket, plan, read_wav  # noqa: E402
@@ -254,19 +255,11 @@ def in_a_room(answer: CorpusAnswer, *, room_dbfs: float = ROOM_DBFS, voice_db: f
     return replace(answer, samples=samples)
 
 
-def speech_level(samples: np.ndarray) -> float:
-    """RMS of the loudest tenth of 32 ms windows: a voice's level, whatever its pauses."""
-    hop = CLIP_RATE * 32 // 1000
-    windows = samples[: len(samples) // hop * hop].astype(np.float64).reshape(-1, hop)
-    rms = np.sqrt(np.mean(windows**2, axis=1))
-    return float(np.mean(np.sort(rms)[-max(1, len(rms) // 10) :]))
-
-
 def background_bed(path: Path, answers: Sequence[CorpusAnswer], db: float) -> np.ndarray:
     """The recording at `path`, its speech `db` against the answers' median level, as 48 kHz s16."""
     samples = read_wav(path)
-    voice = float(np.median([speech_level(a.spoken_samples()) for a in answers]))
-    gain = voice * 10 ** (db / 20.0) / max(speech_level(samples), 1e-9)
+    voice = float(np.median([speech_level(a.spoken_samples(), CLIP_RATE) for a in answers]))
+    gain = voice * 10 ** (db / 20.0) / max(speech_level(samples, CLIP_RATE), 1e-9)
     say(f"background: {path.name}, {len(samples) / CLIP_RATE:.0f} s looped, {db:+.0f} dB against the answers")
     bed = resample_poly(samples.astype(np.float64) * gain, MIC_RATE // CLIP_RATE, 1)
     return (np.clip(bed, -1.0, 1.0) * 32767).astype(np.int16)

@@ -424,7 +424,7 @@ async def test_a_speech_start_is_placed_when_it_was_said_though_the_vad_reads_la
     turns.heard_interviewer(time.time())
     starts: list[tuple[float, float]] = []  # (placed at, noticed at)
     on_speech_start = turns.on_speech_start
-    turns.on_speech_start = lambda at: starts.append((at, time.time())) or on_speech_start(at)  # type: ignore[method-assign]
+    turns.on_speech_start = lambda at, **kw: starts.append((at, time.time())) or on_speech_start(at, **kw)  # type: ignore[method-assign]
     whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
     stream = whisper.stream()
     run = StreamRun(stream)
@@ -531,3 +531,38 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     # The hold ran from the answer's end; a hold restarted after the sigh would end 1.4 s later.
     assert ended_at - answer.speech_end_at < hold_s + 0.5, ended_at - answer.speech_end_at
 
+
+
+@pytest.mark.parametrize(("other_db", "kept"), [(-20.0, False), (-4.0, True)])
+async def test_another_voice_far_under_the_candidates_is_no_part_of_the_answer(
+    engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray, other_db: float, kept: bool
+) -> None:
+    # A colleague's call next door reaches the microphone in a thinking pause. At -20 dB it is
+    # not the candidate: its words stay out of the answer and the pause runs on. At -4 dB it
+    # may be the candidate speaking a little more softly, and is kept. (The hold outlasts the
+    # other voice: the VAD cannot end the candidate's pause while another voice fills it.)
+    hold_s, pause_s = 5.0, 0.8
+    turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
+    turns.heard_interviewer(time.time())
+    utterances: list[RecognizedUtterance] = []
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    other = (speak("The budget meeting has moved to Thursday afternoon.") * 10 ** (other_db / 20)).astype(np.int16)
+    candidate = [np.concatenate([thanks, silence(pause_s)]) for _ in range(3)]
+    try:
+        await push_in_real_time(run, np.concatenate([silence(0.5), *candidate, other]))
+        pushing = asyncio.create_task(push_in_real_time(run, silence(hold_s + 2.0)))
+        await run.wait_for(END, timeout_s=hold_s + 6.0)
+        ended_at = time.time()
+        pushing.cancel()
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert run.turn_events.count(START) == 4, f"not four utterances to the VAD: {run.turn_events}"
+    heard = " ".join(run.finals()).lower()
+    assert ("budget" in heard or "thursday" in heard) == kept, heard
+    assert len(utterances) == (4 if kept else 3)
+    assert whisper.voice.dropped == (0 if kept else 1)
+    if not kept:  # the hold ran from the candidate's last words, not from the other voice's
+        assert ended_at - utterances[-1].speech_end_at < hold_s + 0.6, ended_at - utterances[-1].speech_end_at

@@ -7,10 +7,11 @@ import wave
 import numpy as np
 import pytest
 
+from agent.voice_level import speech_level
 from bench.answer_corpus import SAMPLE_RATE as CLIP_RATE
 from bench.answer_corpus import build_corpus
 from bench.rtc_client import FRAME_SAMPLES, Microphone, Speech
-from bench.turn_taking import background_bed, speech_level
+from bench.turn_taking import background_bed
 
 
 async def test_the_bed_plays_under_speech_and_silence_and_loops() -> None:
@@ -28,7 +29,7 @@ async def test_the_bed_plays_under_speech_and_silence_and_loops() -> None:
 
 def test_the_background_is_set_against_the_answers_level(tmp_path) -> None:
     answers = build_corpus(["strength@espeak"])
-    voice = speech_level(answers[0].spoken_samples())
+    voice = speech_level(answers[0].spoken_samples(), CLIP_RATE)
     rng = np.random.default_rng(0)
     noise = (rng.standard_normal(CLIP_RATE * 3) * 0.3 * 32767).clip(-32768, 32767).astype(np.int16)
     path = tmp_path / "bg.wav"
@@ -39,5 +40,5 @@ def test_the_background_is_set_against_the_answers_level(tmp_path) -> None:
         w.writeframes(noise.tobytes())
     bed = background_bed(path, answers, -20.0)
     assert len(bed) == 3 * 48000
-    level = speech_level(bed[::3].astype(np.float64) / 32767)  # back at 16 kHz, roughly
+    level = speech_level(bed[::3].astype(np.float64) / 32767, CLIP_RATE)  # back at 16 kHz, roughly
     assert 20 * np.log10(level / voice) == pytest.approx(-20.0, abs=1.0)
