@@ -662,7 +662,7 @@ class _WhisperStream(stt.RecognizeStream):
             logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
         elif level is not None and voice.is_background(level):
-            voice.dropped += 1
+            voice.let_go(level)
             logger.info(
                 "another voice, not the candidate's, let go",
                 extra={"words": len(words), "under_usual_db": round((voice.usual_db or 0.0) - level, 1)},

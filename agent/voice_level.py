@@ -1,16 +1,18 @@
 """The candidate's own speech level, to tell their voice from another voice in the room.
 
 A candidate sits at their microphone; a colleague on a call, a television or a meeting next
-door reaches it too, but well below them. The VAD takes that other speech for speech and
-Whisper writes its words, so without a gate a meeting at -12 dB filled an answer's transcript
-with 208 words nobody in the interview said (bench/turn_taking.py --background).
+door reaches it too, but well below them. The VAD takes that other speech for speech: without a
+gate its words join the answer, and a burst of it just as the interviewer starts to reply
+stops the reply, so the next answer is stored as part of the last one.
 
 An utterance's level is the RMS of its loudest tenth of 32 ms windows: a voice's level
 whatever its pauses and padding. On the bench corpus every utterance of an answer lay within
 5.4 dB of that answer's median; on five recordings of people, within 5.2 dB (a cough aside).
-A meeting looped at -12 dB gave utterances a median 22.6 dB under the candidate's (95th
-percentile 8.6 dB under). So an utterance BACKGROUND_DB under the candidate's usual level is
-taken as someone else's, once the usual level has been heard often enough to be known.
+Through the room, a meeting looped under the answers (bench/turn_taking.py --background) reached
+the server 7-16 dB under the candidate's median utterance. So an utterance BACKGROUND_DB under
+the candidate's usual level is taken as someone else's, once that level is known. A speech
+start is judged on less audio (0.1-0.2 s of speech: up to 10 dB under the speaker's level on
+the corpus), so a soft start only delays a yield until the speech proves loud enough.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from livekit.agents import vad
 from livekit.agents.utils import aio
 
 LEVEL_WINDOW_S = 0.032
-BACKGROUND_DB = 12.0  # this far under the candidate's median utterance is another voice
+BACKGROUND_DB = 10.0  # this far under the candidate's median utterance is another voice
 KNOWN_AFTER = 3  # utterances of the candidate before their level is trusted
 REMEMBERED = 20  # the most recent utterances the level is taken from (a candidate may move)
+# Utterances taken for another voice one after another, with none of the candidate's between:
+# more likely the candidate at a new level (another microphone, further from it). The gate
+# opens and learns the level again, so it can never shut a candidate out for long.
+RELEARN_AFTER = 2
 SILENCE_DB = -120.0
 
 
@@ -55,7 +61,9 @@ class VoiceLevel:
     def __init__(self, *, background_db: float = BACKGROUND_DB) -> None:
         self.background_db = background_db
         self._levels: deque[float] = deque(maxlen=REMEMBERED)
+        self._let_go: list[float] = []  # levels taken for another voice since the candidate's last
         self.dropped = 0  # utterances taken for another voice
+        self.relearned = 0  # times the level was learned again
 
     @property
     def usual_db(self) -> float | None:
@@ -67,6 +75,16 @@ class VoiceLevel:
     def heard(self, db: float) -> None:
         """An utterance that was the candidate's."""
         self._levels.append(db)
+        self._let_go.clear()
+
+    def let_go(self, db: float) -> None:
+        """An utterance taken for another voice (`is_background`) was dropped."""
+        self.dropped += 1
+        self._let_go.append(db)
+        if len(self._let_go) >= RELEARN_AFTER:
+            self._levels = deque(self._let_go, maxlen=REMEMBERED)  # not yet known: the gate is open
+            self._let_go.clear()
+            self.relearned += 1
 
     def is_background(self, db: float) -> bool:
         """Whether an utterance at `db` is too far under the candidate's usual level to be theirs."""

@@ -255,9 +255,30 @@ def in_a_room(answer: CorpusAnswer, *, room_dbfs: float = ROOM_DBFS, voice_db: f
     return replace(answer, samples=samples)
 
 
-def background_bed(path: Path, answers: Sequence[CorpusAnswer], db: float) -> np.ndarray:
-    """The recording at `path`, its speech `db` against the answers' median level, as 48 kHz s16."""
+BURST_S = (1.5, 3.5)  # --background-bursts: how long the other voice speaks
+BURST_GAP_S = (4.0, 9.0)  # and how long it is quiet between
+
+
+def in_bursts(samples: np.ndarray, seed: int = 3) -> np.ndarray:
+    """The recording cut into bursts with silence between (a voice next door comes and goes)."""
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(len(samples))
+    t = 2.0
+    while t * CLIP_RATE < len(samples):
+        on = rng.uniform(*BURST_S)
+        keep[int(t * CLIP_RATE) : int((t + on) * CLIP_RATE)] = 1.0
+        t += on + rng.uniform(*BURST_GAP_S)
+    fade = CLIP_RATE // 20  # 50 ms
+    keep = np.convolve(keep, np.ones(fade) / fade, mode="same")
+    return (samples * keep).astype(samples.dtype)
+
+
+def background_bed(path: Path, answers: Sequence[CorpusAnswer], db: float, *, bursts: bool = False) -> np.ndarray:
+    """The recording at `path` (cut into bursts if asked), its speech `db` against the answers'
+    median level, as 48 kHz s16."""
     samples = read_wav(path)
+    if bursts:
+        samples = in_bursts(samples)
     voice = float(np.median([speech_level(a.spoken_samples(), CLIP_RATE) for a in answers]))
     gain = voice * 10 ** (db / 20.0) / max(speech_level(samples, CLIP_RATE), 1e-9)
     say(f"background: {path.name}, {len(samples) / CLIP_RATE:.0f} s looped, {db:+.0f} dB against the answers")
@@ -736,6 +757,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=-20.0,
         help="with --background: its speech level against the answers' (default -20)",
     )
+    parser.add_argument(
+        "--background-bursts",
+        action="store_true",
+        help=f"with --background: cut it into {BURST_S[0]:g}-{BURST_S[1]:g} s bursts, "
+        f"{BURST_GAP_S[0]:g}-{BURST_GAP_S[1]:g} s apart",
+    )
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
     parser.add_argument(
@@ -783,7 +810,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.room:
         answers = [in_a_room(a, room_dbfs=args.room_dbfs, voice_db=args.voice_db) for a in answers]
     frames = camera_frames(CAMERA_LOOP_FRAMES)
-    bed = background_bed(args.background, answers, args.background_db) if args.background else None
+    bed = background_bed(args.background, answers, args.background_db, bursts=args.background_bursts) if args.background else None
     began = time.monotonic()
     results: list[AnswerResult] = []
     sessions = closed_early = 0
@@ -826,7 +853,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "mode": "recordings" if args.recordings else "answers" if args.answers else "quick" if args.quick else "full",
         "room": {"room_dbfs": args.room_dbfs, "voice_db": args.voice_db} if args.room else False,
-        "background": {"wav": args.background.name, "db": args.background_db} if args.background else False,
+        "background": {"wav": args.background.name, "db": args.background_db, "bursts": args.background_bursts} if args.background else False,
         **turn_figures(results),
         **stored_figures(results),
         "sessions": sessions,

@@ -500,6 +500,32 @@ async def test_a_pause_ends_only_once_the_vad_has_read_it(vad: silero.VAD, quest
     assert run.turn_events[: run.turn_events.index(START, 1) + 1].count(END) == 0, run.turn_events
 
 
+def holding_stt(
+    engine: WhisperEngine, vad: silero.VAD, hold_s: float
+) -> tuple[TurnTaker, list[RecognizedUtterance], WhisperSTT]:
+    """A WhisperSTT whose turn taker holds every open or likely pause `hold_s`, and what it hears."""
+    turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
+    turns.heard_interviewer(time.time())
+    utterances: list[RecognizedUtterance] = []
+    return turns, utterances, WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+
+
+async def until_the_turn_ends(whisper: WhisperSTT, pcm: np.ndarray, *, timeout_s: float) -> tuple[StreamRun, float]:
+    """Pushes `pcm`, then silence, in real time until the turn ends: the run, and when it ended."""
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        await push_in_real_time(run, pcm)
+        pushing = asyncio.create_task(push_in_real_time(run, silence(timeout_s)))
+        await run.wait_for(END, timeout_s=timeout_s)
+        ended_at = time.time()
+        pushing.cancel()
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    return run, ended_at
+
+
 async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray
 ) -> None:
@@ -508,22 +534,10 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     # pauses, and the pause it fell in ends the turn when it would have without it (not a
     # whole hold after the sigh).
     hold_s, before_sigh_s = 2.0, 0.8
-    turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
-    turns.heard_interviewer(time.time())
-    utterances: list[RecognizedUtterance] = []
-    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
-    stream = whisper.stream()
-    run = StreamRun(stream)
+    turns, utterances, whisper = holding_stt(engine, vad, hold_s)
     sigh = (room_sounds.sigh(np.random.default_rng(15)) * 32767).astype(np.int16)
-    try:
-        await push_in_real_time(run, np.concatenate([silence(0.5), thanks, silence(before_sigh_s), sigh]))
-        pushing = asyncio.create_task(push_in_real_time(run, silence(hold_s + 2.0)))
-        await run.wait_for(END, timeout_s=hold_s + 3.0)
-        ended_at = time.time()
-        pushing.cancel()
-    finally:
-        await stream.aclose()
-        await whisper.aclose()
+    pcm = np.concatenate([silence(0.5), thanks, silence(before_sigh_s), sigh])
+    run, ended_at = await until_the_turn_ends(whisper, pcm, timeout_s=hold_s + 3.0)
     assert run.turn_events.count(START) == 2, f"the sigh was not taken for speech: the test shows nothing {run.turn_events}"
     [answer] = utterances
     assert run.finals() == [answer.text] and turns.answer == answer.text
@@ -542,23 +556,10 @@ async def test_another_voice_far_under_the_candidates_is_no_part_of_the_answer(
     # may be the candidate speaking a little more softly, and is kept. (The hold outlasts the
     # other voice: the VAD cannot end the candidate's pause while another voice fills it.)
     hold_s, pause_s = 5.0, 0.8
-    turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
-    turns.heard_interviewer(time.time())
-    utterances: list[RecognizedUtterance] = []
-    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
-    stream = whisper.stream()
-    run = StreamRun(stream)
+    _turns, utterances, whisper = holding_stt(engine, vad, hold_s)
     other = (speak("The budget meeting has moved to Thursday afternoon.") * 10 ** (other_db / 20)).astype(np.int16)
     candidate = [np.concatenate([thanks, silence(pause_s)]) for _ in range(3)]
-    try:
-        await push_in_real_time(run, np.concatenate([silence(0.5), *candidate, other]))
-        pushing = asyncio.create_task(push_in_real_time(run, silence(hold_s + 2.0)))
-        await run.wait_for(END, timeout_s=hold_s + 6.0)
-        ended_at = time.time()
-        pushing.cancel()
-    finally:
-        await stream.aclose()
-        await whisper.aclose()
+    run, ended_at = await until_the_turn_ends(whisper, np.concatenate([silence(0.5), *candidate, other]), timeout_s=hold_s + 6.0)
     assert run.turn_events.count(START) == 4, f"not four utterances to the VAD: {run.turn_events}"
     heard = " ".join(run.finals()).lower()
     assert ("budget" in heard or "thursday" in heard) == kept, heard

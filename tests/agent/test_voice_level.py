@@ -8,7 +8,15 @@ from livekit import rtc
 from livekit.agents import vad
 from livekit.plugins import silero
 
-from agent.voice_level import BACKGROUND_DB, KNOWN_AFTER, REMEMBERED, VoiceGatedVAD, VoiceLevel, level_db
+from agent.voice_level import (
+    BACKGROUND_DB,
+    KNOWN_AFTER,
+    RELEARN_AFTER,
+    REMEMBERED,
+    VoiceGatedVAD,
+    VoiceLevel,
+    level_db,
+)
 from tests.agent.test_stt_whisper import silence, speak
 
 RATE = 16000
@@ -73,3 +81,24 @@ async def test_another_voice_does_not_interrupt_the_interviewer(other_db: float,
     longest = max(ev.speech_duration for ev in events if ev.type == vad.VADEventType.INFERENCE_DONE)
     assert any(ev.type == vad.VADEventType.START_OF_SPEECH for ev in events), "the VAD heard no speech: the test shows nothing"
     assert (longest >= 0.4) == interrupts, longest
+
+
+def test_a_candidate_who_turns_quieter_is_never_shut_out() -> None:
+    # Another microphone, or leaning back: their speech now falls under the gate. After
+    # RELEARN_AFTER such utterances with none at the old level between, the gate opens and
+    # learns the new level; one utterance at the old level in between resets the count.
+    voice = VoiceLevel()
+    for _ in range(REMEMBERED):
+        voice.heard(-20.0)
+    for _ in range(RELEARN_AFTER - 1):
+        assert voice.is_background(-40.0)
+        voice.let_go(-40.0)
+    voice.heard(-20.0)  # the candidate, between two bursts of another voice
+    assert voice.is_background(-40.0)
+    for _ in range(RELEARN_AFTER):
+        assert voice.is_background(-40.0)
+        voice.let_go(-40.0)
+    assert voice.relearned == 1 and not voice.is_background(-40.0)
+    for _ in range(KNOWN_AFTER - RELEARN_AFTER):
+        voice.heard(-40.0)
+    assert voice.usual_db == -40.0 and voice.is_background(-55.0)

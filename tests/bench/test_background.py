@@ -11,7 +11,7 @@ from agent.voice_level import speech_level
 from bench.answer_corpus import SAMPLE_RATE as CLIP_RATE
 from bench.answer_corpus import build_corpus
 from bench.rtc_client import FRAME_SAMPLES, Microphone, Speech
-from bench.turn_taking import background_bed
+from bench.turn_taking import BURST_GAP_S, BURST_S, background_bed, in_bursts
 
 
 async def test_the_bed_plays_under_speech_and_silence_and_loops() -> None:
@@ -42,3 +42,16 @@ def test_the_background_is_set_against_the_answers_level(tmp_path) -> None:
     assert len(bed) == 3 * 48000
     level = speech_level(bed[::3].astype(np.float64) / 32767, CLIP_RATE)  # back at 16 kHz, roughly
     assert 20 * np.log10(level / voice) == pytest.approx(-20.0, abs=1.0)
+
+
+def test_a_voice_in_bursts_comes_and_goes() -> None:
+    samples = np.ones(CLIP_RATE * 60, dtype=np.float32)
+    cut = in_bursts(samples)
+    on = cut > 0.5
+    starts = np.flatnonzero(on[1:] & ~on[:-1]) + 1
+    ends = np.flatnonzero(~on[1:] & on[:-1]) + 1
+    assert len(starts) >= 4
+    lengths = (ends[: len(starts)] - starts[: len(ends)]) / CLIP_RATE
+    assert all(BURST_S[0] - 0.1 <= s <= BURST_S[1] + 0.1 for s in lengths), lengths
+    gaps = (starts[1:] - ends[: len(starts) - 1]) / CLIP_RATE
+    assert all(BURST_GAP_S[0] - 0.1 <= g <= BURST_GAP_S[1] + 0.1 for g in gaps), gaps
