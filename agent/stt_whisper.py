@@ -657,11 +657,13 @@ class _WhisperStream(stt.RecognizeStream):
         final_ms = (time.perf_counter() - started) * 1000.0
         text, words = _join(parts, offsets)
         sound = faint and not _sure_of(words)
-        voice = self._whisper.voice
+        voice, turns = self._whisper.voice, self._whisper.turns
         if sound:
             logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
-        elif level is not None and voice.is_background(level):
+        elif level is not None and voice.is_background(
+            level, in_answer=turns is not None and bool(turns.answer) and not turns.awaiting_reply
+        ):
             voice.let_go(level)
             logger.info(
                 "another voice, not the candidate's, let go",
@@ -669,7 +671,6 @@ class _WhisperStream(stt.RecognizeStream):
             )
             sound = True
             text, words = "", []
-        turns = self._whisper.turns
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
             return

@@ -29,6 +29,10 @@ from livekit.agents.utils import aio
 
 LEVEL_WINDOW_S = 0.032
 BACKGROUND_DB = 10.0  # this far under the candidate's median utterance is another voice
+# Inside an open answer, more: the same man recorded twice (bench.human_recordings, mfa-acoustic
+# then mfa-cold, one session) came in 9-11 dB apart. Between answers a voice is most harmful (a
+# burst as the reply starts stops it), and the candidate's own words there are fewest.
+IN_ANSWER_DB = 14.0
 KNOWN_AFTER = 3  # utterances of the candidate before their level is trusted
 REMEMBERED = 20  # the most recent utterances the level is taken from (a candidate may move)
 # Utterances taken for another voice one after another, with none of the candidate's between:
@@ -86,10 +90,12 @@ class VoiceLevel:
             self._let_go.clear()
             self.relearned += 1
 
-    def is_background(self, db: float) -> bool:
-        """Whether an utterance at `db` is too far under the candidate's usual level to be theirs."""
+    def is_background(self, db: float, *, in_answer: bool = False) -> bool:
+        """Whether an utterance at `db` is too far under the candidate's usual level to be theirs
+        (`in_answer`: it came in the middle of an open answer)."""
         usual = self.usual_db
-        return usual is not None and db < usual - self.background_db
+        margin = max(self.background_db, IN_ANSWER_DB) if in_answer else self.background_db
+        return usual is not None and db < usual - margin
 
 
 class RunningLevel:
