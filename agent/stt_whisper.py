@@ -496,6 +496,11 @@ class _WhisperStream(stt.RecognizeStream):
         self._clock = StreamClock()
         self._heard_to = 0.0
 
+    def _other_voice(self, level_db: float) -> bool:
+        """Whether speech at `level_db`, after the candidate's turn has ended, is another voice's."""
+        turns = self._whisper.turns
+        return turns is not None and turns.awaiting_reply and self._whisper.voice.is_background(level_db)
+
     def _spoken_at(self, stream_s: float, fallback: float) -> float:
         """When the audio at `stream_s` of the VAD's stream was spoken; `fallback` if unknown (an
         event from before a flush maps onto the new stream, so never in the future)."""
@@ -577,7 +582,7 @@ class _WhisperStream(stt.RecognizeStream):
                             # The chunk holds the speculative tail's audio: keeping both would
                             # put its words in the transcript twice.
                             speculative = None
-                            if yielded or not self._whisper.voice.is_background(level.db):
+                            if yielded or not self._other_voice(level.db):
                                 chunks[-1].add_done_callback(
                                     lambda _t, c=list(chunks), at=speech_start_at: self._send_interim(c, at)
                                 )
@@ -647,8 +652,9 @@ class _WhisperStream(stt.RecognizeStream):
         level: float | None = None,
     ) -> None:
         """Sends an utterance's transcript and asks the turn taker how long the pause after it may
-        last. A sound (`faint` to the VAD, words Whisper is unsure of) or another voice (`level`,
-        dB, far under the candidate's own) says nothing: the pause it interrupted runs on."""
+        last. A sound (`faint` to the VAD, words Whisper is unsure of) says nothing: the pause it
+        interrupted runs on. Nor, once the turn has ended, does another voice (`level`, dB, far
+        under the candidate's own)."""
         ended_at = self._spoken_at(
             ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
         )
@@ -661,9 +667,7 @@ class _WhisperStream(stt.RecognizeStream):
         if sound:
             logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
-        elif level is not None and voice.is_background(
-            level, in_answer=turns is not None and bool(turns.answer) and not turns.awaiting_reply
-        ):
+        elif level is not None and self._other_voice(level):
             voice.let_go(level)
             logger.info(
                 "another voice, not the candidate's, let go",

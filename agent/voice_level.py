@@ -10,9 +10,13 @@ whatever its pauses and padding. On the bench corpus every utterance of an answe
 5.4 dB of that answer's median; on five recordings of people, within 5.2 dB (a cough aside).
 Through the room, a meeting looped under the answers (bench/turn_taking.py --background) reached
 the server 7-16 dB under the candidate's median utterance. So an utterance BACKGROUND_DB under
-the candidate's usual level is taken as someone else's, once that level is known. A speech
-start is judged on less audio (0.1-0.2 s of speech: up to 10 dB under the speaker's level on
-the corpus), so a soft start only delays a yield until the speech proves loud enough.
+the candidate's usual level is taken as someone else's, once that level is known, where another
+voice does most harm: after the candidate's turn has ended, as the interviewer replies. Inside an
+answer nothing is dropped: the same man recorded twice (bench.human_recordings, mfa-acoustic then
+mfa-cold, played in one session) came in 9-12 dB apart, and a dropped sentence of the
+candidate's costs more than a few words of someone else's. A speech start is judged on less
+audio (0.1-0.2 s of speech: up to 10 dB under the speaker's level on the corpus), so a soft start
+only delays a yield until the speech proves loud enough.
 """
 
 from __future__ import annotations
@@ -29,10 +33,6 @@ from livekit.agents.utils import aio
 
 LEVEL_WINDOW_S = 0.032
 BACKGROUND_DB = 10.0  # this far under the candidate's median utterance is another voice
-# Inside an open answer, more: the same man recorded twice (bench.human_recordings, mfa-acoustic
-# then mfa-cold, one session) came in 9-11 dB apart. Between answers a voice is most harmful (a
-# burst as the reply starts stops it), and the candidate's own words there are fewest.
-IN_ANSWER_DB = 14.0
 KNOWN_AFTER = 3  # utterances of the candidate before their level is trusted
 REMEMBERED = 20  # the most recent utterances the level is taken from (a candidate may move)
 # Utterances taken for another voice one after another, with none of the candidate's between:
@@ -90,12 +90,10 @@ class VoiceLevel:
             self._let_go.clear()
             self.relearned += 1
 
-    def is_background(self, db: float, *, in_answer: bool = False) -> bool:
-        """Whether an utterance at `db` is too far under the candidate's usual level to be theirs
-        (`in_answer`: it came in the middle of an open answer)."""
+    def is_background(self, db: float) -> bool:
+        """Whether an utterance at `db` is too far under the candidate's usual level to be theirs."""
         usual = self.usual_db
-        margin = max(self.background_db, IN_ANSWER_DB) if in_answer else self.background_db
-        return usual is not None and db < usual - margin
+        return usual is not None and db < usual - self.background_db
 
 
 class RunningLevel:

@@ -10,7 +10,6 @@ from livekit.plugins import silero
 
 from agent.voice_level import (
     BACKGROUND_DB,
-    IN_ANSWER_DB,
     KNOWN_AFTER,
     RELEARN_AFTER,
     REMEMBERED,
@@ -104,12 +103,3 @@ def test_a_candidate_who_turns_quieter_is_never_shut_out() -> None:
         voice.heard(-40.0)
     assert voice.usual_db == -40.0 and voice.is_background(-55.0)
 
-
-def test_inside_an_open_answer_only_a_voice_further_under_is_another() -> None:
-    voice = VoiceLevel()
-    for _ in range(KNOWN_AFTER):
-        voice.heard(-20.0)
-    between = -20.0 - (BACKGROUND_DB + IN_ANSWER_DB) / 2
-    assert voice.is_background(between)  # between answers, as the reply starts
-    assert not voice.is_background(between, in_answer=True)  # mid-answer: may be them, quieter
-    assert voice.is_background(-20.0 - IN_ANSWER_DB - 0.1, in_answer=True)
