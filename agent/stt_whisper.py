@@ -497,7 +497,8 @@ class _WhisperStream(stt.RecognizeStream):
         self._heard_to = 0.0
 
     def _other_voice(self, level_db: float) -> bool:
-        """Whether speech at `level_db`, after the candidate's turn has ended, is another voice's."""
+        """Whether speech at `level_db`, after the candidate's turn has ended (where it would stop
+        the reply), is another voice's."""
         turns = self._whisper.turns
         return turns is not None and turns.awaiting_reply and self._whisper.voice.is_background(level_db)
 
@@ -551,7 +552,7 @@ class _WhisperStream(stt.RecognizeStream):
                     voiced_s, peak = 0.0, ev.probability
                     level = RunningLevel()
                     level.add(ev.frames)
-                    soft_start = self._whisper.voice.is_background(level.db)
+                    soft_start = self._other_voice(level.db)
                     speech_start_at = self._spoken_at(ev.timestamp - ev.speech_duration, time.time() - ev.speech_duration)
                     if self._whisper.turns is not None:
                         yielded = self._whisper.turns.on_speech_start(speech_start_at, may_yield=not soft_start)
@@ -559,8 +560,8 @@ class _WhisperStream(stt.RecognizeStream):
                 elif ev.type == VADEventType.INFERENCE_DONE and in_speech:
                     utterance.extend(ev.frames)
                     level.add(ev.frames)
-                    if soft_start and not self._whisper.voice.is_background(level.db):
-                        soft_start = False  # it was the candidate, starting softly
+                    if soft_start and not self._other_voice(level.db):
+                        soft_start = False  # the candidate, starting softly (or the reply is past)
                         if self._whisper.turns is not None:
                             yielded = self._whisper.turns.yield_late(speech_start_at)
                     voiced = ev.probability >= VOICED_PROBABILITY

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -42,21 +42,28 @@ RELEARN_AFTER = 2
 SILENCE_DB = -120.0
 
 
+def _loudest_tenth(window_rms: Sequence[float] | np.ndarray) -> float:
+    """The mean of the loudest tenth of windows' RMS (at least one window); 0.0 for none."""
+    if len(window_rms) == 0:
+        return 0.0
+    return float(np.mean(np.sort(window_rms)[-max(1, len(window_rms) // 10) :]))
+
+
+def _as_db(level: float) -> float:
+    return 20.0 * float(np.log10(level)) if level > 0 else SILENCE_DB
+
+
 def speech_level(samples: np.ndarray, rate: int) -> float:
     """RMS (of full scale) of the loudest tenth of 32 ms windows: a voice's level, whatever its pauses."""
     hop = max(1, int(rate * LEVEL_WINDOW_S))
     count = len(samples) // hop
-    if count == 0:
-        return 0.0
     windows = np.asarray(samples[: count * hop], dtype=np.float64).reshape(count, hop)
-    rms = np.sqrt(np.mean(windows**2, axis=1))
-    return float(np.mean(np.sort(rms)[-max(1, count // 10) :]))
+    return _loudest_tenth(np.sqrt(np.mean(windows**2, axis=1)))
 
 
 def level_db(samples: np.ndarray, rate: int) -> float:
     """`speech_level` in dB of full scale (float samples in -1..1)."""
-    level = speech_level(samples, rate)
-    return 20.0 * float(np.log10(level)) if level > 0 else SILENCE_DB
+    return _as_db(speech_level(samples, rate))
 
 
 class VoiceLevel:
@@ -113,11 +120,8 @@ class RunningLevel:
 
     @property
     def db(self) -> float:
-        """`level_db` of what has arrived: the loudest tenth of its frames."""
-        if not self._rms:
-            return SILENCE_DB
-        loudest = float(np.mean(np.sort(self._rms)[-max(1, len(self._rms) // 10) :]))
-        return 20.0 * float(np.log10(loudest)) if loudest > 0 else SILENCE_DB
+        """`level_db` of what has arrived: the loudest tenth of its 32 ms windows."""
+        return _as_db(_loudest_tenth(self._rms))
 
 
 class VoiceGatedVAD(vad.VAD):
