@@ -17,7 +17,12 @@ count to score fitted on the tuning part, the baseline the evaluator has to beat
 With `--llm-base-url` (any OpenAI-compatible endpoint), or `--llm` to use the configured
 `GREENROOM_LLM_BASE_URL`, the LLM evaluator is held to the same set and printed beside them.
 
-Usage: python bench/evaluator.py [--quick] [--split holdout|tune|all] [--fit] [--terms] [--verbose]
+With `--cv`, the offline evaluator is cross-validated on the answers the map is fitted on
+(`fitting_answers`): five folds by question (questions sorted by id, every fifth in a fold),
+the map refitted on four folds and the fifth scored, for the band map in use
+(`fit_band_knots`) and, beside it, the isotonic map it replaced (`fit_knots`).
+
+Usage: python bench/evaluator.py [--quick] [--split holdout|tune|all] [--fit] [--cv] [--terms] [--verbose]
        [--llm | --llm-base-url URL [--llm-model M] [--llm-api-key K]]
 Details on stderr; the last stdout line is JSON.
 """
@@ -43,7 +48,7 @@ from pathlib import Path  # noqa: E402
 
 from agent.question_bank import QuestionBank  # noqa: E402
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, Evaluator  # noqa: E402
-from scoring.calibration import BAND_FLOORS, band_of, fit_knots, rmse, to_scale  # noqa: E402
+from scoring.calibration import BAND_FLOORS, band_of, fit_band_knots, fit_knots, rmse, to_scale  # noqa: E402
 from scoring.offline import OfflineEvaluator, term_counts  # noqa: E402
 from scoring.question_terms import TERMS_PATH, format_terms  # noqa: E402
 
@@ -60,6 +65,11 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 TIMING_REPEATS = 5
 LENGTH_CAP_WORDS = 400  # the length baseline's map is flat beyond this many words
+CV_FOLDS = 5
+# Held-out parts already scored and seen (SHA-256 of the held-out answers, `holdout_digest`):
+# once seen, a held-out part is tuning data, so the map is fitted on it too. Round 5's part was
+# scored at the end of round 5; a new, unseen held-out part has another digest and is left out.
+SEEN_HOLDOUT_DIGESTS = frozenset({"286bc007e9d6281b835870e5171921112d205d4ff6b9b16c4d2f2714df3b08a6"})
 LLM_CONCURRENCY = 4
 LLM_QUICK_EXAMPLES_PER_CATEGORY = 5
 
@@ -334,14 +344,67 @@ def _team_pairs_accuracy(evaluator: OfflineEvaluator) -> float | None:
     return _share(hits)
 
 
+def fitting_answers(answers: Sequence[GradedAnswer]) -> list[GradedAnswer]:
+    """The answers the map is fitted (and cross-validated) on: the tuning part, and the held-out
+    part too when it has already been seen (its digest is in SEEN_HOLDOUT_DIGESTS)."""
+    seen = holdout_digest(answers) in SEEN_HOLDOUT_DIGESTS
+    return [a for a in answers if a.split == "tune" or (seen and a.split == "holdout")]
+
+
 def fit(answers: Sequence[GradedAnswer]) -> dict:
-    """The calibration knots and their error, fitted on the tuning answers' raw overall."""
+    """The calibration knots and their error, fitted on the fitting answers' raw overall."""
     evaluator = OfflineEvaluator()
-    tuning = [a for a in answers if a.split == "tune"]
+    tuning = fitting_answers(answers)
     raw = [(evaluator.score(a.item()).factors["raw_overall"], a.grade) for a in tuning]
-    knots = fit_knots(raw)
+    knots = fit_band_knots(raw)
     error = rmse((to_scale(x, knots), g) for x, g in raw)
     return {"answers": len(tuning), "knots": [list(k) for k in knots], "rmse": round(error, 2)}
+
+
+def question_folds(answers: Sequence[GradedAnswer], k: int = CV_FOLDS) -> dict[str, int]:
+    """Each question's fold: questions sorted by id, every k-th in the same fold, so no question
+    is both fitted on and scored."""
+    return {q: i % k for i, q in enumerate(sorted({a.question_id for a in answers}))}
+
+
+def cross_validate(
+    answers: Sequence[GradedAnswer],
+    raw: dict[str, float],
+    fit_map: Callable[[list[tuple[float, float]]], Sequence[tuple[float, float]]] = fit_band_knots,
+    k: int = CV_FOLDS,
+) -> dict:
+    """The bench's figures with every answer scored by a map fitted on the other folds'
+    questions only (the raw overall is fixed; only the map is refitted)."""
+    folds = question_folds(answers, k)
+    scores: dict[str, float] = {}
+    per_fold = []
+    for fold in range(k):
+        knots = fit_map([(raw[a.id], a.grade) for a in answers if folds[a.question_id] != fold])
+        held = [a for a in answers if folds[a.question_id] == fold]
+        for a in held:
+            scores[a.id] = round(to_scale(raw[a.id], knots))
+        per_fold.append(_share([band_of(scores[a.id]) == a.band for a in held]))
+    result = metrics(answers, scores, [])
+    for unused in ("example_answer_min", "example_answer_median", "examples_below_strong"):
+        result.pop(unused)
+    return {**result, "mean_abs_error": round(statistics.fmean(abs(scores[a.id] - a.grade) for a in answers), 2),
+            "folds": per_fold}
+
+
+def cv_report(answers: Sequence[GradedAnswer]) -> dict:
+    """Cross-validation of the band map and of the isotonic map, and the band map in sample."""
+    evaluator = OfflineEvaluator()
+    tuning = fitting_answers(answers)
+    raw = {a.id: evaluator.score(a.item()).factors["raw_overall"] for a in tuning}
+    knots = fit_band_knots([(raw[a.id], a.grade) for a in tuning])
+    in_sample = metrics(tuning, {a.id: round(to_scale(raw[a.id], knots)) for a in tuning}, [])
+    return {
+        "answers": len(tuning),
+        "pairs": len(graded_pairs(tuning)),
+        "cv": cross_validate(tuning, raw),
+        "cv_isotonic": cross_validate(tuning, raw, fit_knots),
+        "in_sample": {m: in_sample[m] for m in ("band_accuracy", "pair_accuracy", "strong_median", "weak_median", "mean_abs_error")},
+    }
 
 
 def _print_table(result: dict, columns: dict[str, dict]) -> None:
@@ -359,7 +422,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="time each answer once")
     parser.add_argument("--split", choices=("holdout", "tune", "all"), default="holdout")
     parser.add_argument("--calibration", type=Path, default=CALIBRATION_PATH, help="graded answers JSON")
-    parser.add_argument("--fit", action="store_true", help="fit the calibration on the tuning part")
+    parser.add_argument("--fit", action="store_true", help="fit the calibration on the tuning (and seen) answers")
+    parser.add_argument("--cv", action="store_true", help="cross-validate the calibration map by question")
     parser.add_argument("--terms", action="store_true", help="rewrite scoring/question_terms.json from the bank")
     parser.add_argument("--verbose", action="store_true", help="print every answer's score to stderr")
     parser.add_argument("--llm", action="store_true", help="also score with the configured LLM")
@@ -374,6 +438,12 @@ def main() -> None:
         print(json.dumps({"questions": len(document["questions"]), "path": str(TERMS_PATH)}))
         return
     every = load_calibration(args.calibration)
+    if args.cv:
+        report = cv_report(every)
+        for name in ("cv", "cv_isotonic", "in_sample"):
+            print(f"[evaluator] {name:<12} {json.dumps(report[name])}", file=sys.stderr)
+        print(json.dumps(report))
+        return
     if args.fit:
         fitted = fit(every)
         print("CALIBRATION_KNOTS: tuple[tuple[float, float], ...] = (", file=sys.stderr)
