@@ -23,7 +23,9 @@ from scoring.calibration import (
     BAND_FLOORS,
     CALIBRATION_KNOTS,
     CALIBRATION_RMSE,
+    band_cuts,
     band_of,
+    fit_band_knots,
     fit_knots,
     to_scale,
 )
@@ -155,6 +157,26 @@ def test_fit_knots_is_isotonic_and_strictly_increasing() -> None:
     assert knots[0] == (0.0, 0.0) and knots[-1] == (1.0, 100.0)
     # The 30/20 and 85/80 violations are pooled into their means.
     assert (0.25, 25.0) in knots and (0.65, 82.5) in knots
+    xs, ys = zip(*knots, strict=True)
+    assert all(a < b for a, b in zip(xs, xs[1:])) and all(a < b for a, b in zip(ys, ys[1:]))
+
+
+def test_band_knots_put_the_band_floors_between_the_graded_bands() -> None:
+    # Six answers per band, the bands overlapping by one answer at each boundary.
+    points = []
+    for k, (low, grade) in enumerate(((0.0, 10), (0.2, 40), (0.4, 65), (0.6, 90))):
+        points += [(low + 0.02 * i, grade) for i in range(6)]
+    points += [(0.19, 40), (0.39, 65), (0.59, 90)]  # one each just below the next band's answers
+    cuts = band_cuts(points)
+    assert all(a < b for a, b in zip(cuts, cuts[1:]))
+    for cut, (below, above) in zip(cuts, ((0.1, 0.2), (0.3, 0.4), (0.5, 0.6)), strict=True):
+        assert below < cut < above, (cuts, below, above)
+    knots = fit_band_knots(points)
+    assert knots[0] == (0.0, 0.0) and knots[-1] == (1.0, 100.0)
+    assert [round(to_scale(c, knots)) for c in cuts] == [20, 55, 80]
+    # Each band's median answer (0.24 of the weak band's seven, 0.64 of the strong's) sits at the
+    # band's median grade.
+    assert to_scale(0.24, knots) == 40 and to_scale(0.64, knots) == 90
     xs, ys = zip(*knots, strict=True)
     assert all(a < b for a, b in zip(xs, xs[1:])) and all(a < b for a, b in zip(ys, ys[1:]))
 

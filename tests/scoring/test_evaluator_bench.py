@@ -12,11 +12,13 @@ from bench.evaluator import (
     TARGETS,
     GradedAnswer,
     bank_examples,
+    cross_validate,
     graded_pairs,
     length_baseline,
     llm_metrics,
     load_calibration,
     metrics,
+    question_folds,
 )
 from scoring.base import AnswerInput
 from scoring.llm import system_prompt
@@ -51,6 +53,29 @@ def test_metrics_count_bands_pairs_and_medians() -> None:
     assert result["strong_median"] == 84 and result["weak_median"] == 41
     assert result["example_answer_min"] == 81 and result["examples_below_strong"] == 0
     assert result["band_coverage"] == 0.5  # a1's 90 in 70–90, a2's 60 not in 50–58
+
+
+def test_cross_validation_never_scores_an_answer_with_a_map_fitted_on_its_question() -> None:
+    bands = (("strong", 90, 0.7), ("adequate", 65, 0.45), ("weak", 40, 0.25), ("off_topic", 10, 0.05))
+    answers, raw = [], {}
+    for q in range(10):
+        for band, grade, level in bands:
+            a = _answer(f"q{q}-{band}", f"q{q}", grade, band)
+            answers.append(a)
+            raw[a.id] = level + 0.01 * q
+    folds = question_folds(answers)
+    assert sorted(folds.values()) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    seen: list[set[str]] = []
+
+    def fit_map(points: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+        seen.append({a.question_id for a in answers if (raw[a.id], a.grade) in points})
+        return ((0.0, 0.0), (0.15, 20.0), (0.35, 55.0), (0.6, 80.0), (1.0, 100.0))
+
+    result = cross_validate(answers, raw, fit_map)
+    assert len(seen) == 5
+    for fold, fitted_on in enumerate(seen):
+        assert not {q for q in fitted_on if folds[q] == fold}
+    assert result["band_accuracy"] == 1.0 and result["pair_accuracy"] == 1.0 and len(result["folds"]) == 5
 
 
 def test_the_length_baseline_is_monotone_in_word_count() -> None:
