@@ -2,8 +2,9 @@
 
 The calibration set (bench/data/calibration.json) holds answers to bank questions in all five
 categories, each graded by hand on the 0–100 scale into bands: strong 80–100, adequate 55–79,
-weak 20–54, off-topic or empty 0–19. It is split by question: the tuning part fits the offline
-evaluator's calibration (`--fit`); the held-out part is scored only here, and is the default.
+weak 20–54, off-topic or empty 0–19. It is split by question: the tuning part (with any held-out
+part already seen, `fitting_answers`) fits the offline evaluator's calibration (`--fit`); the
+held-out part is scored only here, and is the default.
 
 Printed, for the evaluator and beside it for "answer length alone" (a monotone map from word
 count to score fitted on the tuning part, the baseline the evaluator has to beat):
@@ -66,6 +67,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 TIMING_REPEATS = 5
 LENGTH_CAP_WORDS = 400  # the length baseline's map is flat beyond this many words
 CV_FOLDS = 5
+CV_IN_SAMPLE = ("band_accuracy", "pair_accuracy", "strong_median", "weak_median", "mean_abs_error")
 # Held-out parts already scored and seen (SHA-256 of the held-out answers, `holdout_digest`):
 # once seen, a held-out part is tuning data, so the map is fitted on it too. Round 5's part was
 # scored at the end of round 5; a new, unseen held-out part has another digest and is left out.
@@ -387,8 +389,9 @@ def cross_validate(
     result = metrics(answers, scores, [])
     for unused in ("example_answer_min", "example_answer_median", "examples_below_strong"):
         result.pop(unused)
-    return {**result, "mean_abs_error": round(statistics.fmean(abs(scores[a.id] - a.grade) for a in answers), 2),
-            "folds": per_fold}
+    result["mean_abs_error"] = round(statistics.fmean(abs(scores[a.id] - a.grade) for a in answers), 2)
+    result["folds"] = per_fold
+    return result
 
 
 def cv_report(answers: Sequence[GradedAnswer]) -> dict:
@@ -403,7 +406,7 @@ def cv_report(answers: Sequence[GradedAnswer]) -> dict:
         "pairs": len(graded_pairs(tuning)),
         "cv": cross_validate(tuning, raw),
         "cv_isotonic": cross_validate(tuning, raw, fit_knots),
-        "in_sample": {m: in_sample[m] for m in ("band_accuracy", "pair_accuracy", "strong_median", "weak_median", "mean_abs_error")},
+        "in_sample": {m: in_sample[m] for m in CV_IN_SAMPLE},
     }
 
 
