@@ -56,6 +56,8 @@ _CONTINUATION = frozenset(
     "when while as also plus than though although since until unless whereas".split()
 )
 _WORD = re.compile(r"[a-z0-9']+")
+# What a candidate says over the interviewer's first words without going on with the answer.
+_ACKNOWLEDGEMENTS = frozenset("okay ok yeah yep yes mhm hm right sure sorry oh oops alright".split())
 _SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 # A last sentence that closes an answer: a result, a lesson, a reflection, a conclusion.
@@ -181,6 +183,13 @@ class Reading:
     words: int
     reason: str
     reheard: bool = False  # complete only once its ending was heard a second time
+
+
+def adds_nothing(text: str) -> bool:
+    """Whether an utterance holds only vocal fillers and acknowledgements ("Uh.", "Mm-hm.",
+    "Okay.", "Oh, sorry."): nothing that goes on with an answer."""
+    words = _WORD.findall(text.lower())
+    return all(is_vocal_filler(w) or w in _ACKNOWLEDGEMENTS for w in words)
 
 
 def _last_sentence(text: str) -> str:
@@ -316,7 +325,10 @@ class TurnTaker:
     The STT stream reports speech starts and each utterance's end; it asks `decide` how long the
     following pause may last and ends the turn when that much silence has passed. The
     interviewer side reports when a reply starts playing; if the candidate speaks within
-    `yield_window_s` of that, `on_yield` is called and the answer stays open.
+    `yield_window_s` of that, `on_yield` is called and the answer stays open. If what they said
+    then adds nothing to it (a throat clear Whisper writes nothing for, an "Uh." or "Okay."), the
+    answer is read as before, and once the turn ends again `on_reply_again` asks for the reply
+    again when the session has no new words to reply to.
     """
 
     def __init__(
@@ -328,6 +340,7 @@ class TurnTaker:
         on_yield: Callable[[], None] = lambda: None,
         on_long_silence: Callable[[], None] = lambda: None,
         on_pause: Callable[[str], None] = lambda _answer: None,
+        on_reply_again: Callable[[], None] = lambda: None,
         is_echo: Callable[[], bool] = lambda: False,
         reread: Callable[[np.ndarray], Awaitable[str]] | None = None,
     ) -> None:
@@ -337,6 +350,7 @@ class TurnTaker:
         self._on_yield = on_yield
         self._on_long_silence = on_long_silence
         self._on_pause = on_pause
+        self._on_reply_again = on_reply_again
         self._is_echo = is_echo
         self._reread = reread
         self.habits = PauseHabits()
@@ -347,6 +361,9 @@ class TurnTaker:
         self._ended_at: float | None = None  # when the turn was ended, until the reply is confirmed
         self._reply_started_at: float | None = None
         self._first_voice_at: float | None = None  # when the interviewer was first heard
+        # The reply was withdrawn for speech that has added no words yet (a throat clear, a
+        # chair): if the turn ends again so, the reply is made again (see end_turn).
+        self._withdrawn = False
         # Takes back the last speech start, should that speech prove to be a sound (on_sound).
         self._undo_start: Callable[[], None] | None = None
         self.yields = 0
@@ -408,6 +425,7 @@ class TurnTaker:
         else:
             logger.info("interviewer yields: speech heard %.2f s after it began", heard_after_s)
         self._ended_at = self._reply_started_at = None
+        self._withdrawn = True
         self._on_yield()
         return True
 
@@ -432,14 +450,24 @@ class TurnTaker:
     ) -> PauseDecision:
         """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
         `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
+        # A sigh heard as "Uh.", an "Okay." or "Mm-hm." over the reply's first words: they did not
+        # go on, and the answer is read as it was (the session still hears the words).
+        went_on = bool(text) and not (self._withdrawn and adds_nothing(text))
         if text:
+            self._withdrawn = False  # the session replies to words
+        if went_on:
             self._parts.append(text)
         question = self._question()
         reading = read_answer(self.answer, question)
-        if self._reread is not None and reading.state == "likely" and text and ending is not None and len(self._parts) >= 2:
+        if self._reread is not None and reading.state == "likely" and went_on and ending is not None and len(self._parts) >= 2:
             reading = await self._second_listen(self._reread, reading, ending, question)
         eot = None
-        if self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) and reading.state != "continuing":
+        hear_close = (
+            self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) > 0
+            and reading.state != "continuing"
+            and (went_on or not text)  # an "Uh." over the reply has no answer's intonation
+        )
+        if hear_close:
             eot = await asyncio.get_running_loop().run_in_executor(_eot_executor(), self._eot_model.predict, tail_pcm16k)
         answer_s = speech_end_at - self._answer_started_at if self._answer_started_at is not None else 0.0
         hold = hold_for(
@@ -488,6 +516,12 @@ class TurnTaker:
         self._ended_at = at
         self._reply_started_at = None
         self.turns_ended += 1
+        if self._withdrawn:
+            # The session replies to words, and none came since the reply was withdrawn: without
+            # this the interviewer would fall silent, the candidate waiting for it.
+            self._withdrawn = False
+            logger.info("the speech that stopped the reply said nothing: the reply is made again")
+            self._on_reply_again()
 
     def before_the_interviewer(self, speech_start_at: float) -> bool:
         """Whether speech that began at `speech_start_at` came before the interviewer's first
@@ -510,6 +544,7 @@ class TurnTaker:
     def confirm_reply(self) -> None:
         """The reply is past its yield window: the answer is closed, the next one starts fresh."""
         self._ended_at = self._reply_started_at = None
+        self._withdrawn = False
         self._parts = []
         self._answer_started_at = None
 

@@ -290,6 +290,7 @@ class InterviewRunner:
         # The candidate went on before the reply to their turn was made: that reply, when it
         # comes, is withdrawn too (the turn taker's count of ended turns when they went on).
         self._withdraw_for_turn: int | None = None
+        self._withdrawal: asyncio.Future[Any] | None = None  # the last reply being taken back
         self._prompts_said = 0
         self._questions_ahead: tuple[SpokenPart, ...] = ()  # the planned ones, in asking order (start)
         # Captions follow the voice: what is being said is captioned once its first sound
@@ -307,6 +308,7 @@ class InterviewRunner:
             on_yield=self._yield,
             on_long_silence=self._gentle_prompt,
             on_pause=self._prepare_reply,
+            on_reply_again=self._reply_again,
             is_echo=self.echo.likely_echo,
             reread=functools.partial(hear_again, models.whisper),
         )
@@ -453,10 +455,11 @@ class InterviewRunner:
         """Blocking Piper work that a reply soon waits on, on the voice's spoken lane."""
         return asyncio.get_running_loop().run_in_executor(self._piper.executor, fn, *args)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _event(self, event: WireEvent) -> None:
         self._spawn(self._room.broadcast(event))
@@ -529,7 +532,21 @@ class InterviewRunner:
         elif utterance is not None:  # its captions were shown: take them back
             self._event(InterviewerYielded())
         logger.info("reply withdrawn: the candidate went on", extra={"session_id": str(self.session_id)})
-        self._spawn(self._withdraw_reply(utterance))
+        self._withdrawal = self._spawn(self._withdraw_reply(utterance))
+
+    def _reply_again(self) -> None:
+        """What stopped the reply was no words (a throat clear, a chair), and the turn has ended
+        again: the reply is made again, to the same answer, once the withdrawn one is gone."""
+
+        async def again() -> None:
+            if self._withdrawal is not None:
+                await asyncio.wait({self._withdrawal})
+            try:
+                self.agent_session.generate_reply()
+            except RuntimeError:
+                pass  # the session is closing
+
+        self._spawn(again())
 
     async def _withdraw_reply(self, utterance: Utterance | None) -> None:
         """Stops the reply's audio and takes it out of the conversation, so the script answers

@@ -439,3 +439,51 @@ async def test_speech_before_the_interviewers_first_words_is_no_answer(behaviora
     turns.on_speech_start(20.0)
     decision = await turns.decide(STORY + RESULT, 30.0, None)
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
+
+
+async def test_speech_that_stopped_the_reply_but_said_nothing_gets_the_reply_made_again(behavioral) -> None:
+    again: list[bool] = []
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_reply_again=lambda: again.append(True))
+    tail = np.zeros(16000, dtype=np.int16)
+    turns.on_speech_start(100.0)
+    await turns.decide(STORY + RESULT, 110.0, tail)
+    turns.end_turn(111.0)
+    turns.on_reply_started(111.2)
+    assert turns.on_speech_start(111.6)  # a throat clear: the interviewer yields at once
+    decision = await turns.decide("", 112.0, tail)  # Whisper wrote nothing
+    assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
+    turns.end_turn(113.0)
+    assert again == [True]  # the session would not reply to no words: the reply is made again
+    # Words after a yield are a turn the session replies to itself.
+    turns.on_reply_started(113.2)
+    assert turns.on_speech_start(113.5)
+    await turns.decide("And we kept that index for every table after.", 116.0, tail)
+    turns.end_turn(117.0)
+    assert again == [True]
+    turns.confirm_reply()
+
+
+@pytest.mark.parametrize("heard", ["Uh.", "Mm-hm.", "Okay.", "Oh, sorry."])
+async def test_a_filler_or_acknowledgement_over_the_reply_does_not_go_on_with_the_answer(heard: str, behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=FixedEndOfTurn(0.0))
+    tail = np.zeros(16000, dtype=np.int16)
+    turns.on_speech_start(100.0)
+    await turns.decide(STORY + RESULT, 110.0, tail)
+    turns.end_turn(111.0)
+    turns.on_reply_started(111.2)
+    assert turns.on_speech_start(111.6)
+    decision = await turns.decide(heard, 112.0, tail)
+    # Read as the answer was: complete, with the short hold a yield there has taught (not the
+    # "continuing" wait for a prompt that a trailing "Uh." would get, nor "likely" for "Okay.").
+    assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
+    assert decision.hold_s <= SETTINGS.complete_cap_s and decision.eot_probability is None
+
+
+async def test_a_filler_inside_an_answer_still_means_more_is_coming(behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    tail = np.zeros(16000, dtype=np.int16)
+    turns.on_speech_start(100.0)
+    await turns.decide(STORY + RESULT, 110.0, tail)
+    turns.on_speech_start(111.0)  # they go on before the turn ends
+    decision = await turns.decide("Um.", 112.0, tail)
+    assert decision.reading.state == "continuing" and turns.answer.endswith("Um.")

@@ -34,11 +34,10 @@ def test_the_same_answer_scores_alike_without_punctuation_or_capitals() -> None:
     for key, item in chosen.items():
         written = evaluator.score(item).overall
         spoken = evaluator.score(_item(item, _as_recognised(item.answer))).overall
-        # At most 9: one adequate story (beh-work-2, 98 words) reads 0.041 of raw higher without
-        # full stops (0.387 against 0.428, unchanged since round 4), 3 points on round 4's map,
-        # 7 on round 5's and 9 on round 6's band map, which climbs the adequate band in one
-        # straight step (62 points at 0.362 to 80 at 0.443: 2.2 points per 0.01 of raw).
-        assert abs(written - spoken) <= 9, (key, written, spoken)
+        # At most 7: one adequate story (beh-work-2, 98 words) reads 0.041 of raw higher without
+        # full stops, 3 points on round 4's map and 7 on round 5's, which rises 6 points between
+        # 0.41 and 0.43 (refitted on 360 tuning answers).
+        assert abs(written - spoken) <= 7, (key, written, spoken)
 
 
 def test_a_run_on_transcript_is_read_in_clause_like_units() -> None:
