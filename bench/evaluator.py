@@ -2,9 +2,9 @@
 
 The calibration set (bench/data/calibration.json) holds answers to bank questions in all five
 categories, each graded by hand on the 0–100 scale into bands: strong 80–100, adequate 55–79,
-weak 20–54, off-topic or empty 0–19. It is split by question: the tuning part (with any held-out
-part already seen, `fitting_answers`) fits the offline evaluator's calibration (`--fit`); the
-held-out part is scored only here, and is the default.
+weak 20–54, off-topic or empty 0–19. It is split by question: the tuning part (`fitting_answers`;
+each held-out part joins it once scored and seen) fits the offline evaluator's calibration
+(`--fit`); the held-out part is scored only here, and is the default.
 
 Printed, for the evaluator and beside it for "answer length alone" (a monotone map from word
 count to score fitted on the tuning part, the baseline the evaluator has to beat):
@@ -20,8 +20,7 @@ With `--llm-base-url` (any OpenAI-compatible endpoint), or `--llm` to use the co
 
 With `--cv`, the offline evaluator is cross-validated on the answers the map is fitted on
 (`fitting_answers`): five folds by question (questions sorted by id, every fifth in a fold),
-the map refitted on four folds and the fifth scored, for the band map in use
-(`fit_band_knots`) and, beside it, the isotonic map it replaced (`fit_knots`).
+the map (`fit_knots`) refitted on four folds and the fifth scored.
 
 Usage: python bench/evaluator.py [--quick] [--split holdout|tune|all] [--fit] [--cv] [--terms] [--verbose]
        [--llm | --llm-base-url URL [--llm-model M] [--llm-api-key K]]
@@ -49,7 +48,7 @@ from pathlib import Path  # noqa: E402
 
 from agent.question_bank import QuestionBank  # noqa: E402
 from scoring.base import RUBRICS, AnswerInput, AnswerScore, Evaluator  # noqa: E402
-from scoring.calibration import BAND_FLOORS, band_of, fit_band_knots, fit_knots, rmse, to_scale  # noqa: E402
+from scoring.calibration import BAND_FLOORS, band_of, fit_knots, rmse, to_scale  # noqa: E402
 from scoring.offline import OfflineEvaluator, term_counts  # noqa: E402
 from scoring.question_terms import TERMS_PATH, format_terms  # noqa: E402
 
@@ -68,10 +67,6 @@ TIMING_REPEATS = 5
 LENGTH_CAP_WORDS = 400  # the length baseline's map is flat beyond this many words
 CV_FOLDS = 5
 CV_IN_SAMPLE = ("band_accuracy", "pair_accuracy", "strong_median", "weak_median", "mean_abs_error")
-# Held-out parts already scored and seen (SHA-256 of the held-out answers, `holdout_digest`):
-# once seen, a held-out part is tuning data, so the map is fitted on it too. Round 5's part was
-# scored at the end of round 5; a new, unseen held-out part has another digest and is left out.
-SEEN_HOLDOUT_DIGESTS = frozenset({"286bc007e9d6281b835870e5171921112d205d4ff6b9b16c4d2f2714df3b08a6"})
 LLM_CONCURRENCY = 4
 LLM_QUICK_EXAMPLES_PER_CATEGORY = 5
 
@@ -347,10 +342,9 @@ def _team_pairs_accuracy(evaluator: OfflineEvaluator) -> float | None:
 
 
 def fitting_answers(answers: Sequence[GradedAnswer]) -> list[GradedAnswer]:
-    """The answers the map is fitted (and cross-validated) on: the tuning part, and the held-out
-    part too when it has already been seen (its digest is in SEEN_HOLDOUT_DIGESTS)."""
-    seen = holdout_digest(answers) in SEEN_HOLDOUT_DIGESTS
-    return [a for a in answers if a.split == "tune" or (seen and a.split == "holdout")]
+    """The answers the map is fitted (and cross-validated) on: the tuning part. A held-out part,
+    once scored and seen, is folded into it (bench/data/calibration.json's history)."""
+    return [a for a in answers if a.split == "tune"]
 
 
 def fit(answers: Sequence[GradedAnswer]) -> dict:
@@ -358,7 +352,7 @@ def fit(answers: Sequence[GradedAnswer]) -> dict:
     evaluator = OfflineEvaluator()
     tuning = fitting_answers(answers)
     raw = [(evaluator.score(a.item()).factors["raw_overall"], a.grade) for a in tuning]
-    knots = fit_band_knots(raw)
+    knots = fit_knots(raw)
     error = rmse((to_scale(x, knots), g) for x, g in raw)
     return {"answers": len(tuning), "knots": [list(k) for k in knots], "rmse": round(error, 2)}
 
@@ -372,7 +366,7 @@ def question_folds(answers: Sequence[GradedAnswer], k: int = CV_FOLDS) -> dict[s
 def cross_validate(
     answers: Sequence[GradedAnswer],
     raw: dict[str, float],
-    fit_map: Callable[[list[tuple[float, float]]], Sequence[tuple[float, float]]] = fit_band_knots,
+    fit_map: Callable[[list[tuple[float, float]]], Sequence[tuple[float, float]]] = fit_knots,
     k: int = CV_FOLDS,
 ) -> dict:
     """The bench's figures with every answer scored by a map fitted on the other folds'
@@ -395,17 +389,16 @@ def cross_validate(
 
 
 def cv_report(answers: Sequence[GradedAnswer]) -> dict:
-    """Cross-validation of the band map and of the isotonic map, and the band map in sample."""
+    """Cross-validation of the calibration map on the tuning part, and the map in sample."""
     evaluator = OfflineEvaluator()
     tuning = fitting_answers(answers)
     raw = {a.id: evaluator.score(a.item()).factors["raw_overall"] for a in tuning}
-    knots = fit_band_knots([(raw[a.id], a.grade) for a in tuning])
+    knots = fit_knots([(raw[a.id], a.grade) for a in tuning])
     in_sample = metrics(tuning, {a.id: round(to_scale(raw[a.id], knots)) for a in tuning}, [])
     return {
         "answers": len(tuning),
         "pairs": len(graded_pairs(tuning)),
         "cv": cross_validate(tuning, raw),
-        "cv_isotonic": cross_validate(tuning, raw, fit_knots),
         "in_sample": {m: in_sample[m] for m in CV_IN_SAMPLE},
     }
 
@@ -425,7 +418,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="time each answer once")
     parser.add_argument("--split", choices=("holdout", "tune", "all"), default="holdout")
     parser.add_argument("--calibration", type=Path, default=CALIBRATION_PATH, help="graded answers JSON")
-    parser.add_argument("--fit", action="store_true", help="fit the calibration on the tuning (and seen) answers")
+    parser.add_argument("--fit", action="store_true", help="fit the calibration on the tuning answers")
     parser.add_argument("--cv", action="store_true", help="cross-validate the calibration map by question")
     parser.add_argument("--terms", action="store_true", help="rewrite scoring/question_terms.json from the bank")
     parser.add_argument("--verbose", action="store_true", help="print every answer's score to stderr")
@@ -443,7 +436,7 @@ def main() -> None:
     every = load_calibration(args.calibration)
     if args.cv:
         report = cv_report(every)
-        for name in ("cv", "cv_isotonic", "in_sample"):
+        for name in ("cv", "in_sample"):
             print(f"[evaluator] {name:<12} {json.dumps(report[name])}", file=sys.stderr)
         print(json.dumps(report))
         return

@@ -23,9 +23,7 @@ from scoring.calibration import (
     BAND_FLOORS,
     CALIBRATION_KNOTS,
     CALIBRATION_RMSE,
-    band_cuts,
     band_of,
-    fit_band_knots,
     fit_knots,
     to_scale,
 )
@@ -46,10 +44,10 @@ def test_the_calibration_set_is_what_the_issue_asks_for() -> None:
     answers = load_calibration()
     per_category = Counter(a.category for a in answers)
     assert set(per_category) == set(RUBRICS) and min(per_category.values()) >= 20
-    # At least 90 held out (a fifth, now that four seen rounds are tuning), split by question so no
+    # At least 90 held out (a sixth, now that five seen rounds are tuning), split by question so no
     # held-out question was ever tuned on.
     holdout = [a for a in answers if a.split == "holdout"]
-    assert len(holdout) >= 90 and len(holdout) / len(answers) >= 1 / 5
+    assert len(holdout) >= 90 and len(holdout) / len(answers) >= 1 / 6
     assert not {a.question_id for a in holdout} & {a.question_id for a in answers if a.split == "tune"}
     assert set(document["split"]["holdout"]) == {a.question_id for a in holdout}
     assert "before" in document["rule"] and "holdout" in document["rule"]
@@ -72,12 +70,13 @@ def test_the_set_records_which_part_is_held_out_and_what_was_seen() -> None:
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     history = " ".join(document["history"])
     # Each earlier held-out third was scored once, then folded into tuning: not held out now.
-    assert history.count("folded into 'tune'") == 4
+    assert history.count("folded into 'tune'") == 5
     for question_id in (
         "beh-decision-without-information", "sd-news-comments", "mmi-sj-logbook-sign-off",  # round 1
         "sd-concert-ticketing", "tech-swe-database-index", "mmi-pol-opt-out-donation",  # round 2
         "beh-disagreed-with-peer", "sd-feature-flags", "mmi-sj-lost-patient-list",  # round 3
         "beh-mentored-someone", "sd-polite-web-crawler", "tech-gen-explain-to-a-child",  # round 4
+        "beh-pm-said-no", "sd-social-home-feed", "mmi-eth-treating-family",  # round 5
     ):  # fmt: skip
         assert question_id in history and question_id in document["split"]["tune"]
     assert len(document["split"]["holdout"]) == 30
@@ -88,11 +87,12 @@ ROUND_2_HOLDOUT_SHA256 = "5bd414a20268e09cfcf60c8806c088fefc5147be0ce6aebe27786f
 ROUND_3_HOLDOUT_SHA256 = "f8d5b4cbf940a8a0794a10329331c53fb57eae0cd923a6083dd6b79276688aa2"
 ROUND_4_HOLDOUT_SHA256 = "9c1b9b486746e235530edf4970e82a9b5c3143a3efb49785e60a58e4faf8414c"
 ROUND_5_HOLDOUT_SHA256 = "286bc007e9d6281b835870e5171921112d205d4ff6b9b16c4d2f2714df3b08a6"
+ROUND_6_HOLDOUT_SHA256 = "4abd154bd8e8025ddae5bce9ca18932b70749d0c5836b78eb371605320a78e6f"
 
 
 def test_no_held_out_answer_or_grade_changed_after_it_was_frozen() -> None:
     answers = load_calibration()
-    assert holdout_digest(answers) == ROUND_5_HOLDOUT_SHA256
+    assert holdout_digest(answers) == ROUND_6_HOLDOUT_SHA256
     # Earlier rounds' held-out answers (now tuning) are as they were frozen too.
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     folded_in = [h.split("after that one look: ")[1].rstrip(".").split(", ") for h in document["history"]
@@ -101,6 +101,7 @@ def test_no_held_out_answer_or_grade_changed_after_it_was_frozen() -> None:
         (folded_in[1], 60, ROUND_2_HOLDOUT_SHA256),
         (folded_in[2], 90, ROUND_3_HOLDOUT_SHA256),
         (folded_in[3], 90, ROUND_4_HOLDOUT_SHA256),
+        (folded_in[4], 90, ROUND_5_HOLDOUT_SHA256),
     ):
         as_frozen = [replace(a, split="holdout") for a in answers if a.question_id in folded]
         assert len(as_frozen) == size and holdout_digest(as_frozen) == digest
@@ -161,26 +162,6 @@ def test_fit_knots_is_isotonic_and_strictly_increasing() -> None:
     assert all(a < b for a, b in zip(xs, xs[1:])) and all(a < b for a, b in zip(ys, ys[1:]))
 
 
-def test_band_knots_put_the_band_floors_between_the_graded_bands() -> None:
-    # Six answers per band, the bands overlapping by one answer at each boundary.
-    points = []
-    for k, (low, grade) in enumerate(((0.0, 10), (0.2, 40), (0.4, 65), (0.6, 90))):
-        points += [(low + 0.02 * i, grade) for i in range(6)]
-    points += [(0.19, 40), (0.39, 65), (0.59, 90)]  # one each just below the next band's answers
-    cuts = band_cuts(points)
-    assert all(a < b for a, b in zip(cuts, cuts[1:]))
-    for cut, (below, above) in zip(cuts, ((0.1, 0.2), (0.3, 0.4), (0.5, 0.6)), strict=True):
-        assert below < cut < above, (cuts, below, above)
-    knots = fit_band_knots(points)
-    assert knots[0] == (0.0, 0.0) and knots[-1] == (1.0, 100.0)
-    assert [round(to_scale(c, knots)) for c in cuts] == [20, 55, 80]
-    # Each band's median answer (0.24 of the weak band's seven, 0.64 of the strong's) sits at the
-    # band's median grade.
-    assert to_scale(0.24, knots) == 40 and to_scale(0.64, knots) == 90
-    xs, ys = zip(*knots, strict=True)
-    assert all(a < b for a, b in zip(xs, xs[1:])) and all(a < b for a, b in zip(ys, ys[1:]))
-
-
 def test_the_scale_map_is_monotone_and_pinned() -> None:
     grid = [i / 200 for i in range(201)]
     values = [to_scale(x) for x in grid]
@@ -190,8 +171,7 @@ def test_the_scale_map_is_monotone_and_pinned() -> None:
 
 def test_the_knots_in_the_code_are_the_fit_on_the_tuning_part() -> None:
     fitted = fit(load_calibration())
-    # The tuning part and round 5's held-out part, seen at the end of round 5 (its digest is in
-    # SEEN_HOLDOUT_DIGESTS); a new, unseen held-out part would be left out of the fit.
+    # The tuning part only (rounds 1-5); the held-out part is never fitted on.
     assert fitted["answers"] == len(fitting_answers(load_calibration())) == 450
     assert [tuple(k) for k in fitted["knots"]] == list(CALIBRATION_KNOTS), (
         "the rubric functions changed: run `python bench/evaluator.py --fit` and paste the knots"
