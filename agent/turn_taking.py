@@ -58,6 +58,7 @@ _CONTINUATION = frozenset(
 _WORD = re.compile(r"[a-z0-9']+")
 # What a candidate says over the interviewer's first words without going on with the answer.
 _ACKNOWLEDGEMENTS = frozenset("okay ok yeah yep yes mhm hm right sure sorry oh oops alright".split())
+_HUM = re.compile(r"^(h*m+)+$")  # "mm", "hmm", "mhm": assent, where "uh" and "um" hesitate
 _SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 # A last sentence that closes an answer: a result, a lesson, a reflection, a conclusion.
@@ -190,6 +191,11 @@ def adds_nothing(text: str) -> bool:
     "Okay.", "Oh, sorry."): nothing that goes on with an answer."""
     words = _WORD.findall(text.lower())
     return all(is_vocal_filler(w) or w in _ACKNOWLEDGEMENTS for w in words)
+
+
+def hesitates(text: str) -> bool:
+    """Whether an utterance holds a hesitation ("uh", "um", "er"), not only hums and words."""
+    return any(is_vocal_filler(w) and not _HUM.match(w) for w in _WORD.findall(text.lower()))
 
 
 def _last_sentence(text: str) -> str:
@@ -459,6 +465,10 @@ class TurnTaker:
             self._parts.append(text)
         question = self._question()
         reading = read_answer(self.answer, question)
+        if text and not went_on and reading.state == "complete" and hesitates(text):
+            # A lone "Uh." may be a sigh, or the start of more after a breath: not the prompt's
+            # long wait, but not the short one either.
+            reading = Reading("likely", reading.words, "a hesitation over the reply")
         if self._reread is not None and reading.state == "likely" and went_on and ending is not None and len(self._parts) >= 2:
             reading = await self._second_listen(self._reread, reading, ending, question)
         eot = None
