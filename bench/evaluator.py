@@ -461,7 +461,7 @@ def main() -> None:
     offline = _evaluator_metrics(answers, scored, example_scored)
     offline["ms_per_answer"] = round(1000.0 * elapsed / max(repeats * len(answers), 1), 3)
 
-    length = length_baseline([a for a in every if a.split == "tune"])
+    length = length_baseline(fitting_answers(every))
     length_only = metrics(
         answers, {a.id: length(a.answer) for a in answers}, [length(item.answer) for item in examples]
     )
