@@ -69,7 +69,7 @@ test: system-deps setup livekit
 	ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench-quick: setup
-	for b in turn_latency signals signal_accuracy report evaluator web turn_policy turn_taking capacity; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
+	for b in turn_latency signals signal_accuracy report evaluator web turn_policy turn_taking sound_over_reply capacity; do ORT_DISABLE_TELEMETRY=1 $(BIN)/python -m bench.$$b --quick || exit 1; done
 
 # Recordings of people (fetched from PyPI and Debian once, bench/human_recordings.py) through
 # the turn-taking bench.

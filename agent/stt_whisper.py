@@ -210,20 +210,20 @@ class WhisperEngine:
         self.transcribe_sync(np.zeros(WHISPER_SAMPLE_RATE, dtype=np.float32))
 
     def transcribe_sync(
-        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None
+        self, samples: np.ndarray, *, prompt: str | None = None, short_context: bool | None = None, beam_size: int = 1
     ) -> Transcript:
         """Transcribe float32 mono 16 kHz samples (blocking); on the engine's own window unless
-        `short_context` says otherwise."""
+        `short_context` says otherwise. A beam wider than 1 is for work off the critical path."""
         started = time.perf_counter()
         audio_s = len(samples) / WHISPER_SAMPLE_RATE
         short = self.short_context if short_context is None else short_context
         with self._slots:
-            texts, words = self._decode(samples, prompt, short_context=short)
+            texts, words = self._decode(samples, prompt, short_context=short, beam_size=beam_size)
             cut = repetition_cut([w.text for w in words])
             repetitive = cut is not None or _compression_ratio(" ".join(texts)) > COMPRESSION_RATIO_MAX
             if repetitive and short:
                 self.loops_redecoded += 1
-                texts, words = self._decode(samples, prompt, short_context=False)
+                texts, words = self._decode(samples, prompt, short_context=False, beam_size=beam_size)
                 cut = repetition_cut([w.text for w in words])
             if cut is not None:
                 # The decoder is repeating itself: keep what it said before the repeat.
@@ -238,7 +238,7 @@ class WhisperEngine:
         )
 
     def _decode(
-        self, samples: np.ndarray, prompt: str | None, *, short_context: bool
+        self, samples: np.ndarray, prompt: str | None, *, short_context: bool, beam_size: int = 1
     ) -> tuple[list[str], list[Word]]:
         window_s = min(len(samples) / WHISPER_SAMPLE_RATE, 30.0)
         token = _short_context.set(short_context)
@@ -246,7 +246,7 @@ class WhisperEngine:
             segments, _info = self._model.transcribe(
                 samples,
                 language="en",
-                beam_size=1,
+                beam_size=beam_size,
                 temperature=0.0,  # no fallback re-decoding: it multiplies the cost on noise
                 word_timestamps=True,
                 vad_filter=False,
@@ -298,8 +298,8 @@ async def hear_again(engine: WhisperEngine, samples: np.ndarray) -> str:
 class BackgroundWhisper:
     """A second Whisper for work off the conversation's critical path, on one background-priority thread."""
 
-    def __init__(self, model: str, *, prompt: str | None, short_context: bool = False) -> None:
-        self._executor = background_executor("whisper-background")
+    def __init__(self, model: str, *, prompt: str | None, short_context: bool = False, name: str = "whisper-background") -> None:
+        self._executor = background_executor(name)
         # Loaded on its own thread so CTranslate2's worker threads inherit the low priority.
         self._engine = self._executor.submit(
             WhisperEngine, model, threads=1, short_context=short_context
@@ -307,10 +307,11 @@ class BackgroundWhisper:
         self.engine = self._engine
         self._prompt = prompt
 
-    async def transcribe(self, samples: np.ndarray) -> Transcript:
+    async def transcribe(self, samples: np.ndarray, *, beam_size: int = 1) -> Transcript:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, functools.partial(self._engine.transcribe_sync, samples, prompt=self._prompt)
+            self._executor,
+            functools.partial(self._engine.transcribe_sync, samples, prompt=self._prompt, beam_size=beam_size),
         )
 
     def close(self) -> None:

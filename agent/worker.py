@@ -47,6 +47,7 @@ from agent.stt_whisper import (
 from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from agent.voice_level import VoiceGatedVAD
+from agent.whole_answer import BEAM_SIZE, AnswerAudio, stitched
 from db import sessions as db_sessions
 from db import usage as db_usage
 from db.interview_writes import InterviewWriter, QuestionWrite, ResponseDelete, ResponseWrite, TurnLatencyWrite
@@ -56,6 +57,9 @@ logger = logging.getLogger(__name__)
 
 # How long closing an interview waits for its writes to be stored (or spooled).
 WRITES_SETTLE_S = 10.0
+# At the interview's end, answers still being heard whole (agent/whole_answer.py) are waited
+# for this long; past it, the live transcript stays.
+WHOLE_PASS_SETTLE_S = 20.0
 # How late a speech start can reach the turn taker after it happened (media path + VAD).
 YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
@@ -70,8 +74,12 @@ class VoiceModels:
     vad: VAD
     whisper: WhisperEngine
     piper: PiperEngine
-    # Hears each utterance again, prompted to keep fillers, for the delivery signals only.
+    # Off the critical path, prompted to keep fillers: hears each utterance again for the
+    # delivery signals.
     filler_whisper: BackgroundWhisper | None = None
+    # The same, on a thread of its own: hears each answer whole once it is over
+    # (agent/whole_answer.py), a few seconds' work the filler pass must not queue behind.
+    whole_whisper: BackgroundWhisper | None = None
     # LiveKit's audio end-of-turn model, one of the turn-taking signals.
     eot: EndOfTurnModel | None = None
 
@@ -85,16 +93,21 @@ class VoiceModels:
         )
         progress("loading interviewer voice (Piper)")
         piper = PiperEngine(settings.tts_voice)
-        filler_whisper = None
+        filler_whisper = whole_whisper = None
         if settings.signals_enabled:
             progress("loading the filler-aware recogniser for delivery signals")
             # Always on Whisper's full 30 s window: prompted with fillers, a cut window loops.
             filler_whisper = BackgroundWhisper(settings.stt_model, prompt=FILLER_PROMPT)
+        if settings.stt_whole_answer and not settings.stt_openai_api_key:
+            progress("loading the recogniser that hears each answer again whole")
+            whole_whisper = BackgroundWhisper(settings.stt_model, prompt=FILLER_PROMPT, name="whisper-whole")
         eot = None
         if settings.turn_audio_model:
             progress("loading the end-of-turn detector (LiveKit turn-detector, offline)")
             eot = LocalEndOfTurn()
-        return cls(vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper, eot=eot)
+        return cls(
+            vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper, whole_whisper=whole_whisper, eot=eot
+        )
 
 
 def _utc(ts: float) -> datetime:
@@ -123,19 +136,33 @@ class OpenAnswer:
     ended_at: float = 0.0
     texts: list[str] = field(default_factory=list)
     words: list[dict[str, Any]] = field(default_factory=list)
+    audio: AnswerAudio = field(default_factory=AnswerAudio)  # for the whole pass (agent/whole_answer.py)
 
     def add(self, u: RecognizedUtterance) -> None:
         offset = u.speech_start_at - self.started_at
         self.texts.append(u.text)
-        self.words += [
+        words = [
             {"w": w.text, "start": round(w.start + offset, 3), "end": round(w.end + offset, 3), "p": round(w.probability, 3)}
             for w in u.words
         ]
+        self.words += words
+        self.audio.add(u.speech_start_at - u.audio_lead_s, u.audio, words)
         self.ended_at = u.speech_end_at
 
     @property
     def transcript(self) -> str:
         return " ".join(t for t in self.texts if t)
+
+    def write(self, session_id: uuid.UUID, transcript: str, words: list[dict[str, Any]]) -> ResponseWrite:
+        return ResponseWrite(
+            id=self.response_id,
+            session_id=session_id,
+            question_id=self.question_id,
+            transcript=transcript,
+            started_at=_utc(self.started_at),
+            ended_at=_utc(self.ended_at),
+            words=words,
+        )
 
 
 def plan_for(session: db_sessions.SessionRecord) -> InterviewPlan:
@@ -292,6 +319,8 @@ class InterviewRunner:
         self._withdraw_for_turn: int | None = None
         self._withdrawal: asyncio.Future[Any] | None = None  # the last reply being taken back
         self._prompts_said = 0
+        self._whole_ears = models.whole_whisper  # None: answers keep their live transcripts
+        self._whole_passes: set[asyncio.Future[Any]] = set()
         self._questions_ahead: tuple[SpokenPart, ...] = ()  # the planned ones, in asking order (start)
         # Captions follow the voice: what is being said is captioned once its first sound
         # plays, so a reply stopped before that (the candidate spoke first) is never shown.
@@ -431,6 +460,15 @@ class InterviewRunner:
             await aio.cancel_and_wait(self._finish_task)
         await self.agent_session.aclose()
         await self._room.aclose()
+        if self._answer is not None:  # the last answer, cut short by the end or never replied to
+            self._hear_whole(self._answer)
+        if self._whole_passes:
+            _done, late = await asyncio.wait(self._whole_passes, timeout=WHOLE_PASS_SETTLE_S)
+            if late:
+                logger.warning(
+                    "answers not heard whole by the end: their live transcripts stay",
+                    extra={"session_id": str(self.session_id), "answers": len(late)},
+                )
         for task in list(self._tasks):
             await aio.cancel_and_wait(task)
         await self._store_usage()
@@ -490,6 +528,8 @@ class InterviewRunner:
         if utterance.kind in ASIDE_KINDS and self._answer is not None:
             # "Can you hear me?", "Nice to meet you.": no answer to the question.
             self._writer.submit(ResponseDelete(id=self._answer.response_id, session_id=self.session_id))
+        elif self._answer is not None:
+            self._hear_whole(self._answer)
         self._answer = None
         self._record_latency()
         self._spawn(self._store_usage())
@@ -566,6 +606,29 @@ class InterviewRunner:
                 del ctx.items[i]
                 await agent.update_chat_ctx(ctx)
             break
+
+    def _hear_whole(self, answer: OpenAnswer) -> None:
+        """The answer is over: hear it again whole, and store that transcript (agent/whole_answer.py)."""
+        if self._whole_ears is None or not answer.audio.complete or not answer.audio.pieces:
+            return
+        task = self._spawn(self._whole_pass(answer, self._whole_ears))
+        self._whole_passes.add(task)
+        task.add_done_callback(self._whole_passes.discard)
+
+    async def _whole_pass(self, answer: OpenAnswer, ears: BackgroundWhisper) -> None:
+        samples, spans = answer.audio.joined()
+        answer.audio = AnswerAudio(complete=False)  # the audio is not kept past this
+        heard = await ears.transcribe(samples, beam_size=BEAM_SIZE)
+        transcript, words, replaced = stitched(heard.words, spans, answer.started_at)
+        logger.info(
+            "answer heard whole",
+            extra={
+                "session_id": str(self.session_id), "audio_s": round(heard.audio_s, 1), "compute_ms": round(heard.compute_ms),
+                "utterances": len(spans), "replaced": replaced, "live_words": len(answer.words), "words": len(words),
+            },
+        )  # fmt: skip
+        if replaced:
+            self._writer.submit(answer.write(self.session_id, transcript, words))
 
     def _gentle_prompt(self) -> None:
         """A long silence in the middle of an answer: encourage, never move on."""
@@ -685,14 +748,4 @@ class InterviewRunner:
         answer.add(u)
         # The whole answer so far, under its id: writes are applied in order (after its
         # question's), and each replaces the one before.
-        self._writer.submit(
-            ResponseWrite(
-                id=answer.response_id,
-                session_id=self.session_id,
-                question_id=answer.question_id,
-                transcript=answer.transcript,
-                started_at=_utc(answer.started_at),
-                ended_at=_utc(answer.ended_at),
-                words=list(answer.words),
-            )
-        )
+        self._writer.submit(answer.write(self.session_id, answer.transcript, list(answer.words)))

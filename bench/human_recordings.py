@@ -205,7 +205,10 @@ def build(directory: Path) -> Path:
     tiers = textgrid_tiers(mfa["textgrid"].decode("utf-8", "replace"))
     acoustic = _wav(mfa["acoustic.wav"])
     offset = len(acoustic) / SAMPLE_RATE  # the second tier runs on after the first file's length
-    answers.append(aligned("mfa-acoustic", acoustic, mfa["acoustic.lab"].decode(), tiers["michael"], "behavioral"))
+    # The transcript writes the speaker's discourse "y'know" as "yknow"; the truth marks it as the
+    # synthetic scripts mark theirs, a filler that is also words.
+    said = mfa["acoustic.lab"].decode().replace("yknow", "<you know>")
+    answers.append(aligned("mfa-acoustic", acoustic, said, tiers["michael"], "behavioral"))
     cold_intervals = [(a - offset, b - offset, t) for a, b, t in tiers["sickmichael"]]
     answers.append(aligned("mfa-cold", _wav(mfa["cold.wav"]), mfa["cold.lab"].decode(), cold_intervals, "behavioral"))
 

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # The live STT encodes only as much audio context as an utterance needs (3-4x faster); a
     # decode that loops is done again on the full window. The filler pass always uses the full one.
     stt_short_context: bool = True
+    # Once its reply stands, each answer is heard again whole, off the critical path, and that
+    # transcript is stored (agent/whole_answer.py): fewer word errors, the fillers kept.
+    stt_whole_answer: bool = True
     tts_voice: Path | None = None  # a Piper .onnx voice; None means the bundled joe voice
     vad_min_silence_s: float = 0.3
     # Turn-taking (agent/turn_taking.py): silence that ends the candidate's turn when the

@@ -80,6 +80,12 @@ MIN_WORD_S = 0.05  # refinement never shrinks a word below this
 
 _BREAK_PUNCTUATION = set(",.;:!?…—-")
 # A "like" right after these, with no comma between, is a verb or a comparison ("I would like to").
+# "Like" opening a sentence and going straight on to one of these compares ("Like a normal
+# phone, …", "Like my manager said …"); "Like, a lot of people …" breaks after it and is a filler.
+_LIKE_COMPARES = frozenset(
+    "a an the my our your his her their its this that these those any every most many some "
+    "i we you he she they me us him them everyone everybody anyone".split()
+)
 _LIKE_BLOCKERS = frozenset(
     "would 'd i'd you'd we'd they'd he'd she'd i you we they he she people "
     "feel feels felt feeling look looks looked looking sound sounds sounded seem seems seemed "
@@ -181,6 +187,7 @@ class _Token:
     start_at: float
     end_at: float
     punct_after: bool  # the recogniser put a comma, full stop, dash … right after it
+    sentence_end_after: bool  # … a full stop, question or exclamation mark
     gap_before: float  # silence before it, inf at the start of an answer
     gap_after: float  # silence after it, inf at the end of the utterance
 
@@ -372,6 +379,7 @@ class SpeechSignals:
                     start_at=starts[i],
                     end_at=ends[i],
                     punct_after=text[-1] in _BREAK_PUNCTUATION,
+                    sentence_end_after=text[-1] in ".!?",
                     gap_before=gap_before,
                     gap_after=starts[i + 1] - ends[i] if i + 1 < len(texts) else math.inf,
                 )
@@ -538,6 +546,9 @@ def _classify(
         before = prev_word(i)
         if before in _LIKE_BLOCKERS:
             continue
+        starts_sentence = i == 0 or tokens[i - 1].sentence_end_after
+        if starts_sentence and not breaks_after(i) and i + 1 < len(tokens) and norms[i + 1] in _LIKE_COMPARES:
+            continue  # "Like a normal phone, it rings.", "Like my manager said, …": a comparison
         separated_before = before is None  # comma, pause, or start of the utterance
         next_is_filler = i + 1 < len(tokens) and marks[i + 1][0] == "filler"
         prev_is_filler = i > 0 and marks[i - 1][0] in ("filler", "part")

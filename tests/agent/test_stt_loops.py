@@ -86,7 +86,9 @@ class ScriptedDecodes(WhisperEngine):
         self._heard = {True: short, False: full}
         self.windows: list[bool] = []
 
-    def _decode(self, samples: np.ndarray, prompt: str | None, *, short_context: bool) -> tuple[list[str], list[Word]]:
+    def _decode(
+        self, samples: np.ndarray, prompt: str | None, *, short_context: bool, beam_size: int = 1
+    ) -> tuple[list[str], list[Word]]:
         self.windows.append(short_context)
         words = [Word(w, i * 0.2, i * 0.2 + 0.15, 0.9) for i, w in enumerate(self._heard[short_context])]
         return [" ".join(self._heard[short_context])], words
@@ -136,7 +138,9 @@ async def test_a_full_window_decode_does_not_hold_up_a_short_one() -> None:
     release = threading.Event()
 
     class SlowFullWindow(ScriptedDecodes):
-        def _decode(self, samples: np.ndarray, prompt: str | None, *, short_context: bool) -> tuple[list[str], list[Word]]:
+        def _decode(
+            self, samples: np.ndarray, prompt: str | None, *, short_context: bool, beam_size: int = 1
+        ) -> tuple[list[str], list[Word]]:
             if not short_context:
                 release.wait(10)
             return super()._decode(samples, prompt, short_context=short_context)

@@ -1,0 +1,144 @@
+"""The answer heard whole once it is over: its utterances joined with shortened pauses, heard
+again by the filler-prompted recogniser, and its words put back on the answer's own clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.stt_whisper import FILLER_PROMPT, WHISPER_SAMPLE_RATE, BackgroundWhisper, Word
+from agent.whole_answer import GAP_CAP_S, MAX_AUDIO_S, AnswerAudio, Span, keeps, stitched, voiced_span
+from bench.turn_taking import wer_text
+from tests.agent.test_stt_whisper import as_float, speak
+from tests.words import word_error_rate
+
+RATE = WHISPER_SAMPLE_RATE
+T0 = 1_700_000_000.0  # a wall clock
+
+
+def tone(seconds: float, value: float = 0.1) -> np.ndarray:
+    return np.full(int(seconds * RATE), value, dtype=np.float32)
+
+
+def test_pauses_are_shortened_and_each_piece_keeps_its_wall_time() -> None:
+    audio = AnswerAudio()
+    audio.add(T0, tone(2.0, 0.1))
+    audio.add(T0 + 2.0 + 3.5, tone(1.0, 0.2))  # after a 3.5 s thinking pause
+    audio.add(T0 + 6.5 + 0.4, tone(1.0, 0.3))  # after a 0.4 s one
+    samples, spans = audio.joined()
+    assert len(samples) == pytest.approx((2.0 + GAP_CAP_S + 1.0 + 0.4 + 1.0) * RATE, abs=2)
+    assert [(s.offset, s.wall) for s in spans] == [
+        (0.0, T0), (pytest.approx(2.0 + GAP_CAP_S), T0 + 5.5), (pytest.approx(4.4), T0 + 6.9)
+    ]
+    # the gap holds silence, the pieces their own samples
+    assert not samples[int(2.2 * RATE) : int(2.8 * RATE)].any()
+    assert samples[int(3.5 * RATE)] == pytest.approx(0.2)
+
+
+def test_padding_that_overlaps_the_piece_before_is_taken_out() -> None:
+    audio = AnswerAudio()
+    audio.add(T0, tone(2.0, 0.1))
+    audio.add(T0 + 1.8, tone(1.0, 0.2))  # its first 0.2 s repeats the end of the first
+    samples, spans = audio.joined()
+    assert len(samples) == pytest.approx(2.8 * RATE, abs=2)
+    assert (spans[1].offset, spans[1].wall) == (pytest.approx(2.0), pytest.approx(T0 + 2.0))
+
+
+def test_an_utterances_quiet_edges_are_cut_so_the_pause_is_the_real_one() -> None:
+    # 0.5 s of VAD padding and room tone, 1 s of speech, 0.6 s of the silence that ended it
+    room = np.random.default_rng(1).normal(0, 0.0005, int(2.1 * RATE)).astype(np.float32)
+    room[int(0.5 * RATE) : int(1.5 * RATE)] += tone(1.0, 0.1)
+    first, last = voiced_span(room)
+    assert first / RATE == pytest.approx(0.4, abs=0.03) and last / RATE == pytest.approx(1.65, abs=0.03)
+    audio = AnswerAudio()
+    audio.add(T0, room)
+    assert audio.pieces[0][0] == pytest.approx(T0 + 0.4, abs=0.03)
+
+
+def test_an_answer_missing_audio_or_too_long_is_not_heard_whole() -> None:
+    audio = AnswerAudio()
+    audio.add(T0, tone(1.0))
+    audio.add(T0 + 2, None)
+    audio.add(T0 + 4, tone(1.0))
+    assert not audio.complete and not audio.pieces
+    long = AnswerAudio()
+    long.add(T0, np.zeros(int((MAX_AUDIO_S + 1) * RATE), dtype=np.float32))
+    assert not long.complete and not long.pieces
+
+
+def live(*words: str, at: float = 0.0) -> tuple[dict, ...]:
+    return tuple({"w": w, "start": at + i * 0.3, "end": at + i * 0.3 + 0.2, "p": 0.5} for i, w in enumerate(words))
+
+
+def test_words_go_back_on_the_answers_clock_each_inside_its_utterance() -> None:
+    spans = [Span(0.0, T0 + 0.2, 2.0, live("so", "and")), Span(3.0, T0 + 8.0, 2.0, live("then", at=7.7))]
+    heard = [
+        Word("So,", 0.1, 0.3, 0.9),
+        Word("and", 1.8, 2.6, 0.7),  # its end strays into the pause after it
+        Word("I", 2.7, 3.2, 0.6),  # its start strays into the pause before it
+        Word("then", 3.2, 3.5, 0.8),
+    ]
+    text, words, replaced = stitched(heard, spans, started_at=T0 + 0.3)
+    assert (text, replaced) == ("So, and I then", 2)
+    assert words == [
+        {"w": "So,", "start": 0.0, "end": 0.2, "p": 0.9},
+        {"w": "and", "start": 1.7, "end": 1.9, "p": 0.7},
+        {"w": "I", "start": 7.7, "end": 7.9, "p": 0.6},
+        {"w": "then", "start": 7.9, "end": 8.2, "p": 0.8},
+    ]
+
+
+def test_an_utterance_the_whole_pass_lost_words_in_keeps_its_live_words() -> None:
+    # The pass looped on "words words words words" and was cut there: the rest is not in it.
+    spans = [
+        Span(0.0, T0, 2.0, live("we", "are", "just", "saying", "some", "words")),
+        Span(3.0, T0 + 5.0, 4.0, live("here", "are", "more", "words", "words", "words", "um", "that", "is", "all", at=5.0)),
+    ]
+    heard = [Word(w, 0.1 + 0.3 * i, 0.3 + 0.3 * i, 0.9) for i, w in enumerate("Uh, we're just saying some words.".split())]
+    heard += [Word("Here", 3.1, 3.3, 0.9), Word("are", 3.3, 3.5, 0.9), Word("more", 3.5, 3.7, 0.9), Word("words,", 3.7, 3.9, 0.9)]
+    text, words, replaced = stitched(heard, spans, started_at=T0)
+    assert replaced == 1
+    assert text == "Uh, we're just saying some words. here are more words words words um that is all"
+    assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+
+
+def test_the_whole_pass_replaces_the_live_one_only_if_it_lost_no_words() -> None:
+    assert keeps(live_words=40, whole_words=43)
+    assert keeps(live_words=40, whole_words=30)
+    assert not keeps(live_words=40, whole_words=20)  # a decode cut short by a loop, a segment dropped
+    assert not keeps(live_words=3, whole_words=0)
+
+
+@pytest.fixture(scope="module")
+def ears() -> BackgroundWhisper:
+    whisper = BackgroundWhisper("tiny.en", prompt=FILLER_PROMPT)
+    yield whisper
+    whisper.close()
+
+
+SENTENCES = (
+    "At my last job our checkout kept timing out during the holiday sales.",
+    "I profiled the service and found a missing index on the orders table.",
+    "As a result pages loaded sixty percent faster and we kept the launch date.",
+)
+
+
+async def test_an_answer_with_thinking_pauses_is_heard_whole_with_its_words_in_place(ears: BackgroundWhisper) -> None:
+    clips = [as_float(speak(s)) for s in SENTENCES]
+    pauses = (2.5, 4.0)  # thinking pauses between the sentences
+    audio, starts, at = AnswerAudio(), [], T0
+    for i, clip in enumerate(clips):
+        audio.add(at, clip, live(*SENTENCES[i].split(), at=at - T0))
+        starts.append(at)
+        at += len(clip) / RATE + (pauses[i] if i < len(pauses) else 0)
+    samples, spans = audio.joined()
+    heard = await ears.transcribe(samples, beam_size=5)
+    text, words, replaced = stitched(heard.words, spans, started_at=T0)
+    assert replaced == 3
+    assert word_error_rate(wer_text(" ".join(SENTENCES)), wer_text(text)) <= 0.2, text
+    assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+    # the first word after each pause starts after the pause, on the answer's clock
+    for k in (1, 2):
+        first = next(w for w in words if w["start"] >= starts[k] - T0 - 0.3)
+        before = max(w["end"] for w in words if w["start"] < first["start"])
+        assert first["start"] - before >= pauses[k - 1] - 0.6, (k, first, before)

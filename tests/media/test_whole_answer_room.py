@@ -1,0 +1,72 @@
+"""In the room: once the reply to an answer stands, the answer is heard again whole and that
+transcript is stored, its "um" kept and its words on the answer's clock across a thinking pause."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+import numpy as np
+import pytest
+
+from bench.rtc_client import SAMPLE_RATE, Speech, espeak
+from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
+    REPLY_TIMEOUT_S,
+    Greenroom,
+    _answer,
+    _hear_first_question,
+    eventually,
+    greenroom,
+    start_greenroom,
+    voice_models,
+)
+
+PAUSE_S = 2.5  # a thinking pause after a trailing "and": the answer goes on
+FIRST = "So, um, at my last job our checkout kept timing out during the holiday sales, and"
+SECOND = "I found a missing index, and as a result pages loaded sixty percent faster."
+
+
+@pytest.fixture(scope="module")
+def answer(tmp_path_factory: pytest.TempPathFactory) -> Speech:
+    workdir = tmp_path_factory.mktemp("answer")
+    first, second = (espeak(text, workdir, speed=150) for text in (FIRST, SECOND))
+    pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), dtype=np.int16)
+    return Speech(f"{FIRST} {SECOND}", np.concatenate([first.samples, pause, second.samples]))
+
+
+async def test_the_stored_answer_is_the_one_heard_whole(
+    greenroom: Greenroom, answer: Speech, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agent.worker")
+    body = await greenroom.new_session()
+    session_id = body["session"]["id"]
+    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
+    await _hear_first_question(candidate)
+    await _answer(candidate, answer)
+    await candidate.client.next_event("question", timeout=REPLY_TIMEOUT_S)  # the reply stands
+
+    async def records() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage() == "answer heard whole"]
+
+    [record] = await eventually(records, bool, timeout=30.0)
+    assert record.replaced == record.utterances >= 2, (record.replaced, record.utterances)
+
+    async def stored() -> list:
+        return await greenroom.app.state.pool.fetch(
+            "SELECT transcript, words FROM responses WHERE session_id = $1", uuid.UUID(session_id)
+        )
+
+    # The whole pass's filler-prompted transcript keeps the "um" the live one need not.
+    rows = await eventually(
+        stored, lambda rows: len(rows) == 1 and re.search(r"\bum\b", rows[0]["transcript"].lower()), timeout=10.0
+    )
+    transcript, words = rows[0]["transcript"], rows[0]["words"]
+    assert "index" in transcript.lower(), transcript
+    words = json.loads(words) if isinstance(words, str) else words
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts)
+    # the thinking pause is where it was said: after "and", before "I found"
+    gaps = [b["start"] - a["end"] for a, b in zip(words, words[1:])]
+    assert max(gaps) >= PAUSE_S - 0.6, (gaps, words)
