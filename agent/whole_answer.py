@@ -12,8 +12,8 @@ middle falls in, and replace that utterance's live words, unless there are too f
 decode that loops is cut short, a segment Whisper doubts is dropped): that utterance keeps its
 live words.
 
-Measured (bench.turn_taking --quick and the people's recordings, tiny.en): word error 0.089
-against 0.128 live on the corpus, 0.082 against 0.127 on people's recordings; about 0.05-0.1 s
+Measured through the room (bench.turn_taking, tiny.en; docs/benchmarks.md): word error 0.084
+against 0.132 live on the corpus, 0.068 against 0.127 on people's recordings; about 0.05-0.1 s
 of one background thread per second of answer.
 """
 

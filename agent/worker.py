@@ -618,7 +618,11 @@ class InterviewRunner:
     async def _whole_pass(self, answer: OpenAnswer, ears: BackgroundWhisper) -> None:
         samples, spans = answer.audio.joined()
         answer.audio = AnswerAudio(complete=False)  # the audio is not kept past this
-        heard = await ears.transcribe(samples, beam_size=BEAM_SIZE)
+        try:
+            heard = await ears.transcribe(samples, beam_size=BEAM_SIZE)
+        except Exception:  # the live transcript is stored already: nothing is lost
+            logger.exception("hearing an answer whole failed", extra={"session_id": str(self.session_id)})
+            return
         transcript, words, replaced = stitched(heard.words, spans, answer.started_at)
         logger.info(
             "answer heard whole",

@@ -80,17 +80,17 @@ MIN_WORD_S = 0.05  # refinement never shrinks a word below this
 
 _BREAK_PUNCTUATION = set(",.;:!?…—-")
 # A "like" right after these, with no comma between, is a verb or a comparison ("I would like to").
-# "Like" opening a sentence and going straight on to one of these compares ("Like a normal
-# phone, …", "Like my manager said …"); "Like, a lot of people …" breaks after it and is a filler.
-_LIKE_COMPARES = frozenset(
-    "a an the my our your his her their its this that these those any every most many some "
-    "i we you he she they me us him them everyone everybody anyone".split()
-)
 _LIKE_BLOCKERS = frozenset(
     "would 'd i'd you'd we'd they'd he'd she'd i you we they he she people "
     "feel feels felt feeling look looks looked looking sound sounds sounded seem seems seemed "
     "do does did don't doesn't didn't just really something anything nothing everything "
     "things thing more much less".split()
+)
+# "Like" opening a sentence and going straight on to one of these compares ("Like a normal
+# phone, …", "Like my manager said …"); "Like, a lot of people …" breaks after it and is a filler.
+_LIKE_COMPARES = frozenset(
+    "a an the my our your his her their its this that these those any every most many some "
+    "i we you he she they me us him them everyone everybody anyone".split()
 )
 # "you know" after these is a question or a statement of knowledge ("do you know", "as you know").
 _YOU_KNOW_BLOCKERS = frozenset(
