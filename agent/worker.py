@@ -393,6 +393,9 @@ class InterviewRunner:
         # Signal rows count from the media's start; the session's start is the same instant.
         started_at = self.signals.origin_wall if self.signals is not None else time.time()
         live = await db_sessions.mark_live(self._pool, self.session_id, _utc(started_at))
+        # Until the process holding the room says all is stored (db_sessions.close_transcript,
+        # after aclose and the delivery signals), the report says it is not final.
+        await db_sessions.open_transcript(self._pool, self.session_id)
         if live is not None and live.started_at is not None:
             await self._resume_stored_questions(live.started_at)
         # Lines the interviewer will say for sure are synthesised ahead, on the voice's background
@@ -455,7 +458,8 @@ class InterviewRunner:
             extra={"session_id": str(self.session_id), "questions_stored": len(stored), "elapsed_s": round(elapsed_s, 1)},
         )
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> bool:
+        """Ends the interview and stores what is pending; True if it is all stored."""
         if self._finish_task is not None and self._finish_task is not asyncio.current_task():
             await aio.cancel_and_wait(self._finish_task)
         await self.agent_session.aclose()
@@ -477,6 +481,8 @@ class InterviewRunner:
             await asyncio.wait_for(self._writer.flush(), WRITES_SETTLE_S)
         except TimeoutError:
             logger.error("interview writes still pending at close", extra={"session_id": str(self.session_id)})
+            return False  # spooled, stored later: the report waits out its limit (reports/builder.py)
+        return True
 
     async def _store_usage(self) -> None:
         """Adds the provider usage counted since the last store to the session's counters."""

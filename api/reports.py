@@ -173,7 +173,9 @@ class AnswerPublic(_Out):
     t_to_ms: int | None
     duration_s: float
     words: int
-    final: bool = Field(description="False for the still-open last answer of a live session.")
+    final: bool = Field(
+        description="False for the still-open last answer of a live session, or one still being stored after its end."
+    )
     rubric: RubricPublic | None
     rubric_missing_reason: str | None
     delivery: list[DeliveryScorePublic]
@@ -284,7 +286,12 @@ class ReportPublic(_Out):
     started_at: datetime | None
     ended_at: datetime | None
     generated_at: datetime
-    partial: bool = Field(description="True while the session is still open: what is known so far.")
+    partial: bool = Field(
+        description=(
+            "True while the session is still open, and for a few seconds after its end while its last "
+            "answers are stored: what is known so far."
+        )
+    )
     duration_s: float
     scorecard: ScorecardPublic
     answers: list[AnswerPublic]

@@ -379,23 +379,15 @@ async def _capacity(max_sessions: int, window_s: float, speech: bool) -> dict[st
     from bench.face_media import camera_frames
     from bench.live_server import serve, sign_up
     from bench.turn_latency import database
+    from bench.turn_taking import bench_settings
     from greenroom.server import build_app
-    from greenroom.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="greenroom-bench-") as tmp:
         workdir = Path(tmp)
         frames_path = workdir / "camera.npy"
         np.save(frames_path, np.stack(camera_frames(CAMERA_LOOP_FRAMES)))
         async with database(workdir) as url:
-            settings = Settings(
-                _env_file=None,
-                database_url=url,
-                data_dir=workdir / "data",
-                ice_bind_addresses=["127.0.0.1"],
-                face_sample_fps=FACE_SAMPLE_FPS,
-                signals_enabled=True,
-                throttle_enabled=False,  # the bench schedules many sessions from one address
-            )
+            settings = bench_settings(workdir, url, face_sample_fps=FACE_SAMPLE_FPS, signals_enabled=True)
             say("loading voice models")
             models = await asyncio.to_thread(VoiceModels.load, settings, say)
             app = build_app(settings, models=models)

@@ -50,7 +50,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-from scipy.signal import resample_poly
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,23 +57,19 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from agent.worker import GENTLE_PROMPTS, VoiceModels  # noqa: E402
 from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
-from bench.room_sounds import MAKERS  # noqa: E402
-from bench.rtc_client import SAMPLE_RATE as MIC_RATE  # noqa: E402
-from bench.rtc_client import Camera, ClientError, Microphone, RoomClient, Speech, espeak  # noqa: E402
-from bench.room_sounds import SAMPLE_RATE as SOUND_RATE  # noqa: E402
+from bench.room_sounds import MAKERS, SAMPLE_RATE as SOUND_RATE  # noqa: E402
+from bench.rtc_client import ClientError, Microphone, RoomClient, Speech, espeak  # noqa: E402
 from bench.turn_latency import ANSWERS, database  # noqa: E402
 from bench.turn_taking import (  # noqa: E402
     CAMERA_LOOP_FRAMES,
-    CONNECT_TIMEOUT_S,
-    FIRST_QUESTION_TIMEOUT_S,
     REPLY_TIMEOUT_S,
-    SESSION_COMMON,
-    SESSION_KINDS,
+    as_microphone,
+    bench_settings,
+    join_session,
     say,
     until_quiet,
 )
 from greenroom.server import build_app  # noqa: E402
-from greenroom.settings import Settings  # noqa: E402
 
 SYNTHETIC = ("throat", "sigh", "creak", "cough")  # bench/room_sounds.py
 SAID = {"hum": "Mm hmm", "okay": "Okay", "uh": "Uh", "sorry": "Sorry"}  # espeak-ng says these
@@ -99,8 +94,7 @@ class Result:
 def sound_speech(kind: str, rng: np.random.Generator, workdir: Path) -> Speech:
     if kind in SAID:
         return espeak(SAID[kind], workdir, speed=150)
-    samples = resample_poly(MAKERS[kind](rng).astype(np.float64), MIC_RATE // SOUND_RATE, 1)
-    return Speech("", (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16))
+    return Speech("", as_microphone(MAKERS[kind](rng), SOUND_RATE))
 
 
 def final_interviewer_lines(client: RoomClient, after: int) -> list[str]:
@@ -182,29 +176,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         sounds = [sound_speech(k, rng, workdir) for k in kinds]
         frames = camera_frames(CAMERA_LOOP_FRAMES)
         async with database(workdir) as url:
-            settings = Settings(
-                _env_file=None, database_url=url, data_dir=workdir / "data",
-                ice_bind_addresses=["127.0.0.1"], throttle_enabled=False,
-            )  # fmt: skip
+            settings = bench_settings(workdir, url)
             say("loading voice models")
             models = await asyncio.to_thread(VoiceModels.load, settings, say)
             app = build_app(settings, models=models)
             async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=120) as http:
                 await sign_up(http)
                 for start in range(0, len(kinds), ANSWERS_PER_SESSION):
-                    response = await http.post("/v1/sessions", json={**SESSION_KINDS["behavioral"], **SESSION_COMMON})
-                    response.raise_for_status()
-                    session_id, room = response.json()["session"]["id"], response.json()["room"]
-                    client = await RoomClient.connect(base_url.replace("http://", "ws://", 1) + room["signal_url"])
+                    joined = await join_session(http, base_url, "behavioral", frames)
+                    session_id, client = joined.session_id, joined.client
                     try:
-                        await client.join(room["token"])
-                        microphone = Microphone(None)
-                        voice = await client.publish(microphone, camera=Camera(frames), timeout=CONNECT_TIMEOUT_S)
-                        await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
                         played = 0
                         for i in range(start, min(start + ANSWERS_PER_SESSION, len(kinds))):
                             r = await sound_over_reply(
-                                client, microphone, voice, answers[i % len(answers)], sounds[i], kinds[i]
+                                client, joined.microphone, joined.voice, answers[i % len(answers)], sounds[i], kinds[i]
                             )
                             played += 1
                             results.append(r)

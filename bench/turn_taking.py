@@ -282,17 +282,70 @@ def background_bed(path: Path, answers: Sequence[CorpusAnswer], db: float, *, bu
     voice = float(np.median([speech_level(a.spoken_samples(), CLIP_RATE) for a in answers]))
     gain = voice * 10 ** (db / 20.0) / max(speech_level(samples, CLIP_RATE), 1e-9)
     say(f"background: {path.name}, {len(samples) / CLIP_RATE:.0f} s looped, {db:+.0f} dB against the answers")
-    bed = resample_poly(samples.astype(np.float64) * gain, MIC_RATE // CLIP_RATE, 1)
-    return (np.clip(bed, -1.0, 1.0) * 32767).astype(np.int16)
+    return as_microphone(samples * gain, CLIP_RATE)
+
+
+def as_microphone(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Float samples at `rate` (a divisor of 48 kHz) as the 48 kHz s16 a microphone sends."""
+    up = resample_poly(samples.astype(np.float64), MIC_RATE // rate, 1)
+    return (np.clip(up, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def microphone_speech(answer: CorpusAnswer) -> Speech:
     """The answer from its first speech sample to its last, as the 48 kHz s16 a microphone sends."""
-    samples = resample_poly(answer.spoken_samples().astype(np.float64), MIC_RATE // CLIP_RATE, 1)
-    return Speech(answer.transcript, (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16))
+    return Speech(answer.transcript, as_microphone(answer.spoken_samples(), CLIP_RATE))
 
 
 # -- playing a session ----------------------------------------------------------------------
+
+
+def bench_settings(workdir: Path, url: str, **changes: Any) -> Settings:
+    """The app's settings in a bench: the embedded room on loopback, over the bench's database."""
+    return Settings(
+        _env_file=None,
+        database_url=url,
+        data_dir=workdir / "data",
+        ice_bind_addresses=["127.0.0.1"],
+        throttle_enabled=False,  # the bench schedules many sessions from one address
+        **changes,
+    )
+
+
+@dataclass(slots=True)
+class JoinedSession:
+    session_id: str
+    client: RoomClient  # the caller closes it
+    microphone: Microphone
+    voice: VoiceListener
+    connected: float  # monotonic time the media connected
+
+
+async def join_session(
+    http: httpx.AsyncClient,
+    base_url: str,
+    kind: str,
+    frames: Sequence[np.ndarray],
+    packets: Sequence[bytes] | None = None,
+    bed: np.ndarray | None = None,
+) -> JoinedSession:
+    """Schedule a session of `kind`, join it with a microphone and camera, and wait for the
+    interviewer's first question (the camera sends `packets`, the frames encoded ahead, if
+    given; the microphone sends `bed` under everything, if given)."""
+    response = await http.post("/v1/sessions", json={**SESSION_KINDS[kind], **SESSION_COMMON})
+    response.raise_for_status()
+    session_id, room = response.json()["session"]["id"], response.json()["room"]
+    client = await RoomClient.connect(base_url.replace("http://", "ws://", 1) + room["signal_url"])
+    try:
+        await client.join(room["token"])
+        microphone = Microphone(bed)
+        voice = await client.publish(microphone, camera=Camera(frames, packets=packets), timeout=CONNECT_TIMEOUT_S)
+        connected = time.monotonic()
+        question = await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
+    except BaseException:
+        await client.close()
+        raise
+    say(f"session {session_id[:8]} ({kind}): joined; question {question['seq']}")
+    return JoinedSession(session_id, client, microphone, voice, connected)
 
 
 def room_closed(client: RoomClient) -> bool:
@@ -357,23 +410,14 @@ async def play_session(
     packets: Sequence[bytes] | None = None,
     bed: np.ndarray | None = None,
 ) -> PlayedSession:
-    """Schedule a session, join it and play the answers (the camera sends `packets`, the frames
-    encoded ahead, if given; the microphone sends `bed` under everything, if given)."""
-    response = await http.post("/v1/sessions", json={**SESSION_KINDS[kind], **SESSION_COMMON})
-    response.raise_for_status()
-    session_id, room = response.json()["session"]["id"], response.json()["room"]
-    ws_url = base_url.replace("http://", "ws://", 1) + room["signal_url"]
-    client = await RoomClient.connect(ws_url)
+    """Schedule a session, join it and play the answers (join_session)."""
+    joined = await join_session(http, base_url, kind, frames, packets, bed)
+    session_id, client, microphone, voice = joined.session_id, joined.client, joined.microphone, joined.voice
     results: list[AnswerResult] = []
     left = list(answers)
     try:
-        await client.join(room["token"])
-        microphone = Microphone(bed)
-        voice = await client.publish(microphone, camera=Camera(frames, packets=packets), timeout=CONNECT_TIMEOUT_S)
-        connected = time.monotonic()
-        question = await client.next_event("question", timeout=FIRST_QUESTION_TIMEOUT_S)
-        say(f"session {session_id[:8]} ({kind}): joined; question {question['seq']}")
-        opening_ms = (await voice.first_voice_after(0.0, timeout=FIRST_QUESTION_TIMEOUT_S) - connected) * 1000.0
+        first_voice = await voice.first_voice_after(0.0, timeout=FIRST_QUESTION_TIMEOUT_S)
+        opening_ms = (first_voice - joined.connected) * 1000.0
         while left:
             try:
                 played = await play_answer(client, microphone, voice, left[0], session_id)
@@ -817,13 +861,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="greenroom-bench-") as tmp:
         workdir = Path(tmp)
         async with database(workdir) as url:
-            settings = Settings(
-                _env_file=None,
-                database_url=url,
-                data_dir=workdir / "data",
-                ice_bind_addresses=["127.0.0.1"],
-                throttle_enabled=False,  # the bench schedules many sessions from one address
-            )
+            settings = bench_settings(workdir, url)
             say("loading voice models")
             models = await asyncio.to_thread(VoiceModels.load, settings, say)
             app = build_app(settings, models=models)

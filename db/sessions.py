@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,6 +13,8 @@ from uuid import UUID
 import asyncpg
 
 from db.pool import Db, transaction
+
+logger = logging.getLogger(__name__)
 
 SessionStatus = Literal["scheduled", "live", "completed", "failed", "abandoned"]
 EndStatus = Literal["completed", "failed", "abandoned"]
@@ -24,7 +27,7 @@ _SESSION_COLUMNS = """
     id, user_id, template_id, role_track, round_type, difficulty, duration_min, persona,
     status, consent_version, created_at, started_at, ended_at, end_reason,
     cv_text, jd_text, consented_at, capture_signals, retention_days, retain_until,
-    practice_question_id, panel
+    practice_question_id, panel, transcript_open_at
 """
 
 
@@ -54,6 +57,8 @@ class SessionRecord:
     retain_until: datetime | None = None
     practice_question_id: str | None = None  # a one-question practice session
     panel: Sequence[str] = ()  # a panel's persona ids, the lead (persona) first; empty: one interviewer
+    # Set while the process running the interview may still store what was said (open_transcript).
+    transcript_open_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +231,31 @@ async def mark_ended(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = $1", session_id
             )
     return _session(row)
+
+
+async def open_transcript(db: Db, session_id: UUID) -> None:
+    """Notes that this process is storing the session's transcript, until close_transcript."""
+    await db.execute("UPDATE sessions SET transcript_open_at = now() WHERE id = $1", session_id)
+
+
+async def close_transcript(db: Db, session_id: UUID) -> None:
+    """Notes that everything the interview's process had to store is stored. A failure is only
+    logged: the report then waits out its limit (transcript_settling)."""
+    try:
+        await db.execute("UPDATE sessions SET transcript_open_at = NULL WHERE id = $1", session_id)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        logger.warning("transcript not marked stored", extra={"session_id": str(session_id)})
+
+
+def transcript_settling(session: SessionRecord, now: datetime, limit_s: float) -> bool:
+    """The session has ended, but its interview's process may still be storing its last answers:
+    for at most limit_s after the end (a process killed before closing never says it is done)."""
+    return (
+        session.status not in OPEN_STATUSES
+        and session.transcript_open_at is not None
+        and session.ended_at is not None
+        and (now - session.ended_at).total_seconds() < limit_s
+    )
 
 
 async def heartbeat(db: Db, session_ids: Sequence[UUID]) -> None:

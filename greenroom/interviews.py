@@ -213,8 +213,7 @@ class Interviews:
     async def room_closed(self, room: Room, reason: str) -> None:
         runner = self.runners.pop(room.session_id, None)
         self._room_io.pop(room.session_id, None)
-        if runner is not None:
-            await runner.aclose()
+        stored = await runner.aclose() if runner is not None else False
         signals = self.signals.pop(room.session_id, None)
         if signals is not None:
             stats = await self._close_signals(room.session_id, signals)
@@ -223,6 +222,8 @@ class Interviews:
                     await upsert_signal_stats(self._pool, stats)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 logger.error("signal stats not stored", extra={"session_id": room.session_id})
+        if stored:  # the answers and the signals: the report may be final now
+            await db_sessions.close_transcript(self._pool, uuid.UUID(room.session_id))
         if self._feeds is not None:
             self._feeds.publish(room.session_id, InterviewEnded(reason).to_wire())
         if reason != "server_shutdown":

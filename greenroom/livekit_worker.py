@@ -311,22 +311,22 @@ class InterviewJob:
                 logger.warning("session not kept alive this time", extra={**self._log, "error": type(exc).__name__})
 
     async def _finished(self, runner: InterviewRunner) -> None:
-        """The interviewer closed the interview: the session is completed, scored, and its room closed."""
+        """The interviewer closed the interview: the session is completed and its room closed
+        (it is scored as the job closes, once its last answers are stored)."""
         assert self._pool is not None and self._room_io is not None
         await db_sessions.mark_ended(
             self._pool, self.session_id, "completed", datetime.now(UTC), END_REASON_FINISHED
         )
         await self._room_io.broadcast(RoomClosed("completed"))
         try:
-            await self._score()
             await self._ctx.delete_room()
         finally:
             self._ctx.shutdown("interview finished")
 
     async def _score(self) -> None:
-        """Scores the session's answers and stores its scorecard once what was said is stored, as
-        the embedded server does at a session's end, so that the report and progress are ready
-        before anyone asks. A failure leaves the scoring to the report's first reading."""
+        """Scores an ended session's answers and stores its scorecard once what was said is
+        stored, as the embedded server does at a session's end, so that the report and progress
+        are ready before anyone asks. A failure leaves the scoring to the report's first reading."""
         assert self._pool is not None and self._writer is not None
         s = self._settings
         try:
@@ -340,13 +340,14 @@ class InterviewJob:
                     evaluator_timeout_s=s.report_evaluator_timeout_s,
                     fallback=offline_fallback,
                 )
-                await score_ended_session(self._pool, self.session_id, context)
+                scored = await score_ended_session(self._pool, self.session_id, context)
             finally:
                 await close_evaluator(evaluator)
         except Exception as exc:
             logger.error("session not scored at its end", extra={**self._log, "error": type(exc).__name__})
             return
-        logger.info("session scored", extra=self._log)
+        if scored:
+            logger.info("session scored", extra=self._log)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -370,8 +371,9 @@ class InterviewJob:
             await aio.cancel_and_wait(self._keeper)
         for task in [t for t in self._tasks if t.get_name() in ("interview-start", "signal-consumer-join")]:
             await aio.cancel_and_wait(task)
+        stored = False
         if self._runner is not None:
-            await self._runner.aclose()  # closes the room I/O too
+            stored = await self._runner.aclose()  # closes the room I/O too, and stores the last answers
         elif self._room_io is not None:
             await self._room_io.aclose()
         if self._reader is not None:
@@ -382,6 +384,10 @@ class InterviewJob:
                 assert self._pool is not None
                 await db_sessions.heartbeat(self._pool, [self.session_id])
                 await upsert_signal_stats(self._pool, stats)
+        if stored:  # the answers and the signals: the report may be final now
+            assert self._pool is not None
+            await db_sessions.close_transcript(self._pool, self.session_id)
+            await self._score()  # if the session has ended (a live one is left to the next job)
         for task in list(self._tasks):
             await aio.cancel_and_wait(task)
         if self._writer is not None:

@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import logging
 import statistics
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +26,14 @@ import asyncpg
 from db.pool import Db
 from db import scores
 from db import delivery as delivery_queries
-from db.sessions import OPEN_STATUSES, QuestionRow, ResponseRow, SessionRecord, questions_and_responses
+from db.sessions import (
+    OPEN_STATUSES,
+    QuestionRow,
+    ResponseRow,
+    SessionRecord,
+    questions_and_responses,
+    transcript_settling,
+)
 from reports.delivery import (
     FACIAL_CUES_NOTE,
     GAZE_ON_CAMERA_MIN,
@@ -50,6 +58,11 @@ logger = logging.getLogger(__name__)
 LATENCY_LOOKBACK_MS = 2000  # a response-latency event is stamped at the (refined) first word
 EVALUATOR_CONCURRENCY = 4
 PARTIAL_NOTE = "The session is still in progress: this report shows what is known so far."
+SETTLING_NOTE = "The interview has ended and its last answers are still being stored: this report is not final yet."
+# How long after its end a session's report waits for the interview's process to store its last
+# answers: agent/worker.py waits up to 20 s for answers being heard again whole and 10 s for the
+# writes, after closing the room. A process killed before it says so is not waited for longer.
+SETTLE_LIMIT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +141,12 @@ def _drafts(
     responses: Sequence[ResponseRow],
     origin: datetime | None,
     bank: Any | None,
+    open_session: bool,
 ) -> list[_Draft]:
     by_question: dict[UUID, list[ResponseRow]] = {}
     for r in responses:
         if r.question_id is not None:
             by_question.setdefault(r.question_id, []).append(r)
-    open_session = session.status in OPEN_STATUSES
     last_seq = max((q.seq for q in questions), default=None)
     drafts = []
     for q in questions:
@@ -210,7 +223,13 @@ def _from_stored(s: scores.StoredScore) -> RubricResult:
     )
 
 
-def _to_stored(question_id: UUID, score: AnswerScore, responses: int) -> scores.StoredScore:
+def _text_mark(answer: str) -> float:
+    """Which text a stored score read: an answer stored again in other words (heard again whole,
+    agent/whole_answer.py) is scored again. A float, as the stored factors are."""
+    return float(zlib.crc32(answer.encode()))
+
+
+def _to_stored(question_id: UUID, score: AnswerScore, d: _Draft) -> scores.StoredScore:
     return scores.StoredScore(
         question_id=question_id,
         category=score.category,
@@ -228,8 +247,9 @@ def _to_stored(question_id: UUID, score: AnswerScore, responses: int) -> scores.
             **({} if score.band_low is None else {"band_low": float(score.band_low)}),
             **({} if score.band_high is None else {"band_high": float(score.band_high)}),
             "score_scale": SCORE_SCALE,
+            "text_mark": _text_mark(d.transcript),
         },
-        responses_scored=responses,
+        responses_scored=d.response_count,
         created_at=datetime.now(UTC),
     )
 
@@ -296,7 +316,8 @@ async def _rubric_results(
             missing[qid] = "not answered"
             continue
         s = stored.get(qid)
-        current = s is not None and (s.factors or {}).get("score_scale") == SCORE_SCALE
+        factors = (s.factors or {}) if s is not None else {}
+        current = factors.get("score_scale") == SCORE_SCALE and factors.get("text_mark") == _text_mark(d.transcript)
         if s is not None and ((s.responses_scored == d.response_count and current) or ctx.evaluator is None):
             results[qid] = _from_stored(s)
         elif ctx.evaluator is None:
@@ -319,7 +340,7 @@ async def _rubric_results(
             if score is None:
                 missing[qid] = why or "not scored"
                 continue
-            row = _to_stored(qid, score, d.response_count)
+            row = _to_stored(qid, score, d)
             result = _from_stored(row)
             if d.final:
                 first = await scores.save_score(db, session_id, row)
@@ -398,8 +419,9 @@ async def build_report(
     """The session's report, scoring answers not scored yet unless ctx is read-only."""
     questions, responses = await questions_and_responses(db, session.id)
     origin = media_origin(session, questions, responses)
-    drafts = _drafts(session, questions, responses, origin, ctx.bank)
-    partial = session.status in OPEN_STATUSES
+    settling = transcript_settling(session, now or datetime.now(UTC), SETTLE_LIMIT_S)
+    partial = session.status in OPEN_STATUSES or settling
+    drafts = _drafts(session, questions, responses, origin, ctx.bank, partial)
 
     rubric, missing = await _rubric_results(db, session.id, drafts, ctx)
     spans = [(d.t_from_ms, d.t_to_ms + 1) for d in drafts if d.t_from_ms is not None]
@@ -476,7 +498,7 @@ async def build_report(
         )
     notes = [REPORT_NOTE, FACIAL_CUES_NOTE]
     if partial:
-        notes.insert(0, PARTIAL_NOTE)
+        notes.insert(0, SETTLING_NOTE if settling else PARTIAL_NOTE)
     return Report(
         session_id=session.id,
         role_track=session.role_track,

@@ -10,13 +10,15 @@ from db import sessions as repo
 from reports.builder import ReportContext, build_report
 
 
-async def score_ended_session(pool: asyncpg.Pool, session_id: UUID, ctx: ReportContext) -> None:
+async def score_ended_session(pool: asyncpg.Pool, session_id: UUID, ctx: ReportContext) -> bool:
     """Scores an ended session's answers and stores its scorecard, so its report and the
-    progress views are ready before anyone asks (the hook for a session's end).
+    progress views are ready before anyone asks (the hook for a session's end); True if it did.
 
-    Nothing is done for a session still open, or when ctx has no evaluator.
+    Nothing is done for a session still open or whose last answers are still being stored (its
+    interview's process scores it once they are), or when ctx has no evaluator.
     """
     session = await repo.get_session(pool, session_id)
     if session is None or session.status in repo.OPEN_STATUSES or ctx.evaluator is None:
-        return
-    await build_report(pool, session, ctx)
+        return False
+    report = await build_report(pool, session, ctx)
+    return not report.partial

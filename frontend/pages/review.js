@@ -9,6 +9,24 @@ import { sharingSection } from "../coach-shares.js";
 import { announce, answerBand, answerColour, clock, confirmButton, errorBox, formatDateTime, h, humanize, loading, scoreBar, scorePill, signed } from "../ui.js";
 
 const PARTIAL_REFRESH_MS = 5000;
+// Just after the interview ends, its last answers are still being stored (each heard again
+// whole): the page waits for them rather than show scores that are about to change.
+const SETTLING_POLL_MS = 1500;
+const OPEN_STATUSES = new Set(["scheduled", "live"]);
+const settling = (report) => report.partial && !OPEN_STATUSES.has(report.status);
+
+async function settledReport(sessionId, body, ctx) {
+  let report = await get(`/v1/sessions/${sessionId}/report`);
+  while (settling(report) && ctx.isCurrent()) {
+    if (!document.getElementById("report-settling")) {
+      body.replaceChildren(h("p", { class: "loading", role: "status", id: "report-settling" },
+        "Finishing your report: your last answer is being stored. This takes a few seconds…"));
+    }
+    await new Promise((resolve) => setTimeout(resolve, SETTLING_POLL_MS));
+    if (ctx.isCurrent()) report = await get(`/v1/sessions/${sessionId}/report`);
+  }
+  return report;
+}
 
 function band(low, high) {
   return low != null && high != null ? `likely range ${low}–${high}` : "";
@@ -452,8 +470,9 @@ export async function render(root, ctx) {
   root.append(head, body);
 
   // A coach the candidate shared with reads the report, timeline and notes, not the session.
-  const [report, detail, timeline, catalog, progress, notes] = await Promise.all([
-    get(`/v1/sessions/${sessionId}/report`),
+  const report = await settledReport(sessionId, body, ctx);
+  if (!ctx.isCurrent()) return;
+  const [detail, timeline, catalog, progress, notes] = await Promise.all([
     get(`/v1/sessions/${sessionId}`).catch((err) => { if (err.status === 404) return null; throw err; }),
     get(`/v1/sessions/${sessionId}/timeline`).catch(() => null),
     loadCatalog().catch(() => null),

@@ -3,6 +3,7 @@ transcript is stored, its "um" kept and its words on the answer's clock across a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from bench.rtc_client import SAMPLE_RATE, Speech, espeak
+from reports.builder import SETTLE_LIMIT_S, SETTLING_NOTE
 from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
     REPLY_TIMEOUT_S,
     Greenroom,
@@ -70,3 +72,37 @@ async def test_the_stored_answer_is_the_one_heard_whole(
     # the thinking pause is where it was said: after "and", before "I found"
     gaps = [b["start"] - a["end"] for a, b in zip(words, words[1:])]
     assert max(gaps) >= PAUSE_S - 0.6, (gaps, words)
+
+
+async def test_the_report_is_final_only_once_the_last_answer_is_stored(greenroom: Greenroom, answer: Speech) -> None:
+    # Ended mid-answer: the open answer is heard whole as the room closes, after the session is
+    # marked ended. Until it is stored the report says it is not final; the first final report
+    # is the one that stays (its score and delivery read the stored transcript).
+    body = await greenroom.new_session()
+    session_id = body["session"]["id"]
+    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
+    await _hear_first_question(candidate)
+    await _answer(candidate, answer)
+    ending = asyncio.ensure_future(greenroom.http.post(f"/v1/sessions/{session_id}/end"))
+    await candidate.client.next_event("room_closed", timeout=10.0)
+
+    async def report() -> dict:
+        response = await greenroom.http.get(f"/v1/sessions/{session_id}/report")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    settling = await report()
+    assert settling["status"] == "completed" and settling["partial"], "final before the last answer was stored"
+    assert settling["notes"][0] == SETTLING_NOTE
+    first_final = await eventually(report, lambda r: not r["partial"], timeout=SETTLE_LIMIT_S)
+    assert (await ending).status_code == 200
+    pool = greenroom.app.state.pool
+    assert await pool.fetchval("SELECT transcript_open_at FROM sessions WHERE id = $1", uuid.UUID(session_id)) is None
+    transcript = await pool.fetchval("SELECT transcript FROM responses WHERE session_id = $1", uuid.UUID(session_id))
+    assert re.search(r"\bum\b", transcript.lower()), f"the final report came before the whole pass: {transcript!r}"
+
+    later = await report()
+    assert later["scorecard"] == first_final["scorecard"]
+    assert [(a["words"], a["rubric"]) for a in later["answers"]] == [(a["words"], a["rubric"]) for a in first_final["answers"]]
+    [answered] = [a for a in later["answers"] if a["words"] > 0]
+    assert answered["rubric"] is not None and answered["final"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from db import sessions as repo
-from reports.builder import ReportContext, build_report, offline_fallback
+from reports.builder import SETTLE_LIMIT_S, SETTLING_NOTE, ReportContext, build_report, offline_fallback
 from reports.scorecard import DEFAULT_WEIGHTS
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import BankEntry, FakeBank, RecordingEvaluator, SelfFallingBackEvaluator, UnreachableLLMEvaluator
@@ -74,6 +74,55 @@ async def test_a_live_session_gives_a_partial_report_without_keeping_the_open_an
     ended = await build_report(conn, session := await repo.get_session(conn, session.id), _ctx(OfflineEvaluator()))
     assert not ended.partial and all(a.final for a in ended.answers)
     assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 3
+
+
+async def test_an_ended_session_whose_last_answers_are_still_being_stored_is_not_final(conn: asyncpg.Connection) -> None:
+    # The interview's process holds the transcript open until its last answers are stored
+    # (each heard again whole): the report built in between is partial and keeps nothing.
+    seeded, session = await _session(conn, status="live")
+    await repo.open_transcript(conn, session.id)
+    ended_at = datetime.now(UTC)
+    await repo.mark_ended(conn, session.id, "completed", ended_at, "ended_by_candidate")
+    session = await repo.get_session(conn, session.id)
+    settling = await build_report(conn, session, _ctx(OfflineEvaluator()), now=ended_at + timedelta(seconds=5))
+    assert settling.partial and settling.notes[0] == SETTLING_NOTE
+    assert [a.final for a in settling.answers] == [True, True, False]
+    assert await conn.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", session.id) == 0
+
+    await repo.close_transcript(conn, session.id)
+    final = await build_report(conn, await repo.get_session(conn, session.id), _ctx(OfflineEvaluator()))
+    assert not final.partial and all(a.final for a in final.answers)
+    assert await conn.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", session.id) == 1
+
+
+async def test_a_process_that_never_closes_its_transcript_is_waited_for_a_limited_time(conn: asyncpg.Connection) -> None:
+    _, session = await _session(conn, status="live")
+    await repo.open_transcript(conn, session.id)
+    ended_at = datetime.now(UTC)
+    await repo.mark_ended(conn, session.id, "completed", ended_at, "ended_by_candidate")
+    session = await repo.get_session(conn, session.id)
+    assert repo.transcript_settling(session, ended_at + timedelta(seconds=SETTLE_LIMIT_S - 1), SETTLE_LIMIT_S)
+    report = await build_report(conn, session, _ctx(OfflineEvaluator()), now=ended_at + timedelta(seconds=SETTLE_LIMIT_S + 1))
+    assert not report.partial and all(a.final for a in report.answers)
+    # A live session is partial for being live, not for its transcript.
+    live = await repo.get_session(conn, (await _session(conn, status="live"))[0].session_id)
+    assert not repo.transcript_settling(live, datetime.now(UTC), SETTLE_LIMIT_S)
+
+
+async def test_an_answer_stored_again_in_other_words_is_scored_again(conn: asyncpg.Connection) -> None:
+    # An answer heard again whole replaces its live transcript under the same response: the
+    # score of the old words is not kept for the new ones.
+    seeded, session = await _session(conn)
+    evaluator = RecordingEvaluator()
+    await build_report(conn, session, _ctx(evaluator))
+    await conn.execute(
+        "UPDATE responses SET transcript = transcript || ' Um, and we kept that process.' WHERE id = $1",
+        seeded.response_ids[0],
+    )
+    await build_report(conn, session, _ctx(evaluator))
+    assert len(evaluator.inputs) == 4 and "Um, and we kept that process." in evaluator.inputs[-1].answer
+    await build_report(conn, session, _ctx(evaluator))
+    assert len(evaluator.inputs) == 4, "an answer whose words did not change was scored again"
 
 
 async def test_an_evaluator_that_raises_falls_back_to_the_offline_one(conn: asyncpg.Connection) -> None:
