@@ -224,3 +224,41 @@ async def test_dashboard_and_review_show_progress_across_sessions(greenroom_serv
     assert await page.locator(f"#line-{line}").evaluate("el => el.classList.contains('candidate')")
     await page.evaluate("window.scrollTo(0, 0)")
     await snap(page, "review-comparison", "#comparison")
+
+
+async def test_a_review_opened_while_the_last_answer_is_stored_waits_for_the_final_report(
+    greenroom_server: Server, browser_factory
+) -> None:
+    # Just after an interview ends its process may still be storing the last answer (heard
+    # again whole): the review says so and shows no scores until the report is final.
+    http = httpx.AsyncClient(base_url=greenroom_server.url, timeout=60.0)
+    try:
+        account = {"email": new_email(), "password": PASSWORD, "display_name": "Sam"}
+        assert (await http.post("/v1/auth/signup", json=account)).status_code in (200, 201)
+        user_id = UUID((await http.get("/v1/auth/me")).json()["user"]["id"])
+        conn = await asyncpg.connect(greenroom_server.database_url)
+        try:
+            sid = (await seed_session(conn, user_id, status="live", started_at=datetime.now(UTC) - timedelta(minutes=5))).session_id
+            await conn.execute(
+                "UPDATE sessions SET status = 'completed', ended_at = now(), transcript_open_at = now() WHERE id = $1", sid
+            )
+            browser = await browser_factory(None)
+            page = await _signed_in_page(browser, greenroom_server, http)
+            await page.goto(f"{greenroom_server.url}/#/sessions/{sid}")
+            await page.wait_for_selector("#report-settling", timeout=20_000)
+            assert "Finishing your report" in await page.inner_text("#report-settling")
+            await page.wait_for_timeout(2_000)  # a poll or more: still waiting, nothing scored shown
+            assert await page.locator("#overall-score").count() == 0
+            await snap(page, "review-finishing")
+
+            await conn.execute("UPDATE sessions SET transcript_open_at = NULL WHERE id = $1", sid)  # all stored
+        finally:
+            await conn.close()
+        await page.wait_for_selector("#overall-score", timeout=20_000)
+        report = (await http.get(f"/v1/sessions/{sid}/report")).json()
+        assert report["partial"] is False
+        assert await page.get_attribute("#overall-score", "aria-label") == f"Overall score {report['scorecard']['overall']} out of 100"
+        assert await page.locator("#partial-banner").count() == 0
+        assert await page.locator("#report-settling").count() == 0
+    finally:
+        await http.aclose()
