@@ -76,14 +76,19 @@ async def test_a_live_session_gives_a_partial_report_without_keeping_the_open_an
     assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 3
 
 
-async def test_an_ended_session_whose_last_answers_are_still_being_stored_is_not_final(conn: asyncpg.Connection) -> None:
-    # The interview's process holds the transcript open until its last answers are stored
-    # (each heard again whole): the report built in between is partial and keeps nothing.
-    seeded, session = await _session(conn, status="live")
+async def _ended_while_storing(conn: asyncpg.Connection):
+    """A live session whose process holds its transcript open, ended just now."""
+    _, session = await _session(conn, status="live")
     await repo.open_transcript(conn, session.id)
     ended_at = datetime.now(UTC)
     await repo.mark_ended(conn, session.id, "completed", ended_at, "ended_by_candidate")
-    session = await repo.get_session(conn, session.id)
+    return await repo.get_session(conn, session.id), ended_at
+
+
+async def test_an_ended_session_whose_last_answers_are_still_being_stored_is_not_final(conn: asyncpg.Connection) -> None:
+    # The interview's process holds the transcript open until its last answers are stored
+    # (each heard again whole): the report built in between is partial and keeps nothing.
+    session, ended_at = await _ended_while_storing(conn)
     settling = await build_report(conn, session, _ctx(OfflineEvaluator()), now=ended_at + timedelta(seconds=5))
     assert settling.partial and settling.notes[0] == SETTLING_NOTE
     assert [a.final for a in settling.answers] == [True, True, False]
@@ -96,11 +101,7 @@ async def test_an_ended_session_whose_last_answers_are_still_being_stored_is_not
 
 
 async def test_a_process_that_never_closes_its_transcript_is_waited_for_a_limited_time(conn: asyncpg.Connection) -> None:
-    _, session = await _session(conn, status="live")
-    await repo.open_transcript(conn, session.id)
-    ended_at = datetime.now(UTC)
-    await repo.mark_ended(conn, session.id, "completed", ended_at, "ended_by_candidate")
-    session = await repo.get_session(conn, session.id)
+    session, ended_at = await _ended_while_storing(conn)
     assert repo.transcript_settling(session, ended_at + timedelta(seconds=SETTLE_LIMIT_S - 1), SETTLE_LIMIT_S)
     report = await build_report(conn, session, _ctx(OfflineEvaluator()), now=ended_at + timedelta(seconds=SETTLE_LIMIT_S + 1))
     assert not report.partial and all(a.final for a in report.answers)
