@@ -109,13 +109,17 @@ COMPRESSION_RATIO_MAX = 2.4  # as Whisper's own fallback: text this compressible
 REPEATED_PHRASE_WORDS = 5  # a phrase this long said twice in a row is a repeat, not speech
 MAX_REPEATED_PHRASE_WORDS = 30
 # Whisper's favourite inventions on silence and noise (it learned them from video subtitles);
-# nobody says them in an interview. A segment that is only one of these is dropped.
-HALLUCINATED_SEGMENT = re.compile(
-    r"^\W*((thanks|thank you)( so much| very much)? for watching|please subscribe|"
-    r"(like and )?subscribe( to (my|the|our) channel)?|subtitles by .*|"
-    r"see you (in the )?next (time|video|one))\W*$",
-    re.IGNORECASE,
+# nobody says them in an interview. A segment that is only these is dropped, and a segment that
+# ends with them, after a full stop or comma, loses them ("Alright, thanks. Thank you so much
+# for watching and I'll see you in the next video," heard whole at the end of a real answer).
+_INVENTION = (
+    r"(?:(?:thanks|thank you)(?: so much| very much)? for watching|please subscribe|"
+    r"(?:like and )?subscribe(?: to (?:my|the|our) channel)?|subtitles by .*|"
+    r"(?:(?:and )?(?:i'll|i will) )?see you (?:in the )?next (?:time|video|one))"
 )
+_INVENTIONS = rf"{_INVENTION}(?:\W+(?:and\W+)?{_INVENTION})*\W*"
+HALLUCINATED_SEGMENT = re.compile(rf"^\W*{_INVENTIONS}$", re.IGNORECASE)
+_INVENTED_TAIL = re.compile(rf"(?<=[.!?,])\s+(?P<tail>{_INVENTIONS})$", re.IGNORECASE)
 
 
 def is_spoken(segment_text: str) -> bool:
@@ -123,6 +127,23 @@ def is_spoken(segment_text: str) -> bool:
     punctuation alone (". . ." is what Whisper makes of noise under load)."""
     text = segment_text.strip()
     return any(c.isalnum() for c in text) and not HALLUCINATED_SEGMENT.match(text)
+
+
+def invented_tail_words(segment_text: str) -> int:
+    """How many words at the end of a segment are a subtitle invention (0: none)."""
+    found = _INVENTED_TAIL.search(segment_text.strip())
+    return 0 if found is None else len(found["tail"].split())
+
+
+def spoken_part(segment_text: str, words: Sequence[Word]) -> tuple[str, list[Word]] | None:
+    """A decoded segment's text and words without an invented ending; None if nothing was said."""
+    if not is_spoken(segment_text):
+        return None
+    invented = invented_tail_words(segment_text)
+    if invented and invented < len(words):
+        kept = list(words[:-invented])
+        return " ".join(w.text for w in kept), kept
+    return segment_text.strip(), list(words)
 
 
 # Which window the current transcription uses: set per call by WhisperEngine, read by the
@@ -263,11 +284,10 @@ class WhisperEngine:
             words: list[Word] = []
             texts: list[str] = []
             for seg in segments:
-                if not is_spoken(seg.text):
-                    continue
-                texts.append(seg.text.strip())
-                for w in seg.words or ():
-                    words.append(Word(w.word.strip(), w.start, w.end, w.probability))
+                heard = [Word(w.word.strip(), w.start, w.end, w.probability) for w in seg.words or ()]
+                if (said := spoken_part(seg.text, heard)) is not None:
+                    texts.append(said[0])
+                    words += said[1]
         finally:
             _short_context.reset(token)
         return texts, words

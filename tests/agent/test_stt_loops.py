@@ -73,6 +73,31 @@ def test_whispers_subtitle_inventions_are_recognised_and_real_thanks_are_not() -
         assert HALLUCINATED_SEGMENT.match(invented), invented
     for said in ("Thank you.", "Thanks for having me.", "I watched the team closely."):
         assert not HALLUCINATED_SEGMENT.match(said), said
+    # Several at once: the end of a hoarse answer, heard whole, on a loaded machine.
+    assert HALLUCINATED_SEGMENT.match("Thank you so much for watching and I'll see you in the next video,")
+
+
+def test_a_subtitle_invention_at_the_end_of_a_real_segment_is_cut_off() -> None:
+    from agent.stt_whisper import invented_tail_words
+
+    tail = "Thank you so much for watching and I'll see you in the next video,"
+    assert invented_tail_words(f" Alright, thanks. {tail}") == len(tail.split())
+    assert invented_tail_words("We shipped on time. Please subscribe.") == 2
+    # Only after a sentence or clause ends, and only at the end: words the candidate said stay.
+    for said in ("I said thanks for watching the door.", "Thanks for watching my back, I said.",
+                 "We will see you next time we meet", "Thanks for having me."):
+        assert invented_tail_words(said) == 0, said
+
+
+def test_a_segment_keeps_the_words_before_an_invented_ending() -> None:
+    from agent.stt_whisper import spoken_part
+
+    said = "Alright, thanks. Thank you so much for watching and I'll see you in the next video,"
+    words = [Word(w, i * 0.3, i * 0.3 + 0.2, 0.8) for i, w in enumerate(said.split())]
+    text, kept = spoken_part(f" {said}", words)
+    assert text == "Alright, thanks." and [w.text for w in kept] == ["Alright,", "thanks."]
+    assert spoken_part(" Thanks for watching!", words[2:6]) is None
+    assert spoken_part(" We cut costs by 40%.", words[:5]) == ("We cut costs by 40%.", words[:5])
 
 
 class ScriptedDecodes(WhisperEngine):
