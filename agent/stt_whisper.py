@@ -379,9 +379,13 @@ VOICED_PROBABILITY = 0.5
 # Speech that is faint to the VAD (under 0.2 s voiced, or never clearly voiced) and whose words
 # Whisper is unsure of is such a sound. Measured on the corpus with bench/room_sounds.py: words
 # had at least 0.22 s voiced and a peak of 0.92; the sounds the VAD took for speech, a median of
-# 0.06 s voiced (95th percentile 0.24 s) and a median peak of 0.67.
+# 0.06 s voiced (95th percentile 0.24 s) and a median peak of 0.67. A hoarse voice (a candidate
+# with a cold, bench.human_recordings' mfa-cold) can stay under that peak through a sentence, so
+# speech voiced for SOUND_LONGEST_VOICED_S or more is never a sound: a 10-word sentence of it was
+# dropped as one, and the interviewer replied over the rest.
 SOUND_MAX_VOICED_S = 0.2
 SOUND_MAX_PEAK = 0.8
+SOUND_LONGEST_VOICED_S = 0.5
 SURE_WORD_PROBABILITY = 0.5  # geometric mean of the words' probabilities
 TRAILING_SILENCE_S = 0.25  # audio kept after the last voiced frame for the final transcription
 HOLD_POLL_S = 0.05  # how often a held pause checks whether the candidate went on
@@ -640,7 +644,7 @@ class _WhisperStream(stt.RecognizeStream):
                                 # Not a sound the interviewer stopped its reply for: the
                                 # conversation replies to a transcript, and with its words
                                 # dropped there would be none (the interviewer would fall silent).
-                                faint=not yielded and (voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK),
+                                faint=not yielded and faint_to_the_vad(voiced_s, peak),
                                 # Not another voice either, once the interviewer stopped for it.
                                 level=None if yielded else level.db,
                             ),
@@ -798,6 +802,14 @@ class _WhisperStream(stt.RecognizeStream):
                     alternatives=[stt.SpeechData(language=LanguageCode("en"), text=text)],
                 )
             )
+
+
+def faint_to_the_vad(voiced_s: float, peak: float) -> bool:
+    """Whether speech this voiced (seconds at VOICED_PROBABILITY or more, and its highest
+    probability) may be a sound rather than words."""
+    if voiced_s >= SOUND_LONGEST_VOICED_S:
+        return False
+    return voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK
 
 
 def _sure_of(words: Sequence[Word]) -> bool:

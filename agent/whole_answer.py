@@ -30,9 +30,12 @@ from agent.stt_whisper import WHISPER_SAMPLE_RATE, Word
 GAP_CAP_S = 1.0  # a pause between utterances is heard as at most this much silence
 BEAM_SIZE = 5
 MAX_AUDIO_S = 600.0  # an answer longer than this keeps its live transcript (memory: 38 MB at most)
-# An utterance takes the whole pass's words if it has at least this share of the live ones:
-# fewer means the pass lost some.
+# An utterance takes the whole pass's words if it has at least this share of the live ones,
+# and they begin and end where the live ones do, within EDGE_SLACK_S: fewer, or starting later
+# or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
+# is" and invents a closing "Thanks for watching" on a hoarse voice under load).
 MIN_WORD_SHARE = 0.7
+EDGE_SLACK_S = 0.75
 # An utterance's audio holds the VAD's padding and the silence that ended it: its edges quieter
 # than this under its speech are cut (keeping a margin), so the pauses between are the real ones.
 EDGE_BELOW_DB = 30.0
@@ -142,7 +145,7 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     words: list[dict[str, Any]] = []
     replaced = 0
     for span, whole in zip(spans, by_piece, strict=True):
-        if keeps(len(span.live), len(whole)):
+        if keeps(span.live, whole):
             words += whole
             replaced += 1
         else:
@@ -150,6 +153,11 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     return " ".join(w["w"] for w in words if w["w"]), words, replaced
 
 
-def keeps(live_words: int, whole_words: int) -> bool:
-    """Whether an utterance takes the whole pass's words: it heard nearly as many as the live one."""
-    return whole_words > 0 and whole_words >= MIN_WORD_SHARE * live_words
+def keeps(live: Sequence[dict[str, Any]], whole: Sequence[dict[str, Any]]) -> bool:
+    """Whether an utterance takes the whole pass's words: nearly as many as the live ones, over
+    the same stretch of speech (word times in seconds on one clock)."""
+    if not whole or len(whole) < MIN_WORD_SHARE * len(live):
+        return False
+    if not live:
+        return True
+    return whole[0]["start"] <= live[0]["start"] + EDGE_SLACK_S and whole[-1]["end"] >= live[-1]["end"] - EDGE_SLACK_S

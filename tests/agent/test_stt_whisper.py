@@ -526,6 +526,16 @@ async def until_the_turn_ends(whisper: WhisperSTT, pcm: np.ndarray, *, timeout_s
     return run, ended_at
 
 
+def test_long_voiced_speech_is_never_a_sound_however_soft_its_peak() -> None:
+    from agent.stt_whisper import faint_to_the_vad
+
+    assert faint_to_the_vad(0.06, 0.95)  # a click the VAD barely took for speech
+    assert faint_to_the_vad(0.3, 0.67)  # a sigh: never clearly voiced
+    assert not faint_to_the_vad(0.3, 0.92)  # a short word, clearly voiced
+    # A hoarse voice through a sentence: never above 0.8, but voiced for over a second.
+    assert not faint_to_the_vad(1.4, 0.75)
+
+
 async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray
 ) -> None:

@@ -102,11 +102,20 @@ def test_an_utterance_the_whole_pass_lost_words_in_keeps_its_live_words() -> Non
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
 
 
+def _timed(count: int, start: float = 0.0, step: float = 0.3) -> list[dict]:
+    return [{"w": f"w{i}", "start": start + i * step, "end": start + i * step + 0.2, "p": 0.9} for i in range(count)]
+
+
 def test_the_whole_pass_replaces_the_live_one_only_if_it_lost_no_words() -> None:
-    assert keeps(live_words=40, whole_words=43)
-    assert keeps(live_words=40, whole_words=30)
-    assert not keeps(live_words=40, whole_words=20)  # a decode cut short by a loop, a segment dropped
-    assert not keeps(live_words=3, whole_words=0)
+    assert keeps(_timed(40), _timed(43, step=0.28))
+    assert keeps(_timed(40), _timed(30, step=0.4))
+    assert not keeps(_timed(40), _timed(20, step=0.6))  # a decode cut short by a loop, a segment dropped
+    assert not keeps(_timed(3), [])
+    assert keeps([], _timed(2))  # the live recogniser heard nothing there
+    # As many words, but over less of the speech: the pass missed the opening or the close.
+    assert not keeps(_timed(11), _timed(9, start=1.2))  # "Uh, so this is" lost
+    assert not keeps(_timed(11), _timed(9, step=0.25))  # ends 0.8 s before the live words
+    assert keeps(_timed(11), _timed(10, start=0.5))  # word times differ a little
 
 
 @pytest.fixture(scope="module")
