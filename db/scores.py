@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from db.pool import Db, transaction
 
 
@@ -43,7 +45,15 @@ async def stored_scores(db: Db, session_id: UUID) -> dict[UUID, StoredScore]:
 
 
 async def save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
-    """Stores (or replaces) an answer's score; True when it is the question's first score."""
+    """Stores (or replaces) an answer's score; True when it is the question's first score.
+    Nothing is stored, and False returned, if the session was deleted meanwhile."""
+    try:
+        return await _save_score(db, session_id, score)
+    except asyncpg.ForeignKeyViolationError:  # deleted between the check and the insert
+        return False
+
+
+async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
     async with transaction(db) as conn:
         return await conn.fetchval(
             """
@@ -86,22 +96,26 @@ async def save_scorecard(
     rubric: dict[str, Any],
     answers_scored: int,
 ) -> None:
-    """Stores a session's scorecard summary, replacing the one before."""
-    async with transaction(db) as conn:
-        await conn.execute(
-            """
-            INSERT INTO session_scorecards (session_id, dimensions, delivery, categories, rubric,
-                                            answers_scored)
-            SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
-            ON CONFLICT (session_id) DO UPDATE SET
-                dimensions = EXCLUDED.dimensions, delivery = EXCLUDED.delivery,
-                categories = EXCLUDED.categories, rubric = EXCLUDED.rubric,
-                answers_scored = EXCLUDED.answers_scored, computed_at = now()
-            """,
-            session_id,
-            dimensions,
-            delivery,
-            categories,
-            rubric,
-            answers_scored,
-        )
+    """Stores a session's scorecard summary, replacing the one before (nothing if the session
+    was deleted meanwhile)."""
+    try:
+        async with transaction(db) as conn:
+            await conn.execute(
+                """
+                INSERT INTO session_scorecards (session_id, dimensions, delivery, categories, rubric,
+                                                answers_scored)
+                SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1)
+                ON CONFLICT (session_id) DO UPDATE SET
+                    dimensions = EXCLUDED.dimensions, delivery = EXCLUDED.delivery,
+                    categories = EXCLUDED.categories, rubric = EXCLUDED.rubric,
+                    answers_scored = EXCLUDED.answers_scored, computed_at = now()
+                """,
+                session_id,
+                dimensions,
+                delivery,
+                categories,
+                rubric,
+                answers_scored,
+            )
+    except asyncpg.ForeignKeyViolationError:  # deleted between the check and the insert
+        return

@@ -1,0 +1,41 @@
+"""Stored scores against a real database: a score for a session deleted meanwhile is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+
+from db import scores
+from tests.reports.seeding import seed_session
+from tests.users import make_user
+
+
+def _score(question_id) -> scores.StoredScore:
+    return scores.StoredScore(
+        question_id=question_id, category="behavioral", overall=70, dimensions=[], evaluator="offline",
+        fallback_reason=None, strengths=[], improvements=[], stronger_answer=None, factors={},
+        responses_scored=1, created_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+async def test_a_score_for_a_session_deleted_as_it_is_stored_is_dropped_quietly(pool: asyncpg.Pool) -> None:
+    # The session's scoring after its end races the candidate deleting it: the delete commits
+    # while the insert waits on its lock. Nothing is stored, and no error escapes.
+    seeded = await seed_session(pool, await make_user(pool))
+    async with pool.acquire() as deleting:
+        tx = deleting.transaction()
+        await tx.start()
+        await deleting.execute("DELETE FROM sessions WHERE id = $1", seeded.session_id)
+        storing = asyncio.ensure_future(scores.save_score(pool, seeded.session_id, _score(seeded.question_ids[0])))
+        card = asyncio.ensure_future(
+            scores.save_scorecard(pool, seeded.session_id, dimensions={}, delivery={}, categories={}, rubric={}, answers_scored=1)
+        )
+        await asyncio.sleep(0.5)
+        assert not storing.done(), "the insert did not wait for the delete: the test shows nothing"
+        await tx.commit()
+    assert await asyncio.wait_for(storing, 10) is False
+    await asyncio.wait_for(card, 10)
+    assert await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", seeded.session_id) == 0
+    assert await pool.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", seeded.session_id) == 0
