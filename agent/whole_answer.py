@@ -142,15 +142,28 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
                 "p": round(w.probability, 3),
             }
         )
-    words: list[dict[str, Any]] = []
-    replaced = 0
-    for span, whole in zip(spans, by_piece, strict=True):
-        if keeps(span.live, whole):
-            words += whole
-            replaced += 1
-        else:
-            words += span.live
-    return " ".join(w["w"] for w in words if w["w"]), words, replaced
+    chosen = [whole if keeps(span.live, whole) else list(span.live) for span, whole in zip(spans, by_piece, strict=True)]
+    taken = [c is whole for c, whole in zip(chosen, by_piece, strict=True)]
+    # A word said across the boundary of an utterance that keeps its live words may have gone to
+    # the utterance next to it in the whole pass as well: it is kept once, in the live words.
+    for i in range(len(chosen)):
+        if taken[i] or not chosen[i]:
+            continue
+        if i > 0 and taken[i - 1] and chosen[i - 1] and _same(chosen[i - 1][-1], chosen[i][0]):
+            chosen[i - 1] = chosen[i - 1][:-1]
+        if i + 1 < len(chosen) and taken[i + 1] and chosen[i + 1] and _same(chosen[i + 1][0], chosen[i][-1]):
+            chosen[i + 1] = chosen[i + 1][1:]
+    words = [w for piece in chosen for w in piece]
+    return " ".join(w["w"] for w in words if w["w"]), words, sum(taken)
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two words are the same word, case and punctuation aside."""
+    return _bare(a["w"]) == _bare(b["w"]) != ""
+
+
+def _bare(word: str) -> str:
+    return "".join(c for c in word.lower() if c.isalnum() or c == "'")
 
 
 def keeps(live: Sequence[dict[str, Any]], whole: Sequence[dict[str, Any]]) -> bool:

@@ -102,6 +102,20 @@ def test_an_utterance_the_whole_pass_lost_words_in_keeps_its_live_words() -> Non
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
 
 
+def test_a_word_across_the_boundary_of_an_utterance_that_keeps_its_live_words_is_kept_once() -> None:
+    # "All" began as the utterance before ended: the whole pass put it there, and the last
+    # utterance, which kept its live "All right, thanks.", has it too.
+    spans = [
+        Span(0.0, T0, 2.0, live("I", "think", "this", "is", "probably", "good.")),
+        Span(2.2, T0 + 2.4, 1.0, live("All", "right,", "thanks.", at=2.4)),
+    ]
+    heard = [Word(w, 0.2 + 0.3 * i, 0.4 + 0.3 * i, 0.9) for i, w in enumerate("I think it's probably All".split())]
+    heard += [Word("right,", 2.6, 2.8, 0.9)]
+    text, words, replaced = stitched(heard, spans, started_at=T0)
+    assert replaced == 1
+    assert text == "I think it's probably All right, thanks."
+
+
 def _timed(count: int, start: float = 0.0, step: float = 0.3) -> list[dict]:
     return [{"w": f"w{i}", "start": start + i * step, "end": start + i * step + 0.2, "p": 0.9} for i in range(count)]
 
