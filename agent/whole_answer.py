@@ -9,8 +9,8 @@ quiet edges cut, pauses longer than GAP_CAP_S shortened, so Whisper does not inv
 them) and heard again off the critical path: the whole answer in context, a beam of BEAM_SIZE,
 prompted to keep fillers. Its words go back on the answer's clock, each into the utterance its
 middle falls in, and replace that utterance's live words, unless there are too few of them (a
-decode that loops is cut short, a segment Whisper doubts is dropped): that utterance keeps its
-live words.
+decode that loops is cut short, a segment Whisper doubts is dropped) or they miss the opening or
+close the live words have: that utterance keeps its live words.
 
 Measured through the room (bench.turn_taking, tiny.en; docs/benchmarks.md): word error 0.084
 against 0.132 live on the corpus, 0.068 against 0.127 on people's recordings; about 0.05-0.1 s
