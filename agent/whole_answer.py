@@ -31,8 +31,8 @@ GAP_CAP_S = 1.0  # a pause between utterances is heard as at most this much sile
 BEAM_SIZE = 5
 MAX_AUDIO_S = 600.0  # an answer longer than this keeps its live transcript (memory: 38 MB at most)
 # An utterance takes the whole pass's words if it has at least this share of the live ones,
-# and they begin and end where the live ones do, within EDGE_SLACK_S: fewer, or starting later
-# or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
+# and their first and last words start where the live ones' do, within EDGE_SLACK_S: fewer, or
+# starting later or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
 # is" and invents a closing "Thanks for watching" on a hoarse voice under load).
 MIN_WORD_SHARE = 0.7
 EDGE_SLACK_S = 0.75
@@ -173,4 +173,5 @@ def keeps(live: Sequence[dict[str, Any]], whole: Sequence[dict[str, Any]]) -> bo
         return False
     if not live:
         return True
-    return whole[0]["start"] <= live[0]["start"] + EDGE_SLACK_S and whole[-1]["end"] >= live[-1]["end"] - EDGE_SLACK_S
+    # Starts, not ends: Whisper stretches a last word into the silence after it ("and...").
+    return whole[0]["start"] <= live[0]["start"] + EDGE_SLACK_S and whole[-1]["start"] >= live[-1]["start"] - EDGE_SLACK_S

@@ -128,7 +128,7 @@ def test_the_whole_pass_replaces_the_live_one_only_if_it_lost_no_words() -> None
     assert keeps([], _timed(2))  # the live recogniser heard nothing there
     # As many words, but over less of the speech: the pass missed the opening or the close.
     assert not keeps(_timed(11), _timed(9, start=1.2))  # "Uh, so this is" lost
-    assert not keeps(_timed(11), _timed(9, step=0.25))  # ends 0.8 s before the live words
+    assert not keeps(_timed(11), _timed(9, step=0.25))  # its last word starts 1 s before the live one
     assert keeps(_timed(11), _timed(10, start=0.5))  # word times differ a little
 
 
