@@ -30,9 +30,9 @@ from agent.stt_whisper import WHISPER_SAMPLE_RATE, Word
 GAP_CAP_S = 1.0  # a pause between utterances is heard as at most this much silence
 BEAM_SIZE = 5
 MAX_AUDIO_S = 600.0  # an answer longer than this keeps its live transcript (memory: 38 MB at most)
-# An utterance takes the whole pass's words if it has at least this share of the live ones,
-# and their first and last words start where the live ones' do, within EDGE_SLACK_S: fewer, or
-# starting later or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
+# An utterance takes the whole pass's words if it has at least this share of the live ones, and
+# the answer's first and last words start where the live ones' do, within EDGE_SLACK_S: fewer,
+# or starting later or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
 # is" and invents a closing "Thanks for watching" on a hoarse voice under load).
 MIN_WORD_SHARE = 0.7
 EDGE_SLACK_S = 0.75
@@ -142,7 +142,11 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
                 "p": round(w.probability, 3),
             }
         )
-    chosen = [whole if keeps(span.live, whole) else list(span.live) for span, whole in zip(spans, by_piece, strict=True)]
+    last = len(spans) - 1
+    chosen = [
+        whole if keeps(span.live, whole, opening=i == 0, close=i == last) else list(span.live)
+        for i, (span, whole) in enumerate(zip(spans, by_piece, strict=True))
+    ]
     taken = [c is whole for c, whole in zip(chosen, by_piece, strict=True)]
     # A word said across the boundary of an utterance that keeps its live words may have gone to
     # the utterance next to it in the whole pass as well: it is kept once, in the live words.
@@ -166,12 +170,18 @@ def _bare(word: str) -> str:
     return "".join(c for c in word.lower() if c.isalnum() or c == "'")
 
 
-def keeps(live: Sequence[dict[str, Any]], whole: Sequence[dict[str, Any]]) -> bool:
-    """Whether an utterance takes the whole pass's words: nearly as many as the live ones, over
-    the same stretch of speech (word times in seconds on one clock)."""
+def keeps(
+    live: Sequence[dict[str, Any]], whole: Sequence[dict[str, Any]], *, opening: bool = False, close: bool = False
+) -> bool:
+    """Whether an utterance takes the whole pass's words: nearly as many as the live ones and,
+    for the answer's first (`opening`) and last (`close`) utterance, starting and ending where
+    they do (word times in seconds on one clock). Between utterances a word said across the
+    pause may go either side ("sales, | and... I found"), so only the answer's edges are held."""
     if not whole or len(whole) < MIN_WORD_SHARE * len(live):
         return False
     if not live:
         return True
     # Starts, not ends: Whisper stretches a last word into the silence after it ("and...").
-    return whole[0]["start"] <= live[0]["start"] + EDGE_SLACK_S and whole[-1]["start"] >= live[-1]["start"] - EDGE_SLACK_S
+    if opening and whole[0]["start"] > live[0]["start"] + EDGE_SLACK_S:
+        return False
+    return not (close and whole[-1]["start"] < live[-1]["start"] - EDGE_SLACK_S)
