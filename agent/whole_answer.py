@@ -13,8 +13,8 @@ decode that loops is cut short, a segment Whisper doubts is dropped) or they mis
 close the live words have: that utterance keeps its live words.
 
 Measured through the room (bench.turn_taking, tiny.en; docs/benchmarks.md): word error 0.084
-against 0.132 live on the corpus, 0.068 against 0.127 on people's recordings; about 0.05-0.1 s
-of one background thread per second of answer.
+against 0.132 live on the corpus, 0.07-0.11 (six runs) against 0.127 on people's recordings;
+about 0.05-0.1 s of one background thread per second of answer.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ BEAM_SIZE = 5
 MAX_AUDIO_S = 600.0  # an answer longer than this keeps its live transcript (memory: 38 MB at most)
 # An utterance takes the whole pass's words if it has at least this share of the live ones, and
 # the answer's first and last words start where the live ones' do, within EDGE_SLACK_S: fewer,
-# or starting later or ending sooner, means the pass lost some (an uncertain decode drops an opening "Uh, so this
-# is" and invents a closing "Thanks for watching" on a hoarse voice under load).
+# or starting later or ending sooner, means the pass lost some (an uncertain decode on a hoarse
+# voice under load dropped an opening "Uh, so this is").
 MIN_WORD_SHARE = 0.7
 EDGE_SLACK_S = 0.75
 # An utterance's audio holds the VAD's padding and the silence that ended it: its edges quieter
