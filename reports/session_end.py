@@ -14,8 +14,9 @@ async def score_ended_session(pool: asyncpg.Pool, session_id: UUID, ctx: ReportC
     """Scores an ended session's answers and stores its scorecard, so its report and the
     progress views are ready before anyone asks (the hook for a session's end); True if it did.
 
-    Nothing is done for a session still open or whose last answers are still being stored (its
-    interview's process scores it once they are), or when ctx has no evaluator.
+    Nothing is done for a session still open, or when ctx has no evaluator. For a session whose
+    last answers are still being stored the report is partial: the earlier answers are scored and
+    kept, no scorecard is, and False is returned (its interview's process scores it once they are).
     """
     session = await repo.get_session(pool, session_id)
     if session is None or session.status in repo.OPEN_STATUSES or ctx.evaluator is None:
