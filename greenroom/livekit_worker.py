@@ -41,7 +41,7 @@ from livekit.protocol import agent as agent_pb
 
 from agent.events import CandidateNudged, RoomClosed, SignalSummary
 from agent.question_bank import QuestionBank
-from agent.worker import WRITES_SETTLE_S, InterviewRunner, VoiceModels
+from agent.worker import InterviewRunner, VoiceModels
 from api.tokens import ROLE_ATTRIBUTE, TokenIssuer
 from db import sessions as db_sessions
 from db.interview_writes import InterviewWriter
@@ -324,13 +324,13 @@ class InterviewJob:
             self._ctx.shutdown("interview finished")
 
     async def _score(self) -> None:
-        """Scores an ended session's answers and stores its scorecard once what was said is
-        stored, as the embedded server does at a session's end, so that the report and progress
-        are ready before anyone asks. A failure leaves the scoring to the report's first reading."""
-        assert self._pool is not None and self._writer is not None
+        """Scores an ended session's answers and stores its scorecard (called once what was said
+        is stored), as the embedded server does at a session's end, so that the report and
+        progress are ready before anyone asks. A failure leaves the scoring to the report's first
+        reading."""
+        assert self._pool is not None
         s = self._settings
         try:
-            await asyncio.wait_for(self._writer.flush(), WRITES_SETTLE_S)
             evaluator = make_evaluator(s)
             try:
                 context = ReportContext(

@@ -10,6 +10,7 @@ import pytest
 from db import sessions as repo
 from reports.builder import SETTLE_LIMIT_S, SETTLING_NOTE, ReportContext, build_report, offline_fallback
 from reports.scorecard import DEFAULT_WEIGHTS
+from reports.session_end import score_ended_session
 from scoring.offline import OfflineEvaluator
 from tests.reports.fakes import BankEntry, FakeBank, RecordingEvaluator, SelfFallingBackEvaluator, UnreachableLLMEvaluator
 from tests.reports.seeding import T0, seed_session
@@ -97,6 +98,18 @@ async def test_an_ended_session_whose_last_answers_are_still_being_stored_is_not
     await repo.close_transcript(conn, session.id)
     final = await build_report(conn, await repo.get_session(conn, session.id), _ctx(OfflineEvaluator()))
     assert not final.partial and all(a.final for a in final.answers)
+    assert await conn.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", session.id) == 1
+
+
+async def test_scoring_at_the_end_is_left_to_the_process_still_storing_the_last_answers(conn: asyncpg.Connection) -> None:
+    # LiveKit's webhook tells the API of the end before the job has stored the last answer: the
+    # API's call scores nothing (the job scores once it has closed the transcript).
+    session, _ = await _ended_while_storing(conn)
+    assert not await score_ended_session(conn, session.id, _ctx(OfflineEvaluator()))
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 0
+    await repo.close_transcript(conn, session.id)
+    assert await score_ended_session(conn, session.id, _ctx(OfflineEvaluator()))
+    assert await conn.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", session.id) == 3
     assert await conn.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", session.id) == 1
 
 
