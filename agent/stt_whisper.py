@@ -404,6 +404,7 @@ class WhisperSTT(stt.STT):
         *,
         prompt: str | None = None,
         on_utterance: Callable[[RecognizedUtterance], None] | None = None,
+        on_sound: Callable[[RecognizedUtterance], None] | None = None,
         turns: TurnTaker | None = None,
     ) -> None:
         super().__init__(
@@ -415,6 +416,11 @@ class WhisperSTT(stt.STT):
         self._vad = vad
         self._prompt = prompt
         self.on_utterance = on_utterance
+        # Given each utterance left without words (a sound, or a decode that wrote nothing),
+        # with its audio: the answer's whole pass hears it again in context, and keeps its words
+        # if it is sure of them (a hoarse voice's opening, read as a sound; a phrase the live
+        # decode missed). Another voice's is not given.
+        self.on_sound = on_sound
         # Decides when a pause ends the candidate's turn; None: every pause the VAD finds does.
         self.turns = turns
         # The candidate's usual level: speech far under it is another voice in the room.
@@ -688,8 +694,9 @@ class _WhisperStream(stt.RecognizeStream):
         parts = [await c for c in chunks]
         final_ms = (time.perf_counter() - started) * 1000.0
         text, words = _join(parts, offsets)
-        sound = faint and not _sure_of(words)
+        sound = faint and not sure_of(words)
         voice, turns = self._whisper.voice, self._whisper.turns
+        other_voice = False
         if sound:
             logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
@@ -699,32 +706,30 @@ class _WhisperStream(stt.RecognizeStream):
                 "another voice, not the candidate's, let go",
                 extra={"words": len(words), "under_usual_db": round((voice.usual_db or 0.0) - level, 1)},
             )
-            sound = True
+            sound = other_voice = True
             text, words = "", []
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
             return
         if text and level is not None:
             voice.heard(level)
+        # Word times count from the start of the captured audio, padding included.
+        lead = max(0.0, total_s - ev.silence_duration - ev.speech_duration)
+        heard = RecognizedUtterance(
+            text=text,
+            words=tuple(Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability) for w in words),
+            speech_start_at=ended_at - ev.speech_duration,
+            speech_end_at=ended_at,
+            final_compute_ms=final_ms,
+            audio=audio,
+            audio_lead_s=lead,
+        )
         if text:
             self._event_ch.send_nowait(_final_event(text, words, end_time=total_s))
             if self._whisper.on_utterance is not None:
-                # Word times count from the start of the captured audio, padding included.
-                lead = max(0.0, total_s - ev.silence_duration - ev.speech_duration)
-                self._whisper.on_utterance(
-                    RecognizedUtterance(
-                        text=text,
-                        words=tuple(
-                            Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability)
-                            for w in words
-                        ),
-                        speech_start_at=ended_at - ev.speech_duration,
-                        speech_end_at=ended_at,
-                        final_compute_ms=final_ms,
-                        audio=audio,
-                        audio_lead_s=lead,
-                    )
-                )
+                self._whisper.on_utterance(heard)
+        elif not other_voice and self._whisper.on_sound is not None:
+            self._whisper.on_sound(heard)  # a sound, or words the live decode missed
         if turns is None:
             if speech_seq == self._speech_seq:
                 self._end_turn(ended_at)
@@ -812,7 +817,7 @@ def faint_to_the_vad(voiced_s: float, peak: float) -> bool:
     return voiced_s < SOUND_MAX_VOICED_S or peak < SOUND_MAX_PEAK
 
 
-def _sure_of(words: Sequence[Word]) -> bool:
+def sure_of(words: Sequence[Word]) -> bool:
     """Whether Whisper is sure of these words (the geometric mean of their probabilities)."""
     if not words:
         return False

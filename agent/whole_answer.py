@@ -10,7 +10,10 @@ them) and heard again off the critical path: the whole answer in context, a beam
 prompted to keep fillers. Its words go back on the answer's clock, each into the utterance its
 middle falls in, and replace that utterance's live words, unless there are too few of them (a
 decode that loops is cut short, a segment Whisper doubts is dropped) or they miss the opening or
-close the live words have: that utterance keeps its live words.
+close the live words have: that utterance keeps its live words. An utterance the live recogniser
+left without words (a sound, or a decode that wrote nothing) is heard too if the candidate went
+on after it, and keeps the words the pass is sure of: a hoarse voice's opening, faint to the VAD
+and unsure live, comes back so; a cough's "Thank you." stays out.
 
 Measured through the room (bench.turn_taking, tiny.en; docs/benchmarks.md): word error 0.084
 against 0.132 live on the corpus, 0.07-0.11 (six runs) against 0.127 on people's recordings;
@@ -21,11 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from agent.stt_whisper import WHISPER_SAMPLE_RATE, Word
+from agent.stt_whisper import WHISPER_SAMPLE_RATE, Word, sure_of
 
 GAP_CAP_S = 1.0  # a pause between utterances is heard as at most this much silence
 BEAM_SIZE = 5
@@ -59,12 +62,14 @@ def voiced_span(samples: np.ndarray) -> tuple[int, int]:
 @dataclass(frozen=True, slots=True)
 class Span:
     """One utterance in the joined signal: where it starts there (s), its wall time then, its
-    length, and the words the live recogniser heard in it (as stored)."""
+    length, the words the live recogniser heard in it (as stored), and whether the live
+    recogniser took it for a sound (a cough, or speech too faint to be sure of)."""
 
     offset: float
     wall: float
     seconds: float
     live: tuple[dict[str, Any], ...] = ()
+    sound: bool = False
 
 
 @dataclass(slots=True)
@@ -72,17 +77,25 @@ class AnswerAudio:
     """An answer's utterances: each one's audio (16 kHz float32) from the wall time of its first
     sample, and its live words."""
 
-    pieces: list[tuple[float, np.ndarray, tuple[dict[str, Any], ...]]] = field(default_factory=list)
+    pieces: list[tuple[float, np.ndarray, tuple[dict[str, Any], ...], bool]] = field(default_factory=list)
     seconds: float = 0.0
     complete: bool = True  # False once a piece was left out (too long, or no audio)
 
-    def add(self, starts_at: float, samples: np.ndarray | None, live: Sequence[dict[str, Any]] = ()) -> None:
-        if samples is None or not self.complete or self.seconds + len(samples) / WHISPER_SAMPLE_RATE > MAX_AUDIO_S:
+    def add(
+        self, starts_at: float, samples: np.ndarray | None, live: Sequence[dict[str, Any]] = (), *, sound: bool = False
+    ) -> None:
+        if samples is None:
+            if sound:
+                return  # a sound is heard again only if its audio is there; the answer's words are
             self.complete = False
             self.pieces.clear()  # the answer keeps its live transcript
             return
+        if not self.complete or self.seconds + len(samples) / WHISPER_SAMPLE_RATE > MAX_AUDIO_S:
+            self.complete = False
+            self.pieces.clear()
+            return
         first, last = voiced_span(samples)
-        self.pieces.append((starts_at + first / WHISPER_SAMPLE_RATE, samples[first:last], tuple(live)))
+        self.pieces.append((starts_at + first / WHISPER_SAMPLE_RATE, samples[first:last], tuple(live), sound))
         self.seconds += (last - first) / WHISPER_SAMPLE_RATE
 
     def joined(self) -> tuple[np.ndarray, list[Span]]:
@@ -93,7 +106,7 @@ class AnswerAudio:
         spans: list[Span] = []
         offset = 0  # samples
         end_at: float | None = None  # wall time of the last sample placed
-        for starts_at, samples, live in self.pieces:
+        for starts_at, samples, live, sound in self.pieces:
             if end_at is not None:
                 gap = starts_at - end_at
                 if gap < 0:  # padding before this utterance repeats the end of the one before
@@ -102,7 +115,7 @@ class AnswerAudio:
                 silence = int(round(min(max(gap, 0.0), GAP_CAP_S) * rate))
                 parts.append(np.zeros(silence, dtype=np.float32))
                 offset += silence
-            spans.append(Span(offset / rate, starts_at, len(samples) / rate, live))
+            spans.append(Span(offset / rate, starts_at, len(samples) / rate, live, sound))
             parts.append(samples.astype(np.float32, copy=False))
             offset += len(samples)
             end_at = starts_at + len(samples) / rate
@@ -125,29 +138,39 @@ def wall_time(t: float, span: Span) -> float:
     return span.wall + min(max(t - span.offset, 0.0), span.seconds)
 
 
-def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) -> tuple[str, list[dict[str, Any]], int]:
-    """The answer's transcript and words (seconds from its start) from the whole pass, each
-    utterance's live words kept where the pass heard too few of them; and how many utterances
-    took the whole pass's words. Each heard word goes to the utterance its middle falls in
-    (Whisper lets a word's edge stray into the silence next to it) and stays inside it."""
-    by_piece: list[list[dict[str, Any]]] = [[] for _ in spans]
+class Stitched(NamedTuple):
+    text: str
+    words: list[dict[str, Any]]  # seconds from `started_at`
+    replaced: int  # utterances (and sounds) that took the whole pass's words
+    started_at: float  # wall clock of the answer's first word: earlier if a sound before it was words
+
+
+def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) -> Stitched:
+    """The answer's transcript and words from the whole pass, each utterance's live words kept
+    where the pass heard too few of them, and a sound's words kept only if the pass is sure of
+    them. Each heard word goes to the utterance its middle falls in (Whisper lets a word's edge
+    stray into the silence next to it) and stays inside it. `started_at` is the wall clock of
+    the live words' start; a sound before them that the pass heard as words moves it earlier."""
+    by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
     for w in heard:
         i = _piece_of((w.start + w.end) / 2, spans)
-        span = spans[i]
-        by_piece[i].append(
-            {
-                "w": w.text,
-                "start": round(max(0.0, wall_time(w.start, span) - started_at), 3),
-                "end": round(max(0.0, wall_time(w.end, span) - started_at), 3),
-                "p": round(w.probability, 3),
-            }
-        )
-    last = len(spans) - 1
+        by_piece[i].append((wall_time(w.start, spans[i]), wall_time(w.end, spans[i]), w))
+    spoken = [i for i, span in enumerate(spans) if not span.sound]
+    first, last = (spoken[0], spoken[-1]) if spoken else (-1, -1)
+
+    def takes(i: int) -> bool:
+        if spans[i].sound:
+            return sure_of([w for *_, w in by_piece[i]])
+        whole = [_word(w, start, end, started_at) for start, end, w in by_piece[i]]
+        return keeps(spans[i].live, whole, opening=i == first, close=i == last)
+
+    taken = [takes(i) for i in range(len(spans))]
+    begin = min([started_at, *(by_piece[i][0][0] for i in range(len(spans)) if taken[i] and spans[i].sound)])
+    shift = started_at - begin  # the live words count from `started_at`
     chosen = [
-        whole if keeps(span.live, whole, opening=i == 0, close=i == last) else list(span.live)
-        for i, (span, whole) in enumerate(zip(spans, by_piece, strict=True))
+        [_word(w, start, end, begin) for start, end, w in by_piece[i]] if taken[i] else [_later(w, shift) for w in span.live]
+        for i, span in enumerate(spans)
     ]
-    taken = [c is whole for c, whole in zip(chosen, by_piece, strict=True)]
     # A word said across the boundary of an utterance that keeps its live words may have gone to
     # the utterance next to it in the whole pass as well: it is kept once, in the live words.
     for i in range(len(chosen)):
@@ -158,7 +181,18 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
         if i + 1 < len(chosen) and taken[i + 1] and chosen[i + 1] and _same(chosen[i + 1][0], chosen[i][-1]):
             chosen[i + 1] = chosen[i + 1][1:]
     words = [w for piece in chosen for w in piece]
-    return " ".join(w["w"] for w in words if w["w"]), words, sum(taken)
+    return Stitched(" ".join(w["w"] for w in words if w["w"]), words, sum(taken), begin)
+
+
+def _word(w: Word, start: float, end: float, begin: float) -> dict[str, Any]:
+    """A heard word as stored: its wall times `start` and `end` in seconds from `begin`."""
+    return {"w": w.text, "start": round(max(0.0, start - begin), 3), "end": round(max(0.0, end - begin), 3), "p": round(w.probability, 3)}
+
+
+def _later(word: dict[str, Any], seconds: float) -> dict[str, Any]:
+    if not seconds:
+        return word
+    return {**word, "start": round(word["start"] + seconds, 3), "end": round(word["end"] + seconds, 3)}
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:

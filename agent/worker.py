@@ -65,6 +65,9 @@ YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
 GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
 QUESTIONS_AHEAD = 2  # planned questions kept synthesised ahead of the one being asked
+# A sound (unsure words, faint to the VAD) this soon before an answer's first words may be its
+# opening, in a hoarse or quiet voice: the whole pass hears it again with the answer.
+SOUND_BEFORE_S = 3.0
 
 
 @dataclass(slots=True)
@@ -137,8 +140,13 @@ class OpenAnswer:
     texts: list[str] = field(default_factory=list)
     words: list[dict[str, Any]] = field(default_factory=list)
     audio: AnswerAudio = field(default_factory=AnswerAudio)  # for the whole pass (agent/whole_answer.py)
+    sounds: list[RecognizedUtterance] = field(default_factory=list)  # since the last utterance
 
     def add(self, u: RecognizedUtterance) -> None:
+        # Sounds the candidate went on after join the whole pass; ones after the last words do not.
+        for sound in self.sounds:
+            self.audio.add(sound.speech_start_at - sound.audio_lead_s, sound.audio, sound=True)
+        self.sounds.clear()
         offset = u.speech_start_at - self.started_at
         self.texts.append(u.text)
         words = [
@@ -153,13 +161,15 @@ class OpenAnswer:
     def transcript(self) -> str:
         return " ".join(t for t in self.texts if t)
 
-    def write(self, session_id: uuid.UUID, transcript: str, words: list[dict[str, Any]]) -> ResponseWrite:
+    def write(
+        self, session_id: uuid.UUID, transcript: str, words: list[dict[str, Any]], started_at: float | None = None
+    ) -> ResponseWrite:
         return ResponseWrite(
             id=self.response_id,
             session_id=session_id,
             question_id=self.question_id,
             transcript=transcript,
-            started_at=_utc(self.started_at),
+            started_at=_utc(started_at or self.started_at),
             ended_at=_utc(self.ended_at),
             words=words,
         )
@@ -314,6 +324,8 @@ class InterviewRunner:
         self._reply_audio_at: float | None = None
         self._asking = False  # a confirmed reply is playing: when it ends, the question has ended
         self._answer: OpenAnswer | None = None
+        self._sounds_before: list[RecognizedUtterance] = []  # since the interviewer last spoke
+        self._interviewer_speaking = False
         # The candidate went on before the reply to their turn was made: that reply, when it
         # comes, is withdrawn too (the turn taker's count of ended turns when they went on).
         self._withdraw_for_turn: int | None = None
@@ -355,6 +367,7 @@ class InterviewRunner:
             self.providers.transcriber,  # type: ignore[arg-type]  # an engine: transcribe() only
             models.vad,
             on_utterance=self._on_candidate_utterance,
+            on_sound=self._on_candidate_sound,
             turns=self.turns,
         )
         self.agent_session = AgentSession(
@@ -629,16 +642,16 @@ class InterviewRunner:
         except Exception:  # the live transcript is stored already: nothing is lost
             logger.exception("hearing an answer whole failed", extra={"session_id": str(self.session_id)})
             return
-        transcript, words, replaced = stitched(heard.words, spans, answer.started_at)
+        transcript, words, replaced, started_at = stitched(heard.words, spans, answer.started_at)
         logger.info(
             "answer heard whole",
             extra={
                 "session_id": str(self.session_id), "audio_s": round(heard.audio_s, 1), "compute_ms": round(heard.compute_ms),
-                "utterances": len(spans), "replaced": replaced, "live_words": len(answer.words), "words": len(words),
+                "utterances": len(spans), "sounds": sum(s.sound for s in spans), "replaced": replaced, "live_words": len(answer.words), "words": len(words),
             },
         )  # fmt: skip
         if replaced:
-            self._writer.submit(answer.write(self.session_id, transcript, words))
+            self._writer.submit(answer.write(self.session_id, transcript, words, started_at))
 
     def _gentle_prompt(self) -> None:
         """A long silence in the middle of an answer: encourage, never move on."""
@@ -737,6 +750,9 @@ class InterviewRunner:
                 self.signals.on_question_end(time.time())
         if stopped:
             self._asking = False
+        self._interviewer_speaking = ev.new_state == "speaking"
+        if self._interviewer_speaking:
+            self._sounds_before.clear()
         if self._closing and stopped:
             if self._finish_task is None:
                 self._finish_task = asyncio.create_task(self._on_finished(self), name="interview-finish")
@@ -745,6 +761,17 @@ class InterviewRunner:
 
     def _on_user_transcribed(self, ev: UserInputTranscribedEvent) -> None:
         self._event(Caption(speaker="candidate", text=ev.transcript, final=ev.is_final))
+
+    def _on_candidate_sound(self, u: RecognizedUtterance) -> None:
+        """An utterance left without words: a sound (a cough, or a hoarse voice Whisper was unsure
+        of) or a decode that wrote nothing. Kept for the answer's whole pass if the candidate goes
+        on (OpenAnswer.add)."""
+        if self._answer is not None:
+            self._answer.sounds.append(u)
+        elif not self._interviewer_speaking:
+            # the answer's first words come after this one: sounds long before it cannot join
+            since = u.speech_start_at - SOUND_BEFORE_S
+            self._sounds_before = [s for s in self._sounds_before if s.speech_end_at >= since] + [u]
 
     def _on_candidate_utterance(self, u: RecognizedUtterance) -> None:
         self._speech_end_at = u.speech_end_at
@@ -755,6 +782,8 @@ class InterviewRunner:
         if answer is None:
             qid = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
             answer = self._answer = OpenAnswer(started_at=u.speech_start_at, question_id=qid)
+            answer.sounds = [s for s in self._sounds_before if s.speech_end_at >= u.speech_start_at - SOUND_BEFORE_S]
+            self._sounds_before.clear()
         answer.add(u)
         # The whole answer so far, under its id: writes are applied in order (after its
         # question's), and each replaces the one before.

@@ -545,6 +545,8 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     # whole hold after the sigh).
     hold_s, before_sigh_s = 2.0, 0.8
     turns, utterances, whisper = holding_stt(engine, vad, hold_s)
+    sounds: list[RecognizedUtterance] = []
+    whisper.on_sound = sounds.append
     sigh = (room_sounds.sigh(np.random.default_rng(15)) * 32767).astype(np.int16)
     pcm = np.concatenate([silence(0.5), thanks, silence(before_sigh_s), sigh])
     run, ended_at = await until_the_turn_ends(whisper, pcm, timeout_s=hold_s + 3.0)
@@ -552,6 +554,9 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
     [answer] = utterances
     assert run.finals() == [answer.text] and turns.answer == answer.text
     assert not any(turns.habits.resumed.values())
+    # Held for the answer's whole pass, which keeps its words only if it is sure of them.
+    [sound] = sounds
+    assert sound.text == "" and sound.audio is not None and sound.speech_start_at > answer.speech_end_at
     # The hold ran from the answer's end; a hold restarted after the sigh would end 1.4 s later.
     assert ended_at - answer.speech_end_at < hold_s + 0.5, ended_at - answer.speech_end_at
 
@@ -567,6 +572,8 @@ async def test_another_voice_after_the_turn_ends_neither_stops_the_reply_nor_joi
     # going on: the interviewer yields and the words join the answer.
     hold_s, pause_s = 1.2, 0.5
     turns, utterances, whisper = holding_stt(engine, vad, hold_s)
+    sounds: list[RecognizedUtterance] = []
+    whisper.on_sound = sounds.append
     other = (speak("The budget meeting has moved to Thursday afternoon.") * 10 ** (other_db / 20)).astype(np.int16)
     candidate = [np.concatenate([thanks, silence(pause_s)]) for _ in range(3)]
     stream = whisper.stream()
@@ -583,4 +590,5 @@ async def test_another_voice_after_the_turn_ends_neither_stops_the_reply_nor_joi
     assert turns.yields == (1 if kept else 0)
     assert whisper.voice.dropped == (0 if kept else 1)
     assert len(utterances) == (4 if kept else 3)
+    assert sounds == []  # another voice's words are not held for the whole pass either
     assert run.turn_events.count(END) == (2 if kept else 1), run.turn_events

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.stt_whisper import FILLER_PROMPT, WHISPER_SAMPLE_RATE, BackgroundWhisper, Word
+from agent.stt_whisper import FILLER_PROMPT, WHISPER_SAMPLE_RATE, BackgroundWhisper, RecognizedUtterance, Word
+from agent.worker import OpenAnswer
 from agent.whole_answer import GAP_CAP_S, MAX_AUDIO_S, AnswerAudio, Span, keeps, stitched, voiced_span
 from bench.turn_taking import wer_text
 from tests.agent.test_stt_whisper import as_float, speak
@@ -78,7 +79,7 @@ def test_words_go_back_on_the_answers_clock_each_inside_its_utterance() -> None:
         Word("I", 2.7, 3.2, 0.6),  # its start strays into the pause before it
         Word("then", 3.2, 3.5, 0.8),
     ]
-    text, words, replaced = stitched(heard, spans, started_at=T0 + 0.3)
+    text, words, replaced, _ = stitched(heard, spans, started_at=T0 + 0.3)
     assert (text, replaced) == ("So, and I then", 2)
     assert words == [
         {"w": "So,", "start": 0.0, "end": 0.2, "p": 0.9},
@@ -96,7 +97,7 @@ def test_an_utterance_the_whole_pass_lost_words_in_keeps_its_live_words() -> Non
     ]
     heard = [Word(w, 0.1 + 0.3 * i, 0.3 + 0.3 * i, 0.9) for i, w in enumerate("Uh, we're just saying some words.".split())]
     heard += [Word("Here", 3.1, 3.3, 0.9), Word("are", 3.3, 3.5, 0.9), Word("more", 3.5, 3.7, 0.9), Word("words,", 3.7, 3.9, 0.9)]
-    text, words, replaced = stitched(heard, spans, started_at=T0)
+    text, words, replaced, _ = stitched(heard, spans, started_at=T0)
     assert replaced == 1
     assert text == "Uh, we're just saying some words. here are more words words words um that is all"
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
@@ -111,7 +112,7 @@ def test_a_word_across_the_boundary_of_an_utterance_that_keeps_its_live_words_is
     ]
     heard = [Word(w, 0.2 + 0.3 * i, 0.4 + 0.3 * i, 0.9) for i, w in enumerate("I think it's probably All".split())]
     heard += [Word("right,", 2.6, 2.8, 0.9)]
-    text, words, replaced = stitched(heard, spans, started_at=T0)
+    text, words, replaced, _ = stitched(heard, spans, started_at=T0)
     assert replaced == 1
     assert text == "I think it's probably All right, thanks."
 
@@ -158,7 +159,7 @@ async def test_an_answer_with_thinking_pauses_is_heard_whole_with_its_words_in_p
         at += len(clip) / RATE + (pauses[i] if i < len(pauses) else 0)
     samples, spans = audio.joined()
     heard = await ears.transcribe(samples, beam_size=5)
-    text, words, replaced = stitched(heard.words, spans, started_at=T0)
+    text, words, replaced, _ = stitched(heard.words, spans, started_at=T0)
     assert replaced == 3
     assert word_error_rate(wer_text(" ".join(SENTENCES)), wer_text(text)) <= 0.2, text
     assert [w["start"] for w in words] == sorted(w["start"] for w in words)
@@ -167,3 +168,51 @@ async def test_an_answer_with_thinking_pauses_is_heard_whole_with_its_words_in_p
         first = next(w for w in words if w["start"] >= starts[k] - T0 - 0.3)
         before = max(w["end"] for w in words if w["start"] < first["start"])
         assert first["start"] - before >= pauses[k - 1] - 0.6, (k, first, before)
+
+
+def test_a_sound_the_whole_pass_is_sure_of_opens_the_answer_and_moves_its_start() -> None:
+    # A hoarse "Uh, so this is" was faint to the VAD and unsure live: dropped as a sound, kept
+    # for the whole pass, which hears it in context and is sure of it.
+    spans = [
+        Span(0.0, T0, 1.2, sound=True),
+        Span(2.2, T0 + 2.5, 2.0, live("the", "sick", "corpus", at=0.0)),
+    ]
+    heard = [Word(w, 0.1 + 0.25 * i, 0.3 + 0.25 * i, 0.8) for i, w in enumerate("Uh, so this is".split())]
+    heard += [Word(w, 2.3 + 0.3 * i, 2.5 + 0.3 * i, 0.9) for i, w in enumerate("the sick corpus.".split())]
+    text, words, replaced, started_at = stitched(heard, spans, started_at=T0 + 2.5)
+    assert text == "Uh, so this is the sick corpus."
+    assert replaced == 2
+    assert started_at == pytest.approx(T0 + 0.1)
+    assert words[0]["start"] == 0.0 and words[4]["start"] == pytest.approx(2.5, abs=0.01)
+    assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+
+
+def test_a_sound_the_whole_pass_is_unsure_of_stays_out_and_the_answer_keeps_its_start() -> None:
+    # A cough Whisper wrote "Thank you." for, live and whole alike, without conviction.
+    spans = [
+        Span(0.0, T0, 2.0, live("I", "started", "there", at=0.0)),
+        Span(3.0, T0 + 4.0, 0.6, sound=True),
+        Span(4.6, T0 + 6.0, 1.0, live("and", "stayed", at=6.0)),
+    ]
+    heard = [Word(w, 0.2 + 0.3 * i, 0.4 + 0.3 * i, 0.9) for i, w in enumerate("I started there".split())]
+    heard += [Word("Thank", 3.1, 3.3, 0.3), Word("you.", 3.3, 3.5, 0.2)]
+    heard += [Word("and", 4.7, 4.9, 0.9), Word("stayed.", 4.9, 5.3, 0.9)]
+    text, words, replaced, started_at = stitched(heard, spans, started_at=T0)
+    assert text == "I started there and stayed."
+    assert (replaced, started_at) == (2, T0)
+    # with the live words left alone, the start is where it was
+    assert stitched([], spans, started_at=T0) == ("I started there and stayed", list(spans[0].live + spans[2].live), 0, T0)
+
+
+def test_sounds_join_the_answer_only_if_the_candidate_goes_on() -> None:
+    def heard(at: float, text: str = "") -> RecognizedUtterance:
+        words = tuple(Word(w, 0.1 * i, 0.1 * i + 0.1, 0.9) for i, w in enumerate(text.split()))
+        return RecognizedUtterance(text, words, at, at + 1.0, 0.0, audio=tone(1.0), audio_lead_s=0.0)
+
+    answer = OpenAnswer(started_at=T0, question_id=None)
+    answer.add(heard(T0, "I started there"))
+    answer.sounds.append(heard(T0 + 2.0))  # a sound in a pause, then more words
+    answer.add(heard(T0 + 4.0, "and stayed"))
+    answer.sounds.append(heard(T0 + 6.0))  # a sound after the last words
+    assert [sound for *_, sound in answer.audio.pieces] == [False, True, False]
+    assert answer.transcript == "I started there and stayed"
