@@ -65,8 +65,9 @@ YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
 GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
 QUESTIONS_AHEAD = 2  # planned questions kept synthesised ahead of the one being asked
-# A sound (unsure words, faint to the VAD) this soon before an answer's first words may be its
-# opening, in a hoarse or quiet voice: the whole pass hears it again with the answer.
+# An utterance left without words (a sound, or a decode that wrote nothing) this soon before an
+# answer's first words may be its opening, in a hoarse or quiet voice: the whole pass hears it
+# again with the answer.
 SOUND_BEFORE_S = 3.0
 
 
@@ -127,6 +128,28 @@ def turn_taking_settings(settings: Settings) -> TurnTakingSettings:
         give_up_after_s=settings.turn_give_up_after_s,
         yield_window_s=settings.turn_yield_window_s,
     )
+
+
+class SoundsBefore:
+    """Utterances left without words since the interviewer last spoke, for the next answer: the
+    ones that end within SOUND_BEFORE_S of its first words."""
+
+    def __init__(self) -> None:
+        self._held: list[RecognizedUtterance] = []
+
+    def heard(self, u: RecognizedUtterance) -> None:
+        # the answer's first words come after this one: sounds long before it cannot join
+        self._held = [*self._kept(u.speech_start_at), u]
+
+    def clear(self) -> None:
+        self._held = []
+
+    def take(self, first_words_at: float) -> list[RecognizedUtterance]:
+        taken, self._held = self._kept(first_words_at), []
+        return taken
+
+    def _kept(self, at: float) -> list[RecognizedUtterance]:
+        return [s for s in self._held if s.speech_end_at >= at - SOUND_BEFORE_S]
 
 
 @dataclass(slots=True)
@@ -324,7 +347,7 @@ class InterviewRunner:
         self._reply_audio_at: float | None = None
         self._asking = False  # a confirmed reply is playing: when it ends, the question has ended
         self._answer: OpenAnswer | None = None
-        self._sounds_before: list[RecognizedUtterance] = []  # since the interviewer last spoke
+        self._sounds_before = SoundsBefore()
         self._interviewer_speaking = False
         # The candidate went on before the reply to their turn was made: that reply, when it
         # comes, is withdrawn too (the turn taker's count of ended turns when they went on).
@@ -770,8 +793,7 @@ class InterviewRunner:
             self._answer.sounds.append(u)
         elif not self._interviewer_speaking:
             # the answer's first words come after this one: sounds long before it cannot join
-            since = u.speech_start_at - SOUND_BEFORE_S
-            self._sounds_before = [s for s in self._sounds_before if s.speech_end_at >= since] + [u]
+            self._sounds_before.heard(u)
 
     def _on_candidate_utterance(self, u: RecognizedUtterance) -> None:
         self._speech_end_at = u.speech_end_at
@@ -782,8 +804,7 @@ class InterviewRunner:
         if answer is None:
             qid = self._question_ids.get(self._current_seq) if self._current_seq is not None else None
             answer = self._answer = OpenAnswer(started_at=u.speech_start_at, question_id=qid)
-            answer.sounds = [s for s in self._sounds_before if s.speech_end_at >= u.speech_start_at - SOUND_BEFORE_S]
-            self._sounds_before.clear()
+            answer.sounds = self._sounds_before.take(u.speech_start_at)
         answer.add(u)
         # The whole answer so far, under its id: writes are applied in order (after its
         # question's), and each replaces the one before.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agent.stt_whisper import FILLER_PROMPT, WHISPER_SAMPLE_RATE, BackgroundWhisper, RecognizedUtterance, Word
-from agent.worker import OpenAnswer
+from agent.worker import SOUND_BEFORE_S, OpenAnswer, SoundsBefore
 from agent.whole_answer import GAP_CAP_S, MAX_AUDIO_S, AnswerAudio, Span, keeps, stitched, voiced_span
 from bench.turn_taking import wer_text
 from tests.agent.test_stt_whisper import as_float, speak
@@ -216,3 +216,18 @@ def test_sounds_join_the_answer_only_if_the_candidate_goes_on() -> None:
     answer.sounds.append(heard(T0 + 6.0))  # a sound after the last words
     assert [sound for *_, sound in answer.audio.pieces] == [False, True, False]
     assert answer.transcript == "I started there and stayed"
+
+
+def test_only_sounds_just_before_an_answers_first_words_open_it() -> None:
+    def sound(at: float) -> RecognizedUtterance:
+        return RecognizedUtterance("", (), at, at + 0.5, 0.0, audio=tone(0.5), audio_lead_s=0.0)
+
+    held = SoundsBefore()
+    for at in (T0, T0 + 5.0, T0 + 7.0):  # a cough long before, then a hoarse opening in two parts
+        held.heard(sound(at))
+    opening = held.take(T0 + 7.5 + SOUND_BEFORE_S - 1.0)
+    assert [s.speech_start_at for s in opening] == [T0 + 7.0]
+    assert held.take(T0 + 8.0) == []  # taken once
+    held.heard(sound(T0 + 20.0))
+    held.clear()  # the interviewer spoke since
+    assert held.take(T0 + 21.0) == []
