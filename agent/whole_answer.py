@@ -151,11 +151,14 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     them. Each heard word goes to the utterance its middle falls in (Whisper lets a word's edge
     stray into the silence next to it) and stays inside it. `started_at` is the wall clock of
     the live words' start; a sound before them that the pass heard as words moves it earlier."""
+    spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
     for w in heard:
         i = _piece_of((w.start + w.end) / 2, spans)
+        if spans[i].sound and spoken and w.start < spans[i].offset - EDGE_MARGIN_S[0]:
+            # begun before the sound: a word of the utterance next to it, stretched ("because...")
+            i = spoken[_piece_of((w.start + w.end) / 2, [spans[j] for j in spoken])]
         by_piece[i].append((wall_time(w.start, spans[i]), wall_time(w.end, spans[i]), w))
-    spoken = [i for i, span in enumerate(spans) if not span.sound]
     first, last = (spoken[0], spoken[-1]) if spoken else (-1, -1)
 
     def takes(i: int) -> bool:

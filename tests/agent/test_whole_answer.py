@@ -231,3 +231,19 @@ def test_only_sounds_just_before_an_answers_first_words_open_it() -> None:
     held.heard(sound(T0 + 20.0))
     held.clear()  # the interviewer spoke since
     assert held.take(T0 + 21.0) == []
+
+
+def test_a_word_stretched_into_a_sound_stays_with_the_utterance_it_began_in() -> None:
+    # "because..." is said at the end of an utterance, and Whisper stretches it over the pause
+    # into the cough after it: its middle falls in the cough, but it is the utterance's word.
+    spans = [
+        Span(0.0, T0, 2.0, live("I", "left", "because", at=0.0)),
+        Span(3.0, T0 + 3.5, 0.8, sound=True),
+        Span(4.8, T0 + 6.0, 1.0, live("it", "moved", at=6.0)),
+    ]
+    heard = [Word("I", 0.2, 0.4, 0.9), Word("left", 0.5, 0.8, 0.9), Word("because...", 1.6, 3.6, 0.9)]
+    heard += [Word("it", 4.9, 5.1, 0.9), Word("moved.", 5.1, 5.5, 0.9)]
+    text, words, replaced, started_at = stitched(heard, spans, started_at=T0)
+    assert text == "I left because... it moved."
+    assert replaced == 2 and started_at == T0
+    assert words[2]["start"] == pytest.approx(1.6)  # not moved to the cough's start (3.5)
