@@ -18,9 +18,10 @@ SIGN_IN_REQUIRED = "sign in required"
 
 
 class RoomCloser(Protocol):
-    """The part of the room service the sessions API needs: closing a session's room."""
+    """The part of the room service the sessions API needs: closing a session's room. With
+    `wait` False it may return before the interview in it has stored its last answers."""
 
-    async def close_room(self, session_id: str, reason: str) -> None: ...
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None: ...
 
 
 def get_pool(request: Request) -> asyncpg.Pool:

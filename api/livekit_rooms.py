@@ -161,8 +161,10 @@ class LiveKitRooms:
     def _metadata(session_id: str) -> str:
         return json.dumps({"session_id": session_id})
 
-    async def close_room(self, session_id: str, reason: str) -> None:
-        """Deletes the session's room, disconnecting everyone in it (the sessions API's room closer)."""
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None:
+        """Deletes the session's room, disconnecting everyone in it (the sessions API's room
+        closer). The interview's job stores its last answers on its own: there is nothing to
+        wait for here, whatever `wait` says."""
         async with _calling("delete_room", session_id):
             try:
                 await self._lkapi.room.delete_room(api.DeleteRoomRequest(room=session_id))

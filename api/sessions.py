@@ -256,12 +256,12 @@ def room_join(
     )
 
 
-async def _close_room(rooms: RoomCloser | None, session_id: UUID, reason: str) -> None:
+async def _close_room(rooms: RoomCloser | None, session_id: UUID, reason: str, *, wait: bool = True) -> None:
     """Closes the session's room if a room service runs here; a failure is logged, not raised."""
     if rooms is None:
         return
     try:
-        await rooms.close_room(str(session_id), reason)
+        await rooms.close_room(str(session_id), reason, wait=wait)
     except Exception:
         logger.exception("closing room failed", extra={"session_id": str(session_id)})
 
@@ -384,7 +384,9 @@ async def end_session(
     )
     if record is None:  # deleted in between
         raise HTTPException(status_code=404, detail=SESSION_NOT_FOUND)
-    await _close_room(rooms, session_id, END_REASON_BY_CANDIDATE)
+    # Not waiting for the interview to store its last answer (heard again whole: seconds): the
+    # report says it is finishing until then (reports/builder.py).
+    await _close_room(rooms, session_id, END_REASON_BY_CANDIDATE, wait=False)
     return SessionPublic.of(record)
 
 

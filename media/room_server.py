@@ -114,6 +114,8 @@ class RoomServer:
         self._announced = announced_addresses
         self._grace_s = reconnect_grace_s
         self.rooms: dict[str, Room] = {}
+        # Rooms closed without waiting, still finishing (the interview storing its last answers).
+        self._closing: dict[str, asyncio.Task[None]] = {}
 
     def room(self, session_id: str) -> Room | None:
         return self.rooms.get(session_id)
@@ -207,23 +209,41 @@ class RoomServer:
         await self._hooks.candidate_gone(room)
         await self.close_room(room.session_id, "abandoned")
 
-    async def close_room(self, session_id: str, reason: str) -> None:
-        """Close a room and every peer in it; the sessions API calls this on end and delete."""
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None:
+        """Close a room and every peer in it; the sessions API calls this on end and delete.
+        Everyone in it is told at once. What the interview has left to do (storing its last
+        answer, heard again whole: seconds) is waited for, unless `wait` is False: then it runs
+        on, and a later close_room of the same session (a delete) or aclose waits for it."""
         room = self.rooms.pop(session_id, None)
         if room is None or room.closed:
+            closing = self._closing.get(session_id)
+            if wait and closing is not None:
+                await asyncio.shield(closing)
             return
         room.closed = True
         if room.grace_task is not None and room.grace_task is not asyncio.current_task():
             await aio.cancel_and_wait(room.grace_task)
         await room.broadcast(RoomClosed(reason).to_wire())
-        await self._hooks.room_closed(room, reason)
-        for p in list(room.participants.values()):
-            await self._close_peer(p)
-        room.voice.stop()
+        closing = self._closing[session_id] = asyncio.create_task(self._finish_closing(room, reason), name="room-closing")
+        closing.add_done_callback(lambda _t: self._closing.pop(session_id, None))
+        if wait:
+            await asyncio.shield(closing)
+
+    async def _finish_closing(self, room: Room, reason: str) -> None:
+        try:
+            await self._hooks.room_closed(room, reason)
+        except Exception:
+            logger.exception("closing a room's interview failed", extra={"session_id": room.session_id})
+        finally:
+            for p in list(room.participants.values()):
+                await self._close_peer(p)
+            room.voice.stop()
 
     async def aclose(self) -> None:
         for session_id in list(self.rooms):
             await self.close_room(session_id, "server_shutdown")
+        for closing in list(self._closing.values()):
+            await asyncio.shield(closing)
 
     @staticmethod
     async def _close_peer(participant: Participant) -> None:

@@ -42,7 +42,7 @@ class ScriptedRooms(LiveKitRooms):
     async def remove_participant(self, session_id: str, identity: str) -> None:
         self.removed.append((session_id, identity))
 
-    async def close_room(self, session_id: str, reason: str) -> None:
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None:
         self.closed.append(session_id)
 
     async def ensure_interviewer(self, session_id: str) -> InterviewerState:

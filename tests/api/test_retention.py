@@ -26,7 +26,7 @@ from tests.users import PLAIN_SESSION, make_user
 class FakeRooms:
     closed: list[tuple[str, str]] = field(default_factory=list)
 
-    async def close_room(self, session_id: str, reason: str) -> None:
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None:
         self.closed.append((session_id, reason))
 
 

@@ -33,7 +33,7 @@ class FakeRooms:
 
     closed: list[tuple[str, str]] = field(default_factory=list)
 
-    async def close_room(self, session_id: str, reason: str) -> None:
+    async def close_room(self, session_id: str, reason: str, *, wait: bool = True) -> None:
         self.closed.append((session_id, reason))
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtp import RtpPacket
 
 from bench.rtc_client import Camera, Microphone
-from media.room_server import hear_audio_at_once, offer_only_receives
+from media.room_server import Room, RoomServer, hear_audio_at_once, offer_only_receives
 
 SESSION = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 AUDIO = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
@@ -112,3 +114,64 @@ def _opus_packet(seq: int) -> RtpPacket:
     packet = RtpPacket(payload_type=111, sequence_number=seq, timestamp=960 * seq, payload=b"opus")
     packet._data = packet.payload
     return packet
+
+
+class _SlowToStore:
+    """Room hooks whose interview takes until `stored` is set to store its last answer."""
+
+    def __init__(self) -> None:
+        self.stored = asyncio.Event()
+        self.closed: list[str] = []
+
+    async def admit(self, session_id: str, identity: str, role: str) -> str | None:
+        return None
+
+    async def candidate_track(self, room: Room, track: object) -> None:
+        pass
+
+    async def candidate_gone(self, room: Room) -> None:
+        pass
+
+    async def room_closed(self, room: Room, reason: str) -> None:
+        await self.stored.wait()
+        self.closed.append(reason)
+
+
+async def test_ending_tells_everyone_at_once_and_a_delete_waits_for_the_last_answer() -> None:
+    hooks = _SlowToStore()
+    server = RoomServer(hooks, ice_servers=[], announced_addresses=[], reconnect_grace_s=1.0)
+    told: list[dict] = []
+
+    async def send(event: dict) -> None:
+        told.append(event)
+
+    await server.join("s1", "candidate-1", "candidate", send, can_publish=True)
+    # The candidate ends: the room closes for everyone now, the interview stores on.
+    await asyncio.wait_for(server.close_room("s1", "ended_by_candidate", wait=False), 1.0)
+    assert server.room("s1") is None and told[-1]["type"] == "room_closed"
+    assert hooks.closed == []
+    # A delete right after waits until the last answer is stored, so nothing lands after it.
+    deleting = asyncio.create_task(server.close_room("s1", "deleted"))
+    await asyncio.sleep(0.1)
+    assert not deleting.done()
+    hooks.stored.set()
+    await asyncio.wait_for(deleting, 1.0)
+    assert hooks.closed == ["ended_by_candidate"]
+    await server.aclose()
+
+
+async def test_shutting_down_waits_for_rooms_still_storing() -> None:
+    hooks = _SlowToStore()
+    server = RoomServer(hooks, ice_servers=[], announced_addresses=[], reconnect_grace_s=1.0)
+
+    async def send(event: dict) -> None:
+        pass
+
+    await server.join("s2", "candidate-1", "candidate", send, can_publish=True)
+    await server.close_room("s2", "ended_by_candidate", wait=False)
+    closing = asyncio.create_task(server.aclose())
+    await asyncio.sleep(0.1)
+    assert not closing.done()
+    hooks.stored.set()
+    await asyncio.wait_for(closing, 1.0)
+    assert hooks.closed == ["ended_by_candidate"]
