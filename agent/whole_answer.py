@@ -12,8 +12,9 @@ middle falls in, and replace that utterance's live words, unless there are too f
 decode that loops is cut short, a segment Whisper doubts is dropped) or they miss the opening or
 close the live words have: that utterance keeps its live words. An utterance the live recogniser
 left without words (a sound, or a decode that wrote nothing) is heard too if the candidate went
-on after it, and keeps the words the pass is sure of: a hoarse voice's opening, faint to the VAD
-and unsure live, comes back so; a cough's "Thank you." stays out.
+on after it, and keeps the words the pass is sure of, unless they are only fillers: a hoarse
+voice's opening, faint to the VAD and unsure live, comes back so; a cough's "Thank you." and a
+sigh's "Uh..." stay out.
 
 Measured through the room (bench.turn_taking, tiny.en; docs/benchmarks.md): word error 0.084
 against 0.132 live on the corpus, 0.07-0.11 (six runs) against 0.127 on people's recordings;
@@ -29,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from agent.stt_whisper import WHISPER_SAMPLE_RATE, Word, sure_of
+from scoring.speech import is_vocal_filler
 
 GAP_CAP_S = 1.0  # a pause between utterances is heard as at most this much silence
 BEAM_SIZE = 5
@@ -148,8 +150,9 @@ class Stitched(NamedTuple):
 def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) -> Stitched:
     """The answer's transcript and words from the whole pass, each utterance's live words kept
     where the pass heard too few of them, and a sound's words kept only if the pass is sure of
-    them. Each heard word goes to the utterance its middle falls in (Whisper lets a word's edge
-    stray into the silence next to it) and stays inside it. `started_at` is the wall clock of
+    them and they are more than fillers. Each heard word goes to the utterance its middle falls in (Whisper lets a word's edge
+    stray into the silence next to it), or, begun before a sound, to the utterance beside it;
+    and stays inside it. `started_at` is the wall clock of
     the live words' start; a sound before them that the pass heard as words moves it earlier."""
     spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
@@ -162,8 +165,9 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     first, last = (spoken[0], spoken[-1]) if spoken else (-1, -1)
 
     def takes(i: int) -> bool:
-        if spans[i].sound:
-            return sure_of([w for *_, w in by_piece[i]])
+        if spans[i].sound:  # words, not a lone "Uh..." (a sigh or a breath is written so too)
+            words = [w for *_, w in by_piece[i]]
+            return sure_of(words) and not all(is_vocal_filler(w.text) for w in words)
         whole = [_word(w, start, end, started_at) for start, end, w in by_piece[i]]
         return keeps(spans[i].live, whole, opening=i == first, close=i == last)
 

@@ -791,8 +791,7 @@ class InterviewRunner:
         on (OpenAnswer.add)."""
         if self._answer is not None:
             self._answer.sounds.append(u)
-        elif not self._interviewer_speaking:
-            # the answer's first words come after this one: sounds long before it cannot join
+        elif not self._interviewer_speaking:  # not the question's own echo or a sound over it
             self._sounds_before.heard(u)
 
     def _on_candidate_utterance(self, u: RecognizedUtterance) -> None:

@@ -200,6 +200,9 @@ def test_a_sound_the_whole_pass_is_unsure_of_stays_out_and_the_answer_keeps_its_
     text, words, replaced, started_at = stitched(heard, spans, started_at=T0)
     assert text == "I started there and stayed."
     assert (replaced, started_at) == (2, T0)
+    # A sigh the pass writes as a sure "Uh..." stays out too: only fillers are not words.
+    sigh = [*heard[:3], Word("Uh...", 3.1, 3.5, 0.8), *heard[5:]]
+    assert stitched(sigh, spans, started_at=T0).text == "I started there and stayed."
     # with the live words left alone, the start is where it was
     assert stitched([], spans, started_at=T0) == ("I started there and stayed", list(spans[0].live + spans[2].live), 0, T0)
 
