@@ -150,9 +150,9 @@ class Stitched(NamedTuple):
 def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) -> Stitched:
     """The answer's transcript and words from the whole pass, each utterance's live words kept
     where the pass heard too few of them, and a sound's words kept only if the pass is sure of
-    them and they are more than fillers. Each heard word goes to the utterance its middle falls in (Whisper lets a word's edge
-    stray into the silence next to it), or, begun before a sound, to the utterance beside it;
-    and stays inside it. `started_at` is the wall clock of
+    them and they are more than fillers. Each heard word goes to the utterance its middle falls
+    in (Whisper lets a word's edge stray into the silence next to it), or, begun before a sound,
+    to the utterance beside it; and stays inside it. `started_at` is the wall clock of
     the live words' start; a sound before them that the pass heard as words moves it earlier."""
     spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
@@ -175,7 +175,9 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     begin = min([started_at, *(by_piece[i][0][0] for i in range(len(spans)) if taken[i] and spans[i].sound)])
     shift = started_at - begin  # the live words count from `started_at`
     chosen = [
-        [_word(w, start, end, begin) for start, end, w in by_piece[i]] if taken[i] else [_later(w, shift) for w in span.live]
+        [_word(w, start, end, begin) for start, end, w in by_piece[i]]
+        if taken[i]
+        else [_later(w, shift) for w in span.live]
         for i, span in enumerate(spans)
     ]
     # A word said across the boundary of an utterance that keeps its live words may have gone to
@@ -193,7 +195,12 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
 
 def _word(w: Word, start: float, end: float, begin: float) -> dict[str, Any]:
     """A heard word as stored: its wall times `start` and `end` in seconds from `begin`."""
-    return {"w": w.text, "start": round(max(0.0, start - begin), 3), "end": round(max(0.0, end - begin), 3), "p": round(w.probability, 3)}
+    return {
+        "w": w.text,
+        "start": round(max(0.0, start - begin), 3),
+        "end": round(max(0.0, end - begin), 3),
+        "p": round(w.probability, 3),
+    }
 
 
 def _later(word: dict[str, Any], seconds: float) -> dict[str, Any]:

@@ -224,7 +224,8 @@ class RoomServer:
         if room.grace_task is not None and room.grace_task is not asyncio.current_task():
             await aio.cancel_and_wait(room.grace_task)
         await room.broadcast(RoomClosed(reason).to_wire())
-        closing = self._closing[session_id] = asyncio.create_task(self._finish_closing(room, reason), name="room-closing")
+        closing = asyncio.create_task(self._finish_closing(room, reason), name="room-closing")
+        self._closing[session_id] = closing
         closing.add_done_callback(lambda _t: self._closing.pop(session_id, None))
         if wait:
             await asyncio.shield(closing)
