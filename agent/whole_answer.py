@@ -45,6 +45,12 @@ EDGE_SLACK_S = 0.75
 # than this under its speech are cut (keeping a margin), so the pauses between are the real ones.
 EDGE_BELOW_DB = 30.0
 EDGE_MARGIN_S = (0.1, 0.15)  # kept before the first and after the last audio above that
+# Words the pass puts in the audio's last INVENTED_END_S, more than INVENTED_END_WORDS of them,
+# cannot have been said there: an invented sign-off ("Thank you so much for watching and I'll
+# see you in the next video," after "in three months.", 14 words in 0.2 s; the browser test's
+# answer, 3 runs in 5), which the text check on each segment does not always catch.
+INVENTED_END_S = 0.3
+INVENTED_END_WORDS = 2
 _WINDOW = WHISPER_SAMPLE_RATE // 50  # 20 ms
 
 
@@ -156,7 +162,7 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     the live words' start; a sound before them that the pass heard as words moves it earlier."""
     spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
-    for w in heard:
+    for w in _without_invented_end(heard, spans):
         i = _piece_of((w.start + w.end) / 2, spans)
         if spans[i].sound and spoken and w.start < spans[i].offset - EDGE_MARGIN_S[0]:
             # begun before the sound: a word of the utterance next to it, stretched ("because...")
@@ -191,6 +197,16 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
             chosen[i + 1] = chosen[i + 1][1:]
     words = [w for piece in chosen for w in piece]
     return Stitched(" ".join(w["w"] for w in words if w["w"]), words, sum(taken), begin)
+
+
+def _without_invented_end(heard: Sequence[Word], spans: Sequence[Span]) -> Sequence[Word]:
+    if not spans:
+        return heard
+    end = spans[-1].offset + spans[-1].seconds
+    kept = len(heard)
+    while kept and heard[kept - 1].start >= end - INVENTED_END_S:
+        kept -= 1
+    return heard[:kept] if len(heard) - kept > INVENTED_END_WORDS else heard
 
 
 def _word(w: Word, start: float, end: float, begin: float) -> dict[str, Any]:

@@ -250,3 +250,15 @@ def test_a_word_stretched_into_a_sound_stays_with_the_utterance_it_began_in() ->
     assert text == "I left because... it moved."
     assert replaced == 2 and started_at == T0
     assert words[2]["start"] == pytest.approx(1.6)  # not moved to the cough's start (3.5)
+
+
+def test_a_sign_off_squeezed_into_the_end_of_the_audio_is_invented() -> None:
+    # Heard whole, the browser test's answer gained "Thank you so much for watching and I'll see
+    # you in the next video," in the last 0.2 s of its audio: nobody says 14 words there.
+    spans = [Span(0.0, T0, 13.42, live("in", "three", "months.", at=12.3))]
+    heard = [Word("in", 12.32, 12.6, 0.99), Word("three", 12.6, 12.84, 0.7), Word("months.", 12.84, 13.2, 0.99)]
+    invented = "Thank you so much for watching and I'll see you in the next video,".split()
+    squeezed = [Word(w, 13.22 if i == 0 else 13.42, 13.42, 0.5) for i, w in enumerate(invented)]
+    assert stitched(heard + squeezed, spans, started_at=T0).text == "in three months."
+    # A last word or two that start near the end are said words.
+    assert stitched(heard + squeezed[:1], spans, started_at=T0).text == "in three months. Thank"
