@@ -24,3 +24,8 @@ def normalise(text: str) -> str:
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     return float(jiwer.wer(normalise(reference), normalise(hypothesis)))
+
+
+def inserted_words(reference: str, hypothesis: str) -> int:
+    """Words the hypothesis has that the reference does not (jiwer's insertions)."""
+    return int(jiwer.process_words(normalise(reference), normalise(hypothesis)).insertions)
