@@ -92,15 +92,11 @@ class AnswerAudio:
     def add(
         self, starts_at: float, samples: np.ndarray | None, live: Sequence[dict[str, Any]] = (), *, sound: bool = False
     ) -> None:
-        if samples is None:
-            if sound:
-                return  # a sound is heard again only if its audio is there; the answer's words are
+        if samples is None and sound:
+            return  # a sound is heard again only if its audio is there; the answer's words are
+        if samples is None or not self.complete or self.seconds + len(samples) / WHISPER_SAMPLE_RATE > MAX_AUDIO_S:
             self.complete = False
             self.pieces.clear()  # the answer keeps its live transcript
-            return
-        if not self.complete or self.seconds + len(samples) / WHISPER_SAMPLE_RATE > MAX_AUDIO_S:
-            self.complete = False
-            self.pieces.clear()
             return
         first, last = voiced_span(samples)
         self.pieces.append((starts_at + first / WHISPER_SAMPLE_RATE, samples[first:last], tuple(live), sound))
@@ -163,10 +159,11 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
     for w in _without_invented_end(heard, spans):
-        i = _piece_of((w.start + w.end) / 2, spans)
+        middle = (w.start + w.end) / 2
+        i = _piece_of(middle, spans)
         if spans[i].sound and spoken and w.start < spans[i].offset - EDGE_MARGIN_S[0]:
             # begun before the sound: a word of the utterance next to it, stretched ("because...")
-            i = spoken[_piece_of((w.start + w.end) / 2, [spans[j] for j in spoken])]
+            i = spoken[_piece_of(middle, [spans[j] for j in spoken])]
         by_piece[i].append((wall_time(w.start, spans[i]), wall_time(w.end, spans[i]), w))
     first, last = (spoken[0], spoken[-1]) if spoken else (-1, -1)
 
