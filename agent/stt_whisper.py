@@ -11,7 +11,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,6 +144,29 @@ def spoken_part(segment_text: str, words: Sequence[Word]) -> tuple[str, list[Wor
         kept = list(words[:-invented])
         return " ".join(w.text for w in kept), kept
     return segment_text.strip(), list(words)
+
+
+def spoken_segments(segments: Iterable[tuple[str, Sequence[Word]]]) -> tuple[list[str], list[Word]]:
+    """A decode's segments (text, words) without Whisper's inventions: each segment's on its own
+    (spoken_part), then one that runs across segments, as a segment boundary inside it hides it
+    from both ("… in three months. Thank you so much for" | "watching and I'll see you in the
+    next video,")."""
+    texts: list[str] = []
+    words: list[Word] = []
+    for text, heard in segments:
+        if (said := spoken_part(text, heard)) is not None:
+            texts.append(said[0])
+            words += said[1]
+    if len(texts) < 2:
+        return texts, words
+    joined = " ".join(texts)
+    if not is_spoken(joined):
+        return [], []
+    invented = invented_tail_words(joined)
+    if invented and invented < len(words):
+        words = words[:-invented]
+        texts = [" ".join(w.text for w in words)]
+    return texts, words
 
 
 # Which window the current transcription uses: set per call by WhisperEngine, read by the
@@ -281,13 +304,10 @@ class WhisperEngine:
                 # Words it places in a long silence next to an unlikely segment are skipped.
                 hallucination_silence_threshold=HALLUCINATION_SILENCE_S,
             )
-            words: list[Word] = []
-            texts: list[str] = []
-            for seg in segments:
-                heard = [Word(w.word.strip(), w.start, w.end, w.probability) for w in seg.words or ()]
-                if (said := spoken_part(seg.text, heard)) is not None:
-                    texts.append(said[0])
-                    words += said[1]
+            texts, words = spoken_segments(
+                (seg.text, [Word(w.word.strip(), w.start, w.end, w.probability) for w in seg.words or ()])
+                for seg in segments
+            )
         finally:
             _short_context.reset(token)
         return texts, words

@@ -100,6 +100,25 @@ def test_a_segment_keeps_the_words_before_an_invented_ending() -> None:
     assert spoken_part(" We cut costs by 40%.", words[:5]) == ("We cut costs by 40%.", words[:5])
 
 
+def test_an_invention_split_across_segments_is_cut_off() -> None:
+    from agent.stt_whisper import spoken_segments
+
+    def segment(text: str, start: float) -> tuple[str, list[Word]]:
+        return f" {text}", [Word(w, start + i * 0.3, start + i * 0.3 + 0.2, 0.8) for i, w in enumerate(text.split())]
+
+    # A segment boundary inside the invention hides it from each segment's own check.
+    texts, words = spoken_segments(
+        [segment("We launched in three months. Thank you so much for", 0.0),
+         segment("watching and I'll see you in the next video,", 3.0)]
+    )
+    assert texts == ["We launched in three months."] and len(words) == 5
+    # Split so that each part alone reads as an invention, or nothing but one: all of it goes.
+    assert spoken_segments([segment("Thanks for", 0.0), segment("watching.", 1.0)]) == ([], [])
+    # Real words in two segments are kept as they are, thanks and all.
+    said = [segment("I led the team.", 0.0), segment("Thanks for having me.", 2.0)]
+    assert spoken_segments(said) == ([t.strip() for t, _ in said], [w for _, ws in said for w in ws])
+
+
 class ScriptedDecodes(WhisperEngine):
     """The engine's guard over scripted decodes: what each window 'hears' is given by the test."""
 
