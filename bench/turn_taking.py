@@ -758,7 +758,7 @@ def details(results: Sequence[AnswerResult]) -> list[dict[str, Any]]:
                 "voice": a.voice,
                 "session_id": r.played.session_id,
                 "answer_s": round(a.answer_s, 2),
-                "pauses": [{"s": p.duration_s, "kind": p.kind, "cut_off": k in r.turns.cutoffs} for k, p in enumerate(a.pauses)],
+                "pauses": [{"start_s": round(p.start_s, 3), "s": p.duration_s, "kind": p.kind, "cut_off": k in r.turns.cutoffs} for k, p in enumerate(a.pauses)],
                 "turns": asdict(r.turns),
                 "questions_mid_answer": r.played.questions_mid_answer,
                 "stored": asdict(r.stored) if r.stored is not None else None,
