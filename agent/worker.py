@@ -789,6 +789,8 @@ class InterviewRunner:
         """An utterance left without words: a sound (a cough, or a hoarse voice Whisper was unsure
         of) or a decode that wrote nothing. Kept for the answer's whole pass if the candidate goes
         on (OpenAnswer.add)."""
+        if self.signals is not None:
+            self.signals.on_sound(u)
         if self._answer is not None:
             self._answer.sounds.append(u)
         elif not self._interviewer_speaking:  # not the question's own echo or a sound over it

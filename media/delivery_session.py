@@ -248,6 +248,11 @@ class DeliveryConsumer:
 
         self._filler_pass = asyncio.create_task(rehear(), name="signals-filler-pass")
 
+    def on_sound(self, utterance: RecognizedUtterance) -> None:
+        """Speech the VAD heard and the recogniser wrote no words for (a cough, a sigh, an "um"
+        it left out): a pause around it is not joined through it."""
+        self._speech.on_sound(utterance.speech_start_at, utterance.speech_end_at)
+
     def _take_utterance(self, speech_start_at: float, words: Any, text: str) -> None:
         for event in self._speech.on_utterance(speech_start_at, words, text):
             self._record(event)

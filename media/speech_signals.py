@@ -77,6 +77,11 @@ DIGITAL_SILENCE_DBFS = -90.0
 GAP_SLACK_S = 0.15  # a silence must come this close to the recogniser's gap to be that gap
 EDGE_SEARCH_S = 0.5  # how far from an utterance's recognised edge its acoustic edge may lie
 MIN_WORD_S = 0.05  # refinement never shrinks a word below this
+# An unvoiced sound at least this long between a pause's silence and the voice (a breath in before
+# going on, a breath out after stopping) is part of the pause: a word's unvoiced onset or ending
+# ("s", "f", "th", a "t"'s release) lasts under 0.2 s, a breath 0.3-0.6 s.
+BREATH_MIN_S = 0.3
+WORDLESS_KEPT = 64  # the latest spans of speech without words kept (far more than fit in LEVELS_KEEP_S' pauses)
 
 _BREAK_PUNCTUATION = set(",.;:!?…—-")
 # A "like" right after these, with no comma between, is a verb or a comparison ("I would like to").
@@ -239,6 +244,11 @@ class SpeechSignals:
         """Loudness windows of the candidate's audio; `origin_at` is the wall time of the analyser's t = 0."""
         for w in windows:
             self._levels.add(origin_at + w.t, w.loudness_dbfs, w.voiced)
+
+    def on_sound(self, speech_start_at: float, speech_end_at: float) -> None:
+        """The VAD heard speech the recogniser wrote no words for (a cough, a sigh, an "um" it
+        left out), from `speech_start_at` to `speech_end_at` (wall clock)."""
+        self._levels.heard_wordless(speech_start_at, speech_end_at)
 
     def on_utterance(
         self, speech_start_at: float, words: Sequence[TimedWord], text: str = ""
@@ -408,6 +418,7 @@ class _Levels:
         self._at: deque[float] = deque(maxlen=max(1, int(LEVELS_KEEP_S / window_s)))
         self._dbfs: deque[float] = deque(maxlen=self._at.maxlen)
         self._voiced: deque[bool] = deque(maxlen=self._at.maxlen)
+        self._wordless: deque[tuple[float, float]] = deque(maxlen=WORDLESS_KEPT)
 
     def add(self, at: float, dbfs: float, voiced: bool = True) -> None:
         if self._at and at <= self._at[-1]:
@@ -430,28 +441,67 @@ class _Levels:
             middle = (a_end + b_start) / 2.0  # the recogniser's gap is not silent: no pause
             return middle, middle
         _, _, s, e = max(near)
+        s, e = self._unvoiced_before(s, a_start), self._unvoiced_after(e, b_end)
         a_end = max(a_start + MIN_WORD_S, s)
         b_start = max(a_end, min(b_end - MIN_WORD_S, e))
         return a_end, b_start
 
     def _through_breaths(self, runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        """Silences either side of an unvoiced sound (a breath, a sniff, a click, keys) joined into
-        one: the recogniser heard no word there, and no voice. A voiced sound between them may be
-        a filler the recogniser left out ("um"), so it still parts them."""
+        """Silences either side of a sound the recogniser heard no word in joined into one: an
+        unvoiced one (a breath, a sniff, a click, keys), or a voiced one the VAD did not take for
+        speech (a chair's creak, a hum of the room). A voiced sound the VAD heard as speech and
+        the recogniser wrote nothing for may be a filler it left out ("um"), so it still parts
+        them (heard_wordless)."""
         if len(runs) < 2:
             return runs
         w = self.window_s
-        at = np.fromiter(self._at, dtype=np.float64, count=len(self._at))
-        voiced = np.fromiter(self._voiced, dtype=bool, count=len(self._voiced))
+        at, voiced, _ = self._arrays()
         joined = [runs[0]]
         for s, e in runs[1:]:
             # the windows after the last silent one of the run before, up to the first of this one
             between = (at > joined[-1][1] - 1.5 * w + 1e-6) & (at < s + w / 2.0 - 1e-6)
-            if not voiced[between].any():
+            if not voiced[between].any() or not self._wordless_in(joined[-1][1], s):
                 joined[-1] = (joined[-1][0], e)
             else:
                 joined.append((s, e))
         return joined
+
+    def _unvoiced_after(self, e: float, limit: float) -> float:
+        """Where the voice begins after a silence that ends at `e`, if a breath comes between
+        (BREATH_MIN_S or more of unvoiced sound before `limit`); else `e`."""
+        at, voiced, _ = self._arrays()
+        after = np.flatnonzero((at >= e - self.window_s) & (at < limit))
+        first_voiced = next((int(i) for i in after if voiced[i]), None)
+        if first_voiced is None or at[first_voiced] - e < BREATH_MIN_S:
+            return e
+        return float(at[first_voiced])
+
+    def _unvoiced_before(self, s: float, limit: float) -> float:
+        """Where the voice stopped before a silence that begins at `s`, if a breath came between
+        (BREATH_MIN_S or more of unvoiced sound after `limit`); else `s`."""
+        at, voiced, _ = self._arrays()
+        w = self.window_s
+        before = np.flatnonzero((at <= s) & (at > limit))
+        last_voiced = next((int(i) for i in before[::-1] if voiced[i]), None)
+        if last_voiced is None or s - (at[last_voiced] + w) < BREATH_MIN_S:
+            return s
+        return float(at[last_voiced] + w)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(window start times, voiced, dBFS) of the loudness history."""
+        n = len(self._at)
+        return (
+            np.fromiter(self._at, dtype=np.float64, count=n),
+            np.fromiter(self._voiced, dtype=bool, count=n),
+            np.fromiter(self._dbfs, dtype=np.float64, count=n),
+        )
+
+    def heard_wordless(self, start: float, end: float) -> None:
+        """The VAD heard speech from `start` to `end` in which the recogniser wrote no words."""
+        self._wordless.append((start, end))
+
+    def _wordless_in(self, t0: float, t1: float) -> bool:
+        return any(s < t1 and e > t0 for s, e in self._wordless)
 
     def refine_onset(self, start: float, end: float) -> float:
         """An utterance's first word start moved to where the sound begins after the silence before it."""
@@ -472,8 +522,7 @@ class _Levels:
         w = self.window_s
         if not self._at or self._at[0] > t0 or self._at[-1] + w < t1:
             return None
-        at = np.fromiter(self._at, dtype=np.float64, count=len(self._at))
-        dbfs = np.fromiter(self._dbfs, dtype=np.float64, count=len(self._dbfs))
+        at, _, dbfs = self._arrays()
         heard = dbfs[dbfs > DIGITAL_SILENCE_DBFS]
         if not len(heard):
             return None

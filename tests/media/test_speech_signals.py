@@ -291,22 +291,58 @@ def test_the_quiet_end_of_a_soft_voices_word_is_not_a_pause() -> None:
     assert [p.duration_s for p in of(signals.on_utterance(0.0, words), Pause)] == pytest.approx([1.5], abs=0.15)
 
 
-def test_a_breath_inside_a_pause_does_not_split_it_but_a_left_out_um_does() -> None:
+@pytest.mark.parametrize(
+    "voiced, vad_heard_it, pauses",
+    [(False, False, [2.5]), (False, True, [2.5]), (True, False, [2.5]), (True, True, [1.1])],
+    ids=["breath", "breath-the-vad-heard", "creak", "left-out-um"],
+)
+def test_a_sound_inside_a_pause_splits_it_only_if_it_may_be_a_left_out_filler(
+    voiced: bool, vad_heard_it: bool, pauses: list[float]
+) -> None:
     # Silent from 1.0 to 3.5 s but for a sound at 2.0-2.4 s, loud enough not to be silence, in
-    # which the recogniser heard no word. Unvoiced (a breath), it is part of one 2.5 s pause;
-    # voiced, it may be an "um" the recogniser left out, and the pause is the longer half.
-    def pauses_with(voiced_sound: bool) -> list[float]:
-        windows = [
-            replace(w, voiced=voiced_sound, f0_hz=120.0 if voiced_sound else None) if 2.0 <= w.t < 2.4 else w
-            for w in loudness_windows([(1.0, 2.0), (2.4, 3.5)], until=6.0)
-        ]
-        signals = SpeechSignals()
-        signals.on_prosody(windows, origin_at=0.0)
-        events = signals.on_utterance(0.0, [W("we", 0.4, 0.7), W("shipped.", 0.7, 1.2), W("then", 3.3, 3.8)])
-        return [p.duration_s for p in of(events, Pause)]
+    # which the recogniser heard no word. Unvoiced (a breath), or voiced but not speech to the
+    # VAD (a chair's creak), it is part of one 2.5 s pause. Voiced and heard by the VAD as speech
+    # the recogniser wrote nothing for, it may be an "um" left out, and the pause is the longer half.
+    windows = [
+        replace(w, voiced=voiced, f0_hz=120.0 if voiced else None) if 2.0 <= w.t < 2.4 else w
+        for w in loudness_windows([(1.0, 2.0), (2.4, 3.5)], until=6.0)
+    ]
+    signals = SpeechSignals()
+    signals.on_prosody(windows, origin_at=0.0)
+    if vad_heard_it:
+        signals.on_sound(1.95, 2.5)
+    events = signals.on_utterance(0.0, [W("we", 0.4, 0.7), W("shipped.", 0.7, 1.2), W("then", 3.3, 3.8)])
+    assert [p.duration_s for p in of(events, Pause)] == pytest.approx(pauses, abs=0.1)
 
-    assert pauses_with(voiced_sound=False) == pytest.approx([2.5], abs=0.1)
-    assert pauses_with(voiced_sound=True) == pytest.approx([1.1], abs=0.1)
+
+@pytest.mark.parametrize("unvoiced_s, pause_s", [(0.45, 2.0), (0.2, 1.85)])
+def test_a_breath_before_going_on_is_part_of_the_pause_and_a_words_onset_is_not(unvoiced_s: float, pause_s: float) -> None:
+    # Silent from 1.0 s, then an unvoiced sound loud enough not to be silence, then the voice
+    # at 3.0 s. A breath in (0.45 s) belongs to the 2 s pause; an "s" or "f" starting the next
+    # word (0.2 s) does not, and the pause ends where the sound begins.
+    def sound(w: ProsodyWindow) -> ProsodyWindow:
+        if 3.0 - unvoiced_s - 1e-6 <= w.t < 3.0:
+            return replace(w, loudness_dbfs=-32.0, voiced=False, f0_hz=None)
+        return w
+
+    windows = [sound(w) for w in loudness_windows([(1.0, 3.0)], until=6.0)]
+    signals = SpeechSignals()
+    signals.on_prosody(windows, origin_at=0.0)
+    events = signals.on_utterance(0.0, [W("we", 0.4, 0.7), W("shipped.", 0.7, 1.2), W("so", 2.6, 3.3)])
+    assert [p.duration_s for p in of(events, Pause)] == pytest.approx([pause_s], abs=0.06)
+
+
+def test_a_breath_out_after_the_last_word_is_part_of_the_pause() -> None:
+    windows = [
+        replace(w, loudness_dbfs=-34.0, voiced=False, f0_hz=None) if 1.2 - 1e-6 <= w.t < 1.7 else w
+        for w in loudness_windows([(1.2, 3.0)], until=6.0)
+    ]
+    signals = SpeechSignals()
+    signals.on_prosody(windows, origin_at=0.0)
+    events = signals.on_utterance(0.0, [W("we", 0.4, 0.7), W("shipped.", 0.7, 1.5), W("then", 3.0, 3.4)])
+    pauses = of(events, Pause)
+    assert [p.duration_s for p in pauses] == pytest.approx([1.8], abs=0.1)
+    assert pauses[0].start_at == pytest.approx(1.2, abs=0.06)
 
 
 def test_filler_prompt_is_disfluent() -> None:
