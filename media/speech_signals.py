@@ -449,7 +449,7 @@ class _Levels:
     def _through_breaths(self, runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
         """Silences either side of a sound the recogniser heard no word in joined into one: an
         unvoiced one (a breath, a sniff, a click, keys), or a voiced one the VAD did not take for
-        speech (a chair's creak, a hum of the room). A voiced sound the VAD heard as speech and
+        speech (a sigh, a chair's creak). A voiced sound the VAD heard as speech and
         the recogniser wrote nothing for may be a filler it left out ("um"), so it still parts
         them (heard_wordless)."""
         if len(runs) < 2:
