@@ -419,10 +419,12 @@ class _Levels:
         self._dbfs: deque[float] = deque(maxlen=self._at.maxlen)
         self._voiced: deque[bool] = deque(maxlen=self._at.maxlen)
         self._wordless: deque[tuple[float, float]] = deque(maxlen=WORDLESS_KEPT)
+        self._snapshot: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # _arrays, until the next add
 
     def add(self, at: float, dbfs: float, voiced: bool = True) -> None:
         if self._at and at <= self._at[-1]:
             return  # not newer than what we have: a replay or a restarted analyser
+        self._snapshot = None
         self._at.append(at)
         self._dbfs.append(dbfs)
         self._voiced.append(voiced)
@@ -488,13 +490,16 @@ class _Levels:
         return float(at[last_voiced] + w)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(window start times, voiced, dBFS) of the loudness history."""
-        n = len(self._at)
-        return (
-            np.fromiter(self._at, dtype=np.float64, count=n),
-            np.fromiter(self._voiced, dtype=bool, count=n),
-            np.fromiter(self._dbfs, dtype=np.float64, count=n),
-        )
+        """(window start times, voiced, dBFS) of the loudness history, made once per new window
+        (each gap between words reads it up to four times)."""
+        if self._snapshot is None:
+            n = len(self._at)
+            self._snapshot = (
+                np.fromiter(self._at, dtype=np.float64, count=n),
+                np.fromiter(self._voiced, dtype=bool, count=n),
+                np.fromiter(self._dbfs, dtype=np.float64, count=n),
+            )
+        return self._snapshot
 
     def heard_wordless(self, start: float, end: float) -> None:
         """The VAD heard speech from `start` to `end` in which the recogniser wrote no words."""
