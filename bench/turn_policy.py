@@ -95,7 +95,7 @@ async def replay(
             records.append({"answer": answer.name, "family": answer.family, "end": k == len(stretches) - 1,
                             "pause_s": None if k == len(stretches) - 1 else round(stretches[k + 1][0] - end, 2),
                             "state": decision.reading.state, "eot": decision.eot_probability,
-                            "words": decision.reading.words})
+                            "words": decision.reading.words, "text": text})
             hold = decision.hold_s if not math.isinf(decision.hold_s) else settings.prompt_after_s
             if k == len(stretches) - 1:
                 end_holds.append(hold)

@@ -1,0 +1,151 @@
+"""The turn-taker's reading of answers it was never tuned on: text only, in a second.
+
+bench/turn_policy.py replays the team's own 32 answers, whose scripts the reading rules grew
+up beside. This replays answer sets written by helpers who never read the turn-taking code:
+each answer is its stretches of speech between thinking pauses, written as the live
+recogniser writes a stretch heard alone (a full stop where the speaker stopped mid-sentence,
+fillers sometimes dropped, the odd word misheard), with each pause's length and kind. At the
+end of each stretch `TurnTaker.decide` is asked how long the pause may last, exactly as in the
+room but without audio: no end-of-turn model, no second listen. So these figures are the
+text reading's alone; the audio model moves a hold by at most a quarter either way.
+
+  bench/data/turn_answers_tune.json      40 answers, used to judge changes to the reading
+  bench/data/turn_answers_held_out.json  40 answers to other questions, by another writer,
+                                         sealed: scored as aggregates only (--details shows
+                                         them, which spends the set)
+
+  false_cutoff_rate, _le3s      pauses longer than their hold (or reaching the prompt) / pauses
+                                (of 3 s or less)
+  end_hold_p50_s, _p95_s        silence waited after the answer's last word before the reply
+                                (an answer still open at its end waits for the prompt)
+  end_states, pause_states      how answers read at their end, and at their pauses
+
+Run: .venv/bin/python -m bench.turn_reading [--set tune|held_out] [--details]
+     [--set-field NAME=VALUE]; the last stdout line is JSON. --quick is accepted (it is quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.question_bank import QuestionBank  # noqa: E402
+from agent.turn_taking import TurnTaker, TurnTakingSettings  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data"
+SETS = {"tune": DATA / "turn_answers_tune.json", "held_out": DATA / "turn_answers_held_out.json"}
+# The held-out set's sha256 when it was sealed, before the reading was scored on it.
+HELD_OUT_SHA256 = "01b7066ab3977cf4cb187b835af4dc084eb6490c282c36e2957f347cd68a9ac1"
+SESSION_ANSWERS = 8  # answers per interview: a speaker's learned habits carry across them
+WORDS_PER_S = 2.5  # speaking time given to a stretch of speech, for answer length
+
+
+def load_set(name: str) -> list[dict]:
+    path = SETS[name]
+    if not path.exists():
+        raise SystemExit(f"{path} is missing")
+    return json.loads(path.read_text())
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def replay(answers: list[dict], settings: TurnTakingSettings, bank: QuestionBank) -> dict:
+    pauses = cutoffs = pauses_le3 = cutoffs_le3 = 0
+    end_holds: list[float] = []
+    end_states: Counter[str] = Counter()
+    pause_states: Counter[str] = Counter()
+    cut: list[dict] = []
+    slow_ends: list[dict] = []
+    turns: TurnTaker | None = None
+    for index, answer in enumerate(answers):
+        question = bank.get(answer["question_id"])
+        if index % SESSION_ANSWERS == 0:
+            turns = TurnTaker(settings, question=lambda: None)
+        assert turns is not None
+        turns._question = lambda q=question: q
+        at = 0.0
+        segments = answer["segments"]
+        turns.on_speech_start(at)
+        for k, segment in enumerate(segments):
+            at += max(0.3, len(segment["text"].split()) / WORDS_PER_S)
+            decision = await turns.decide(segment["text"], at, None)
+            hold = decision.hold_s if not math.isinf(decision.hold_s) else settings.prompt_after_s
+            state = decision.reading.state
+            if k == len(segments) - 1:
+                end_holds.append(hold)
+                end_states[state] += 1
+                if state != "complete":
+                    slow_ends.append({"answer": answer["id"], "state": state, "hold_s": round(hold, 2),
+                                      "reason": decision.reading.reason, "text_end": turns.answer[-100:]})
+                turns.end_turn(at + hold)
+                turns.confirm_reply()
+                break
+            pause_s = float(segment["pause_s"])
+            pause_states[state] += 1
+            pauses += 1
+            pauses_le3 += pause_s <= 3.0
+            if hold < pause_s:
+                cutoffs += 1
+                cutoffs_le3 += pause_s <= 3.0
+                cut.append({"answer": answer["id"], "pause_s": pause_s, "kind": segment.get("pause_kind", "?"),
+                            "state": state, "hold_s": round(hold, 2), "text_end": turns.answer[-80:]})
+                turns.end_turn(at + hold)
+                turns.on_reply_started(at + hold + 0.3)  # the candidate goes on: a yield
+            at += pause_s
+            turns.on_speech_start(at)
+    return {
+        "answers": len(answers),
+        "pauses": pauses,
+        "false_cutoff_rate": round(cutoffs / pauses, 3) if pauses else 0.0,
+        "false_cutoff_rate_le3s": round(cutoffs_le3 / pauses_le3, 3) if pauses_le3 else 0.0,
+        "end_hold_p50_s": round(float(np.percentile(end_holds, 50)), 2),
+        "end_hold_p95_s": round(float(np.percentile(end_holds, 95)), 2),
+        "end_complete_share": round(end_states["complete"] / len(answers), 3),
+        "end_states": dict(end_states),
+        "pause_states": dict(pause_states),
+        "cutoffs": cut,
+        "slow_ends": slow_ends,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=sorted(SETS), default="tune")
+    parser.add_argument("--details", action="store_true", help="print each cut-off and slow end (spends a sealed set)")
+    parser.add_argument("--quick", action="store_true", help="accepted for the bench convention; the run is quick")
+    parser.add_argument("--set-field", action="append", default=[], metavar="NAME=VALUE",
+                        help="a TurnTakingSettings field to change, e.g. --set-field likely_hold_s=2.2")
+    args = parser.parse_args()
+    settings = TurnTakingSettings(**{k: float(v) for k, v in (s.split("=", 1) for s in args.set_field)})
+    started = time.monotonic()
+    answers = load_set(args.set)
+    result = asyncio.run(replay(answers, settings, QuestionBank.load()))
+    if args.set == "held_out" and HELD_OUT_SHA256 and digest(SETS["held_out"]) != HELD_OUT_SHA256:
+        raise SystemExit("the held-out set changed since it was sealed")
+    cut, slow = result.pop("cutoffs"), result.pop("slow_ends")
+    if args.details or args.set != "held_out":
+        for c in cut:
+            print(f"[reading] cut-off: {c}", file=sys.stderr)
+        for e in slow:
+            print(f"[reading] slow end: {e}", file=sys.stderr)
+    result["set"] = args.set
+    result["seconds"] = round(time.monotonic() - started, 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
