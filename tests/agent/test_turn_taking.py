@@ -92,6 +92,19 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "I think that's everything.",
         "I'd do the same again.",
         "I'm really glad I did.",
+        # handing the turn back, whatever came before
+        "Does that make sense?",
+        "Do you want me to go deeper on any part?",
+        "There's more, but I'll stop there.",
+        "So yeah, something like that.",
+        "Yeah, that's roughly it.",
+        "That's the main one.",
+        "So that's my pick.",
+        "Hopefully that helps.",
+        # a present habit after a past story
+        "So now I try to tell people earlier.",
+        "I'm still working on it.",
+        "I also ask for feedback early now.",
     ],
 )
 def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
@@ -110,6 +123,15 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "My manager thanked me for raising it.",
         "I won't make that mistake.",  # not "I won"
         "It was up to me, and it went up to me to find out why.",  # not "it went up"
+        # words that often close, used here for the story's middle
+        "She tried to sort out a placement, and it still fell through.",  # not a present habit
+        "He didn't always show up.",
+        "A lot of people use the app now, so some branches are almost empty.",
+        "She stopped walking on her own by the end of the first week.",  # dates a scene
+        "People were working weekends, I'd say for two months.",  # an estimate
+        "Conversion fell from 82 to 76%, and the VP wanted a rolling average.",  # a figure, not a change
+        "They got it, I think.",
+        "Are the buses on time?",
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
