@@ -124,6 +124,9 @@ _YEAH_WRAP = re.compile(r"^(?P<before>((so|and|but|okay|ok),? )*)yeah\b\W*(?P<af
 YEAH_WRAP_AFTER_WORDS = 4
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
+# Words of _CONTINUATION that also end sentences ("what I'm proud of.", "back then."); not "to",
+# which Whisper ends a cut-off phrase with more often than a speaker ends a sentence ("I'd love to.")
+_MAY_END_A_SENTENCE = frozenset("that on in with for from at by of then since".split())
 # A last sentence that opens or lists: the story is starting or has more steps to come.
 _OPENING = re.compile(
     r"^(so |and |but |well )?(one (time|day|of my|of the)|at my|in my (last|previous|current|first|old)|"
@@ -274,6 +277,10 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if hands_back(last):
         return Reading("complete", n, "the last sentence hands the turn back")
     if (words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last)) or is_vocal_filler(words[-1]):
+        if words[-1] in _MAY_END_A_SENTENCE and text.endswith("."):
+            # "… the problem we were stuck on." ends; "… we moved the job to." may not. Not
+            # silence for ever (a prompt, then the next question 12 s on), but the open wait.
+            return Reading("open", n, f"it ends on {words[-1]!r}, which may end a sentence")
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
     closing = closes(last)
     # One sentence that sets a scene and goes on to what was done ("Last year I broke some

@@ -49,6 +49,23 @@ def test_a_trailing_conjunction_filler_or_unfinished_sentence_means_more_is_comi
     assert read_answer(answer, behavioral).state == "continuing"
 
 
+@pytest.mark.parametrize(
+    ("last", "state"),
+    [
+        ("So we moved the job to.", "continuing"),  # Whisper's full stop where the speaker stopped
+        ("And the reason was the.", "continuing"),
+        ("I was the one who had to explain it because.", "continuing"),
+        ("We finally fixed the problem we were stuck on.", "open"),  # a word that may end a sentence
+        ("If the cache loses everything, services have to survive that.", "open"),
+        ("So yeah, something like that.", "complete"),  # a phrase that ends where "that" does
+    ],
+)
+def test_a_full_stop_after_a_word_that_goes_on_waits_as_long_as_that_word_may_end_a_sentence(
+    last: str, state: str, behavioral
+) -> None:
+    assert read_answer(STORY + RESULT + " " + last, behavioral).state == state
+
+
 def test_a_story_without_its_result_is_open_and_with_it_complete(behavioral) -> None:
     assert read_answer(STORY, behavioral).state == "open"
     assert read_answer(STORY + RESULT, behavioral).state == "complete"
