@@ -111,9 +111,10 @@ _HANDOFF = re.compile(
     r"\bthat's (roughly |about |pretty much |basically |more or less |kind of |sort of |probably )?"
     r"(it|all|everything|my answer|my (pick|choice|take|view|approach|recommendation|plan|decision)|"
     r"the main (one|thing|point|reason)|the gist( of it)?|what i('ve| have) got)\W*$"
-    r"|\b(does|did) (that|this|it) (make sense|answer|help|cover)|\b(do|would) you (want|like) me to\b"
+    # not "Did it help?", which a story asks itself and answers
+    r"|\b(does|did) (that|this|it) (make sense|answer (your|the)|cover (it|what you))|\b(do|would) you (want|like) me to\b"
     r"|\b(should|shall|can) i (go on|keep going|continue|elaborate|expand)\b"
-    r"|\b(is|was) (that|this) (ok|okay|alright|what you|helpful|enough|clear)\b|\bany questions\b"
+    r"|\b(is|was) (that|this) (ok|okay|alright|what you|helpful|enough|clear)\b|\bany questions\?"
     r"|\bi('ll| will) (stop|leave it|pause) (there|here)\b"
     r"|\b(i )?hope (that|this) (helps|answers|makes sense|covers)|\bhopefully (that|this) (helps|answers|makes sense|covers)"
 )

@@ -149,6 +149,8 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "Conversion fell from 82 to 76%, and the VP wanted a rolling average.",  # a figure, not a change
         "They got it, I think.",
         "Are the buses on time?",
+        "Did it help? Not really.",  # a story asking itself
+        "I didn't have any questions.",
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
