@@ -123,6 +123,7 @@ _HANDOFF = re.compile(
 # (tiny.en writes one so): it takes a word before or after it.
 _YEAH_WRAP = re.compile(r"^(?P<before>((so|and|but|okay|ok),? )*)yeah\b\W*(?P<after>.*)$")
 YEAH_WRAP_AFTER_WORDS = 4
+_FILLER_WORD = re.compile(r"\b(?P<word>[a-z]+)\b[,.]*\s*")  # "so, um, yeah" reads as "so, yeah"
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
 # Words of _CONTINUATION that also end sentences ("what I'm proud of.", "back then."); not "to",
@@ -240,7 +241,7 @@ def _last_sentence(text: str) -> str:
 def hands_back(sentence: str) -> bool:
     """Whether a last sentence hands the turn back to the interviewer (a wrap-up, a question to
     them, "I'll stop there")."""
-    s = sentence.lower().strip()
+    s = _FILLER_WORD.sub(lambda m: "" if is_vocal_filler(m["word"]) else m[0], sentence.lower().strip())
     if _HANDOFF.search(s):
         return True
     if (yeah := _YEAH_WRAP.match(s)) is None:
@@ -272,11 +273,12 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     n = len(words)
     if not words:
         return Reading("continuing", 0, "nothing said yet")
+    last = _last_sentence(text).lower()
+    # "So yeah..." trails off to hand the turn back; "So yeah," goes on
+    if _SENTENCE_END.search(text) and hands_back(last):
+        return Reading("complete", n, "the last sentence hands the turn back")
     if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
         return Reading("continuing", n, "the sentence is unfinished")
-    last = _last_sentence(text).lower()
-    if hands_back(last):
-        return Reading("complete", n, "the last sentence hands the turn back")
     if (words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last)) or is_vocal_filler(words[-1]):
         if words[-1] in _MAY_END_A_SENTENCE and text.endswith("."):
             # "… the problem we were stuck on." ends; "… we moved the job to." may not. Not

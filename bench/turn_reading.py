@@ -9,8 +9,10 @@ end of each stretch `TurnTaker.decide` is asked how long the pause may last, exa
 room but without audio: no end-of-turn model, no second listen. So these figures are the
 text reading's alone; the audio model moves a hold by at most a quarter either way.
 
-  bench/data/turn_answers_tune.json      40 answers, used to judge changes to the reading
-  bench/data/turn_answers_held_out.json  40 answers to other questions, by another writer,
+  bench/data/turn_answers_tune.json      80 answers by two writers, used to judge changes to
+                                         the reading (the second writer's 40 were the sealed
+                                         set until the third was written)
+  bench/data/turn_answers_held_out.json  40 answers to other questions, by a third writer,
                                          sealed: scored as aggregates only (--details shows
                                          them, which spends the set)
 
@@ -47,7 +49,7 @@ from agent.turn_taking import TurnTaker, TurnTakingSettings  # noqa: E402
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"tune": DATA / "turn_answers_tune.json", "held_out": DATA / "turn_answers_held_out.json"}
 # The held-out set's sha256 when it was sealed, before the reading was scored on it.
-HELD_OUT_SHA256 = "01b7066ab3977cf4cb187b835af4dc084eb6490c282c36e2957f347cd68a9ac1"
+HELD_OUT_SHA256 = "418b30eb10d00465390295fc58be64211916e1f1d27a3522e78035c6f0132ac4"
 SESSION_ANSWERS = 8  # answers per interview: a speaker's learned habits carry across them
 WORDS_PER_S = 2.5  # speaking time given to a stretch of speech, for answer length
 

@@ -114,6 +114,8 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "Do you want me to go deeper on any part?",
         "There's more, but I'll stop there.",
         "So yeah, something like that.",
+        "So, um, yeah.",
+        "And yeah...",  # trailing off
         "Yeah, that's roughly it.",
         "That's the main one.",
         "So that's my pick.",
@@ -133,6 +135,7 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
     [
         "Yeah, so the deadline was two weeks away.",
         "Yeah.",  # how Whisper often writes a hesitant "uh"
+        "Um, yeah.",
         "Thanks to her, the launch went ahead.",  # "thanks" opening a sentence that goes on
         "That should be easy, I thought.",
         "I asked what we did about the backlog.",  # not "that's what we did"
