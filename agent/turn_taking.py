@@ -66,7 +66,7 @@ _CLOSING = re.compile(
     r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|^and the end\b|ultimately|overall|that's why|"
     r"that is why|which is why|this is why|that's how|that is how|to sum up|in short|in summary|"
     r"all in all|at the end of the day|in conclusion|(i|we) (have )?learned|taught me|the lesson|"
-    r"looking back|in hindsight|that's (it|all)|that is (it|all)|most of all|above all|"
+    r"(^|, )(and |so |but )?looking back\b|in hindsight|that's (it|all)|that is (it|all)|most of all|above all|"
     # "I'd say two months" estimates; "So I'd say …" and "I'd choose …" decide
     r"so i would|i would (choose|go with|recommend|still|have to)|^(so )?i('d| would) (probably )?say|i('d| would) (probably )?choose|"
     r"my (answer|decision|choice|recommendation) (is|would be)|resulted in|which led to|led to|"
@@ -91,7 +91,9 @@ _OUTCOME_VERB = re.compile(
     r"improved|cut|grew|saved|launched|delivered|won|closed|hit|exceeded|raised|lowered|decreased|"
     r"boosted|resolved|achieved|finished|completed|passed|released|recovered|retained|kept|fell|"
     # "went up to me" is where a task fell, not a result; "I won't" is not "I won"
-    r"dropped|rose|went (up|down)(?!\s+to\s+(me|us|him|her|them|you)\b)|renewed|earned|became|succeeded|worked)\b(?!')"
+    r"dropped|rose|went (up|down)(?!\s+to\s+(me|us|him|her|them|you)\b)|renewed|earned|became|succeeded)\b(?!')"
+    # "it worked", "that worked out"; not "I worked out the cost" or "we worked with finance"
+    r"|\b(it|that|this|which|everything)\s+(\w+\s+)?worked\b(?!\s+(on|with|at|for|in)\b)"
 )
 # A priority stated as a conclusion ("patient safety has to come first", "I'd put her safety
 # first"): "first" at a sentence's end that ranks, not the first of several steps.

@@ -124,6 +124,8 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "So now I try to tell people earlier.",
         "I'm still working on it.",
         "I also ask for feedback early now.",
+        "It was cheaper, so that worked out.",
+        "Looking back, I should have asked sooner.",
     ],
 )
 def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
@@ -154,6 +156,8 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "Are the buses on time?",
         "Did it help? Not really.",  # a story asking itself
         "I didn't have any questions.",
+        "I worked out the cost of keeping it, which was one engineer full time.",
+        "When you look at the stars, you're actually looking back in time.",
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
