@@ -34,6 +34,7 @@ import math
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from agent.question_bank import Question, QuestionBank  # noqa: E402
 from agent.stt_whisper import WhisperEngine, hear_again  # noqa: E402
-from agent.turn_taking import LocalEndOfTurn, TurnTaker, TurnTakingSettings, join_ending  # noqa: E402
+from agent.turn_taking import LocalEndOfTurn, PauseDecision, TurnTaker, TurnTakingSettings, join_ending  # noqa: E402
 from bench.answer_corpus import CorpusAnswer, build_corpus  # noqa: E402
 from bench.speech_media import SAMPLE_RATE  # noqa: E402
 
@@ -61,16 +62,66 @@ def _pcm16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
+@dataclass
+class Tally:
+    """A replay's pauses, cut-offs and end holds. Each decision moves the turn taker on as the
+    room would: a pause longer than its hold ends the turn and the candidate, going on, makes
+    the interviewer yield (so the speaker's habits grow); the answer's end is replied to."""
+
+    settings: TurnTakingSettings
+    pauses: int = 0
+    cutoffs: int = 0
+    pauses_le3: int = 0
+    cutoffs_le3: int = 0
+    end_holds: list[float] = field(default_factory=list)
+    end_states: Counter[str] = field(default_factory=Counter)
+    pause_states: Counter[str] = field(default_factory=Counter)
+    cut: list[dict] = field(default_factory=list)
+
+    def hold(self, decision: PauseDecision) -> float:
+        """The silence the interviewer waits: a continuing answer waits for the prompt."""
+        return decision.hold_s if not math.isinf(decision.hold_s) else self.settings.prompt_after_s
+
+    def pause(self, turns: TurnTaker, decision: PauseDecision, pause_s: float, **detail) -> None:
+        hold = self.hold(decision)
+        self.pauses += 1
+        self.pauses_le3 += pause_s <= 3.0
+        self.pause_states[decision.reading.state] += 1
+        if hold < pause_s:
+            self.cutoffs += 1
+            self.cutoffs_le3 += pause_s <= 3.0
+            self.cut.append({**detail, "pause_s": round(pause_s, 2), "state": decision.reading.state,
+                             "hold_s": round(hold, 2), "text_end": turns.answer[-80:]})
+            turns.end_turn(decision.speech_end_at + hold)
+            turns.on_reply_started(decision.speech_end_at + hold + 0.3)  # the candidate goes on: a yield
+
+    def end(self, turns: TurnTaker, decision: PauseDecision) -> None:
+        hold = self.hold(decision)
+        self.end_holds.append(hold)
+        self.end_states[decision.reading.state] += 1
+        turns.end_turn(decision.speech_end_at + hold)
+        turns.confirm_reply()
+
+    def summary(self, answers: int) -> dict:
+        return {
+            "answers": answers,
+            "pauses": self.pauses,
+            "false_cutoff_rate": round(self.cutoffs / self.pauses, 3) if self.pauses else 0.0,
+            "false_cutoff_rate_le3s": round(self.cutoffs_le3 / self.pauses_le3, 3) if self.pauses_le3 else 0.0,
+            "end_hold_p50_s": round(float(np.percentile(self.end_holds, 50)), 2),
+            "end_hold_p95_s": round(float(np.percentile(self.end_holds, 95)), 2),
+            "end_states": dict(self.end_states),
+            "pause_states": dict(self.pause_states),
+            "cutoffs": self.cut,
+        }
+
+
 async def replay(
     answers: list[CorpusAnswer], settings: TurnTakingSettings, bank: QuestionBank, engine: WhisperEngine,
     eot: LocalEndOfTurn | None,
 ) -> dict:
     reread = functools.partial(hear_again, engine)  # the room's second listen
-    pauses = cutoffs = 0
-    pauses_le3 = cutoffs_le3 = 0
-    end_holds: list[float] = []
-    end_states: Counter[str] = Counter()
-    cut: list[dict] = []
+    tally = Tally(settings)
     ends: list[dict] = []
     records: list[dict] = []
     turns: TurnTaker | None = None
@@ -96,40 +147,16 @@ async def replay(
                             "pause_s": None if k == len(stretches) - 1 else round(stretches[k + 1][0] - end, 2),
                             "state": decision.reading.state, "eot": decision.eot_probability,
                             "words": decision.reading.words, "text": text})
-            hold = decision.hold_s if not math.isinf(decision.hold_s) else settings.prompt_after_s
             if k == len(stretches) - 1:
-                end_holds.append(hold)
-                end_states[decision.reading.state] += 1
-                ends.append({"answer": answer.name, "state": decision.reading.state, "hold_s": round(hold, 2),
-                             "reason": decision.reading.reason, "text_end": turns.answer[-90:]})
-                turns.end_turn(end + hold)
-                turns.confirm_reply()
+                ends.append({"answer": answer.name, "state": decision.reading.state,
+                             "hold_s": round(tally.hold(decision), 2), "reason": decision.reading.reason,
+                             "text_end": turns.answer[-90:]})
+                tally.end(turns, decision)
                 break
-            pause_s = stretches[k + 1][0] - end
-            pauses += 1
-            pauses_le3 += pause_s <= 3.0
-            if hold < pause_s:
-                cutoffs += 1
-                cutoffs_le3 += pause_s <= 3.0
-                kind = next((p.kind for p in answer.pauses if abs(p.start_s - end) < 0.05), "?")
-                cut.append({"answer": answer.name, "pause_s": round(pause_s, 2), "kind": kind,
-                            "state": decision.reading.state, "hold_s": round(hold, 2),
-                            "text_end": turns.answer[-60:]})
-                turns.end_turn(end + hold)
-                turns.on_reply_started(end + hold + 0.3)
+            kind = next((p.kind for p in answer.pauses if abs(p.start_s - end) < 0.05), "?")
+            tally.pause(turns, decision, stretches[k + 1][0] - end, answer=answer.name, kind=kind)
             turns.on_speech_start(stretches[k + 1][0])
-    return {
-        "answers": len(answers),
-        "pauses": pauses,
-        "false_cutoff_rate": round(cutoffs / pauses, 3) if pauses else 0.0,
-        "false_cutoff_rate_le3s": round(cutoffs_le3 / pauses_le3, 3) if pauses_le3 else 0.0,
-        "end_hold_p50_s": round(float(np.percentile(end_holds, 50)), 2),
-        "end_hold_p95_s": round(float(np.percentile(end_holds, 95)), 2),
-        "end_states": dict(end_states),
-        "cutoffs": cut,
-        "ends": ends,
-        "records": records,
-    }
+    return {**tally.summary(len(answers)), "ends": ends, "records": records}
 
 
 def main() -> None:

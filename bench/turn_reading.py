@@ -32,19 +32,17 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.question_bank import QuestionBank  # noqa: E402
 from agent.turn_taking import TurnTaker, TurnTakingSettings  # noqa: E402
+from bench.turn_policy import Tally  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"tune": DATA / "turn_answers_tune.json", "held_out": DATA / "turn_answers_held_out.json"}
@@ -66,11 +64,7 @@ def digest(path: Path) -> str:
 
 
 async def replay(answers: list[dict], settings: TurnTakingSettings, bank: QuestionBank) -> dict:
-    pauses = cutoffs = pauses_le3 = cutoffs_le3 = 0
-    end_holds: list[float] = []
-    end_states: Counter[str] = Counter()
-    pause_states: Counter[str] = Counter()
-    cut: list[dict] = []
+    tally = Tally(settings)
     slow_ends: list[dict] = []
     turns: TurnTaker | None = None
     for index, answer in enumerate(answers):
@@ -85,43 +79,20 @@ async def replay(answers: list[dict], settings: TurnTakingSettings, bank: Questi
         for k, segment in enumerate(segments):
             at += max(0.3, len(segment["text"].split()) / WORDS_PER_S)
             decision = await turns.decide(segment["text"], at, None)
-            hold = decision.hold_s if not math.isinf(decision.hold_s) else settings.prompt_after_s
-            state = decision.reading.state
             if k == len(segments) - 1:
-                end_holds.append(hold)
-                end_states[state] += 1
-                if state != "complete":
-                    slow_ends.append({"answer": answer["id"], "state": state, "hold_s": round(hold, 2),
-                                      "reason": decision.reading.reason, "text_end": turns.answer[-100:]})
-                turns.end_turn(at + hold)
-                turns.confirm_reply()
+                if decision.reading.state != "complete":
+                    slow_ends.append({"answer": answer["id"], "state": decision.reading.state,
+                                      "hold_s": round(tally.hold(decision), 2), "reason": decision.reading.reason,
+                                      "text_end": turns.answer[-100:]})
+                tally.end(turns, decision)
                 break
-            pause_s = float(segment["pause_s"])
-            pause_states[state] += 1
-            pauses += 1
-            pauses_le3 += pause_s <= 3.0
-            if hold < pause_s:
-                cutoffs += 1
-                cutoffs_le3 += pause_s <= 3.0
-                cut.append({"answer": answer["id"], "pause_s": pause_s, "kind": segment.get("pause_kind", "?"),
-                            "state": state, "hold_s": round(hold, 2), "text_end": turns.answer[-80:]})
-                turns.end_turn(at + hold)
-                turns.on_reply_started(at + hold + 0.3)  # the candidate goes on: a yield
-            at += pause_s
+            tally.pause(turns, decision, float(segment["pause_s"]), answer=answer["id"],
+                        kind=segment.get("pause_kind", "?"))
+            at += float(segment["pause_s"])
             turns.on_speech_start(at)
-    return {
-        "answers": len(answers),
-        "pauses": pauses,
-        "false_cutoff_rate": round(cutoffs / pauses, 3) if pauses else 0.0,
-        "false_cutoff_rate_le3s": round(cutoffs_le3 / pauses_le3, 3) if pauses_le3 else 0.0,
-        "end_hold_p50_s": round(float(np.percentile(end_holds, 50)), 2),
-        "end_hold_p95_s": round(float(np.percentile(end_holds, 95)), 2),
-        "end_complete_share": round(end_states["complete"] / len(answers), 3),
-        "end_states": dict(end_states),
-        "pause_states": dict(pause_states),
-        "cutoffs": cut,
-        "slow_ends": slow_ends,
-    }
+    result = tally.summary(len(answers))
+    result["end_complete_share"] = round(tally.end_states["complete"] / len(answers), 3)
+    return {**result, "slow_ends": slow_ends}
 
 
 def main() -> None:
