@@ -62,6 +62,11 @@ def _pcm16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
+def settings_from(changes: list[str]) -> TurnTakingSettings:
+    """The settings with NAME=SECONDS changes from the command line."""
+    return TurnTakingSettings(**{k: float(v) for k, v in (c.split("=", 1) for c in changes)})
+
+
 @dataclass
 class Tally:
     """A replay's pauses, cut-offs and end holds. Each decision moves the turn taker on as the
@@ -166,7 +171,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=SECONDS",
                         help="a TurnTakingSettings field to change, e.g. --set likely_hold_s=2.2")
     args = parser.parse_args()
-    settings = TurnTakingSettings(**{k: float(v) for k, v in (s.split("=", 1) for s in args.set)})
+    settings = settings_from(args.set)
     started = time.monotonic()
     answers = build_corpus()
     if args.quick:

@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from agent.question_bank import QuestionBank  # noqa: E402
 from agent.turn_taking import TurnTaker, TurnTakingSettings  # noqa: E402
-from bench.turn_policy import Tally  # noqa: E402
+from bench.turn_policy import Tally, settings_from  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"tune": DATA / "turn_answers_tune.json", "held_out": DATA / "turn_answers_held_out.json"}
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--set-field", action="append", default=[], metavar="NAME=VALUE",
                         help="a TurnTakingSettings field to change, e.g. --set-field likely_hold_s=2.2")
     args = parser.parse_args()
-    settings = TurnTakingSettings(**{k: float(v) for k, v in (s.split("=", 1) for s in args.set_field)})
+    settings = settings_from(args.set_field)
     started = time.monotonic()
     answers = load_set(args.set)
     result = asyncio.run(replay(answers, settings, QuestionBank.load()))
