@@ -112,7 +112,11 @@ _PRESENT_WRAP = re.compile(
 _HANDOFF = re.compile(
     r"\bthat's (roughly |about |pretty much |basically |more or less |kind of |sort of |probably )?"
     r"(it|all|everything|my answer|my (pick|choice|take|view|approach|recommendation|plan|decision)|"
-    r"the main (one|thing|point|reason)|the gist( of it)?|what i('ve| have) got)\W*$"
+    r"the main (one|thing|point|reason)|the gist( of it)?|what i('ve| have) got|my two cents)\W*$"
+    r"|\bthat's where i('d| would)? (land|stand|come down)\b"
+    # an apology for the answer's length: "Sorry, that was a long answer.", "Sorry for rambling."
+    r"|\bsorry,? (for (the |my )?(long (answer|one|response)|rambling)|"
+    r"(that was|that's|i('ve| have)?) (a |bit |little |quite |very |so )*(long (answer|one|response)|rambl\w*|went on))"
     # not "Did it help?", which a story asks itself and answers
     r"|\b(does|did) (that|this|it) (make sense|answer (your|the)|cover (it|what you))|\b(do|would) you (want|like) me to\b"
     r"|\b(should|shall|can) i (go on|keep going|continue|elaborate|expand)\b"

@@ -120,6 +120,9 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "That's the main one.",
         "So that's my pick.",
         "Hopefully that helps.",
+        "Sorry, that was a long answer.",
+        "Sorry for rambling.",
+        "I guess that's where I land.",
         # a present habit after a past story
         "So now I try to tell people earlier.",
         "I'm still working on it.",
@@ -156,6 +159,7 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "Are the buses on time?",
         "Did it help? Not really.",  # a story asking itself
         "I didn't have any questions.",
+        "I said sorry for the long wait, and she calmed down.",
         "I worked out the cost of keeping it, which was one engineer full time.",
         "When you look at the stars, you're actually looking back in time.",
     ],
