@@ -79,6 +79,7 @@ import asyncio
 import bisect
 import contextlib
 import json
+import logging
 import re
 import sys
 import tempfile
@@ -107,6 +108,7 @@ from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.room_sounds import ROOM_DBFS, add_room  # noqa: E402
 from bench.rtc_client import FRAME_S, Camera, ClientError, Microphone, RoomClient, Speech, VoiceListener  # noqa: E402
+from greenroom.log_privacy import log_to  # noqa: E402
 from bench.rtc_client import SAMPLE_RATE as MIC_RATE  # noqa: E402
 from bench.speech_media import SAMPLE_RATE as CLIP_RATE  # noqa: E402
 from bench.turn_latency import database  # noqa: E402
@@ -809,6 +811,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--label", default="", help="echoed in the JSON")
     parser.add_argument("--details", type=Path, help="write per-answer results here as JSON")
+    parser.add_argument("--log", type=Path, help="write the interviewer's debug log here (pause decisions, yields, turns)")
     parser.add_argument(
         "--room",
         action="store_true",
@@ -844,6 +847,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     import agent
 
     say(f"agent code: {agent.__file__}")
+    if args.log:
+        log_to(str(args.log), logging.DEBUG)
+        for name in ("agent", "media"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        say(f"debug log: {args.log}")
     names = chosen(args)
     say(f"synthesising {len(names)} answers")
     corpus = {a.name: a for a in (load_recordings(args.recordings) if args.recordings else build_corpus(names))}

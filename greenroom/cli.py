@@ -46,7 +46,10 @@ def serve(
 
     from greenroom.server import build_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from greenroom.log_privacy import log_to
+
+    logging.getLogger().setLevel(logging.INFO)
+    log_to(sys.stderr)
     settings = Settings()
     if host:
         settings.host = host
