@@ -76,14 +76,15 @@ _CLOSING = re.compile(
     # figure ("from 82 to 76%", "around 13%", "not 100% sure")
     r"by (\w+ )?\d[\d.,]* ?(%|percent)|by (\w+ ){1,3}percent|(%|percent) (faster|slower|more|less|fewer|higher|lower|"
     r"cheaper|better|smaller|bigger|quicker|shorter|longer)|doubled|halved|tripled|for good|it worked|"
-    # how people close out loud: "So yeah.", "That's about it.", an evaluation of what they told
-    r"^(so|and) yeah\W*$|that's (about|pretty much|basically) (it|all)|that's (my answer|the story|what i('d| would) do)|"
+    # how people close out loud: an evaluation of what they told, a thank-you (the wrap-ups
+    # that hand the turn back, "So yeah." and "That's about it.", are _HANDOFF's)
+    r"that's (my answer|the story|what i('d| would) do)|"
     r"(really )?stood out|made (a|the|all the) (big |huge |real )?difference|paid off|was worth it|"
     r"(i'm|i am|i was|we were|we're|we are) (still )?(really |very |so |quite )?proud of (that|it|this|what|how|the (result|outcome|team|work))|"
     r"that (should|would|will) be (it|all|everything)|that covers (it|everything)|that's everything|"
     r"that's what (i|we) did|that (was|is) (my|the) (experience|example|story)|"
     r"i('d| would) do (it|the same|that) again|(i'm|i am) (really |so |very )?glad (i|we) did|"
-    r"(hope|think) (that|this) answers (your|the) question|(does|did) that answer (your|the) question|"
+    r"think (that|this) answers (your|the) question|"
     r"^(so |and |yeah,? |alright,? |all right,? |okay,? |ok,? )?(thank you|thanks)( (so|very) much)?\W*$)"
 )
 _OUTCOME_VERB = re.compile(
