@@ -40,6 +40,9 @@ SIGNALS_TOPIC = "greenroom.signals"
 STATE_ATTRIBUTE_PREFIX = "greenroom."
 VOICE_TRACK_NAME = "greenroom-interviewer"
 STATE_RETRY_S = 0.5  # how often state kept for the attributes is retried while the room is not connected
+# How long the interview waits, once the candidate's microphone is read, for the interviewer's
+# voice to be subscribed: a browser still subscribing would miss the greeting's first words.
+VOICE_SUBSCRIBED_WITHIN_S = 10.0
 # Speech handed to the AudioSource ahead of playback: what a barge-in clears there, and how
 # early a segment's end is reported before it is heard.
 VOICE_SOURCE_QUEUE_MS = 100
@@ -166,8 +169,17 @@ class LiveKitRoomIO:
             self._subscribe_candidate_microphone(participant)
 
     async def wait_for_candidate(self) -> None:
-        """Returns once the candidate's microphone is being read."""
+        """Returns once the candidate's microphone is being read and the interviewer's voice is
+        subscribed (or VOICE_SUBSCRIBED_WITHIN_S has passed without it): spoken before that,
+        the greeting plays into a track the candidate's browser does not receive yet. Under
+        load that took seconds in Chromium, which then heard only the greeting's last frames."""
         await asyncio.shield(self._candidate_heard)
+        if self._publication is None:
+            return
+        try:
+            await asyncio.wait_for(self._publication.wait_for_subscription(), VOICE_SUBSCRIBED_WITHIN_S)
+        except asyncio.TimeoutError:
+            logger.warning("the interviewer's voice is not subscribed yet: the interview starts anyway")
 
     def _subscribe_candidate_microphone(self, participant: rtc.RemoteParticipant) -> None:
         if not self._is_candidate(participant):
