@@ -59,8 +59,8 @@ async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
             """
             INSERT INTO answer_scores (session_id, question_id, category, overall, dimensions,
                                        evaluator, fallback_reason, strengths, improvements,
-                                       stronger_answer, factors, responses_scored)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+                                       stronger_answer, factors, responses_scored, created_at)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
             WHERE EXISTS (SELECT 1 FROM questions WHERE id = $2)
             ON CONFLICT (question_id) DO UPDATE SET
                 category = EXCLUDED.category, overall = EXCLUDED.overall,
@@ -68,7 +68,7 @@ async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
                 fallback_reason = EXCLUDED.fallback_reason, strengths = EXCLUDED.strengths,
                 improvements = EXCLUDED.improvements, stronger_answer = EXCLUDED.stronger_answer,
                 factors = EXCLUDED.factors, responses_scored = EXCLUDED.responses_scored,
-                created_at = now()
+                created_at = EXCLUDED.created_at
             RETURNING (xmax = 0)
             """,
             session_id,
@@ -83,6 +83,8 @@ async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
             score.stronger_answer,
             score.factors,
             score.responses_scored,
+            # the time the report that scored it shows, so a later report shows the same
+            score.created_at,
         ) or False
 
 

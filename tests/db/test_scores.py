@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime
 
 import asyncpg
@@ -39,3 +40,15 @@ async def test_a_score_for_a_session_deleted_as_it_is_stored_is_dropped_quietly(
     await asyncio.wait_for(card, 10)
     assert await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", seeded.session_id) == 0
     assert await pool.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", seeded.session_id) == 0
+
+
+async def test_a_stored_score_keeps_the_time_the_report_that_scored_it_showed(pool: asyncpg.Pool) -> None:
+    # The report that scores an answer shows its score's time; every later report reads it back
+    # from the table. Stored with the database's own now(), the two differed by a few ms, and a
+    # final report changed on reload whenever the reader, not the end-of-session scoring, scored first.
+    seeded = await seed_session(pool, await make_user(pool))
+    score = _score(seeded.question_ids[0])
+    for shown in (score, dataclasses.replace(score, overall=71, created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, UTC))):
+        await scores.save_score(pool, seeded.session_id, shown)
+        stored = (await scores.stored_scores(pool, seeded.session_id))[seeded.question_ids[0]]
+        assert (stored.overall, stored.created_at) == (shown.overall, shown.created_at)
