@@ -108,10 +108,10 @@ from bench.face_media import camera_frames  # noqa: E402
 from bench.live_server import serve, sign_up  # noqa: E402
 from bench.room_sounds import ROOM_DBFS, add_room  # noqa: E402
 from bench.rtc_client import FRAME_S, Camera, ClientError, Microphone, RoomClient, Speech, VoiceListener  # noqa: E402
-from greenroom.log_privacy import log_to  # noqa: E402
 from bench.rtc_client import SAMPLE_RATE as MIC_RATE  # noqa: E402
 from bench.speech_media import SAMPLE_RATE as CLIP_RATE  # noqa: E402
 from bench.turn_latency import database  # noqa: E402
+from greenroom.log_privacy import log_to  # noqa: E402
 from greenroom.server import build_app  # noqa: E402
 from greenroom.settings import Settings  # noqa: E402
 from reports.delivery import HEDGES, is_vocal_filler, word_timing  # noqa: E402
@@ -848,7 +848,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
     say(f"agent code: {agent.__file__}")
     if args.log:
-        log_to(str(args.log), logging.DEBUG)
+        log_to(args.log, logging.DEBUG)
         for name in ("agent", "media"):
             logging.getLogger(name).setLevel(logging.DEBUG)
         say(f"debug log: {args.log}")

@@ -10,6 +10,8 @@ handler writes every such attribute. This filter empties them before any handler
 from __future__ import annotations
 
 import logging
+import os
+from typing import TextIO
 
 PII_PREFIX = "lk.pii."
 REDACTED = "[redacted]"
@@ -51,9 +53,11 @@ class WithFields(logging.Formatter):
         return " ".join([line, *fields]) if fields else line
 
 
-def log_to(stream_or_path, level: int = logging.INFO) -> logging.Handler:
+def log_to(target: str | os.PathLike[str] | TextIO, level: int = logging.INFO) -> logging.Handler:
     """A root handler writing WithFields lines to a stream, or to a file given its path."""
-    handler = logging.FileHandler(stream_or_path) if isinstance(stream_or_path, str) else logging.StreamHandler(stream_or_path)
+    handler: logging.Handler = (
+        logging.FileHandler(target) if isinstance(target, (str, os.PathLike)) else logging.StreamHandler(target)
+    )
     handler.setFormatter(WithFields(LOG_FORMAT))
     handler.setLevel(level)
     logging.getLogger().addHandler(handler)
