@@ -92,11 +92,11 @@ export async function receivedAudio(track) {
   if (report) {
     for (const s of report.values()) {
       if (s.type === "inbound-rtp" && s.kind === "audio") {
-        return { energy: s.totalAudioEnergy || 0, seconds: s.totalSamplesDuration || 0 };
+        return { energy: s.totalAudioEnergy || 0, seconds: s.totalSamplesDuration || 0, packets: s.packetsReceived || 0 };
       }
     }
   }
-  return { energy: 0, seconds: 0 };
+  return { energy: 0, seconds: 0, packets: 0 };
 }
 
 /** A LiveKit room for Greenroom's pages: no adaptive stream or dynacast (one publisher, small rooms). */

@@ -58,7 +58,7 @@ export class RoomConnection {
     this.reconnecting = false;
     this.meter = null;
     this.micMeter = null;
-    greenroom.receivedAudio = async () => ({ energy: 0, seconds: 0 });
+    greenroom.receivedAudio = async () => ({ energy: 0, seconds: 0, packets: 0 });
   }
 
   setState(state, text) {
@@ -263,10 +263,10 @@ export class EmbeddedConnection extends RoomConnection {
       const stats = pc.connectionState === "closed" ? new Map() : await pc.getStats();
       for (const s of stats.values()) {
         if (s.type === "inbound-rtp" && s.kind === "audio") {
-          return { energy: s.totalAudioEnergy || 0, seconds: s.totalSamplesDuration || 0 };
+          return { energy: s.totalAudioEnergy || 0, seconds: s.totalSamplesDuration || 0, packets: s.packetsReceived || 0 };
         }
       }
-      return { energy: 0, seconds: 0 };
+      return { energy: 0, seconds: 0, packets: 0 };
     };
     pc.ontrack = (ev) => {
       if (ev.track.kind !== "audio") return;

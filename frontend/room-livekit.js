@@ -114,6 +114,7 @@ export class LiveKitConnection extends RoomConnection {
     this.voice = track;
     if (this.audioElement) track.attach(this.audioElement);
     greenroom.receivedAudio = () => receivedAudio(this.voice);
+    greenroom.audio.trackAt = performance.now(); // when the interviewer's voice was subscribed
     this.meterInterviewer(new MediaStream([track.mediaStreamTrack]));
   }
 

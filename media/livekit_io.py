@@ -13,6 +13,7 @@ import asyncio
 import fractions
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -41,8 +42,9 @@ STATE_ATTRIBUTE_PREFIX = "greenroom."
 VOICE_TRACK_NAME = "greenroom-interviewer"
 STATE_RETRY_S = 0.5  # how often state kept for the attributes is retried while the room is not connected
 # How long the interview waits, once the candidate's microphone is read, for the interviewer's
-# voice to be subscribed: a browser still subscribing would miss the greeting's first words.
-VOICE_SUBSCRIBED_WITHIN_S = 10.0
+# voice to reach them (wait_for_candidate), looking every VOICE_READY_POLL_S.
+VOICE_READY_WITHIN_S = 10.0
+VOICE_READY_POLL_S = 0.1
 # Speech handed to the AudioSource ahead of playback: what a barge-in clears there, and how
 # early a segment's end is reported before it is heard.
 VOICE_SOURCE_QUEUE_MS = 100
@@ -169,17 +171,41 @@ class LiveKitRoomIO:
             self._subscribe_candidate_microphone(participant)
 
     async def wait_for_candidate(self) -> None:
-        """Returns once the candidate's microphone is being read and the interviewer's voice is
-        subscribed (or VOICE_SUBSCRIBED_WITHIN_S has passed without it): spoken before that,
-        the greeting plays into a track the candidate's browser does not receive yet. Under
-        load that took seconds in Chromium, which then heard only the greeting's last frames."""
+        """Returns once the candidate's microphone is being read and the interviewer's voice can
+        reach them (or VOICE_READY_WITHIN_S has passed without it): spoken before that, the
+        greeting plays into a track nobody hears yet. Two things must be up: the candidate's
+        browser subscribed to the voice (LiveKit says so once its transport is connected), and
+        this side's own publishing transport connected with the voice negotiated on it. Under
+        load either took seconds, and the browser then heard the greeting's last frames or
+        none of it."""
         await asyncio.shield(self._candidate_heard)
         if self._publication is None:
             return
+        heard_at = time.monotonic()
         try:
-            await asyncio.wait_for(self._publication.wait_for_subscription(), VOICE_SUBSCRIBED_WITHIN_S)
+            await asyncio.wait_for(self._voice_ready(self._publication), VOICE_READY_WITHIN_S)
         except asyncio.TimeoutError:
-            logger.warning("the interviewer's voice is not subscribed yet: the interview starts anyway")
+            logger.warning("the interviewer's voice cannot reach the candidate yet: the interview starts anyway")
+            return
+        logger.info("the interviewer's voice reaches the candidate", extra={"waited_s": round(time.monotonic() - heard_at, 2)})
+
+    async def _voice_ready(self, publication: rtc.LocalTrackPublication) -> None:
+        await publication.wait_for_subscription()
+        while not await self._sending():
+            await asyncio.sleep(VOICE_READY_POLL_S)
+
+    async def _sending(self) -> bool:
+        """This participant's publishing transport is connected, with its voice negotiated on it
+        (the one track it publishes)."""
+        try:
+            stats = (await self._room.get_rtc_stats()).publisher_stats
+        except RuntimeError:  # not connected (yet, or again)
+            return False
+        connected = rtc.stats.DtlsTransportState.DTLS_TRANSPORT_CONNECTED
+        kinds = {s.WhichOneof("stats") for s in stats}
+        return "outbound_rtp" in kinds and any(
+            s.WhichOneof("stats") == "transport" and s.transport.transport.dtls_state == connected for s in stats
+        )
 
     def _subscribe_candidate_microphone(self, participant: rtc.RemoteParticipant) -> None:
         if not self._is_candidate(participant):

@@ -210,9 +210,13 @@ async def test_a_candidate_is_interviewed_through_livekit_client(
 
     # The first question: on screen, and the interviewer's voice arrives (the receiver's
     # statistics) and is heard in the page (its level meter).
-    await wait_for(page, "greenroom.questions.length >= 1", 60, "the first question")
-    await wait_for(page, "greenroom.receivedAudio().then(a => a.energy > 0.001)", 30, "the interviewer's voice to arrive")
-    await wait_for(page, "greenroom.audio.loudFrames > 5", 30, "the interviewer's voice in the page")
+    try:
+        await wait_for(page, "greenroom.questions.length >= 1", 60, "the first question")
+        await wait_for(page, "greenroom.receivedAudio().then(a => a.energy > 0.001)", 30, "the interviewer's voice to arrive")
+        await wait_for(page, "greenroom.audio.loudFrames > 5", 30, "the interviewer's voice in the page")
+    except pytest.fail.Exception as exc:
+        received = await page.evaluate("greenroom.receivedAudio()")  # packets but no energy: not played out
+        pytest.fail(f"{exc}\nreceived: {received}\nWorker log:\n{livekit_web.worker_log_text()[-6000:]}")
     assert await page.evaluate("greenroom.audio.maxRms") > 0.02
     await _asked_before_the_answer(page, fake_media, livekit_web)
     first = await page.evaluate("greenroom.questions[0]")
