@@ -44,18 +44,29 @@ async def stored_scores(db: Db, session_id: UUID) -> dict[UUID, StoredScore]:
     return {r["question_id"]: StoredScore(**dict(r)) for r in rows}
 
 
-async def save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
-    """Stores (or replaces) an answer's score; True when it is the question's first score.
-    Nothing is stored, and False returned, if the session was deleted meanwhile."""
+@dataclass(frozen=True, slots=True)
+class SavedScore:
+    """What save_score stored: whether it is the question's first score, and the score that
+    now stands (None if the session was deleted meanwhile)."""
+
+    first: bool
+    score: StoredScore | None
+
+
+async def save_score(db: Db, session_id: UUID, score: StoredScore) -> SavedScore:
+    """Stores (or replaces) an answer's score. A score of the same answer already stored (the
+    same responses and text, on the same scale: another reader and the end-of-session scoring
+    scored it at once) stands, and is returned: the first report to show a score fixes it, so
+    it does not change on reload. Nothing is stored if the session was deleted meanwhile."""
     try:
         return await _save_score(db, session_id, score)
     except asyncpg.ForeignKeyViolationError:  # deleted between the check and the insert
-        return False
+        return SavedScore(first=False, score=None)
 
 
-async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
+async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> SavedScore:
     async with transaction(db) as conn:
-        return await conn.fetchval(
+        first = await conn.fetchval(
             """
             INSERT INTO answer_scores (session_id, question_id, category, overall, dimensions,
                                        evaluator, fallback_reason, strengths, improvements,
@@ -69,6 +80,9 @@ async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
                 improvements = EXCLUDED.improvements, stronger_answer = EXCLUDED.stronger_answer,
                 factors = EXCLUDED.factors, responses_scored = EXCLUDED.responses_scored,
                 created_at = EXCLUDED.created_at
+            WHERE answer_scores.responses_scored <> EXCLUDED.responses_scored
+               OR answer_scores.factors -> 'text_mark' IS DISTINCT FROM EXCLUDED.factors -> 'text_mark'
+               OR answer_scores.factors -> 'score_scale' IS DISTINCT FROM EXCLUDED.factors -> 'score_scale'
             RETURNING (xmax = 0)
             """,
             session_id,
@@ -85,7 +99,11 @@ async def _save_score(db: Db, session_id: UUID, score: StoredScore) -> bool:
             score.responses_scored,
             # the time the report that scored it shows, so a later report shows the same
             score.created_at,
-        ) or False
+        )
+        if first is not None:
+            return SavedScore(first=first, score=score)
+        standing = (await stored_scores(conn, session_id)).get(score.question_id)
+        return SavedScore(first=False, score=standing)
 
 
 async def save_scorecard(

@@ -343,8 +343,10 @@ async def _rubric_results(
             row = _to_stored(qid, score, d)
             result = _from_stored(row)
             if d.final:
-                first = await scores.save_score(db, session_id, row)
-                if first and record_score is not None and d.question.bank_question_id:
+                saved = await scores.save_score(db, session_id, row)
+                if saved.score is not None and saved.score is not row:  # scored at once elsewhere: that one stands
+                    result = _from_stored(saved.score)
+                if saved.first and record_score is not None and d.question.bank_question_id:
                     try:
                         await record_score(db, d.question.bank_question_id, row.overall)
                     except (asyncpg.PostgresError, OSError, ValueError):

@@ -36,7 +36,7 @@ async def test_a_score_for_a_session_deleted_as_it_is_stored_is_dropped_quietly(
         await asyncio.sleep(0.5)
         assert not storing.done(), "the insert did not wait for the delete: the test shows nothing"
         await tx.commit()
-    assert await asyncio.wait_for(storing, 10) is False
+    assert await asyncio.wait_for(storing, 10) == scores.SavedScore(first=False, score=None)
     await asyncio.wait_for(card, 10)
     assert await pool.fetchval("SELECT count(*) FROM answer_scores WHERE session_id = $1", seeded.session_id) == 0
     assert await pool.fetchval("SELECT count(*) FROM session_scorecards WHERE session_id = $1", seeded.session_id) == 0
@@ -48,7 +48,26 @@ async def test_a_stored_score_keeps_the_time_the_report_that_scored_it_showed(po
     # final report changed on reload whenever the reader, not the end-of-session scoring, scored first.
     seeded = await seed_session(pool, await make_user(pool))
     score = _score(seeded.question_ids[0])
-    for shown in (score, dataclasses.replace(score, overall=71, created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, UTC))):
-        await scores.save_score(pool, seeded.session_id, shown)
+    grown = dataclasses.replace(  # the answer went on: a second response, scored again
+        score, overall=71, responses_scored=2, created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, UTC)
+    )
+    for shown, first in ((score, True), (grown, False)):
+        saved = await scores.save_score(pool, seeded.session_id, shown)
         stored = (await scores.stored_scores(pool, seeded.session_id))[seeded.question_ids[0]]
         assert (stored.overall, stored.created_at) == (shown.overall, shown.created_at)
+        assert saved == scores.SavedScore(first=first, score=shown)
+
+
+async def test_the_first_score_of_an_answer_scored_twice_at_once_stands(pool: asyncpg.Pool) -> None:
+    # A candidate's report GET and the end-of-session scoring score the same answer at the same
+    # time. The first stored stands; the second scorer is handed it, so both reports show the
+    # same score and time, and a reload shows it again.
+    seeded = await seed_session(pool, await make_user(pool))
+    first = _score(seeded.question_ids[0])
+    second = dataclasses.replace(first, overall=64, created_at=datetime(2026, 1, 2, 3, 4, 5, 678901, UTC))
+    assert await scores.save_score(pool, seeded.session_id, first) == scores.SavedScore(first=True, score=first)
+    saved = await scores.save_score(pool, seeded.session_id, second)
+    assert not saved.first and saved.score is not None
+    assert (saved.score.overall, saved.score.created_at) == (first.overall, first.created_at)
+    stored = (await scores.stored_scores(pool, seeded.session_id))[seeded.question_ids[0]]
+    assert (stored.overall, stored.created_at) == (first.overall, first.created_at)
