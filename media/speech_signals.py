@@ -12,9 +12,10 @@ reports; here it is applied to the words as they arrive:
   (a question ending in between closes the answer; that gap is the response latency, not a
   pause).
 - Speaking time: time from a run's first word start to its last word end, where runs are
-  separated by pauses; gaps shorter than the threshold are speaking time.
+  separated by pauses of PACE_PAUSE_S (0.5 s) or more; shorter gaps, shorter pauses too (a
+  breath between phrases), are speaking time.
 - `wpm` (primary): words / speaking time over the most recent `pace_window_s` (30 s) of
-  speaking time. Pauses do not dilute it, so it answers "how fast do they talk when talking".
+  speaking time. Thinking pauses do not dilute it, so it answers "how fast do they talk when talking".
 - `articulation_wpm`: words / time inside words (every gap removed, short ones too); higher
   than `wpm`, and more sensitive to the recogniser's word boundaries.
 - Fillers (`Filler`): vocal fillers always; "like", "you know", "I mean" only in their
@@ -49,6 +50,7 @@ import numpy as np
 from media.prosody import ProsodyWindow
 from scoring.speech import (
     MIN_PACE_SPEAKING_S,
+    PACE_PAUSE_S,
     PAUSE_THRESHOLD_S,
     YOU_KNOW_SPELLINGS,
     counts_as_word,
@@ -219,6 +221,7 @@ class SpeechSignals:
         prosody_window_ms: int = 100,
     ) -> None:
         self.pause_threshold_s = pause_threshold_s
+        self.pace_pause_s = max(PACE_PAUSE_S, pause_threshold_s)  # shorter ones are speaking time
         self.pace_window_s = pace_window_s
         self.min_pace_speaking_s = min_pace_speaking_s
         self.count_initial_so = count_initial_so
@@ -271,7 +274,7 @@ class SpeechSignals:
             gap = tokens[0].start_at - self._last_word_end_at
             if gap >= self.pause_threshold_s:
                 events.append(self._pause(self._last_word_end_at, gap))
-            elif gap > 0.0:
+            if 0.0 < gap < self.pace_pause_s:  # a short pause is speaking time for pace
                 self._stretches[-1].speaking_s += gap
                 self._speaking_s += gap
 
@@ -289,7 +292,7 @@ class SpeechSignals:
             if i + 1 < len(tokens):
                 if tok.gap_after >= self.pause_threshold_s:
                     events.append(self._pause(tok.end_at, tok.gap_after))
-                elif tok.gap_after > 0.0:
+                if 0.0 < tok.gap_after < self.pace_pause_s:
                     speaking_s += tok.gap_after
             lexical = 1 if counts_as_word(tok.norm) else 0
             self._stretches.append(_Stretch(speaking_s, word_s, lexical))

@@ -41,6 +41,7 @@ from db.delivery import FaceSums
 from scoring.speech import (
     HEDGES,
     MIN_PACE_SPEAKING_S,
+    PACE_PAUSE_S,
     PAUSE_THRESHOLD_S,
     is_token,
     is_vocal_filler,
@@ -176,8 +177,9 @@ def word_timing(words: Sequence[Any]) -> WordTiming:
     for _, start, end in timed[1:]:
         gap = start - run_end
         if gap >= PAUSE_THRESHOLD_S:
-            speaking += max(0.0, run_end - run_start)
             gaps.append(gap)
+        if gap >= PACE_PAUSE_S:  # shorter pauses are speaking time (scoring/speech.py)
+            speaking += max(0.0, run_end - run_start)
             run_start = start
         run_end = max(run_end, end)
     speaking += max(0.0, run_end - run_start)

@@ -14,9 +14,13 @@ to the words stored with each response. Both read a token the same way:
   apart from fillers.
 - Pause: a gap of PAUSE_THRESHOLD_S or more between one word's end and the next one's start.
   Shorter gaps are speaking time.
-- Pace: words (vocal fillers left out) per minute of speaking time (pauses left out), so it
-  answers "how fast do they talk when talking". Over less than MIN_PACE_SPEAKING_S of speaking
-  time a rate is too noisy to report.
+- Pace: words (vocal fillers left out) per minute of speaking time, so it answers "how fast do
+  they talk when talking". Speaking time leaves out the pauses of PACE_PAUSE_S or more (a
+  thinking pause); a shorter one (a breath between phrases, a comma) is part of talking, though
+  it is reported as a pause. With every pause of 0.25 s left out, people's recordings read 28-31%
+  faster than their speech (many 0.25-0.5 s gaps between phrases; bench.turn_taking
+  --recordings), where synthetic voices, which leave few such gaps, read about right. Over less
+  than MIN_PACE_SPEAKING_S of speaking time a rate is too noisy to report.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Literal
 FillerKind = Literal["vocal", "lexical"]
 
 PAUSE_THRESHOLD_S = 0.25
+PACE_PAUSE_S = 0.5
 MIN_PACE_SPEAKING_S = 5.0
 LEXICAL_FILLERS = frozenset({"like", "you know", "i mean", "basically", "so"})
 YOU_KNOW_SPELLINGS = frozenset({"y'know", "ya'know"})  # "you know" written as one token

@@ -52,6 +52,14 @@ def test_word_timing_counts_words_speaking_time_and_gaps() -> None:
     assert timing.speaking_s == pytest.approx(4.0 - 0.04, abs=0.05)  # 10 words × 0.4 s, the gap left out
 
 
+def test_word_timing_keeps_a_breath_between_phrases_in_speaking_time() -> None:
+    # a 0.3 s pause is reported, and is talking; a 1.0 s thinking pause is not
+    words = _words(10, gaps={3: 0.3, 7: 1.0})
+    timing = word_timing(words)
+    assert [round(g, 2) for g in timing.gaps_s] == [0.34, 1.04]
+    assert timing.speaking_s == pytest.approx(10 * 0.4 - 2 * 0.04 + 0.3, abs=0.01)  # two runs, each ends on a word
+
+
 def test_word_timing_ignores_malformed_entries() -> None:
     assert word_timing([{"w": "x"}, "junk", {"w": "", "start": 0, "end": 1}]).words == 0
 
