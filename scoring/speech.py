@@ -17,8 +17,8 @@ to the words stored with each response. Both read a token the same way:
 - Pace: words (vocal fillers left out) per minute of speaking time, so it answers "how fast do
   they talk when talking". Speaking time leaves out the pauses of PACE_PAUSE_S or more (a
   thinking pause); a shorter one (a breath between phrases, a comma) is part of talking, though
-  it is reported as a pause. With every pause of 0.25 s left out, people's recordings read 28-31%
-  faster than their speech (many 0.25-0.5 s gaps between phrases; bench.turn_taking
+  it is reported as a pause. With every pause of 0.25 s left out, the live pace read people's
+  recordings 36% fast on average (many 0.25-0.5 s gaps between phrases; bench.turn_taking
   --recordings), where synthetic voices, which leave few such gaps, read about right. Over less
   than MIN_PACE_SPEAKING_S of speaking time a rate is too noisy to report.
 """
