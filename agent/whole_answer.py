@@ -223,7 +223,10 @@ def _later(word: dict[str, Any], seconds: float) -> dict[str, Any]:
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two words are the same word, case and punctuation aside."""
+    """Whether two words are the same word, case and punctuation aside. Two vocal fillers are
+    one hesitation, however each pass spelled it ("Um..." live, "Umm..." whole)."""
+    if is_vocal_filler(a["w"]) and is_vocal_filler(b["w"]):
+        return True
     return _bare(a["w"]) == _bare(b["w"]) != ""
 
 

@@ -117,6 +117,20 @@ def test_a_word_across_the_boundary_of_an_utterance_that_keeps_its_live_words_is
     assert text == "I think it's probably All right, thanks."
 
 
+def test_a_hesitation_between_two_utterances_is_kept_once_however_it_is_spelled() -> None:
+    # "...save her life. um On one hand": the lone "um" keeps its live word, and the whole pass
+    # stretched its "Umm..." into the next utterance. The stored transcript read "Um... Umm...".
+    spans = [
+        Span(0.0, T0, 1.2, live("save", "her", "life.")),
+        Span(1.5, T0 + 1.8, 0.4, live("Um...", at=1.8)),
+        Span(2.2, T0 + 2.9, 1.0, live("On", "one", "hand,", at=2.9)),
+    ]
+    heard = [Word(w, 0.1 + 0.3 * i, 0.3 + 0.3 * i, 0.9) for i, w in enumerate(["save", "her", "life."])]
+    heard += [Word("Umm...", 2.0, 2.5, 0.6), Word("On", 2.6, 2.7, 0.9), Word("one", 2.8, 2.9, 0.9), Word("hand,", 3.0, 3.1, 0.9)]
+    text, _words, _replaced, _ = stitched(heard, spans, started_at=T0)
+    assert text == "save her life. Um... On one hand,"
+
+
 def _timed(count: int, start: float = 0.0, step: float = 0.3) -> list[dict]:
     return [{"w": f"w{i}", "start": start + i * step, "end": start + i * step + 0.2, "p": 0.9} for i in range(count)]
 
