@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from livekit import api
 from pydantic import SecretStr
 
 from bench.livekit_server import LiveKitServer, LiveKitStartError, run_livekit
@@ -134,3 +135,14 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def agent_token(server_key: str, server_secret: str, room: str) -> str:
+    """A participant of the agent kind, as a worker's job joins (a candidate listens to its voice)."""
+    return (
+        api.AccessToken(server_key, server_secret)
+        .with_identity(f"agent-{secrets.token_hex(3)}")
+        .with_kind("agent")
+        .with_grants(api.VideoGrants(room_join=True, room=room, agent=True))
+        .to_jwt()
+    )

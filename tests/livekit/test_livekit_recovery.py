@@ -25,7 +25,7 @@ from bench.livekit_client import LiveKitCandidate
 from bench.rtc_client import Speech
 from greenroom.server import build_app
 from greenroom.settings import Settings
-from tests.livekit.conftest import WebhookedLiveKit
+from tests.livekit.conftest import WebhookedLiveKit, agent_token
 from tests.livekit.test_livekit_agent import (  # noqa: F401  (fixtures, used by name)
     GREETING_TIMEOUT_S,
     REPLY_TIMEOUT_S,
@@ -74,17 +74,6 @@ async def _ours(lkapi: api.LiveKitAPI, room: str, name: str) -> list[api.AgentDi
     return [d for d in await lkapi.agent_dispatch.list_dispatch(room) if d.agent_name == name]
 
 
-def _agent_token(server_key: str, server_secret: str, room: str) -> str:
-    """A participant of the agent kind, as a worker's job joins."""
-    return (
-        api.AccessToken(server_key, server_secret)
-        .with_identity(f"agent-{secrets.token_hex(3)}")
-        .with_kind("agent")
-        .with_grants(api.VideoGrants(room_join=True, room=room, agent=True))
-        .to_jwt()
-    )
-
-
 async def test_the_room_brings_its_dispatch_and_a_room_without_an_interviewer_gets_another(
     livekit_webhook_server: WebhookedLiveKit, lkapi: api.LiveKitAPI
 ) -> None:
@@ -108,7 +97,7 @@ async def test_the_room_brings_its_dispatch_and_a_room_without_an_interviewer_ge
     assert await rooms.ensure_interviewer(session_id) == "coming"
 
     interviewer = rtc.Room()
-    await interviewer.connect(server.ws_url, _agent_token(server.api_key, server.api_secret, session_id))
+    await interviewer.connect(server.ws_url, agent_token(server.api_key, server.api_secret, session_id))
     try:
         await asyncio.sleep(0.6)
         assert await rooms.ensure_interviewer(session_id) == "present"

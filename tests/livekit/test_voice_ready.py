@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import numpy as np
-from livekit import api, rtc
+from livekit import rtc
 
 from api.tokens import TokenIssuer
 from bench.livekit_client import FRAME_S, LiveKitCandidate
@@ -16,14 +15,15 @@ from bench.livekit_server import LiveKitServer
 from greenroom.livekit_worker import is_candidate
 from media.livekit_io import LiveKitRoomIO
 from media.voice_track import SAMPLE_RATE as VOICE_SAMPLE_RATE
+from tests.livekit.conftest import agent_token
+from tests.media.test_livekit_io import speech
 
 TONE_S = 1.0
 
 
 def _tone(seconds: float) -> rtc.AudioFrame:
-    t = np.arange(int(seconds * VOICE_SAMPLE_RATE)) / VOICE_SAMPLE_RATE
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
-    return rtc.AudioFrame(pcm.tobytes(), VOICE_SAMPLE_RATE, 1, len(pcm))
+    pcm = speech(seconds)
+    return rtc.AudioFrame(pcm, VOICE_SAMPLE_RATE, 1, len(pcm) // 2)
 
 
 async def test_a_greeting_spoken_once_the_candidate_is_ready_arrives_whole(livekit_server: LiveKitServer) -> None:
@@ -31,16 +31,12 @@ async def test_a_greeting_spoken_once_the_candidate_is_ready_arrives_whole(livek
         livekit_server.api_key, livekit_server.api_secret, 600, transport="livekit", server_url=livekit_server.ws_url
     )
     room_name = f"voice-ready-{secrets.token_hex(4)}"
-    # as the agents framework joins: an agent participant (the candidate listens to its voice)
-    agent_token = (
-        api.AccessToken(livekit_server.api_key, livekit_server.api_secret)
-        .with_identity("greenroom-interviewer")
-        .with_kind("agent")
-        .with_grants(api.VideoGrants(room_join=True, room=room_name))
-        .to_jwt()
-    )
     agent = rtc.Room()
-    await agent.connect(livekit_server.ws_url, agent_token, options=rtc.RoomOptions(auto_subscribe=False))
+    await agent.connect(
+        livekit_server.ws_url,
+        agent_token(livekit_server.api_key, livekit_server.api_secret, room_name),
+        options=rtc.RoomOptions(auto_subscribe=False),
+    )
     room_io = LiveKitRoomIO(agent, is_candidate=is_candidate)
     candidate: LiveKitCandidate | None = None
     try:
