@@ -22,7 +22,6 @@ $(BIN)/uv:
 $(STAMP): pyproject.toml uv.lock $(BIN)/uv
 	$(UV) sync --locked --extra test --quiet
 	$(BIN)/python -c "import greenroom.cli, aiortc, livekit.agents, faster_whisper, piper, asyncpg, pgserver"
-	$(BIN)/python -c "from agent.voice_print import load_weights; load_weights()"
 	touch $(STAMP)
 
 # Re-resolves every dependency to the newest allowed versions, on purpose; commit uv.lock after

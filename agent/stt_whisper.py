@@ -31,16 +31,7 @@ from livekit.agents.vad import VAD, VADEvent, VADEventType
 
 from agent.priority import background_executor, engine_executor
 from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker, join_ending
-from agent.voice_level import RunningLevel, VoiceLevel
-from agent.voice_print import (
-    ENROL_UNDER_DB,
-    JUDGE_MIN_S,
-    PRINT_UNDER_DB,
-    AnswerPrint,
-    VoicePrint,
-    print_executor,
-    speech_for_print,
-)
+from agent.voice_level import AFTER_TURN_DB, RunningLevel, VoiceLevel
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +426,6 @@ class WhisperSTT(stt.STT):
         on_utterance: Callable[[RecognizedUtterance], None] | None = None,
         on_sound: Callable[[RecognizedUtterance], None] | None = None,
         turns: TurnTaker | None = None,
-        voice_print: VoicePrint | None = None,
     ) -> None:
         super().__init__(
             capabilities=stt.STTCapabilities(
@@ -455,10 +445,6 @@ class WhisperSTT(stt.STT):
         self.turns = turns
         # The candidate's usual level: speech far under it is another voice in the room.
         self.voice = VoiceLevel()
-        # And the voice print of the answer being given, for another voice nearer their level
-        # (None: the level alone). Needs a turn taker, which tells one answer from the next.
-        self._voice_print = voice_print
-        self.prints = AnswerPrint() if voice_print is not None and turns is not None else None
 
     @property
     def model(self) -> str:
@@ -565,7 +551,7 @@ class _WhisperStream(stt.RecognizeStream):
         """Whether speech at `level_db`, after the candidate's turn has ended (where it would stop
         the reply), is another voice's."""
         turns = self._whisper.turns
-        return turns is not None and turns.awaiting_reply and self._whisper.voice.is_background(level_db)
+        return turns is not None and turns.awaiting_reply and self._whisper.voice.is_background(level_db, under_db=AFTER_TURN_DB)
 
     def _spoken_at(self, stream_s: float, fallback: float) -> float:
         """When the audio at `stream_s` of the VAD's stream was spoken; `fallback` if unknown (an
@@ -685,8 +671,8 @@ class _WhisperStream(stt.RecognizeStream):
                                 # conversation replies to a transcript, and with its words
                                 # dropped there would be none (the interviewer would fall silent).
                                 faint=not yielded and faint_to_the_vad(voiced_s, peak),
-                                level=level.db,
-                                yielded=yielded,
+                                # Not another voice either, once the interviewer stopped for it.
+                                level=None if yielded else level.db,
                             ),
                             name="whisper-finalize",
                         )
@@ -716,14 +702,11 @@ class _WhisperStream(stt.RecognizeStream):
         *,
         faint: bool = False,
         level: float | None = None,
-        yielded: bool = False,
     ) -> None:
         """Sends an utterance's transcript and asks the turn taker how long the pause after it may
         last. A sound (`faint` to the VAD, words Whisper is unsure of) says nothing: the pause it
-        interrupted runs on. Nor, once the turn has ended, does another voice: speech (`level`,
-        dB) far under the candidate's own, or under it in a voice print not theirs. Speech the
-        interviewer `yielded` for is judged by its print alone: if it proves another voice's,
-        the turn ends again as it had."""
+        interrupted runs on. Nor, once the turn has ended, does another voice (`level`, dB, far
+        under the candidate's own)."""
         ended_at = self._spoken_at(
             ev.timestamp - ev.silence_duration, time.time() - ev.silence_duration - ev.inference_duration
         )
@@ -733,14 +716,11 @@ class _WhisperStream(stt.RecognizeStream):
         text, words = _join(parts, offsets)
         sound = faint and not sure_of(words)
         voice, turns = self._whisper.voice, self._whisper.turns
-        # Word times count from the start of the captured audio, padding included.
-        lead = max(0.0, total_s - ev.silence_duration - ev.speech_duration)
-        speech = audio[int(lead * WHISPER_SAMPLE_RATE) : int((lead + ev.speech_duration) * WHISPER_SAMPLE_RATE)]
         other_voice = False
         if sound:
             logger.debug("a sound, not speech", extra={"words": len(words)})
             text, words = "", []
-        elif level is not None and not yielded and self._other_voice(level):
+        elif level is not None and self._other_voice(level):
             voice.let_go(level)
             logger.info(
                 "another voice, not the candidate's, let go",
@@ -748,20 +728,13 @@ class _WhisperStream(stt.RecognizeStream):
             )
             sound = other_voice = True
             text, words = "", []
-        elif text and level is not None and (yielded or (turns is not None and turns.awaiting_reply)):
-            if (similar := await self._print_differs(speech, level)) is not None:
-                logger.info(
-                    "another voice, not the candidate's, let go",
-                    extra={"words": len(words), "similarity": round(similar, 2), "yielded": yielded},
-                )
-                sound = other_voice = True
-                text, words = "", []
         if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
             logger.info("speech before the interviewer's first words let go")
             return
-        if text and level is not None and not yielded:  # learned only from speech not in doubt
+        if text and level is not None:
             voice.heard(level)
-            self._learn_print(speech, level)
+        # Word times count from the start of the captured audio, padding included.
+        lead = max(0.0, total_s - ev.silence_duration - ev.speech_duration)
         heard = RecognizedUtterance(
             text=text,
             words=tuple(Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability) for w in words),
@@ -785,60 +758,14 @@ class _WhisperStream(stt.RecognizeStream):
             return  # they went on already
         if sound and turns.awaiting_reply:
             return  # the reply to the ended turn stands
-        if other_voice and yielded and (ended := turns.not_the_candidate()) is not None:
-            await self._hold(ended, speech_seq)  # that pause ended the turn: it ends it again
-            return
         if sound and (paused := turns.on_sound()) is not None:
             await self._hold(paused, speech_seq)  # the pause it interrupted runs on
             return
         if not (text or turns.answer):
             return  # nothing has been said to end a turn on
-        # Another voice's intonation says nothing of whether the candidate is done.
-        tail = None if other_voice else _pcm16(audio[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
+        tail = _pcm16(audio[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
         decision = await turns.decide(text, ended_at, tail, ending)
         await self._hold(decision, speech_seq)
-
-    async def _print_differs(self, speech: np.ndarray, level: float) -> float | None:
-        """The similarity of this speech's voice print to the candidate's if it is another
-        voice's: under the candidate's usual level, long enough to tell, in another voice."""
-        model, prints, turns = self._whisper._voice_print, self._whisper.prints, self._whisper.turns
-        usual = self._whisper.voice.usual_db
-        if model is None or prints is None or turns is None or usual is None:
-            return None
-        answer = turns.answers_closed
-        if not prints.known(answer) or level >= usual - PRINT_UNDER_DB or len(speech) < JUDGE_MIN_S * WHISPER_SAMPLE_RATE:
-            return None
-        heard = await asyncio.get_running_loop().run_in_executor(print_executor(), model.embed, speech_for_print(speech))
-        if not prints.is_other(answer, heard):
-            return None
-        prints.dropped += 1
-        return prints.similarity(heard)
-
-    def _learn_print(self, speech: np.ndarray, level: float) -> None:
-        """Learns the answer's voice print from an utterance of the candidate's, while it is still
-        learning, from speech long enough and near their usual level; on the side, so the turn
-        never waits for it."""
-        model, prints, turns = self._whisper._voice_print, self._whisper.prints, self._whisper.turns
-        usual = self._whisper.voice.usual_db
-        if model is None or prints is None or turns is None:
-            return
-        answer = turns.answers_closed
-        if not prints.learning(answer) or len(speech) < JUDGE_MIN_S * WHISPER_SAMPLE_RATE:
-            return
-        if usual is not None and level < usual - ENROL_UNDER_DB:
-            return
-        seconds = len(speech) / WHISPER_SAMPLE_RATE
-
-        def learn(done: asyncio.Future[np.ndarray]) -> None:
-            if done.cancelled():
-                return
-            if (error := done.exception()) is not None:
-                logger.warning("voice print not learned from an utterance", exc_info=error)
-                return
-            prints.learn(answer, done.result(), seconds)
-
-        learning = asyncio.get_running_loop().run_in_executor(print_executor(), model.embed, speech_for_print(speech))
-        learning.add_done_callback(learn)
 
     async def _hold(self, decision: PauseDecision, speech_seq: int) -> None:
         """Ends the turn once the pause has lasted as long as the decision allows, unless the

@@ -433,13 +433,8 @@ class TurnTaker:
         self._withdrawn = False
         # Takes back the last speech start, should that speech prove to be a sound (on_sound).
         self._undo_start: Callable[[], None] | None = None
-        # The pause that had ended the turn, when the last speech start made the interviewer yield
-        # (and that pause's resumption learned as a habit): given back if the speech proves
-        # another voice's (not_the_candidate).
-        self._yielded_for: PauseDecision | None = None
         self.yields = 0
         self.turns_ended = 0
-        self.answers_closed = 0  # the open answer's number: answers given before it
 
     # -- the candidate's side (from the STT stream) ---------------------------------------
 
@@ -461,7 +456,6 @@ class TurnTaker:
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
         answer_started_at, last = self._answer_started_at, self._last
         self._undo_start = lambda: self._restore(answer_started_at, last)
-        self._yielded_for = None
         if self._answer_started_at is None and not self.before_the_interviewer(at):
             self._answer_started_at = at
         self._last = None
@@ -491,7 +485,6 @@ class TurnTaker:
         if ending is not None:  # that pause looked final and was not: wait longer next time
             pause_s = max(0.0, at - ending.speech_end_at)
             self.habits.add(ending.reading.state, pause_s)
-            self._yielded_for = ending
             logger.info(
                 "interviewer yields: speech heard %.2f s after it began, a %.2f s pause read %s",
                 heard_after_s, pause_s, ending.reading.state,
@@ -512,20 +505,6 @@ class TurnTaker:
             return None
         undo()
         return self._last
-
-    def not_the_candidate(self) -> PauseDecision | None:
-        """The speech the interviewer just yielded for was another voice, not the candidate going
-        on: the pause that had ended the turn runs on (its hold long past, so the turn ends again
-        at once and the reply is made again), and it is not learned as a habit. None if the last
-        speech start made no yield."""
-        ending, self._yielded_for = self._yielded_for, None
-        if ending is None:
-            return None
-        resumed = self.habits.resumed[ending.reading.state]
-        if resumed:
-            resumed.pop()
-        self._last = ending
-        return ending
 
     def _restore(self, answer_started_at: float | None, last: PauseDecision | None) -> None:
         if last is not None and self.habits.resumed[last.reading.state]:
@@ -639,7 +618,6 @@ class TurnTaker:
         self._withdrawn = False
         self._parts = []
         self._answer_started_at = None
-        self.answers_closed += 1
 
     def reply_window_ends_at(self) -> float | None:
         """When the playing reply's yield window closes (None: no reply playing)."""

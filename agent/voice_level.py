@@ -9,14 +9,20 @@ An utterance's level is the RMS of its loudest tenth of 32 ms windows: a voice's
 whatever its pauses and padding. On the bench corpus every utterance of an answer lay within
 5.4 dB of that answer's median; on five recordings of people, within 5.2 dB (a cough aside).
 Through the room, a meeting looped under the answers (bench/turn_taking.py --background) reached
-the server 7-16 dB under the candidate's median utterance. So an utterance BACKGROUND_DB under
+the server 7-16 dB under the candidate's median utterance. So an utterance AFTER_TURN_DB under
 the candidate's usual level is taken as someone else's, once that level is known, where another
-voice does most harm: after the candidate's turn has ended, as the interviewer replies. Inside an
+voice does most harm: after the candidate's turn has ended, as the interviewer replies (the
+session's VAD, which may interrupt the interviewer at any time, goes by BACKGROUND_DB). Inside an
 answer nothing is dropped: the same man recorded twice (bench.human_recordings, mfa-acoustic then
 mfa-cold, played in one session) came in 9-12 dB apart, and a dropped sentence of the
 candidate's costs more than a few words of someone else's. A speech start is judged on less
 audio (0.1-0.2 s of speech: up to 10 dB under the speaker's level on the corpus), so a soft start
 only delays a yield until the speech proves loud enough.
+
+A voice print (a speaker embedding: Resemblyzer's encoder, run in numpy) was tried for voices
+nearer the candidate's level and not kept: the fragments of another voice that stop a reply last
+0.3-1 s, and at that length a person's own soft stretch printed as unlike them as another's
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -33,6 +39,12 @@ from livekit.agents.utils import aio
 
 LEVEL_WINDOW_S = 0.032
 BACKGROUND_DB = 10.0  # this far under the candidate's median utterance is another voice
+# Once the candidate's turn has ended, speech this far under them is another voice: it does not
+# make the interviewer yield until it proves louder, and its words join nothing. Every utterance of
+# a corpus answer lay within 5.4 dB of the answer's median, of a person's recording within 5.2 dB;
+# a meeting at -12 dB sent fragments 7.8-11 dB under the candidate that made the interviewer
+# withdraw its question, and the candidate's next answer was stored with the last.
+AFTER_TURN_DB = 6.0
 KNOWN_AFTER = 3  # utterances of the candidate before their level is trusted
 REMEMBERED = 20  # the most recent utterances the level is taken from (a candidate may move)
 # Utterances taken for another voice one after another, with none of the candidate's between:
@@ -97,10 +109,11 @@ class VoiceLevel:
             self._let_go.clear()
             self.relearned += 1
 
-    def is_background(self, db: float) -> bool:
-        """Whether an utterance at `db` is too far under the candidate's usual level to be theirs."""
+    def is_background(self, db: float, *, under_db: float | None = None) -> bool:
+        """Whether an utterance at `db` is too far (`under_db`, by default background_db) under the
+        candidate's usual level to be theirs."""
         usual = self.usual_db
-        return usual is not None and db < usual - self.background_db
+        return usual is not None and db < usual - (self.background_db if under_db is None else under_db)
 
 
 class RunningLevel:

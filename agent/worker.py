@@ -47,7 +47,6 @@ from agent.stt_whisper import (
 from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
 from agent.voice_level import VoiceGatedVAD
-from agent.voice_print import VoicePrint
 from agent.whole_answer import BEAM_SIZE, AnswerAudio, stitched
 from db import sessions as db_sessions
 from db import usage as db_usage
@@ -87,8 +86,6 @@ class VoiceModels:
     whole_whisper: BackgroundWhisper | None = None
     # LiveKit's audio end-of-turn model, one of the turn-taking signals.
     eot: EndOfTurnModel | None = None
-    # Tells the candidate's voice from another voice in the room near their level.
-    voice_print: VoicePrint | None = None
 
     @classmethod
     def load(cls, settings: Settings, progress: Callable[[str], None] = lambda _m: None) -> VoiceModels:
@@ -112,12 +109,9 @@ class VoiceModels:
         if settings.turn_audio_model:
             progress("loading the end-of-turn detector (LiveKit turn-detector, offline)")
             eot = LocalEndOfTurn()
-        progress("loading the voice print (Resemblyzer's encoder, offline)")
-        voice_print = VoicePrint()
         return cls(
-            vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper, whole_whisper=whole_whisper, eot=eot,
-            voice_print=voice_print,
-        )  # fmt: skip
+            vad=vad, whisper=whisper, piper=piper, filler_whisper=filler_whisper, whole_whisper=whole_whisper, eot=eot
+        )
 
 
 def _utc(ts: float) -> datetime:
@@ -398,7 +392,6 @@ class InterviewRunner:
             on_utterance=self._on_candidate_utterance,
             on_sound=self._on_candidate_sound,
             turns=self.turns,
-            voice_print=models.voice_print,
         )
         self.agent_session = AgentSession(
             # Another voice in the room, far under the candidate's, does not interrupt the interviewer.

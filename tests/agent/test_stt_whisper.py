@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import subprocess
 import time
@@ -17,7 +18,6 @@ import pytest
 from livekit import rtc
 from livekit.agents import stt
 from livekit.plugins import silero
-from scipy.signal import resample_poly
 
 from agent.stt_whisper import (
     WHISPER_SAMPLE_RATE,
@@ -30,10 +30,7 @@ from agent.stt_whisper import (
     is_spoken,
     resolve_model,
 )
-from agent.tts_piper import PiperEngine
 from agent.turn_taking import PauseDecision, TurnTaker, TurnTakingSettings, read_answer
-from agent.voice_level import level_db
-from agent.voice_print import VoicePrint, VoicePrintModelError
 from bench import room_sounds
 from tests.words import word_error_rate
 
@@ -565,14 +562,14 @@ async def test_a_sound_in_a_pause_is_not_speech_and_the_pause_runs_on(
 
 
 
-@pytest.mark.parametrize(("other_db", "kept"), [(-20.0, False), (-4.0, True)])
+@pytest.mark.parametrize(("other_db", "kept"), [(-20.0, False), (-8.0, False), (-4.0, True)])
 async def test_another_voice_after_the_turn_ends_neither_stops_the_reply_nor_joins_the_answer(
     engine: RecordingWhisperEngine, vad: silero.VAD, thanks: np.ndarray, other_db: float, kept: bool
 ) -> None:
     # A colleague's call next door reaches the microphone just after the candidate's turn has
-    # ended, as the interviewer's reply is about to start. At -20 dB it is not the candidate: no
-    # yield, its words join nothing, and the turn stays ended. At -4 dB it may be the candidate
-    # going on: the interviewer yields and the words join the answer.
+    # ended, as the interviewer's reply is about to start. At -20 dB or -8 dB it is not the
+    # candidate: no yield, its words join nothing, and the turn stays ended. At -4 dB it may be
+    # the candidate going on: the interviewer yields and the words join the answer.
     hold_s, pause_s = 1.2, 0.5
     turns, utterances, whisper = holding_stt(engine, vad, hold_s)
     sounds: list[RecognizedUtterance] = []
@@ -595,76 +592,3 @@ async def test_another_voice_after_the_turn_ends_neither_stops_the_reply_nor_joi
     assert len(utterances) == (4 if kept else 3)
     assert sounds == []  # another voice's words are not held for the whole pass either
     assert run.turn_events.count(END) == (2 if kept else 1), run.turn_events
-
-
-@pytest.fixture(scope="module")
-def voice_print() -> VoicePrint:
-    try:
-        return VoicePrint()
-    except VoicePrintModelError as error:
-        pytest.fail(str(error), pytrace=False)
-
-
-def piper_speech(text: str) -> np.ndarray:
-    """`text` in the bundled Piper voice, as 16 kHz mono int16: a voice unlike espeak-ng's."""
-    engine = PiperEngine()
-    chunks: list[bytes] = []
-    engine.synthesize_sync(text, chunks.append)
-    pcm = np.frombuffer(b"".join(chunks), dtype=np.int16).astype(np.float32)
-    pcm = resample_poly(pcm, WHISPER_SAMPLE_RATE, engine.sample_rate)
-    return np.clip(pcm, -32768, 32767).astype(np.int16)
-
-
-CANDIDATE = (
-    "I led the migration of our billing service to a new database over three months.",
-    "The hardest part was keeping the old system running while we moved customers across in small groups.",
-    "In the end we moved every account without downtime, and support tickets fell by a third.",
-)
-OTHER = "The budget meeting has moved to Thursday afternoon, so please bring the slides."
-
-
-@pytest.mark.parametrize(("other_voice", "kept"), [("piper", False), ("espeak", True)])
-async def test_another_voice_near_the_candidates_level_is_told_apart_by_its_voice_print(
-    engine: RecordingWhisperEngine, vad: silero.VAD, voice_print: VoicePrint, other_voice: str, kept: bool
-) -> None:
-    # Someone else in the room speaks just after the candidate's turn has ended, 8 dB under the
-    # candidate: too near their level for the level to say it is not them. The interviewer yields
-    # at once, as it must for a candidate going on. Once the speech proves another voice by its
-    # print (Piper's voice, after an espeak-ng candidate), its words join nothing and the turn
-    # ends again as it had, the reply made again. The candidate's own voice as soft (espeak-ng)
-    # is them going on: its words join the answer.
-    hold_s, pause_s = 1.2, 0.5
-    replies_again: list[bool] = []
-    turns = TurnTaker(
-        TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s),
-        question=lambda: None,
-        on_reply_again=lambda: replies_again.append(True),
-    )
-    turns.heard_interviewer(time.time())
-    utterances: list[RecognizedUtterance] = []
-    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns, voice_print=voice_print)
-    candidate = [speak(sentence) for sentence in CANDIDATE]
-    other = piper_speech(OTHER) if other_voice == "piper" else speak(OTHER)
-    under_db = level_db(as_float(np.concatenate(candidate)), WHISPER_SAMPLE_RATE) - level_db(as_float(other), WHISPER_SAMPLE_RATE)
-    other = (other * 10 ** ((under_db - 8.0) / 20)).astype(np.int16)
-    stream = whisper.stream()
-    run = StreamRun(stream)
-    try:
-        answer = [np.concatenate([pcm, silence(pause_s)]) for pcm in candidate]
-        await push_in_real_time(run, np.concatenate([silence(0.5), *answer, silence(hold_s + 0.6)]))
-        assert run.turn_events.count(END) == 1, f"the turn did not end before the other voice: {run.turn_events}"
-        assert whisper.prints is not None and whisper.prints.known(0), "the answer's voice print was not learned"
-        habits = sum(map(len, turns.habits.resumed.values()))
-        await push_in_real_time(run, np.concatenate([other, silence(hold_s + 2.5)]))
-    finally:
-        await stream.aclose()
-        await whisper.aclose()
-    heard = " ".join(run.finals()).lower()
-    assert ("budget" in heard or "thursday" in heard) == kept, heard
-    assert turns.yields == 1
-    assert whisper.prints.dropped == (0 if kept else 1)
-    assert len(utterances) == (4 if kept else 3)
-    assert run.turn_events.count(END) == 2, run.turn_events
-    assert replies_again == ([] if kept else [True])
-    if not kept:
-        assert sum(map(len, turns.habits.resumed.values())) == habits  # no pause habit learned from it

@@ -324,31 +324,6 @@ async def test_a_sound_taken_for_speech_is_taken_back_but_not_once_the_interview
     assert turns.on_sound() is None and not turns.awaiting_reply
 
 
-async def test_speech_the_interviewer_yielded_for_that_proves_another_voice_gives_the_ended_turn_back(behavioral) -> None:
-    replies_again: list[bool] = []
-    turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_reply_again=lambda: replies_again.append(True))
-    turns.heard_interviewer(90.0)
-    tail = np.zeros(16000, dtype=np.int16)
-    turns.on_speech_start(100.0)
-    ending = await turns.decide(STORY, 110.0, tail)
-    turns.end_turn(110.0 + ending.hold_s)
-    turns.on_reply_started(111.5)
-    assert turns.not_the_candidate() is None  # nothing was yielded for
-    assert turns.on_speech_start(112.0)  # someone speaks: it may be the candidate going on
-    assert any(turns.habits.resumed.values())
-    # Their voice print says it was not: the pause that ended the turn runs on, long over.
-    assert turns.not_the_candidate() is ending and turns.still_pausing(ending)
-    assert turns.habits.resumed == {s: [] for s in turns.habits.resumed}  # nothing learned from it
-    assert turns.not_the_candidate() is None  # given back once
-    turns.end_turn(113.0)
-    assert replies_again == [True] and turns.answer == STORY
-    # Speech the candidate goes on with after a yield is not given back later.
-    turns.on_reply_started(113.5)
-    assert turns.on_speech_start(114.0)
-    turns.on_speech_start(116.0)
-    assert turns.not_the_candidate() is None
-
-
 async def test_a_sound_heard_while_a_pause_is_decided_gives_back_no_older_pause(behavioral) -> None:
     # A second listen takes a while; a sigh that starts meanwhile must not, once it proves a
     # sound, give back the pause before (long over: the turn would end at once).

@@ -9,6 +9,7 @@ from livekit.agents import vad
 from livekit.plugins import silero
 
 from agent.voice_level import (
+    AFTER_TURN_DB,
     BACKGROUND_DB,
     KNOWN_AFTER,
     RELEARN_AFTER,
@@ -44,6 +45,10 @@ def test_nothing_is_another_voice_until_the_candidate_has_been_heard() -> None:
     assert voice.usual_db == -20.0
     assert voice.is_background(-20.0 - BACKGROUND_DB - 0.1)
     assert not voice.is_background(-20.0 - BACKGROUND_DB + 0.1)
+    # Once the turn has ended, nearer: a meeting's fragments came 7.8-11 dB under the candidate.
+    assert voice.is_background(-20.0 - AFTER_TURN_DB - 0.1, under_db=AFTER_TURN_DB)
+    assert not voice.is_background(-20.0 - AFTER_TURN_DB + 0.1, under_db=AFTER_TURN_DB)
+    assert not voice.is_background(-20.0 - AFTER_TURN_DB - 0.1)
 
 
 def test_the_usual_level_follows_a_candidate_who_moves() -> None:
