@@ -521,6 +521,10 @@ class StreamClock:
             self._start = self._ends[self.KEEP - 1]
             del self._ends[: self.KEEP], self._walls[: self.KEEP]
 
+    @property
+    def pushed_s(self) -> float:
+        return self._pushed_s
+
     def reset(self) -> None:
         """The VAD starts its stream time again (a flush)."""
         self._ends.clear()
@@ -557,7 +561,10 @@ class _WhisperStream(stt.RecognizeStream):
         """When the audio at `stream_s` of the VAD's stream was spoken; `fallback` if unknown (an
         event from before a flush maps onto the new stream, so never in the future)."""
         at = self._clock.wall_at(stream_s)
-        return at if at is not None and at <= time.time() else fallback
+        if at is not None and at <= time.time():
+            return at
+        logger.debug("stream time not on the clock", extra={"stream_s": round(stream_s, 2), "pushed_s": round(self._clock.pushed_s, 2)})
+        return fallback
 
     async def _run(self) -> None:
         vad_stream = self._whisper._vad.stream()
@@ -566,6 +573,7 @@ class _WhisperStream(stt.RecognizeStream):
         async def forward_input() -> None:
             async for item in self._input_ch:
                 if isinstance(item, self._FlushSentinel):
+                    logger.debug("stream flushed", extra={"pushed_s": round(clock.pushed_s, 2), "heard_to": round(self._heard_to, 2)})
                     vad_stream.flush()
                     clock.reset()
                 else:
