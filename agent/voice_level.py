@@ -81,8 +81,7 @@ def level_db(samples: np.ndarray, rate: int) -> float:
 class VoiceLevel:
     """The candidate's usual speech level, learned from their utterances as the interview goes."""
 
-    def __init__(self, *, background_db: float = BACKGROUND_DB) -> None:
-        self.background_db = background_db
+    def __init__(self) -> None:
         self._levels: deque[float] = deque(maxlen=REMEMBERED)
         self._let_go: list[float] = []  # levels taken for another voice since the candidate's last
         self.dropped = 0  # utterances taken for another voice
@@ -109,11 +108,11 @@ class VoiceLevel:
             self._let_go.clear()
             self.relearned += 1
 
-    def is_background(self, db: float, *, under_db: float | None = None) -> bool:
-        """Whether an utterance at `db` is too far (`under_db`, by default background_db) under the
-        candidate's usual level to be theirs."""
+    def is_background(self, db: float, *, under_db: float = BACKGROUND_DB) -> bool:
+        """Whether an utterance at `db` is too far (`under_db`) under the candidate's usual level
+        to be theirs."""
         usual = self.usual_db
-        return usual is not None and db < usual - (self.background_db if under_db is None else under_db)
+        return usual is not None and db < usual - under_db
 
 
 class RunningLevel:
