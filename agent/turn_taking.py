@@ -85,7 +85,10 @@ _CLOSING = re.compile(
     r"that's what (i|we) did|that (was|is) (my|the) (experience|example|story)|"
     r"i('d| would) do (it|the same|that) again|(i'm|i am) (really |so |very )?glad (i|we) did|"
     r"think (that|this) answers (your|the) question|"
-    r"^(so |and |yeah,? |alright,? |all right,? |okay,? |ok,? )?(thank you|thanks)( (so|very) much)?\W*$)"
+    r"^(so |and |yeah,? |alright,? |all right,? |okay,? |ok,? )?(thank you|thanks)( (so|very) much)?\W*$|"
+    # a thank-you tagged onto the last sentence ("And that should be all, thanks."), not one
+    # reported in a story ("She just said, thank you.")
+    r"(?<!\bsaid)(?<!\bsays)(?<!\bsay)(?<!\breplied)(?<!\bwrote), (thank you|thanks)( (so|very) much)?\W*$)"
 )
 _OUTCOME_VERB = re.compile(
     r"\b(we|i|they|it|that|this|which|he|she|costs?|sales|errors?|tickets?)\s+(shipped|reduced|increased|"

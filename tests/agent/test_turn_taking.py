@@ -100,6 +100,8 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "I'm really proud of what we built.",
         "Thank you.",
         "All right, thanks.",  # heard from a person closing a recording
+        "And I should be all, thanks.",  # the same person, misheard
+        "So that was my approach, thank you.",
         "Thanks so much.",
         "That should be all.",
         "I hope that answers your question.",
@@ -146,6 +148,7 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "I asked what we did about the backlog.",  # not "that's what we did"
         "I was proud of my part, but my manager did not agree.",
         "My manager thanked me for raising it.",
+        "She looked at me and said, thank you.",  # a thank-you reported, not said to the interviewer
         "I won't make that mistake.",  # not "I won"
         "It was up to me, and it went up to me to find out why.",  # not "it went up"
         # words that often close, used here for the story's middle
