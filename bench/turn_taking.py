@@ -45,6 +45,9 @@ whose t_ms counts from sessions.started_at on the wall clock):
                         share matched (a gap in which the interviewer ended a question is stored
                         as a response latency, not a pause, so cut-offs lower it);
                         spurious_pauses: stored pauses in answers overlapping no true pause.
+                        answers_pauses_shifted: answers whose stored pauses line up best with
+                        the true ones more than 0.5 s off (a clock wrong, not a pause; details:
+                        pause_shift_s, + for stored late).
   wpm_err_pct_mean      |pace - true wpm| / true wpm per answer, where pace is the report's pace
                         value when exactly one report answer holds exactly this answer's
                         responses, else the same definition (reports.delivery.word_timing) over
@@ -205,6 +208,8 @@ class Stored:
     live_wpm: float | None
     negative_latencies: int
     stored_pauses: list[tuple[float, float]]  # (start, duration) in s on the answer's clip clock
+    pause_shift_s: float | None  # the shift that best lines the stored pauses up with the true ones
+    response_at_s: float | None  # the first response's start on the clip clock (the truth: speech_start_s)
     stored_fillers: list[tuple[float, str]]  # (at, label) on the answer's clip clock
 
 
@@ -584,6 +589,11 @@ def compare(played: Played, stored: StoredSession, wall_offset: float) -> Stored
         live_wpm=float(np.median(live)) if live else None,
         negative_latencies=sum(1 for e in events if e["kind"] == "response_latency" and (e["value"] or 0) < 0),
         stored_pauses=[(clip_s(e["at"]), e["duration_s"]) for e in events if e["kind"] == "pause"],
+        response_at_s=clip_s(min(r["start"] for r in responses)) if responses else None,
+        pause_shift_s=pause_shift_s(
+            [(p.start_s, p.end_s) for p in answer.pauses],
+            [(clip_s(e["at"]), clip_s(e["at"]) + e["duration_s"]) for e in events if e["kind"] == "pause" and e["duration_s"]],
+        ),
         stored_fillers=[(clip_s(e["at"]), e["label"]) for e in fillers],
     )
 
@@ -603,6 +613,36 @@ def match_pauses(played: Played, detected: list[dict[str, Any]], wall_offset: fl
             errors.append(abs((best[1] - best[0]) - duration) * 1000.0)
     spurious = sum(1 for d in detected_spans if not any(overlap_s(a, b, [d]) > 0 for a, b, _ in true_spans))
     return errors, spurious
+
+
+SHIFT_SEARCH_S = 15.0
+SHIFTED_S = 0.5  # an answer whose stored pauses line up best this far off the truth's
+SHIFT_STEP_S = 0.05
+
+
+def pause_shift_s(true: Sequence[tuple[float, float]], stored: Sequence[tuple[float, float]]) -> float | None:
+    """The shift (s, within SHIFT_SEARCH_S) of the stored pause spans that overlaps the true ones
+    most; None without both. Stored times should sit on the truth's: a shift of more than a
+    fraction of a second means a clock, not a pause, is wrong (the pause error then matches
+    pauses to the wrong ones)."""
+    if not true or not stored:
+        return None
+    steps = np.arange(-SHIFT_SEARCH_S, SHIFT_SEARCH_S + SHIFT_STEP_S / 2, SHIFT_STEP_S)
+    scores = [sum(overlap_s(a + d, b + d, true) for a, b in stored) for d in steps]
+    best = max(scores)
+    if best <= 0:
+        return None
+    # The best shifts form runs (a stored pause shorter than the true one fits anywhere inside
+    # it): the middle of the run nearest no shift.
+    runs: list[list[float]] = []
+    for i, (d, v) in enumerate(zip(steps, scores)):
+        if v >= best - 1e-9:
+            if runs and i > 0 and scores[i - 1] >= best - 1e-9:
+                runs[-1].append(float(d))
+            else:
+                runs.append([float(d)])
+    middles = [(run[0] + run[-1]) / 2 for run in runs]
+    return round(-min(middles, key=abs), 2) + 0.0
 
 
 def stored_pace(responses: list[dict[str, Any]], report: dict[str, Any] | None) -> tuple[float | None, str]:
@@ -738,6 +778,7 @@ def stored_figures(results: Sequence[AnswerResult]) -> dict[str, Any]:
         "wer": round(sum(s.errors for s in stored) / ref_words, 3) if ref_words else None,
         "inserted_words": sum(s.insertions for s in stored),
         "negative_response_latencies": sum(s.negative_latencies for s in stored),
+        "answers_pauses_shifted": sum(1 for s in stored if s.pause_shift_s is not None and abs(s.pause_shift_s) > SHIFTED_S),
     }
 
 
