@@ -108,6 +108,20 @@ class _Draft:
     response_count: int
     final: bool
 
+    @property
+    def answer_s(self) -> float | None:
+        """How long the answer took: its responses' spans added up. Between two responses to one
+        question the floor was not the candidate's (a prompt such as "Take your time.", or a
+        reconnect), so that time is neither answer nor pause."""
+        if not self.responses:
+            return None
+        spans = sorted((s.start_ms, s.end_ms) for s in self.responses)
+        total, reach = 0, spans[0][0]
+        for start, end in spans:  # overlapping spans count once
+            total += max(0, end - max(start, reach))
+            reach = max(reach, end)
+        return total / 1000.0
+
 
 def _ms(at: datetime, origin: datetime) -> int:
     return max(0, round((at - origin).total_seconds() * 1000))
@@ -256,7 +270,7 @@ def _to_stored(question_id: UUID, score: AnswerScore, d: _Draft) -> scores.Store
 
 def _answer_input(d: _Draft) -> AnswerInput:
     entry = d.bank_entry
-    duration = None if d.t_from_ms is None else (d.t_to_ms - d.t_from_ms) / 1000.0
+    duration = d.answer_s
     return AnswerInput(
         question=d.question.text,
         answer=d.transcript,
@@ -373,7 +387,7 @@ def _answer_signals(
     start = _between(events, times, d.t_from_ms - LATENCY_LOOKBACK_MS, d.t_to_ms + 1)
     pauses = tuple((e.duration_ms or 0) / 1000.0 for e in span if e.kind == "pause")
     return AnswerSignals(
-        answer_s=(d.t_to_ms - d.t_from_ms) / 1000.0,
+        answer_s=d.answer_s or 0.0,
         words=d.words,
         speaking_s=d.speaking_s,
         transcript_fillers=d.vocal_fillers,

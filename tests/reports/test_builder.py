@@ -45,7 +45,10 @@ async def test_answers_are_scored_once_and_kept(conn: asyncpg.Connection) -> Non
     q1 = evaluator.inputs[0]
     assert q1.question.startswith("Tell me about a time") and q1.category == "behavioral"
     assert q1.answer.startswith("Last year") and q1.answer.endswith("with data.")
-    assert q1.answer_duration_s == pytest.approx(40.0)
+    # Its length is the two responses' (10-29.6 s and 31-50 s): the 1.4 s between them, when the
+    # floor was not the candidate's, is not answer time.
+    assert q1.answer_duration_s == pytest.approx(38.6)
+    assert first.answers[0].duration_s == pytest.approx(38.6)
 
 
 async def test_a_late_response_gets_its_answer_rescored(conn: asyncpg.Connection) -> None:
