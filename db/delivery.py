@@ -255,6 +255,14 @@ async def face_series(
     return [FaceBucket(**dict(row)) for row in rows]
 
 
+# A speaker's own pitch range, for pitch shown to them: Praat's two-pass method (De Looze and
+# Hirst, 2008): from the quartiles of the first pass, floor 0.75 x q1 and ceiling 1.5 x q3. Frames
+# outside it are octave errors (a hoarse or creaky voice, noise), which otherwise pull a man's
+# average to 260 Hz. Under MIN_PITCHED_WINDOWS (2 s of clearly voiced speech) nothing is shown.
+RANGE_FLOOR, RANGE_CEILING = 0.75, 1.5
+MIN_PITCHED_WINDOWS = 20
+
+
 async def prosody_series(
     db: Db,
     session_id: UUID,
@@ -263,11 +271,31 @@ async def prosody_series(
     bucket_ms: int,
     *,
     min_f0_confidence: float = 0.0,
+    speaker_range: bool = False,
 ) -> list[ProsodyBucket]:
-    """Prosody windows in [t_from_ms, t_to_ms) summarised per bucket of bucket_ms."""
+    """Prosody windows in [t_from_ms, t_to_ms) summarised per bucket of bucket_ms. Pitch is over
+    voiced windows with a pitch of at least `min_f0_confidence`; with `speaker_range`, also inside
+    the speaker's range over the whole session, and only once the session has enough of them."""
     _check_range(t_from_ms, t_to_ms, bucket_ms)
     rows = await db.fetch(
         """
+        WITH w AS (
+            SELECT t_ms, voiced, loudness_dbfs, f0_hz,
+                   voiced AND f0_hz IS NOT NULL AND coalesce(f0_confidence, 0) >= $5 AS pitched
+            FROM prosody_windows
+            WHERE session_id = $1
+        ), speaker AS (
+            SELECT count(*) FILTER (WHERE pitched) AS n,
+                   percentile_cont(0.25) WITHIN GROUP (ORDER BY f0_hz) FILTER (WHERE pitched) AS q1,
+                   percentile_cont(0.75) WITHIN GROUP (ORDER BY f0_hz) FILTER (WHERE pitched) AS q3
+            FROM w
+        ), kept AS (
+            SELECT w.t_ms, w.voiced, w.loudness_dbfs, w.f0_hz,
+                   w.pitched AND (NOT $6 OR (speaker.n >= $7 AND w.f0_hz BETWEEN $8 * speaker.q1 AND $9 * speaker.q3))
+                       AS pitched
+            FROM w, speaker
+            WHERE w.t_ms >= $2 AND w.t_ms < $3
+        )
         SELECT (t_ms / $4) * $4                     AS t_ms,
                count(*)                             AS windows,
                avg(voiced::int)::float8             AS voiced_ratio,
@@ -275,12 +303,7 @@ async def prosody_series(
                max(loudness_dbfs)::float8           AS loudness_dbfs_max,
                avg(f0_hz) FILTER (WHERE pitched)    AS f0_hz,
                stddev_samp(f0_hz) FILTER (WHERE pitched) AS f0_hz_stddev
-        FROM (
-            SELECT t_ms, voiced, loudness_dbfs, f0_hz,
-                   voiced AND f0_hz IS NOT NULL AND coalesce(f0_confidence, 0) >= $5 AS pitched
-            FROM prosody_windows
-            WHERE session_id = $1 AND t_ms >= $2 AND t_ms < $3
-        ) AS w
+        FROM kept
         GROUP BY t_ms / $4
         ORDER BY t_ms / $4
         """,
@@ -289,6 +312,10 @@ async def prosody_series(
         t_to_ms,
         bucket_ms,
         min_f0_confidence,
+        speaker_range,
+        MIN_PITCHED_WINDOWS,
+        RANGE_FLOOR,
+        RANGE_CEILING,
     )
     return [ProsodyBucket(**dict(row)) for row in rows]
 

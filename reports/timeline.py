@@ -2,7 +2,8 @@
 
 Series share one grid of buckets from from_ms (bucket starts, ms on the session's signal clock);
 a bucket with no samples holds None. pace is the live pace readings (wpm), pitch the mean f0
-of voiced, confidently pitched windows, loudness the mean dBFS, face_visible the share of
+of voiced, confidently pitched windows inside the speaker's own range (none for a session with
+too little clearly voiced speech; db.delivery.prosody_series), loudness the mean dBFS, face_visible the share of
 camera samples with a face, gaze the mean gaze-on-camera score of samples with a face.
 """
 
@@ -110,7 +111,7 @@ async def build_timeline(
     sid = report.session_id
     face = await delivery_queries.face_series(db, sid, from_ms, end, bucket_ms)
     prosody = await delivery_queries.prosody_series(
-        db, sid, from_ms, end, bucket_ms, min_f0_confidence=MIN_F0_CONFIDENCE
+        db, sid, from_ms, end, bucket_ms, min_f0_confidence=MIN_F0_CONFIDENCE, speaker_range=True
     )
     pace = await delivery_queries.wpm_series(db, sid, end, bucket_ms)
     events = await delivery_queries.speech_events(db, sid, MARKER_KINDS, t_from_ms=from_ms, t_to_ms=end)

@@ -589,6 +589,33 @@ async def test_timelines_bucket_the_signals(
         await delivery.face_series(pool, session_id, 0, 3000, 0)
 
 
+async def test_pitch_shown_to_a_speaker_keeps_to_their_range_and_needs_enough_voice(
+    make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool
+) -> None:
+    # A man's voice around 110 Hz for 3 s, with three frames a hoarse voice tracks an octave or
+    # two up; and a session with too little clearly voiced speech to say anything.
+    steady, hoarse = await new_session(pool), await new_session(pool)
+    store = make_store(database_url)
+    await store.start()
+    for t in range(0, 3000, 100):
+        f0 = 440.0 if t in (500, 1500, 2500) else 110.0
+        store.submit("prosody_windows", ProsodyWindowRow(steady, t, -25.0, True, f0, 0.8))
+    for t in range(0, 500, 100):
+        store.submit("prosody_windows", ProsodyWindowRow(hoarse, t, -30.0, True, 380.0, 0.7))
+    await store.aclose()
+
+    raw = await delivery.prosody_series(pool, steady, 0, 3000, 3000)
+    assert raw[0].f0_hz == pytest.approx((27 * 110.0 + 3 * 440.0) / 30)  # the octave errors pull it up
+    ranged = await delivery.prosody_series(pool, steady, 0, 3000, 3000, speaker_range=True)
+    assert ranged[0].f0_hz == pytest.approx(110.0)
+    # A zoomed view keeps the whole session's range: the window at 1500 ms is still an error.
+    zoomed = await delivery.prosody_series(pool, steady, 1000, 2000, 1000, speaker_range=True)
+    assert zoomed[0].f0_hz == pytest.approx(110.0)
+    assert (await delivery.prosody_series(pool, hoarse, 0, 500, 500))[0].f0_hz == pytest.approx(380.0)
+    few = await delivery.prosody_series(pool, hoarse, 0, 500, 500, speaker_range=True)
+    assert few[0].f0_hz is None and few[0].voiced_ratio == 1.0
+
+
 async def test_deleting_a_session_deletes_its_signals(
     make_store: Callable[..., DeliveryStore], database_url: str, pool: asyncpg.Pool
 ) -> None:
