@@ -239,7 +239,8 @@ function timelineSection(timeline, transcript, charts, notes = [], notesBlock = 
   const moments = timeline.moments.filter((m) => m.kind !== "coach_note");
   const shownNotes = notes.filter((n) => !n.hidden);
   const parts = [];
-  if (has(s.pace_wpm)) parts.push(`pace averaged ${Math.round(mean(s.pace_wpm))} words per minute`);
+  // the live readings, as charted; each answer's pace from its stored words is under Delivery
+  if (has(s.pace_wpm)) parts.push(`live pace readings averaged ${Math.round(mean(s.pace_wpm))} words per minute`);
   if (has(s.pitch_hz)) parts.push(`pitch averaged ${Math.round(mean(s.pitch_hz))} Hz`);
   if (has(s.face_visible)) parts.push(`your face was visible ${Math.round(mean(s.face_visible) * 100)}% of the time`);
   if (has(s.gaze_on_camera)) parts.push(`gaze towards the camera averaged ${Math.round(mean(s.gaze_on_camera) * 100)}%`);
