@@ -148,6 +148,22 @@ _OPENING = re.compile(
     # "I would first …", "… my friend first.": the first of several steps
     r"|\b(i|we|you) (would |will |'d |'ll )?first\b|\bfirst\W*$"
 )
+# What people say before they have begun to answer: thanks, "good question", a request for time.
+# An answer of nothing else has not started ("Thank you." and then thinking), whatever "thank you"
+# means at the end of one.
+_PREAMBLE = re.compile(
+    r"^((thank you|thanks)( (so|very) much)?( for (the|that|this|your|asking)( \w+)?)?"
+    r"|(that's|that is|what|it's|it is) (a |an )?(really |very )?(good|great|interesting|tough|hard|difficult|fair|big) "
+    r"(one|question)|(good|great|interesting|tough|hard|difficult|fair) (one|question)"
+    r"|let me (think|see)( about (that|it|this))?( for a (second|moment|sec|minute))?|let me gather my thoughts"
+    r"|give me (a|one) (second|moment|sec|minute)|(one|just a) (second|moment|sec|minute)|bear with me"
+    r"|i need (a|one) (second|moment|minute)( to think)?)$"
+)
+# A request for time, anywhere in the last sentence ("Hmm, let me think how to put this.").
+_ASKS_FOR_TIME = re.compile(
+    r"\b(let me (think|see|gather)|give me (a|one) (second|moment|sec|minute)|bear with me"
+    r"|i need (a|one) (second|moment|minute))\b"
+)
 HABIT_QUANTILE = 0.9  # the share of a speaker's resumed pauses a learned wait covers
 # Answers shorter than this are getting started; longer ones have said something substantial.
 EARLY_WORDS = 30
@@ -243,6 +259,16 @@ def hesitates(text: str) -> bool:
     return any(is_vocal_filler(w) and not _HUM.match(w) for w in _WORD.findall(text.lower()))
 
 
+def no_answer_yet(text: str) -> bool:
+    """Whether an answer so far holds only what people say before answering: thanks,
+    acknowledgements, fillers, "good question", a request for time."""
+    for sentence in _SENTENCES.split(text.strip()):
+        words = [w for w in _WORD.findall(sentence.lower()) if not (is_vocal_filler(w) or w in _ACKNOWLEDGEMENTS)]
+        if words and not _PREAMBLE.match(" ".join(words)):
+            return False
+    return True
+
+
 def _last_sentence(text: str) -> str:
     sentences = [s for s in _SENTENCES.split(text.strip()) if s]
     return sentences[-1] if sentences else ""
@@ -284,6 +310,10 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if not words:
         return Reading("continuing", 0, "nothing said yet")
     last = _last_sentence(text).lower()
+    if no_answer_yet(text):  # "Thank you." and then thinking: the prompt, never a reply
+        return Reading("continuing", n, "nothing answered yet: thanks, an acknowledgement, a request for time")
+    if _ASKS_FOR_TIME.search(last):
+        return Reading("continuing", n, "they asked for time")
     # "So yeah..." trails off to hand the turn back; "So yeah," goes on
     if _SENTENCE_END.search(text) and hands_back(last):
         return Reading("complete", n, "the last sentence hands the turn back")

@@ -182,6 +182,30 @@ def test_a_short_answer_that_gives_its_result_is_complete_and_one_that_only_clos
     assert read_answer("At my last job our checkout kept timing out during sales.", behavioral).state == "open"
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Thank you.",
+        "Okay, thank you.",
+        "Um, okay. Thanks for the question.",
+        "That's a great question.",
+        "Okay. Let me think.",
+        "Thank you. That is a tough one. Let me think about that for a second.",
+        "Give me a second.",
+        "Sure.",
+    ],
+)
+def test_thanks_or_asking_for_time_before_answering_waits_for_the_prompt(said: str, behavioral) -> None:
+    # Said alone, before any answer: they are about to think. A reply 2-4 s later would cut in.
+    assert read_answer(said, behavioral).state == "continuing"
+
+
+def test_asking_for_time_inside_an_answer_waits_and_a_thank_you_after_one_does_not(behavioral) -> None:
+    assert read_answer(STORY + " Hmm, let me think how to put the rest.", behavioral).state == "continuing"
+    assert read_answer(STORY + RESULT + " Thank you.", behavioral).state == "complete"
+    assert read_answer("No, thank you.", behavioral).state != "continuing"  # an answer: no questions
+
+
 def test_first_as_the_first_of_several_steps_still_opens(behavioral) -> None:
     assert read_answer(STORY + RESULT + " I would talk to my friend first.", behavioral).state == "open"
     assert read_answer(STORY + RESULT + " I would first make sure she understands the risks.", behavioral).state == "open"
