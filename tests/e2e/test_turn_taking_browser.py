@@ -1,4 +1,4 @@
-"""A candidate who stops to think: Chromium's microphone answers with pauses of 1.5 s and 2.5 s,
+"""A candidate who stops to think: Chromium's microphone says "Thank you.", thinks for 3.5 s, then answers with pauses of 1.5 s and 2.5 s,
 and the interviewer waits for the whole answer, stores it as one response, then moves on."""
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from agent.worker import GENTLE_PROMPTS
 from tests.e2e.conftest import NEXT_QUESTION, FakeMedia, Server, join_interview, make_fake_media, open_page, sign_up, wait_for
 from tests.words import word_error_rate
 
-# A story told the way people tell them: a pause after "and", then one after a sentence
-# while the result is still to come.
+# A story told the way people tell them: a thank-you and a moment to think before it starts,
+# a pause after "and", then one after a sentence while the result is still to come.
 ANSWER = (
+    "Thank you.",
+    3.5,
     "In my last job our team kept missing deadlines, and",
     1.5,
     "I decided to set up a short planning meeting every morning with the whole team.",
@@ -66,12 +68,12 @@ async def test_the_interviewer_waits_through_thinking_pauses(
     await wait_for(page, f"!!{NEXT_QUESTION}", 120, "the interviewer's next question")
     voice = merged(await page.evaluate("greenroom.audio.spans"), 150)
     mic = merged(await page.evaluate("greenroom.mic.spans"), MERGE_GAP_MS)
-    # The answer's three parts: the last three stretches of microphone sound before the reply.
+    # The answer's four parts: the last four stretches of microphone sound before the reply.
     reply_start = next(s for s, _e in voice if s > mic[-1][0])
-    parts = [span for span in mic if span[0] < reply_start][-3:]
-    assert len(parts) == 3, f"expected the answer's three spoken parts, heard {mic}"
-    pauses_ms = [parts[i + 1][0] - parts[i][1] for i in range(2)]
-    assert pauses_ms[0] > 1000 and pauses_ms[1] > 2000, f"the pauses played were {pauses_ms} ms"
+    parts = [span for span in mic if span[0] < reply_start][-4:]
+    assert len(parts) == 4, f"expected the answer's four spoken parts, heard {mic}"
+    pauses_ms = [parts[i + 1][0] - parts[i][1] for i in range(3)]
+    assert pauses_ms[0] > 3000 and pauses_ms[1] > 1000 and pauses_ms[2] > 2000, f"the pauses played were {pauses_ms} ms"
     answer_start, answer_end = parts[0][0], parts[-1][1]
     time_origin_s = await page.evaluate("performance.timeOrigin") / 1000
     talked_over = [(s, e) for s, e in voice if answer_start <= s < answer_end]
@@ -97,7 +99,7 @@ async def test_the_interviewer_waits_through_thinking_pauses(
         f"the answer's captions were split: {lines}"
     )
 
-    # One answer, one stored response, with all three parts in it; the next question follows.
+    # One answer, one stored response, with all four parts in it; the next question follows.
     conn = await asyncpg.connect(greenroom_server.database_url)
     try:
         deadline = time.monotonic() + 20
