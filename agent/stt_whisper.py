@@ -665,6 +665,15 @@ class _WhisperStream(stt.RecognizeStream):
                     finalizers[:] = [f for f in finalizers if not f.done()]
                     samples = frames_to_whisper_input(utterance)
                     ending, previous = join_ending(previous, samples), samples
+                    # Not a sound the interviewer stopped its reply for: the conversation
+                    # replies to a transcript, and with its words dropped there would be none
+                    # (the interviewer would fall silent).
+                    faint = not yielded and faint_to_the_vad(voiced_s, peak)
+                    if faint:  # a sound, if Whisper is unsure of its words too (_finalize)
+                        logger.debug(
+                            "faint to the VAD",
+                            extra={"speech_s": round(ev.speech_duration, 2), "voiced_s": round(voiced_s, 2), "peak": round(peak, 2)},
+                        )
                     finalizers.append(
                         asyncio.create_task(
                             self._finalize(
@@ -675,10 +684,7 @@ class _WhisperStream(stt.RecognizeStream):
                                 self._speech_seq,
                                 samples,
                                 ending,
-                                # Not a sound the interviewer stopped its reply for: the
-                                # conversation replies to a transcript, and with its words
-                                # dropped there would be none (the interviewer would fall silent).
-                                faint=not yielded and faint_to_the_vad(voiced_s, peak),
+                                faint=faint,
                                 # Not another voice either, once the interviewer stopped for it.
                                 level=None if yielded else level.db,
                             ),
