@@ -3,8 +3,9 @@
 Series share one grid of buckets from from_ms (bucket starts, ms on the session's signal clock);
 a bucket with no samples holds None. pace is the live pace readings (wpm), pitch the mean f0
 of voiced, confidently pitched windows inside the speaker's own range (none for a session with
-too little clearly voiced speech; db.delivery.prosody_series), loudness the mean dBFS, face_visible the share of
-camera samples with a face, gaze the mean gaze-on-camera score of samples with a face.
+too little clearly voiced speech; db.delivery.prosody_series), loudness the mean dBFS,
+face_visible the share of camera samples with a face, gaze the mean gaze-on-camera score of
+samples with a face.
 """
 
 from __future__ import annotations
