@@ -617,6 +617,8 @@ def match_pauses(played: Played, detected: list[dict[str, Any]], wall_offset: fl
 
 SHIFT_SEARCH_S = 15.0
 SHIFTED_S = 0.5  # an answer whose stored pauses line up best this far off the truth's
+MIN_SHIFT_PAUSES = 4  # true pauses an answer needs for its shift to be found
+MIN_SHIFT_PAUSE_S = 0.5  # stored pauses shorter than every true one are left out of it
 SHIFT_STEP_S = 0.05
 
 
@@ -625,8 +627,9 @@ def pause_shift_s(true: Sequence[tuple[float, float]], stored: Sequence[tuple[fl
     most; None without both. Stored times should sit on the truth's: a shift of more than a
     fraction of a second means a clock, not a pause, is wrong (the pause error then matches
     pauses to the wrong ones)."""
-    if not true or not stored:
-        return None
+    stored = [(a, b) for a, b in stored if b - a >= MIN_SHIFT_PAUSE_S]  # as the true ones are
+    if len(true) < MIN_SHIFT_PAUSES or not stored:
+        return None  # too few to line up: with a few true pauses any shift fits some stored one
     steps = np.arange(-SHIFT_SEARCH_S, SHIFT_SEARCH_S + SHIFT_STEP_S / 2, SHIFT_STEP_S)
     scores = [sum(overlap_s(a + d, b + d, true) for a, b in stored) for d in steps]
     best = max(scores)

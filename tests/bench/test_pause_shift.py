@@ -18,6 +18,8 @@ def test_the_shift_that_lines_stored_pauses_up_with_the_truth_is_found(shift: fl
     assert pause_shift_s(TRUE, stored) == pytest.approx(shift, abs=0.06)
 
 
-def test_no_stored_pauses_no_shift() -> None:
+def test_no_shift_without_enough_pauses_to_line_up() -> None:
     assert pause_shift_s(TRUE, []) is None
-    assert pause_shift_s([], [(1.0, 2.0)]) is None
+    assert pause_shift_s(TRUE, [(3.6, 3.9), (8.2, 8.5)]) is None  # only pauses shorter than any true one
+    # With three true pauses and many short stored ones, some shift always fits: none is claimed.
+    assert pause_shift_s(TRUE[:3], [(t, t + 0.6) for t in range(0, 30, 2)]) is None
