@@ -45,9 +45,9 @@ whose t_ms counts from sessions.started_at on the wall clock):
                         share matched (a gap in which the interviewer ended a question is stored
                         as a response latency, not a pause, so cut-offs lower it);
                         spurious_pauses: stored pauses in answers overlapping no true pause.
-                        answers_pauses_shifted: answers whose stored pauses line up best with
-                        the true ones more than 0.5 s off (a clock wrong, not a pause; details:
-                        pause_shift_s, + for stored late).
+                        answers_pauses_shifted: answers (of 4 true pauses or more) whose stored
+                        pauses line up best with the true ones more than 0.5 s off (a clock
+                        wrong, not a pause; details: pause_shift_s, + for stored late).
   wpm_err_pct_mean      |pace - true wpm| / true wpm per answer, where pace is the report's pace
                         value when exactly one report answer holds exactly this answer's
                         responses, else the same definition (reports.delivery.word_timing) over
@@ -624,7 +624,8 @@ SHIFT_STEP_S = 0.05
 
 def pause_shift_s(true: Sequence[tuple[float, float]], stored: Sequence[tuple[float, float]]) -> float | None:
     """The shift (s, within SHIFT_SEARCH_S) of the stored pause spans that overlaps the true ones
-    most; None without both. Stored times should sit on the truth's: a shift of more than a
+    most; None with fewer than MIN_SHIFT_PAUSES true pauses or no stored pause as long as the
+    shortest true one can be. Stored times should sit on the truth's: a shift of more than a
     fraction of a second means a clock, not a pause, is wrong (the pause error then matches
     pauses to the wrong ones)."""
     stored = [(a, b) for a, b in stored if b - a >= MIN_SHIFT_PAUSE_S]  # as the true ones are
