@@ -31,6 +31,7 @@ from agent.interviewer import (
     PreviousQuestion,
     SpokenPart,
     Utterance,
+    is_mic_check,
 )
 from agent.interview_io import CallbackTextOutput, DeliverySignals, InterviewRoom
 from agent.providers import build_providers
@@ -567,8 +568,10 @@ class InterviewRunner:
         self._asking = True
         self.turns.confirm_reply()
         self._planner.reply_stands()
-        if utterance.kind in ASIDE_KINDS and self._answer is not None:
-            # "Can you hear me?", "Nice to meet you.": no answer to the question.
+        if self._answer is not None and (utterance.kind in ASIDE_KINDS or is_mic_check(self._answer.transcript)):
+            # "Can you hear me?", "Nice to meet you.": no answer to the question. Nor is a mic
+            # check's tail heard just as the greeting began, which the greeting, not a reply to
+            # it, closes.
             self._writer.submit(ResponseDelete(id=self._answer.response_id, session_id=self.session_id))
         elif self._answer is not None:
             self._hear_whole(self._answer)
