@@ -804,7 +804,7 @@ class _WhisperStream(stt.RecognizeStream):
         else:
             end_at = decision.speech_end_at + decision.hold_s
         if await silent_until(end_at):
-            logger.debug("turn ended", extra={"hold_s": decision.hold_s, "state": decision.reading.state})
+            logger.info("turn ended", extra={"hold_s": decision.hold_s, "state": decision.reading.state})
             turns.end_turn(time.time())
             self._end_turn(decision.speech_end_at)
 

@@ -566,6 +566,11 @@ class InterviewRunner:
             return  # yielded, or superseded by a newer reply
         self._pending = None
         self._asking = True
+        logger.info(
+            "reply stands",
+            extra={"session_id": str(self.session_id), "kind": utterance.kind, "closing": utterance.closing,
+                   "seq": utterance.question.seq if utterance.question else None},
+        )  # fmt: skip
         self.turns.confirm_reply()
         self._planner.reply_stands()
         if self._answer is not None and (utterance.kind in ASIDE_KINDS or is_mic_check(self._answer.transcript)):
@@ -681,6 +686,7 @@ class InterviewRunner:
 
     def _gentle_prompt(self) -> None:
         """A long silence in the middle of an answer: encourage, never move on."""
+        logger.info("gentle prompt: a long silence in the answer", extra={"session_id": str(self.session_id)})
         text = GENTLE_PROMPTS[self._prompts_said % len(GENTLE_PROMPTS)]
         self._prompts_said += 1
         self._held_captions = []

@@ -123,6 +123,9 @@ def start_worker(
     yield start
     for worker in workers:
         worker.stop()
+        # Shown by pytest only when the test failed: what the worker heard and decided.
+        print(f"--- {worker.log.name} (last 120 lines) ---")
+        print("\n".join(worker.log_text().splitlines()[-120:]))
 
 
 @pytest.fixture(scope="session")
@@ -383,6 +386,11 @@ async def test_an_interview_the_interviewer_closes_completes_the_session_and_clo
         assert event["reason"] == "completed"
         row = await pool.fetchrow("SELECT status, end_reason FROM sessions WHERE id = $1", session_id)
         assert (row["status"], row["end_reason"]) == ("completed", "interview_finished")
+        # The room waits for the candidate to read room_closed and leave, as the page does:
+        # deleted at once, the event could be lost on its way.
+        listed = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[str(session_id)]))
+        assert listed.rooms and candidate.room.isconnected(), "the room was deleted before the candidate left it"
+        await candidate.room.disconnect()
         listed = await eventually(
             lambda: lkapi.room.list_rooms(api.ListRoomsRequest(names=[str(session_id)])),
             lambda listed: not listed.rooms,

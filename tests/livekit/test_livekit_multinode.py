@@ -173,6 +173,7 @@ async def test_two_nodes_on_one_redis_hold_one_interview_from_start_to_end(
         row = await pool.fetchrow("SELECT status, end_reason FROM sessions WHERE id = $1", session_id)
         assert (row["status"], row["end_reason"]) == ("completed", "interview_finished")
         assert await answered_seqs(pool, session_id)
+        await candidate.room.disconnect()  # as the page leaves on room_closed
         async with api.LiveKitAPI(node_b.http_url, node_b.api_key, node_b.api_secret) as through_b:
             for _ in range(50):  # the room is gone on every node
                 if not (await through_b.room.list_rooms(api.ListRoomsRequest(names=[str(session_id)]))).rooms:
