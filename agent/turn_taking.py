@@ -151,19 +151,21 @@ _OPENING = re.compile(
 # What people say before they have begun to answer: thanks, "good question", a request for time.
 # An answer of nothing else has not started ("Thank you." and then thinking), whatever "thank you"
 # means at the end of one.
+_TIME_REQUEST = (
+    r"let me (think|see|gather my thoughts)|give me (a|one) (second|moment|sec|minute)|bear with me"
+    r"|i need (a|one) (second|moment|minute)"
+)
 _PREAMBLE = re.compile(
     r"^((thank you|thanks)( (so|very) much)?( for (the|that|this|your|asking)( \w+)?)?"
     r"|(that's|that is|what|it's|it is) (a |an )?(really |very )?(good|great|interesting|tough|hard|difficult|fair|big) "
     r"(one|question)|(good|great|interesting|tough|hard|difficult|fair) (one|question)"
-    r"|let me (think|see)( about (that|it|this))?( for a (second|moment|sec|minute))?|let me gather my thoughts"
-    r"|give me (a|one) (second|moment|sec|minute)|(one|just a) (second|moment|sec|minute)|bear with me"
-    r"|i need (a|one) (second|moment|minute)( to think)?)$"
+    rf"|({_TIME_REQUEST})( about (that|it|this))?( for a (second|moment|sec|minute))?( to think)?"
+    r"|(one|just a) (second|moment|sec|minute))$"
 )
-# A request for time, anywhere in the last sentence ("Hmm, let me think how to put this.").
-_ASKS_FOR_TIME = re.compile(
-    r"\b(let me (think|see|gather)|give me (a|one) (second|moment|sec|minute)|bear with me"
-    r"|i need (a|one) (second|moment|minute))\b"
-)
+# A request for time in the last sentence ("Hmm, let me think how to put this."), and what
+# follows it there.
+_ASKS_FOR_TIME = re.compile(rf"\b({_TIME_REQUEST})\b(?P<after>.*)$")
+_PUNCTUATION_FIRST = re.compile(r"^\s*[,;:\u2013\u2014-]")
 HABIT_QUANTILE = 0.9  # the share of a speaker's resumed pauses a learned wait covers
 # Answers shorter than this are getting started; longer ones have said something substantial.
 EARLY_WORDS = 30
@@ -269,6 +271,18 @@ def no_answer_yet(text: str) -> bool:
     return True
 
 
+def asks_for_time(sentence: str) -> bool:
+    """Whether a sentence ends on a request for time: "let me think (how to put this)", not
+    "it took, let me see, about two months", where what they thought of follows."""
+    m = _ASKS_FOR_TIME.search(sentence.lower())
+    if m is None:
+        return False
+    if not _PUNCTUATION_FIRST.match(m["after"]):
+        return True  # "let me think how to put this", "give me a second to…"
+    said = [w for w in _WORD.findall(m["after"]) if not is_vocal_filler(w)]
+    return len(said) < 2
+
+
 def _last_sentence(text: str) -> str:
     sentences = [s for s in _SENTENCES.split(text.strip()) if s]
     return sentences[-1] if sentences else ""
@@ -312,7 +326,7 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     last = _last_sentence(text).lower()
     if no_answer_yet(text):  # "Thank you." and then thinking: the prompt, never a reply
         return Reading("continuing", n, "nothing answered yet: thanks, an acknowledgement, a request for time")
-    if _ASKS_FOR_TIME.search(last):
+    if asks_for_time(last):
         return Reading("continuing", n, "they asked for time")
     # "So yeah..." trails off to hand the turn back; "So yeah," goes on
     if _SENTENCE_END.search(text) and hands_back(last):

@@ -206,6 +206,16 @@ def test_asking_for_time_inside_an_answer_waits_and_a_thank_you_after_one_does_n
     assert read_answer("No, thank you.", behavioral).state != "continuing"  # an answer: no questions
 
 
+def test_asking_for_time_then_answering_in_the_same_sentence_is_an_answer(behavioral) -> None:
+    # The request is followed by what they thought of: the sentence reads as any other.
+    assert read_answer(STORY + " It took us, let me see, about two months.", behavioral).state != "continuing"
+    assert read_answer(STORY + RESULT + " Let me think, that was the hardest week I had.", behavioral).state != "continuing"
+    # Still asking: nothing after the request but a filler, or only what they are thinking about.
+    assert read_answer(STORY + " Let me think, um.", behavioral).state == "continuing"
+    assert read_answer(STORY + RESULT + " Hmm, let me see.", behavioral).state == "continuing"
+    assert read_answer(STORY + " Give me a second to put the rest in order.", behavioral).state == "continuing"
+
+
 def test_first_as_the_first_of_several_steps_still_opens(behavioral) -> None:
     assert read_answer(STORY + RESULT + " I would talk to my friend first.", behavioral).state == "open"
     assert read_answer(STORY + RESULT + " I would first make sure she understands the risks.", behavioral).state == "open"
