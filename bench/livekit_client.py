@@ -121,6 +121,7 @@ class LiveKitCandidate:
         self.voice = LiveKitVoiceListener()
         self.events: list[dict[str, Any]] = []
         self._seen = 0  # events handed out by next_event
+        self.handed_at = time.monotonic()  # when next_event last handed one out
         self._event_added = asyncio.Event()
         self.microphone: LiveKitMicrophone | None = None
         self.camera: LiveKitCamera | None = None
@@ -174,6 +175,7 @@ class LiveKitCandidate:
                     event = self.events[self._seen]
                     self._seen += 1
                     if event.get("type") in wanted:
+                        self.handed_at = time.monotonic()
                         return event
                 self._event_added.clear()
                 await self._event_added.wait()

@@ -240,7 +240,10 @@ async def row_count(pool: asyncpg.Pool, table: str, session_id: uuid.UUID) -> in
 
 
 async def answer(candidate: LiveKitCandidate, speech: Speech) -> None:
-    """Waits for the interviewer to finish speaking, then says the answer."""
+    """Waits for the interviewer to finish speaking, then says the answer. The voice of the event
+    just handed out is waited for first: a new interviewer's track (after a restart) may be
+    subscribed after its question's event, and the old track's silence is no pause in it."""
+    await candidate.voice.first_voice_after(candidate.handed_at - 3.0, timeout=GREETING_TIMEOUT_S)
     await candidate.voice.quiet_for(1.0, timeout=GREETING_TIMEOUT_S)
     await candidate.say(speech)
 
