@@ -268,6 +268,11 @@ class VoiceLevels:
             self._quiet_frames += 1
         self._changed.set()
 
+    @property
+    def quiet_for_s(self) -> float:
+        """How long the received audio has now been silent."""
+        return self._quiet_frames * self.frame_s
+
     async def first_voice_after(self, after: float, timeout: float) -> float:
         """The monotonic time of the first voiced frame received at or after `after`."""
         async with deadline(timeout, f"no interviewer voice within {timeout:.0f} s"):
