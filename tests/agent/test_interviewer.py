@@ -317,7 +317,8 @@ async def test_mumbling_is_not_taken_for_an_answer(bank: QuestionBank, heard: st
     ("heard", "reply", "kind"),
     [(heard, MIC_CHECK_TEXT, "mic_check") for heard in (
         "Testing, one, two, three.", "Can you hear me?", "Hello? Is this on?", "Hello? Hello?",
-        "Um, hi, can you hear me okay?", "Is this working?", "Sorry, am I coming through?")]
+        "Um, hi, can you hear me okay?", "Is this working?", "Sorry, am I coming through?",
+        "Two, three.", "One, two, three, four.")]
     # Candidates greet the interviewer back after the opening; that is no answer to question 1.
     + [(heard, reply, "pleasantry") for heard, reply in (
         ("Hello, nice to meet you.", "Nice to meet you too."),
@@ -345,7 +346,8 @@ async def test_a_mic_check_or_greeting_is_answered_and_the_question_said_again(
     "said",
     ["Hello, I'm Sam, and I studied biochemistry before moving into data engineering.",
      "Can you hear the difference between a team that trusts its lead and one that does not?",
-     "Testing was the part of the release I owned, so I wrote the integration suite."],
+     "Testing was the part of the release I owned, so I wrote the integration suite.",
+     "Two, three times.", "Three.", "Two, four."],
 )
 def test_an_answer_that_mentions_hearing_or_testing_is_no_mic_check(said: str) -> None:
     assert not is_mic_check(said)
