@@ -34,7 +34,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from agent.interviewer import assess_answer
+from agent.interviewer import assess_answer, is_mic_check
 from agent.priority import engine_executor
 from agent.question_bank import Question
 from scoring.speech import is_vocal_filler
@@ -324,6 +324,8 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if not words:
         return Reading("continuing", 0, "nothing said yet")
     last = _last_sentence(text).lower()
+    if is_mic_check(text):  # "Can you hear me?": a quick "Yes, I can hear you", not 3.6 s of silence
+        return Reading("complete", n, "a mic check")
     if no_answer_yet(text):  # "Thank you." and then thinking: the prompt, never a reply
         return Reading("continuing", n, "nothing answered yet: thanks, an acknowledgement, a request for time")
     if asks_for_time(last):

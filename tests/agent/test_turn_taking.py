@@ -206,6 +206,14 @@ def test_asking_for_time_inside_an_answer_waits_and_a_thank_you_after_one_does_n
     assert read_answer("No, thank you.", behavioral).state != "continuing"  # an answer: no questions
 
 
+@pytest.mark.parametrize(
+    "said", ["Hello? Can you hear me?", "Testing, one, two, three.", "two three", "Is this working?", "Can you hear me okay"]
+)
+def test_a_mic_check_is_answered_at_once(said: str, behavioral) -> None:
+    # A candidate who asks whether they are heard and meets seconds of silence thinks it broken.
+    assert read_answer(said, behavioral).state == "complete"
+
+
 def test_asking_for_time_then_answering_in_the_same_sentence_is_an_answer(behavioral) -> None:
     # The request is followed by what they thought of: the sentence reads as any other.
     assert read_answer(STORY + " It took us, let me see, about two months.", behavioral).state != "continuing"
