@@ -71,6 +71,7 @@ END_REASON_FINISHED = "interview_finished"
 # After room_closed is sent, how long the candidate's page has to read it and leave before the
 # room is deleted. Deleting at once could drop the event still on its way through the SFU.
 LEAVE_GRACE_S = 5.0
+LEAVE_POLL_S = 0.1
 
 
 def session_id_of(job: agent_pb.Job) -> uuid.UUID | None:
@@ -322,20 +323,17 @@ class InterviewJob:
         )
         await self._room_io.broadcast(RoomClosed("completed"))
         try:
-            await self._candidates_left(LEAVE_GRACE_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._candidates_left(), LEAVE_GRACE_S)
             await self._ctx.delete_room()
         finally:
             self._ctx.shutdown("interview finished")
 
-    async def _candidates_left(self, timeout_s: float) -> None:
-        """Waits (at most timeout_s) until no candidate is left in the room: a page that read
-        room_closed leaves by itself."""
-        room = self._ctx.room
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while any(is_candidate(p) for p in room.remote_participants.values()):
-            if asyncio.get_running_loop().time() >= deadline:
-                return
-            await asyncio.sleep(0.1)
+    async def _candidates_left(self) -> None:
+        """Returns once no candidate is left in the room: a page that read room_closed leaves by
+        itself."""
+        while any(is_candidate(p) for p in self._ctx.room.remote_participants.values()):
+            await asyncio.sleep(LEAVE_POLL_S)
 
     async def _score(self) -> None:
         """Scores an ended session's answers and stores its scorecard (called once what was said
