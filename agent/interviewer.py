@@ -315,10 +315,12 @@ def is_mic_check(text: str) -> bool:
     """A microphone check ("Hello? Can you hear me?", "Testing, one, two, three."): short, asks
     whether the candidate is heard, and has nothing in it that answers a question."""
     words = _words(text)
+    if not words or len(words) > MIC_CHECK_MAX_WORDS:
+        return False
     if _counts(words):
         return True
     lowered = " ".join(words)
-    if not words or len(words) > MIC_CHECK_MAX_WORDS or not _MIC_CHECK.search(lowered):
+    if not _MIC_CHECK.search(lowered):
         return False
     rest = _MIC_CHECK.sub(" ", lowered).split()  # what is said besides the check itself
     substance = [w for w in rest if not is_vocal_filler(w) and w not in _NO_SUBSTANCE_WORDS and not w.isdigit()]
