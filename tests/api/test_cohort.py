@@ -42,7 +42,9 @@ async def _seed(pool: asyncpg.Pool, user_id: UUID, days_back: int, status: str, 
         pool, user_id=user_id, role_track="general", round_type="behavioral",
         difficulty="easy", duration_min=10, persona="alex",
     )  # fmt: skip
-    started = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_back, minutes=30)
+    # Ended seconds before this time of day, so that "0 days back" stays today (and this week)
+    # even when the suite runs just after midnight on a Monday.
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days_back, minutes=15, seconds=5)
     await repo.mark_live(pool, record.id, started)
     ended = None
     if status != "live":
