@@ -11,6 +11,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -550,6 +551,8 @@ class _WhisperStream(stt.RecognizeStream):
         # `_heard_to`: up to when it has read.
         self._clock = StreamClock()
         self._heard_to = 0.0
+        # Chunks whose utterance's final has gone out: an interim of theirs is stale.
+        self._finalised: weakref.WeakSet[asyncio.Task[Transcript]] = weakref.WeakSet()
 
     def _other_voice(self, level_db: float) -> bool:
         """Whether speech at `level_db`, after the candidate's turn has ended (where it would stop
@@ -727,6 +730,7 @@ class _WhisperStream(stt.RecognizeStream):
         started = time.perf_counter()
         parts = [await c for c in chunks]
         final_ms = (time.perf_counter() - started) * 1000.0
+        self._finalised.update(chunks)
         text, words = _join(parts, offsets)
         sound = faint and not sure_of(words)
         voice, turns = self._whisper.voice, self._whisper.turns
@@ -832,6 +836,10 @@ class _WhisperStream(stt.RecognizeStream):
         if turns is not None and turns.before_the_interviewer(speech_start_at):
             return  # let go at its end (_finalize): no caption for it either
         if not all(c.done() and not c.cancelled() and c.exception() is None for c in chunks):
+            return
+        if chunks[-1] in self._finalised:
+            # The utterance ended as its last chunk was done, and its final went out first (it
+            # found every chunk done and did not wait): the captions would show it twice.
             return
         text = " ".join(c.result().text for c in chunks if c.result().text)
         if text:

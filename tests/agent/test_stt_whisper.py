@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import os
 import subprocess
 import time
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 from livekit.agents import stt
+from livekit.agents.vad import VADEvent, VADEventType
 from livekit.plugins import silero
 
 from agent.stt_whisper import (
@@ -43,6 +43,7 @@ PIECE_SAMPLES = WHISPER_SAMPLE_RATE // 50  # 20 ms, as the room input delivers i
 START = stt.SpeechEventType.START_OF_SPEECH
 FINAL = stt.SpeechEventType.FINAL_TRANSCRIPT
 END = stt.SpeechEventType.END_OF_SPEECH
+INTERIM = stt.SpeechEventType.INTERIM_TRANSCRIPT
 
 
 def speak(text: str) -> np.ndarray:
@@ -344,6 +345,30 @@ async def test_speech_resuming_before_the_transcript_is_ready_keeps_the_turn_ope
     assert Counter(run.turn_events) == {START: 2, FINAL: 2, END: 1}
     assert run.turn_events[-1] == END
     assert len(utterances) == 2
+
+
+async def test_a_chunk_finished_as_its_utterance_ends_sends_no_caption_after_the_final(vad: silero.VAD) -> None:
+    """A chunk transcribed at a pause inside speech sends an interim caption when it is done. If
+    the utterance ends just then, its final can go out first (the final finds every chunk done
+    and does not wait); the late interim would show its words a second time in the captions."""
+    whisper = WhisperSTT(GatedEngine(), vad)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        async def transcribed() -> Transcript:
+            return Transcript("And that should be all.", (Word("And that should be all.", 0.0, 1.5, 0.9),), 1.5, compute_ms=1.0)
+
+        chunk = asyncio.create_task(transcribed())
+        await chunk
+        ended = VADEvent(VADEventType.END_OF_SPEECH, samples_index=0, timestamp=2.0, speech_duration=1.5, silence_duration=0.3)
+        await stream._finalize(ended, [chunk], [0.0], 2.0, 0, silence(2.0).astype(np.float32), silence(2.0).astype(np.float32))
+        stream._send_interim([chunk], time.time() - 2.0)  # the chunk's own callback, running late
+        await run.finish()
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    kinds = [ev.type for ev in run.events]
+    assert FINAL in kinds and INTERIM not in kinds[kinds.index(FINAL) :], kinds
 
 
 def test_only_the_bundled_model_is_available_offline() -> None:
