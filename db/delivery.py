@@ -283,7 +283,7 @@ async def prosody_series(
             SELECT t_ms, voiced, loudness_dbfs, f0_hz,
                    voiced AND f0_hz IS NOT NULL AND coalesce(f0_confidence, 0) >= $5 AS pitched
             FROM prosody_windows
-            WHERE session_id = $1
+            WHERE session_id = $1 AND ($6 OR (t_ms >= $2 AND t_ms < $3))  -- the speaker's range needs it all
         ), speaker AS (
             SELECT count(*) FILTER (WHERE pitched) AS n,
                    percentile_cont(0.25) WITHIN GROUP (ORDER BY f0_hz) FILTER (WHERE pitched) AS q1,
