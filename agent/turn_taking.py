@@ -135,8 +135,6 @@ _YEAH_WRAP = re.compile(r"^(?P<before>((so|and|but|okay|ok),? )*)yeah\b\W*(?P<af
 YEAH_WRAP_AFTER_WORDS = 4
 _FILLER_WORD = re.compile(r"\b(?P<word>[a-z]+)\b[,.]*\s*")  # "so, um, yeah" reads as "so, yeah"
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
-# Filler phrases a speaker trails into before going on ("…and then, you know").
-_TRAILING_FILLER = re.compile(r"\b(you know|i mean|kind of|sort of)\W*$")
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
 # Words of _CONTINUATION that also end sentences ("what I'm proud of.", "back then."); not "to",
 # which Whisper ends a cut-off phrase with more often than a speaker ends a sentence ("I'd love to.")
@@ -205,9 +203,6 @@ class TurnTakingSettings:
     likely_floor_s: float = 1.4
     # A "likely over" answer that reads complete when its ending is heard again waits this long.
     reheard_hold_s: float = 1.5
-    # An answer whose transcript lacks only its full stop reads "open" when the audio end-of-turn
-    # model hears a close at least this likely (a falling voice), and "continuing" otherwise.
-    unmarked_close_eot: float = 0.8
     # A continuing answer is never ended by silence before this; then "Take your time."
     prompt_after_s: float = 5.0
     # After the prompt, this much more silence ends the turn (they have nothing to add).
@@ -252,7 +247,6 @@ class Reading:
     words: int
     reason: str
     reheard: bool = False  # complete only once its ending was heard a second time
-    unmarked: bool = False  # continuing only because the transcript has no full stop
 
 
 def adds_nothing(text: str) -> bool:
@@ -339,14 +333,8 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     # "So yeah..." trails off to hand the turn back; "So yeah," goes on
     if _SENTENCE_END.search(text) and hands_back(last):
         return Reading("complete", n, "the last sentence hands the turn back")
-    if text.endswith(("...", "…", ",", "-", "—", ":", ";")):
+    if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
         return Reading("continuing", n, "the sentence is unfinished")
-    if not _SENTENCE_END.search(text):
-        if words[-1] in _CONTINUATION or is_vocal_filler(words[-1]) or _TRAILING_FILLER.search(last):
-            return Reading("continuing", n, f"it ends on {words[-1]!r}, with no full stop")
-        # Whisper leaves the full stop off a short trailing fragment as well as off an unfinished
-        # sentence ("…that should be all. Next"): the voice decides (TurnTaker.decide).
-        return Reading("continuing", n, "no full stop heard", unmarked=True)
     if (words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last)) or is_vocal_filler(words[-1]):
         if words[-1] in _MAY_END_A_SENTENCE and text.endswith("."):
             # "… the problem we were stuck on." ends; "… we moved the job to." may not. Not
@@ -596,13 +584,11 @@ class TurnTaker:
         eot = None
         hear_close = (
             self._eot_model is not None and tail_pcm16k is not None and len(tail_pcm16k) > 0
-            and (reading.state != "continuing" or reading.unmarked)
+            and reading.state != "continuing"
             and (went_on or not text)  # an "Uh." over the reply has no answer's intonation
         )
         if hear_close:
             eot = await asyncio.get_running_loop().run_in_executor(_eot_executor(), self._eot_model.predict, tail_pcm16k)
-        if reading.unmarked and eot is not None and eot >= self.settings.unmarked_close_eot:
-            reading = Reading("open", reading.words, "no full stop heard, but the voice closes")
         answer_s = speech_end_at - self._answer_started_at if self._answer_started_at is not None else 0.0
         hold = hold_for(
             reading, eot, self.habits, self.settings,
@@ -614,7 +600,7 @@ class TurnTaker:
         self._undo_start = None
         logger.debug(
             "pause decision",
-            extra={"state": reading.state, "reason": reading.reason, "hold_s": hold, "eot": eot, "words": reading.words},
+            extra={"state": reading.state, "hold_s": hold, "eot": eot, "words": reading.words},
         )
         if reading.state != "continuing":
             self._on_pause(self.answer)

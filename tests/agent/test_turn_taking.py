@@ -401,36 +401,6 @@ async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavior
     assert math.isinf(decision.hold_s) and eot.calls == 0
 
 
-@pytest.mark.parametrize(
-    ("said", "unmarked"),
-    [
-        (STORY + " And that should be all. Next", True),  # Whisper dropped the full stop of a close
-        (STORY + " We moved the database", True),
-        (STORY + " We moved the database to the", False),
-        (STORY + " and then, you know", False),
-        (STORY + " So I, um", False),
-    ],
-)
-def test_only_a_missing_full_stop_after_a_word_that_may_end_leaves_the_voice_to_decide(
-    said: str, unmarked: bool, behavioral
-) -> None:
-    reading = read_answer(said, behavioral)
-    assert reading.state == "continuing" and reading.unmarked == unmarked
-
-
-@pytest.mark.parametrize(("probability", "state"), [(0.9, "open"), (0.5, "continuing")])
-async def test_an_answer_missing_only_its_full_stop_ends_when_the_voice_closes(
-    probability: float, state: str, behavioral
-) -> None:
-    eot = FixedEndOfTurn(probability)
-    turns = TurnTaker(SETTINGS, question=lambda: behavioral, eot_model=eot)
-    decision = await turns.decide(STORY + " And that should be all. Next", 10.0, np.zeros(800, dtype=np.int16))
-    assert eot.calls == 1 and decision.reading.state == state
-    # A falling close waits the open hold, shortened by the model's confidence; a level voice
-    # waits for the gentle prompt, as before.
-    assert (decision.hold_s < SETTINGS.open_hold_s) if state == "open" else math.isinf(decision.hold_s)
-
-
 class Rehearing:
     """A second listen that hears the given words, noting what it was played."""
 
