@@ -283,6 +283,21 @@ def asks_for_time(sentence: str) -> bool:
     return len(said) < 2
 
 
+# A reply to "Is there anything you'd like to add?" that adds nothing: they have finished.
+_NOTHING_TO_ADD = re.compile(
+    r"^(no|nope|nah|nothing|not really|i think that'?s (it|all|everything)|that'?s (it|all|everything)|"
+    r"i'?m (done|good|finished|all set)|i think i'?m (done|good)|that covers it)\b"
+)
+
+
+def adds_nothing_more(text: str) -> bool:
+    """Whether what was said after being asked for more declines ("No, that's all.", "Not
+    really.", "I think I'm done."), rather than going on ("No, but one more thing: …")."""
+    words = [w for w in _WORD.findall(text.lower()) if not is_vocal_filler(w)]
+    said = " ".join(words)
+    return 0 < len(words) <= 8 and "but" not in words and bool(_NOTHING_TO_ADD.match(said))
+
+
 def _last_sentence(text: str) -> str:
     sentences = [s for s in _SENTENCES.split(text.strip()) if s]
     return sentences[-1] if sentences else ""
@@ -454,7 +469,7 @@ class TurnTaker:
         question: Callable[[], Question | None],
         eot_model: EndOfTurnModel | None = None,
         on_yield: Callable[[], None] = lambda: None,
-        on_long_silence: Callable[[], None] = lambda: None,
+        on_long_silence: Callable[[bool], None] = lambda _offer_more: None,
         on_pause: Callable[[str], None] = lambda _answer: None,
         on_reply_again: Callable[[], None] = lambda: None,
         is_echo: Callable[[], bool] = lambda: False,
@@ -480,6 +495,9 @@ class TurnTaker:
         # The reply was withdrawn for speech that has added no words yet (a throat clear, a
         # chair): if the turn ends again so, the reply is made again (see end_turn).
         self._withdrawn = False
+        # The long-silence prompt asked whether they had more to add (long_silence): once an
+        # answer, and its reply is read for "No, that's all." while pending.
+        self._offer_made = self._offer_pending = False
         # Takes back the last speech start, should that speech prove to be a sound (on_sound).
         self._undo_start: Callable[[], None] | None = None
         self.yields = 0
@@ -575,6 +593,10 @@ class TurnTaker:
             self._parts.append(text)
         question = self._question()
         reading = read_answer(self.answer, question)
+        if went_on and self._offer_pending and not adds_nothing(text):
+            self._offer_pending = False  # one reply to the offer (past an "Um."); then as usual
+            if adds_nothing_more(text):
+                reading = Reading("complete", reading.words, "asked for more, they have nothing to add")
         if text and not went_on and reading.state == "complete" and hesitates(text):
             # A lone "Uh." may be a sigh, or the start of more after a breath: not the prompt's
             # long wait, but not the short one either.
@@ -627,8 +649,15 @@ class TurnTaker:
         return self._last is decision
 
     def long_silence(self) -> None:
-        """The open answer has been silent for prompt_after_s: offer a gentle prompt."""
-        self._on_long_silence()
+        """The open answer has been silent for prompt_after_s: offer a gentle prompt. After an
+        answer with substance (whose last words only read unfinished, or were misheard) the prompt
+        asks whether they have more to add, which they can close with "No, that's all."; before
+        one, and a second time, it gives them time."""
+        answer = self.answer
+        offer = not self._offer_made and len(_WORD.findall(answer.lower())) >= EARLY_WORDS and not no_answer_yet(answer)
+        self._offer_made |= offer
+        self._offer_pending = offer
+        self._on_long_silence(offer)
 
     def end_turn(self, at: float) -> None:
         """The turn ends now (the STT stream tells the session so)."""
@@ -664,7 +693,7 @@ class TurnTaker:
     def confirm_reply(self) -> None:
         """The reply is past its yield window: the answer is closed, the next one starts fresh."""
         self._ended_at = self._reply_started_at = None
-        self._withdrawn = False
+        self._withdrawn = self._offer_made = self._offer_pending = False
         self._parts = []
         self._answer_started_at = None
 

@@ -64,7 +64,11 @@ WHOLE_PASS_SETTLE_S = 20.0
 # How late a speech start can reach the turn taker after it happened (media path + VAD).
 YIELD_HEARING_S = 0.6
 # What the interviewer says to a candidate who has paused mid-answer for a long time.
-GENTLE_PROMPTS = ("Take your time.", "No rush, take your time.")
+# What a long silence inside an answer gets (TurnTaker.long_silence): time, or, once an answer
+# has substance, a question they can close on ("No, that's all.").
+TIME_PROMPTS = ("Take your time.", "No rush, take your time.")
+MORE_PROMPT = "Is there anything you'd like to add?"
+GENTLE_PROMPTS = (*TIME_PROMPTS, MORE_PROMPT)
 QUESTIONS_AHEAD = 2  # planned questions kept synthesised ahead of the one being asked
 # An utterance left without words (a sound, or a decode that wrote nothing) this soon before an
 # answer's first words may be its opening, in a hoarse or quiet voice: the whole pass hears it
@@ -684,11 +688,16 @@ class InterviewRunner:
         if replaced:
             self._writer.submit(answer.write(self.session_id, transcript, words, started_at))
 
-    def _gentle_prompt(self) -> None:
+    def _gentle_prompt(self, offer_more: bool) -> None:
         """A long silence in the middle of an answer: encourage, never move on."""
-        logger.info("gentle prompt: a long silence in the answer", extra={"session_id": str(self.session_id)})
-        text = GENTLE_PROMPTS[self._prompts_said % len(GENTLE_PROMPTS)]
-        self._prompts_said += 1
+        logger.info(
+            "gentle prompt: a long silence in the answer", extra={"session_id": str(self.session_id), "offer_more": offer_more}
+        )
+        if offer_more:
+            text = MORE_PROMPT
+        else:
+            text = TIME_PROMPTS[self._prompts_said % len(TIME_PROMPTS)]
+            self._prompts_said += 1
         self._held_captions = []
         self.agent_session.say(text, add_to_chat_ctx=False)
 

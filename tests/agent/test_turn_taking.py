@@ -401,6 +401,58 @@ async def test_no_audio_model_is_asked_while_the_sentence_is_unfinished(behavior
     assert math.isinf(decision.hold_s) and eot.calls == 0
 
 
+UNFINISHED = STORY + " and then the team, um, because"  # reads "more is coming"
+
+
+async def test_a_long_silence_after_substance_asks_once_whether_they_have_more_to_add(behavioral) -> None:
+    offers: list[bool] = []
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_long_silence=offers.append)
+    turns.on_speech_start(1.0)
+    await turns.decide("Thank you. Let me think.", 3.0, None)
+    turns.long_silence()  # nothing answered yet: time
+    turns.on_speech_start(9.0)
+    decision = await turns.decide(UNFINISHED, 30.0, None)
+    assert math.isinf(decision.hold_s)
+    turns.long_silence()  # substance: is there more?
+    turns.on_speech_start(36.0)
+    await turns.decide("and, um, the", 38.0, None)
+    turns.long_silence()  # asked once an answer: time again
+    assert offers == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("reply", "complete"),
+    [
+        ("No, that's all.", True),
+        ("Not really.", True),
+        ("No.", True),
+        ("I think I'm done.", True),
+        ("No, but one more thing. We also wrote a runbook.", False),
+        ("Yes. We also wrote a runbook for the on-call team.", False),
+    ],
+)
+async def test_a_reply_to_the_offer_that_adds_nothing_ends_the_answer_at_once(reply: str, complete: bool, behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    turns.on_speech_start(1.0)
+    await turns.decide(UNFINISHED, 30.0, None)
+    turns.long_silence()
+    turns.on_speech_start(36.0)
+    assert (await turns.decide("Um.", 36.5, None)).reading.state != "complete"  # a filler first: still asked
+    turns.on_speech_start(37.0)
+    decision = await turns.decide(reply, 38.0, None)
+    assert (decision.reading.state == "complete") == complete, decision.reading
+    if complete:
+        assert decision.hold_s <= SETTINGS.complete_cap_s
+
+
+async def test_not_really_is_no_close_unless_they_were_asked(behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    turns.on_speech_start(1.0)
+    await turns.decide(UNFINISHED, 30.0, None)
+    turns.on_speech_start(32.0)
+    assert (await turns.decide("Not really.", 33.0, None)).reading.state != "complete"
+
+
 class Rehearing:
     """A second listen that hears the given words, noting what it was played."""
 
