@@ -773,7 +773,8 @@ class _WhisperStream(stt.RecognizeStream):
                 self._end_turn(ended_at)
             return
         if speech_seq != self._speech_seq:
-            return  # they went on already
+            turns.heard(text)  # they went on already: no pause to decide, but the words count
+            return
         if sound and turns.awaiting_reply:
             return  # the reply to the ended turn stands
         if sound and (paused := turns.on_sound()) is not None:

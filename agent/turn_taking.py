@@ -579,11 +579,10 @@ class TurnTaker:
         self._answer_started_at = answer_started_at
         self._last = last
 
-    async def decide(
-        self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None, ending: np.ndarray | None = None
-    ) -> PauseDecision:
-        """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
-        `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
+    def heard(self, text: str) -> bool:
+        """An utterance's transcript: its words join the open answer. Also for an utterance the
+        candidate spoke on from before it was transcribed (no pause to decide then), or the answer
+        would be read without it. False if they did not go on with the answer."""
         # A sigh heard as "Uh.", an "Okay." or "Mm-hm." over the reply's first words: they did not
         # go on, and the answer is read as it was (the session still hears the words).
         went_on = bool(text) and not (self._withdrawn and adds_nothing(text))
@@ -591,12 +590,21 @@ class TurnTaker:
             self._withdrawn = False  # the session replies to words
         if went_on:
             self._parts.append(text)
+            if not adds_nothing(text):
+                self._offer_pending = False  # one reply to the offer (past an "Um."); then as usual
+        return went_on
+
+    async def decide(
+        self, text: str, speech_end_at: float, tail_pcm16k: np.ndarray | None, ending: np.ndarray | None = None
+    ) -> PauseDecision:
+        """An utterance ended at `speech_end_at` saying `text`; how long may the pause be?
+        `ending` (16 kHz float32) is the audio of this utterance and the one before it."""
+        declines = self._offer_pending and adds_nothing_more(text)
+        went_on = self.heard(text)
         question = self._question()
         reading = read_answer(self.answer, question)
-        if went_on and self._offer_pending and not adds_nothing(text):
-            self._offer_pending = False  # one reply to the offer (past an "Um."); then as usual
-            if adds_nothing_more(text):
-                reading = Reading("complete", reading.words, "asked for more, they have nothing to add")
+        if went_on and declines:
+            reading = Reading("complete", reading.words, "asked for more, they have nothing to add")
         if text and not went_on and reading.state == "complete" and hesitates(text):
             # A lone "Uh." may be a sigh, or the start of more after a breath: not the prompt's
             # long wait, but not the short one either.

@@ -371,6 +371,30 @@ async def test_a_chunk_finished_as_its_utterance_ends_sends_no_caption_after_the
     assert FINAL in kinds and INTERIM not in kinds[kinds.index(FINAL) :], kinds
 
 
+async def test_words_the_candidate_spoke_on_from_still_join_the_answer_the_turn_taker_reads(
+    vad: silero.VAD, question: np.ndarray, thanks: np.ndarray
+) -> None:
+    """A breath long enough for the VAD to end speech, and the candidate resumes before the
+    transcript is ready: no pause is decided for it, but its words are part of the answer that the
+    next pause is read on (else a long answer reads as its last few words: "just started")."""
+    engine = GatedEngine()
+    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+    turns.heard_interviewer(time.time() - 60)  # pushed faster than spoken: its times run back
+    whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        await run.push(np.concatenate([silence(0.3), question, silence(0.6), thanks]))
+        await run.wait_for(START, count=2)
+        engine.gate.set()
+        await push_in_real_time(run, silence(1.0))
+        await run.wait_for(FINAL, count=2)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    assert turns.answer == "part 1 part 2"
+
+
 def test_only_the_bundled_model_is_available_offline() -> None:
     assert Path(resolve_model("tiny.en")).is_dir()
     with pytest.raises(ValueError, match="not available offline"):
