@@ -662,7 +662,8 @@ class TurnTaker:
         asks whether they have more to add, which they can close with "No, that's all."; before
         one, and a second time, it gives them time."""
         answer = self.answer
-        offer = not self._offer_made and len(_WORD.findall(answer.lower())) >= EARLY_WORDS and not no_answer_yet(answer)
+        substance = len(_WORD.findall(answer.lower())) >= EARLY_WORDS and not no_answer_yet(answer)
+        offer = substance and not self._offer_made
         self._offer_made |= offer
         self._offer_pending = offer
         self._on_long_silence(offer)

@@ -63,7 +63,6 @@ WRITES_SETTLE_S = 10.0
 WHOLE_PASS_SETTLE_S = 20.0
 # How late a speech start can reach the turn taker after it happened (media path + VAD).
 YIELD_HEARING_S = 0.6
-# What the interviewer says to a candidate who has paused mid-answer for a long time.
 # What a long silence inside an answer gets (TurnTaker.long_silence): time, or, once an answer
 # has substance, a question they can close on ("No, that's all.").
 TIME_PROMPTS = ("Take your time.", "No rush, take your time.")
