@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from bench.rtc_client import ClientError, Speech, SpeechQueue, VoiceLevels, deadline
+from bench.rtc_client import Speech, SpeechQueue, VoiceLevels, deadline
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 480  # 10 ms
