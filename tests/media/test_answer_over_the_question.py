@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
@@ -14,9 +13,9 @@ from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
     GREETING_TIMEOUT_S,
     REPLY_TIMEOUT_S,
     Greenroom,
-    eventually,
     greenroom,
     start_greenroom,
+    stored_answers,
     voice_models,
 )
 
@@ -55,12 +54,5 @@ async def test_an_answer_begun_over_the_question_stops_the_interviewer_and_is_he
 
     reply = await candidate.client.next_event("question", timeout=REPLY_TIMEOUT_S)
     assert reply["seq"] == first["seq"] + 1
-    rows = await eventually(
-        lambda: greenroom.app.state.pool.fetch(
-            "SELECT transcript FROM responses WHERE session_id = $1", uuid.UUID(session_id)
-        ),
-        lambda rows: len(rows) >= 1,
-        timeout=20.0,
-    )
-    [transcript] = [r["transcript"].lower() for r in rows]
+    [transcript] = [t.lower() for t in await stored_answers(greenroom, session_id)]
     assert all(word in transcript for word in ("sure", "holiday", "index", "faster")), transcript

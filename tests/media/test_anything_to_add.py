@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
@@ -16,9 +15,9 @@ from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
     GREETING_TIMEOUT_S,
     REPLY_TIMEOUT_S,
     Greenroom,
-    eventually,
     greenroom,
     start_greenroom,
+    stored_answers,
     voice_models,
 )
 
@@ -77,12 +76,5 @@ async def test_a_long_silence_after_an_answer_asks_for_more_and_not_really_ends_
     await asyncio.wait_for(candidate.microphone.say(decline), timeout=decline.duration_s + 10)
     reply = await candidate.client.next_event("question", timeout=REPLY_TIMEOUT_S)
     assert reply["seq"] == first["seq"] + 1
-    rows = await eventually(
-        lambda: greenroom.app.state.pool.fetch(
-            "SELECT transcript FROM responses WHERE session_id = $1", uuid.UUID(session_id)
-        ),
-        lambda rows: len(rows) >= 1,
-        timeout=20.0,
-    )
-    [transcript] = [r["transcript"].lower() for r in rows]
+    [transcript] = [t.lower() for t in await stored_answers(greenroom, session_id)]
     assert all(word in transcript for word in ("holiday", "index", "really")), transcript

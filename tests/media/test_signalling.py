@@ -183,6 +183,13 @@ async def _responses(pool: asyncpg.Pool, session_id: str) -> list[str]:
     return [r["transcript"] for r in rows]
 
 
+async def stored_answers(greenroom: Greenroom, session_id: str, *, timeout: float = 20.0) -> list[str]:
+    """The session's stored response transcripts, once there is at least one."""
+    return await eventually(
+        lambda: _responses(greenroom.app.state.pool, session_id), lambda rows: len(rows) >= 1, timeout=timeout
+    )
+
+
 async def _hear_first_question(candidate: Candidate) -> dict[str, Any]:
     """The opening question event, once the interviewer has been heard saying it."""
     question = await candidate.client.next_event("question", timeout=GREETING_TIMEOUT_S)
