@@ -322,6 +322,14 @@ async def test_a_pause_mid_turn_starts_transcribing_early(
     assert thanks_word.start == pytest.approx(question_s + 0.25, abs=0.5)
 
 
+async def resume_before_the_transcript(run: StreamRun, engine: GatedEngine, question: np.ndarray, thanks: np.ndarray) -> None:
+    """The candidate says `question`, pauses long enough for the VAD to end the speech but too
+    short for recognition, and says `thanks`; then recognition is let go on."""
+    await run.push(np.concatenate([silence(0.3), question, silence(0.6), thanks]))
+    await run.wait_for(START, count=2)
+    engine.gate.set()
+
+
 async def test_speech_resuming_before_the_transcript_is_ready_keeps_the_turn_open(
     vad: silero.VAD, question: np.ndarray, thanks: np.ndarray
 ) -> None:
@@ -331,10 +339,7 @@ async def test_speech_resuming_before_the_transcript_is_ready_keeps_the_turn_ope
     stream = whisper.stream()
     run = StreamRun(stream)
     try:
-        # Long enough a pause for the VAD to end the first speech, too short for recognition.
-        await run.push(np.concatenate([silence(0.3), question, silence(0.6), thanks]))
-        await run.wait_for(START, count=2)
-        engine.gate.set()
+        await resume_before_the_transcript(run, engine, question, thanks)
         await run.push(silence(1.0))
         await run.finish()
     finally:
@@ -384,9 +389,7 @@ async def test_words_the_candidate_spoke_on_from_still_join_the_answer_the_turn_
     stream = whisper.stream()
     run = StreamRun(stream)
     try:
-        await run.push(np.concatenate([silence(0.3), question, silence(0.6), thanks]))
-        await run.wait_for(START, count=2)
-        engine.gate.set()
+        await resume_before_the_transcript(run, engine, question, thanks)
         await push_in_real_time(run, silence(1.0))
         await run.wait_for(FINAL, count=2)
     finally:
