@@ -500,6 +500,7 @@ class TurnTaker:
         self._offer_made = self._offer_pending = False
         # Takes back the last speech start, should that speech prove to be a sound (on_sound).
         self._undo_start: Callable[[], None] | None = None
+        self._start_since_end: float | None = None  # the latest speech start since the turn ended
         self.yields = 0
         self.turns_ended = 0
 
@@ -528,6 +529,7 @@ class TurnTaker:
         self._last = None
         if self._ended_at is not None:
             self._undo_start = None  # a yield is not taken back (see the STT stream's _finalize)
+            self._start_since_end = at
             return may_yield and self._yield_in_window(at)
         if last is not None:  # they went on after a pause that did not end the turn
             self.habits.add(last.reading.state, max(0.0, at - last.speech_end_at))
@@ -537,6 +539,16 @@ class TurnTaker:
         """Speech that began at `at`, too soft at first to be sure it was the candidate's, has
         proved theirs; True if the interviewer must yield."""
         return self._ended_at is not None and self._yield_in_window(at)
+
+    def talked_over(self) -> bool:
+        """The session stopped the reply's audio for speech over it: its own interruption, which
+        takes speech this reading held back as too soft to be sure of (6-10 dB under the
+        candidate) once it has lasted long enough. The reply is cut either way; True if the
+        interviewer yields, so that the cut question is not counted as asked and the answer goes
+        on (within the window, and not for the interviewer's own voice coming back)."""
+        if self._ended_at is None:
+            return False
+        return self._yield_in_window(self._start_since_end if self._start_since_end is not None else time.time())
 
     def _yield_in_window(self, at: float) -> bool:
         window_end = (self._reply_started_at or at) + self.settings.yield_window_s
@@ -672,7 +684,7 @@ class TurnTaker:
         """The turn ends now (the STT stream tells the session so)."""
         self._ending, self._last = self._last, None
         self._ended_at = at
-        self._reply_started_at = None
+        self._reply_started_at = self._start_since_end = None
         self.turns_ended += 1
         if self._withdrawn:
             # The session replies to words, and none came since the reply was withdrawn: without

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -139,12 +139,16 @@ class RunningLevel:
 class VoiceGatedVAD(vad.VAD):
     """The session's VAD, for interrupting the interviewer: speech far under the candidate's
     usual level is reported as no speech at all, so another voice in the room cannot stop
-    the interviewer mid-sentence (livekit interrupts on `speech_duration`)."""
+    the interviewer mid-sentence (livekit interrupts on `speech_duration`). How far is
+    `under_db()`, asked as the speech goes: AFTER_TURN_DB while a reply may still be yielded,
+    as the turn taker judges a start then, so that speech it holds back as too soft does not
+    cut the reply's audio either; BACKGROUND_DB otherwise."""
 
-    def __init__(self, inner: vad.VAD, voice: VoiceLevel) -> None:
+    def __init__(self, inner: vad.VAD, voice: VoiceLevel, under_db: Callable[[], float] = lambda: BACKGROUND_DB) -> None:
         super().__init__(capabilities=inner.capabilities)
         self._inner = inner
         self._voice = voice
+        self._under_db = under_db
 
     @property
     def model(self) -> str:
@@ -155,13 +159,16 @@ class VoiceGatedVAD(vad.VAD):
         return self._inner.provider
 
     def stream(self) -> vad.VADStream:
-        return _VoiceGatedStream(self, self._inner.stream(), self._voice)
+        return _VoiceGatedStream(self, self._inner.stream(), self._voice, self._under_db)
 
 
 class _VoiceGatedStream(vad.VADStream):
-    def __init__(self, owner: VoiceGatedVAD, inner: vad.VADStream, voice: VoiceLevel) -> None:
+    def __init__(
+        self, owner: VoiceGatedVAD, inner: vad.VADStream, voice: VoiceLevel, under_db: Callable[[], float]
+    ) -> None:
         self._inner = inner
         self._voice = voice
+        self._under_db = under_db
         super().__init__(owner)
 
     async def _main_task(self) -> None:
@@ -181,7 +188,7 @@ class _VoiceGatedStream(vad.VADStream):
                     level = RunningLevel()
                 if ev.speaking:
                     level.add(ev.frames)
-                if ev.speaking and self._voice.is_background(level.db):
+                if ev.speaking and self._voice.is_background(level.db, under_db=self._under_db()):
                     ev = replace(ev, speech_duration=0.0)
                 self._event_ch.send_nowait(ev)
         finally:

@@ -17,6 +17,7 @@ import asyncpg
 from livekit.agents import AgentSession
 from livekit.agents.utils import aio
 from livekit.agents.vad import VAD
+from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice.events import AgentStateChangedEvent, UserInputTranscribedEvent
 from livekit.plugins import silero
 
@@ -47,7 +48,7 @@ from agent.stt_whisper import (
 )
 from agent.tts_piper import PiperEngine, PiperTTS, SpeakerVoices, sentence_streamed
 from agent.turn_taking import EndOfTurnModel, LocalEndOfTurn, TurnTaker, TurnTakingSettings
-from agent.voice_level import VoiceGatedVAD
+from agent.voice_level import AFTER_TURN_DB, BACKGROUND_DB, VoiceGatedVAD
 from agent.whole_answer import BEAM_SIZE, AnswerAudio, stitched
 from db import sessions as db_sessions
 from db import usage as db_usage
@@ -349,6 +350,7 @@ class InterviewRunner:
         # window: only then is its question asked (stored, shown) and the answer closed.
         self._pending: Utterance | None = None
         self._reply_audio_at: float | None = None
+        self._reply_speech: SpeechHandle | None = None  # the pending reply's, once it is heard
         self._asking = False  # a confirmed reply is playing: when it ends, the question has ended
         self._answer: OpenAnswer | None = None
         self._sounds_before = SoundsBefore()
@@ -399,7 +401,7 @@ class InterviewRunner:
         )
         self.agent_session = AgentSession(
             # Another voice in the room, far under the candidate's, does not interrupt the interviewer.
-            vad=VoiceGatedVAD(models.vad, stt.voice),
+            vad=VoiceGatedVAD(models.vad, stt.voice, under_db=self._interrupting_under_db),
             stt=stt,
             tts=self.providers.tts,
             llm=self.providers.llm,
@@ -614,11 +616,17 @@ class InterviewRunner:
         await asyncio.sleep(delay_s)
         self._confirm(utterance)
 
+    def _interrupting_under_db(self) -> float:
+        """How far under the candidate's level speech may be and still stop the interviewer's
+        audio: while the reply may be yielded, as far as it may be and still make the turn
+        taker yield (a start softer than that yields only once it proves theirs)."""
+        return AFTER_TURN_DB if self.turns.awaiting_reply else BACKGROUND_DB
+
     def _yield(self) -> None:
         """The candidate went on just as the reply started: stop it, and forget it was said."""
         self._room.silence()  # now; the session's own interrupt follows
         utterance, self._pending = self._pending, None
-        self._reply_audio_at = None
+        self._reply_audio_at, self._reply_speech = None, None
         self._withdraw_for_turn = self.turns.turns_ended if utterance is None else None
         if self._held_captions is not None:
             self._held_captions = []  # never shown: nothing to take back
@@ -751,6 +759,7 @@ class InterviewRunner:
         if pending is None:
             return  # a gentle prompt: it neither asks nor closes anything
         self._reply_audio_at = at
+        self._reply_speech = speech
         if not self.turns.awaiting_reply:  # the opening, or a reply nobody can talk over
             self._confirm(pending)
             return
@@ -783,7 +792,12 @@ class InterviewRunner:
         self._event(AgentStateChanged(state=ev.new_state))
         stopped = ev.old_state == "speaking" and ev.new_state != "speaking"
         if stopped and self._pending is not None and self._reply_audio_at is not None:
-            self._confirm(self._pending)  # a reply shorter than the yield window, played out
+            speech, self._reply_speech = self._reply_speech, None
+            # Cut by the session's own interruption (speech over it that the turn taker held
+            # back as too soft to be sure of): a yield, not a question asked. Otherwise a reply
+            # shorter than the yield window, played out.
+            if not (speech is not None and speech.interrupted and self.turns.talked_over()):
+                self._confirm(self._pending)
         if self.signals is not None and (ev.new_state == "speaking") != (ev.old_state == "speaking"):
             self.signals.on_interviewer_speaking(ev.new_state == "speaking")
             if stopped and self._asking:  # prompts and withdrawn replies end no question

@@ -576,6 +576,26 @@ async def test_a_speech_start_that_is_echo_does_not_make_the_interviewer_yield(b
     assert turns.on_speech_start(11.5) and yields == [True]
 
 
+async def test_a_reply_cut_by_the_sessions_own_interruption_is_a_yield_in_the_window(behavioral) -> None:
+    # A soft start (may_yield False) does not make the interviewer yield; if the session's own
+    # interruption then stops the reply's audio for it, the reply is withdrawn (not a question
+    # asked), judged by when that speech began, as any start is.
+    yields: list[bool] = []
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_yield=lambda: yields.append(True))
+    assert not turns.talked_over()  # no turn has ended: nothing to yield
+    await turns.decide(STORY + RESULT, 10.0, None)
+    turns.end_turn(11.0)
+    turns.on_reply_started(11.1)
+    assert not turns.on_speech_start(12.0, may_yield=False) and yields == []
+    assert turns.talked_over() and yields == [True] and not turns.awaiting_reply
+    # Speech that began past the window does not withdraw a reply the candidate has heard out.
+    await turns.decide(STORY + RESULT, 20.0, None)
+    turns.end_turn(21.0)
+    turns.on_reply_started(21.1)
+    assert not turns.on_speech_start(21.1 + SETTINGS.yield_window_s + 0.5, may_yield=False)
+    assert not turns.talked_over() and yields == [True]
+
+
 async def test_speech_before_the_interviewers_first_words_is_no_answer(behavioral) -> None:
     turns = TurnTaker(SETTINGS, question=lambda: behavioral)
     turns.on_speech_start(9.0)  # "Hello? Can you hear me?" as the room opens

@@ -88,6 +88,28 @@ async def test_another_voice_does_not_interrupt_the_interviewer(other_db: float,
     assert (longest >= 0.4) == interrupts, longest
 
 
+async def test_while_a_reply_may_be_yielded_a_voice_the_turn_taker_holds_back_does_not_cut_it() -> None:
+    # 8 dB under the candidate: over the turn taker's AFTER_TURN_DB, under BACKGROUND_DB. While the
+    # reply may be yielded the gate goes by the first, so livekit does not stop the reply's audio
+    # for speech the turn taker does not yield to; otherwise by the second, as before.
+    speech = speak("The budget meeting has moved to Thursday afternoon.")
+    voice = VoiceLevel()
+    for _ in range(KNOWN_AFTER):
+        voice.heard(level_db(speech.astype(np.float32) / 32768, RATE))
+    quiet = np.concatenate([silence(0.5), (speech * 10 ** (-8.0 / 20)).astype(np.int16), silence(0.8)])
+    awaiting_reply = [True]
+    gated = VoiceGatedVAD(
+        silero.VAD.load(min_silence_duration=0.3), voice,
+        under_db=lambda: AFTER_TURN_DB if awaiting_reply[0] else BACKGROUND_DB,
+    )  # fmt: skip
+    for awaiting, interrupts in ((True, False), (False, True)):
+        awaiting_reply[0] = awaiting
+        events = await gated_events(gated, quiet)
+        assert any(ev.type == vad.VADEventType.START_OF_SPEECH for ev in events), "the VAD heard no speech"
+        longest = max(ev.speech_duration for ev in events if ev.type == vad.VADEventType.INFERENCE_DONE)
+        assert (longest >= 0.4) == interrupts, (awaiting, longest)
+
+
 def test_a_candidate_who_turns_quieter_is_never_shut_out() -> None:
     # Another microphone, or leaning back: their speech now falls under the gate. After
     # RELEARN_AFTER such utterances with none at the old level between, the gate opens and
