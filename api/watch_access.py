@@ -175,7 +175,9 @@ class WatchAccess:
         return list(self._watchers.get(session_id, ()))
 
     async def _end(self, ending: Iterable[tuple[Watcher, str]]) -> None:
-        ending = list(ending)
+        # Only watchers still here: a recheck reads the watchers before its query, and one that
+        # a revocation ended meanwhile must not be told twice.
+        ending = [(w, reason) for w, reason in ending if w in self._watchers.get(w.session_id, ())]
         for watcher, _ in ending:
             self.forget(watcher)
         results = await asyncio.gather(*(w.end(reason) for w, reason in ending), return_exceptions=True)
