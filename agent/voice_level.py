@@ -144,7 +144,9 @@ class VoiceGatedVAD(vad.VAD):
     as the turn taker judges a start then, so that speech it holds back as too soft does not
     cut the reply's audio either; BACKGROUND_DB otherwise."""
 
-    def __init__(self, inner: vad.VAD, voice: VoiceLevel, under_db: Callable[[], float] = lambda: BACKGROUND_DB) -> None:
+    def __init__(
+        self, inner: vad.VAD, voice: VoiceLevel, under_db: Callable[[], float] = lambda: BACKGROUND_DB
+    ) -> None:
         super().__init__(capabilities=inner.capabilities)
         self._inner = inner
         self._voice = voice

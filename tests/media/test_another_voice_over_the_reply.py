@@ -15,10 +15,10 @@ import pytest
 from agent.voice_level import AFTER_TURN_DB, BACKGROUND_DB, level_db
 from bench.rtc_client import SAMPLE_RATE, Speech, espeak
 from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
-    GREETING_TIMEOUT_S,
     REPLY_TIMEOUT_S,
     Greenroom,
     greenroom,
+    joined_after_the_greeting,
     start_greenroom,
     stored_answers,
     voice_models,
@@ -61,13 +61,8 @@ async def test_another_voice_just_as_the_reply_starts_neither_cuts_it_nor_joins_
     greenroom: Greenroom, speech: tuple[Speech, Speech]
 ) -> None:
     answer, other = speech
-    body = await greenroom.new_session()
-    session_id = body["session"]["id"]
-    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
-    first = await candidate.client.next_event("question", timeout=GREETING_TIMEOUT_S)
+    session_id, candidate, first = await joined_after_the_greeting(greenroom)
     voice = candidate.voice
-    await voice.first_voice_after(0.0, timeout=GREETING_TIMEOUT_S)
-    await voice.quiet_for(1.0, timeout=GREETING_TIMEOUT_S)
 
     await asyncio.wait_for(candidate.microphone.say(answer), timeout=answer.duration_s + 10)
     ended = time.monotonic()

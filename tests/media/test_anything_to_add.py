@@ -12,10 +12,10 @@ import pytest
 from agent.worker import MORE_PROMPT
 from bench.rtc_client import ClientError, Speech, espeak
 from tests.media.test_signalling import (  # noqa: F401  (fixtures used by name)
-    GREETING_TIMEOUT_S,
     REPLY_TIMEOUT_S,
     Greenroom,
     greenroom,
+    joined_after_the_greeting,
     start_greenroom,
     stored_answers,
     voice_models,
@@ -56,13 +56,8 @@ async def test_a_long_silence_after_an_answer_asks_for_more_and_not_really_ends_
     greenroom: Greenroom, speech: tuple[Speech, Speech]
 ) -> None:
     answer, decline = speech
-    body = await greenroom.new_session()
-    session_id = body["session"]["id"]
-    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
-    first = await candidate.client.next_event("question", timeout=GREETING_TIMEOUT_S)
+    session_id, candidate, first = await joined_after_the_greeting(greenroom)
     voice = candidate.voice
-    await voice.first_voice_after(0.0, timeout=GREETING_TIMEOUT_S)
-    await voice.quiet_for(1.0, timeout=GREETING_TIMEOUT_S)
 
     await asyncio.wait_for(candidate.microphone.say(answer), timeout=answer.duration_s + 10)
     ended = time.monotonic()

@@ -190,6 +190,17 @@ async def stored_answers(greenroom: Greenroom, session_id: str, *, timeout: floa
     )
 
 
+async def joined_after_the_greeting(greenroom: Greenroom) -> tuple[str, Candidate, dict[str, Any]]:
+    """A new session's candidate, joined, once the opening question has been heard out (1 s of
+    quiet): the session id, the candidate, and the question event."""
+    body = await greenroom.new_session()
+    session_id = body["session"]["id"]
+    candidate, _ = await greenroom.join_as_candidate(session_id, body["room"]["token"])
+    first = await _hear_first_question(candidate)
+    await candidate.voice.quiet_for(1.0, timeout=GREETING_TIMEOUT_S)
+    return session_id, candidate, first
+
+
 async def _hear_first_question(candidate: Candidate) -> dict[str, Any]:
     """The opening question event, once the interviewer has been heard saying it."""
     question = await candidate.client.next_event("question", timeout=GREETING_TIMEOUT_S)
