@@ -126,7 +126,7 @@ class AnswerAudio:
         return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)), spans
 
 
-def _piece_of(t: float, spans: Sequence[Span]) -> int:
+def piece_of(t: float, spans: Sequence[Span]) -> int:
     """The piece a moment of the joined signal belongs to; in a pause, the nearer one."""
     best = 0
     for i, span in enumerate(spans):
@@ -158,12 +158,12 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     the live words' start; a sound before them that the pass heard as words moves it earlier."""
     spoken = [i for i, span in enumerate(spans) if not span.sound]
     by_piece: list[list[tuple[float, float, Word]]] = [[] for _ in spans]
-    for w in _without_invented_end(heard, spans):
+    for w in without_invented_end(heard, spans):
         middle = (w.start + w.end) / 2
-        i = _piece_of(middle, spans)
+        i = piece_of(middle, spans)
         if spans[i].sound and spoken and w.start < spans[i].offset - EDGE_MARGIN_S[0]:
             # begun before the sound: a word of the utterance next to it, stretched ("because...")
-            i = spoken[_piece_of(middle, [spans[j] for j in spoken])]
+            i = spoken[piece_of(middle, [spans[j] for j in spoken])]
         by_piece[i].append((wall_time(w.start, spans[i]), wall_time(w.end, spans[i]), w))
     first, last = (spoken[0], spoken[-1]) if spoken else (-1, -1)
 
@@ -196,7 +196,9 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
     return Stitched(" ".join(w["w"] for w in words if w["w"]), words, sum(taken), begin)
 
 
-def _without_invented_end(heard: Sequence[Word], spans: Sequence[Span]) -> Sequence[Word]:
+def without_invented_end(heard: Sequence[Word], spans: Sequence[Span]) -> Sequence[Word]:
+    """The heard words, less a run of more than INVENTED_END_WORDS in the joined signal's last
+    INVENTED_END_S (a sign-off Whisper invented after the speech)."""
     if not spans:
         return heard
     end = spans[-1].offset + spans[-1].seconds

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from db.delivery_store import DeliveryStore
 from db.delivery import FaceSampleRow, ProsodyWindowRow, SessionDeliveryStats, SpeechEventRow
 from media.face import FaceAnalyser, FaceSample
 from media.face_consumer import FaceConsumer
+from media.filler_pass import FillerPass
 from media.nudges import Nudge, NudgeRules
 from media.prosody import ProsodyAnalyser, ProsodyWindow
 from media.speech_signals import Filler, Hedge, Pace, Pause, ResponseLatency, SpeechEvent, SpeechSignals
@@ -37,13 +38,9 @@ PROSODY_RATE = 16000
 # Candidate audio waiting for the prosody worker, in 20 ms frames; beyond it the oldest go.
 PROSODY_QUEUE_FRAMES = 250
 SUMMARY_INTERVAL_S = 0.25
-# At the end of a session, the last utterances' filler-aware pass may finish this long.
+# At the end of a session, the utterances waiting for the filler-aware pass are heard this long
+# at most; any left then keep their live words.
 FILLER_PASS_DRAIN_S = 10.0
-# An utterance whose filler-aware pass would start later than this after it ended is taken as
-# the conversation's recogniser heard it. The pass runs one at a time at background priority,
-# each costing Whisper's whole 30 s window: on a saturated CPU it falls behind by more with every
-# utterance, and the events waiting for it live in memory only (a crash loses them).
-FILLER_PASS_MAX_LAG_S = 5.0
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -86,8 +83,13 @@ class DeliveryConsumer:
         self._speech = SpeechSignals(prosody_window_ms=prosody_window_ms)
         # Whisper prompted to keep fillers, run at background priority: the conversation's
         # own transcript is made without the prompt, which would slow every turn.
-        self._transcriber = transcriber
-        self._filler_pass: asyncio.Task[None] | None = None
+        self._fillers = (
+            None
+            if transcriber is None
+            else FillerPass(
+                transcriber, take=self._take_utterance, question_end=self._speech.on_question_end, wall_clock=wall_clock
+            )
+        )
         self._face_task: asyncio.Task[None] | None = None
         self._face_consumer: FaceConsumer | None = None
         self._face_analyser: FaceAnalyser | None = None
@@ -97,7 +99,6 @@ class DeliveryConsumer:
         self.frames_received = self.frames_analysed = self.frames_dropped = 0
         self.audio_windows = 0
         self.audio_frames_dropped = 0
-        self.utterances_heard_once = 0  # the filler-aware pass was too far behind for them
 
     def _t_ms(self, monotonic_t: float) -> int:
         return max(0, int((monotonic_t - self._origin) * 1000))
@@ -228,39 +229,30 @@ class DeliveryConsumer:
     # -- transcript and interviewer -------------------------------------------
 
     def on_utterance(self, utterance: RecognizedUtterance) -> None:
-        """A recognised candidate utterance; with a filler-aware transcriber, re-heard off the critical path."""
-        if self._transcriber is None or utterance.audio is None:
-            self._take_utterance(utterance.speech_start_at, utterance.words, utterance.text)
-            return
-        previous = self._filler_pass
-
-        async def rehear() -> None:
-            if previous is not None:
-                await asyncio.wait([previous])  # in order, one at a time
-            if self._wall() - utterance.speech_end_at > FILLER_PASS_MAX_LAG_S:
-                self.utterances_heard_once += 1
-                self._take_utterance(utterance.speech_start_at, utterance.words, utterance.text)
-                return
-            heard = await self._transcriber(utterance.audio)
-            lead = utterance.audio_lead_s
-            words = [Word(w.text, max(0.0, w.start - lead), max(0.0, w.end - lead), w.probability) for w in heard.words]
-            self._take_utterance(utterance.speech_start_at, words, heard.text)
-
-        self._filler_pass = asyncio.create_task(rehear(), name="signals-filler-pass")
+        """A recognised candidate utterance; with a filler-aware transcriber, heard again first."""
+        if self._fillers is None:
+            self._take_utterance(utterance, utterance.words)
+        else:
+            self._fillers.add(utterance)
 
     def on_sound(self, utterance: RecognizedUtterance) -> None:
         """Speech the VAD heard and the recogniser wrote no words for (a cough, a sigh, an "um"
         it left out): a pause around it is not joined through it."""
         self._speech.on_sound(utterance.speech_start_at, utterance.speech_end_at)
 
-    def _take_utterance(self, speech_start_at: float, words: Any, text: str) -> None:
-        for event in self._speech.on_utterance(speech_start_at, words, text):
+    def _take_utterance(self, utterance: RecognizedUtterance, words: Sequence[Word]) -> None:
+        for event in self._speech.on_utterance(utterance.speech_start_at, words):
             self._record(event)
 
     def on_question_end(self, at: float) -> None:
-        self._speech.on_question_end(at)
+        if self._fillers is None:
+            self._speech.on_question_end(at)
+        else:
+            self._fillers.question_end(at)  # after the utterances still waiting for it
 
     def on_interviewer_speaking(self, speaking: bool) -> None:
+        if speaking and self._fillers is not None:
+            self._fillers.answer_over()
         if (nudge := self._rules.on_interviewer(self._clock(), speaking=speaking)) is not None:
             self._nudge(nudge)
 
@@ -322,17 +314,19 @@ class DeliveryConsumer:
         await self._stop_face()
         if self._audio_task is not None:
             await aio.cancel_and_wait(self._audio_task)
-        if self._filler_pass is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._filler_pass), FILLER_PASS_DRAIN_S)
-            except TimeoutError:
-                await aio.cancel_and_wait(self._filler_pass)
+        if self._fillers is not None:
+            await self._fillers.aclose(FILLER_PASS_DRAIN_S)
         if self._face_analyser is not None:
             self._face_analyser.close()
-        if self.utterances_heard_once:
+        if self._fillers is not None and (self._fillers.utterances or self._fillers.heard_once):
             logger.info(
-                "filler-aware pass fell behind: utterances taken as first heard",
-                extra={"session_id": str(self.session_id), "utterances": self.utterances_heard_once},
+                "filler-aware pass: utterances heard again, decodes, utterances taken as first heard",
+                extra={
+                    "session_id": str(self.session_id),
+                    "utterances": self._fillers.utterances,
+                    "decodes": self._fillers.batches,
+                    "heard_once": self._fillers.heard_once,
+                },
             )
         await self._store.flush()
         return self.stats()

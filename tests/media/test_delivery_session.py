@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
 from media.nudges import NudgeRules
 from media.delivery_session import DeliveryConsumer
+from media.filler_pass import BATCH_WAIT_S, MAX_LAG_S
 
 
 class RecordingStore:
@@ -120,20 +124,58 @@ async def test_a_resumed_session_keeps_counting_from_its_start() -> None:
         await signals.aclose()
 
 
-async def test_a_second_hearing_that_falls_behind_is_skipped_so_events_are_not_held_back() -> None:
-    """On a saturated CPU the background pass lags more with every utterance, and the events
-    waiting for it would be lost to a crash: an utterance it would reach too late is taken as
-    the conversation heard it."""
-    store = RecordingStore()
-    wall = [201.0]
-    heard: list[np.ndarray] = []
+# -- the filler-aware pass falling behind --------------------------------------------------
 
-    async def slow_transcriber(samples: np.ndarray) -> Transcript:
-        heard.append(samples)
-        wall[0] += 6.0  # one pass takes longer than the lag allowed
-        return Transcript(text="So, um, I think", words=PROMPTED, audio_s=1.5, compute_ms=6000.0)
+RATE = 16_000
+WORD_S, GAP_S, LEAD_S = 0.3, 0.2, 0.3
 
-    signals = DeliveryConsumer(
+
+def _spoken(start_at: float, texts: list[str]) -> RecognizedUtterance:
+    """An utterance whose audio holds one tone burst per word, and whose live words leave out
+    the fillers (as the conversation's recogniser does)."""
+    pieces, words, t = [np.zeros(int(LEAD_S * RATE), np.float32)], [], 0.0
+    for text in texts:
+        pieces += [0.3 * np.sin(np.arange(int(WORD_S * RATE)) / 5.0).astype(np.float32), np.zeros(int(GAP_S * RATE), np.float32)]
+        if text != "um,":
+            words.append(Word(text, t, t + WORD_S, 0.9))
+        t += WORD_S + GAP_S
+    pieces.append(np.zeros(int(0.4 * RATE), np.float32))
+    return RecognizedUtterance(
+        text=" ".join(w.text for w in words), words=tuple(words), speech_start_at=start_at,
+        speech_end_at=start_at + t - GAP_S, final_compute_ms=1.0, audio=np.concatenate(pieces), audio_lead_s=LEAD_S,
+    )  # fmt: skip
+
+
+class BurstEars:
+    """A prompted recogniser that hears each tone burst as the next word of its script, at the
+    burst's place in the audio it is given; a decode waits for `go` when one is given."""
+
+    def __init__(self, script: list[str]) -> None:
+        self.script = list(script)
+        self.calls: list[float] = []  # seconds of audio per decode
+        self.go: asyncio.Event | None = None
+
+    async def __call__(self, samples: np.ndarray) -> Transcript:
+        self.calls.append(len(samples) / RATE)
+        if self.go is not None:
+            await self.go.wait()
+        loud = np.abs(samples) > 0.05
+        edges = np.flatnonzero(np.diff(loud.astype(np.int8)))
+        starts = [0] * bool(loud[0]) + [e + 1 for e in edges if not loud[e]]
+        ends = [e + 1 for e in edges if loud[e]] + [len(samples)] * bool(loud[-1])
+        # A burst is 0.3 s of a tone that crosses zero: join the crossings within one burst.
+        bursts: list[list[float]] = []
+        for a, b in zip(starts, ends, strict=True):
+            if bursts and a / RATE - bursts[-1][1] < 0.05:
+                bursts[-1][1] = b / RATE
+            else:
+                bursts.append([a / RATE, b / RATE])
+        words = tuple(Word(self.script.pop(0), a, b, 0.9) for a, b in bursts)
+        return Transcript(text=" ".join(w.text for w in words), words=words, audio_s=len(samples) / RATE, compute_ms=1.0)
+
+
+def _consumer(store: RecordingStore, ears, wall: list[float]) -> DeliveryConsumer:
+    return DeliveryConsumer(
         uuid.uuid4(),
         store=store,  # type: ignore[arg-type]
         publish=lambda _event: None,
@@ -141,14 +183,138 @@ async def test_a_second_hearing_that_falls_behind_is_skipped_so_events_are_not_h
         face_model_path=None,
         face_sample_fps=10,
         prosody_window_ms=100,
-        transcriber=slow_transcriber,
+        transcriber=ears,
         wall_clock=lambda: wall[0],
         origin_wall=100.0,
     )
-    signals.on_utterance(_utterance())
-    signals.on_utterance(_utterance())  # ended at 201 as well: reached at 207, too late
+
+
+def _events(store: RecordingStore, kind: str) -> list[tuple[int, Any]]:
+    return [(row[1], row[5] if kind == "filler" else row[4]) for table, row in store.rows if table == "speech_events" and row[2] == kind]
+
+
+async def test_an_answers_utterances_are_heard_together_once_it_is_over() -> None:
+    """One decode costs Whisper's full window however short the audio: an answer's utterances
+    wait, and are heard in one decode when the interviewer speaks, each word back in its own
+    utterance at its own time."""
+    ears = BurstEars(["So", "first", "um,", "we", "met", "um,", "then", "we", "shipped"])
+    store, wall = RecordingStore(), [200.0]
+    signals = _consumer(store, ears, wall)
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    signals.on_utterance(_spoken(202.0, ["um,", "we", "met"]))
+    signals.on_utterance(_spoken(204.0, ["um,", "then", "we", "shipped"]))
+    await asyncio.sleep(0.05)
+    assert ears.calls == []  # waiting for more
+    signals.on_interviewer_speaking(True)
+    await asyncio.sleep(0.05)
+    assert len(ears.calls) == 1 and 5.5 < ears.calls[0] < 7.0  # all three, the pauses between them shortened
     await signals.aclose()
 
-    assert len(heard) == 1 and signals.utterances_heard_once == 1
-    assert _fillers(store) == [(100_250, "um")]  # the second one's words had no "um"
-    assert sum(1 for table, _ in store.rows if table == "speech_events") >= 1
+    assert len(ears.calls) == 1
+    # Each "um" starts where its utterance's speech starts: 202 s and 204 s (the clock's zero is 100 s).
+    assert [label for _t, label in _events(store, "filler")] == ["um", "um"]
+    assert [t for t, _label in _events(store, "filler")] == [pytest.approx(102_000, abs=60), pytest.approx(104_000, abs=60)]
+    # The pauses between the utterances are the real ones, not the shortened ones in the decode.
+    pauses = [duration for _t, duration in _events(store, "pause")]
+    assert pauses == [pytest.approx(2.0 - 0.8, abs=0.08), pytest.approx(2.0 - 1.3, abs=0.08)]
+
+
+async def test_a_long_answer_is_heard_in_batches_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mid-answer, a batch is heard once it holds BATCH_AUDIO_S of audio, or BATCH_WAIT_S after
+    its first utterance ended: the live view's filler count is never later than that."""
+    import media.filler_pass as filler_pass
+
+    monkeypatch.setattr(filler_pass, "BATCH_AUDIO_S", 3.0)
+    monkeypatch.setattr(filler_pass, "BATCH_WAIT_S", 0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ears = BurstEars(["So", "first", "we", "met", "then", "we", "shipped"])
+    store = RecordingStore()
+    signals = DeliveryConsumer(
+        uuid.uuid4(), store=store, publish=lambda _event: None,  # type: ignore[arg-type]
+        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
+        face_model_path=None, face_sample_fps=10, prosody_window_ms=100, transcriber=ears,
+        wall_clock=lambda: 200.0 + loop.time() - started, origin_wall=100.0,
+    )  # fmt: skip
+    first = _spoken(200.0, ["So", "first"])
+    signals.on_utterance(replace(first, speech_end_at=200.0))
+    await asyncio.sleep(0.1)
+    assert ears.calls == []
+    await asyncio.sleep(0.4)
+    assert len(ears.calls) == 1  # its wait ran out
+    # Two that hold more audio than a batch: the first is heard at once, alone.
+    signals.on_utterance(_spoken(210.0, ["we", "met"]))
+    signals.on_utterance(_spoken(212.0, ["then", "we", "shipped"]))
+    await asyncio.sleep(0.05)
+    assert len(ears.calls) == 2 and ears.calls[1] < 3.0
+    await signals.aclose()
+    assert len(ears.calls) == 3
+
+
+async def test_a_question_end_waits_for_the_utterances_heard_before_it() -> None:
+    """The answer's last utterance still waiting for the pass when the next question ends must
+    not be taken as the next answer's first words: no latency from it, no pause across the question."""
+    ears = BurstEars(["Done", "here", "Next", "answer"])
+    ears.go = asyncio.Event()
+    store, wall = RecordingStore(), [200.0]
+    signals = _consumer(store, ears, wall)
+    signals.on_utterance(_spoken(200.0, ["Done", "here"]))
+    signals.on_question_end(205.0)  # the interviewer asked the next question meanwhile
+    await asyncio.sleep(0.01)
+    signals.on_utterance(_spoken(206.5, ["Next", "answer"]))
+    ears.go.set()
+    await signals.aclose()
+
+    assert len(ears.calls) == 2
+    assert _events(store, "response_latency") == [(106_500, pytest.approx(1.5, abs=0.05))]
+    assert _events(store, "pause") == []
+
+
+async def test_utterances_the_pass_reaches_too_late_keep_their_live_words() -> None:
+    """On a saturated CPU the events waiting for the pass live in memory only: a batch it would
+    reach more than MAX_LAG_S after it fell due is taken as the conversation heard it."""
+    ears = BurstEars(["So", "first", "um,", "we", "met"])
+    ears.go = asyncio.Event()
+    store, wall = RecordingStore(), [201.0]
+    signals = _consumer(store, ears, wall)
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    signals.on_interviewer_speaking(True)
+    await asyncio.sleep(0.01)  # its decode starts, and is slow
+    second = _spoken(203.0, ["um,", "we", "met"])
+    signals.on_utterance(second)
+    wall[0] = second.speech_end_at + BATCH_WAIT_S + MAX_LAG_S + 0.5  # the first decode took that long
+    ears.go.set()
+    await signals.aclose()
+
+    assert len(ears.calls) == 1
+    assert _events(store, "filler") == []  # the live words have no "um"
+    assert len(_events(store, "pause")) == 1  # the second utterance was taken all the same
+
+
+async def test_a_failing_second_hearing_loses_no_utterance() -> None:
+    async def broken(samples: np.ndarray) -> Transcript:
+        raise RuntimeError("decoder crashed")
+
+    store = RecordingStore()
+    signals = _consumer(store, broken, [200.0])
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    signals.on_utterance(_spoken(203.0, ["um,", "we", "met"]))
+    await signals.aclose()
+    assert len(_events(store, "pause")) == 1  # both utterances counted, on their live words
+
+
+async def test_at_the_end_a_pass_that_does_not_finish_in_time_loses_no_utterance(monkeypatch: pytest.MonkeyPatch) -> None:
+    import media.delivery_session as delivery_session
+
+    monkeypatch.setattr(delivery_session, "FILLER_PASS_DRAIN_S", 0.05)
+    ears = BurstEars(["So", "first"])
+    ears.go = asyncio.Event()  # never set: the decode hangs
+    store = RecordingStore()
+    signals = _consumer(store, ears, [200.0])
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    signals.on_interviewer_speaking(True)
+    await asyncio.sleep(0.01)
+    signals.on_utterance(_spoken(203.0, ["um,", "we", "met"]))
+    await signals.aclose()
+    assert len(ears.calls) == 1
+    assert len(_events(store, "pause")) == 1 and _events(store, "filler") == []

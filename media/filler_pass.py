@@ -1,0 +1,201 @@
+"""The delivery signals' filler-aware hearing: candidate utterances heard again, in batches.
+
+The conversation's recogniser hears without a prompt, and Whisper then cleans away the "um"s a
+coach wants counted. The delivery signals take each utterance's words from a second hearing,
+prompted with fillers, off the critical path, on one background-priority thread all interviews
+share. Each decode costs Whisper's full 30 s window however short the audio (a cut window makes
+the prompted decoder loop): heard one by one, the 1-5 s utterances made the pass the largest
+piece of Whisper's work at three interviews (py-spy, 20 points of the server's samples).
+
+So utterances wait here and are heard together, joined as the whole-answer pass joins an answer
+(agent/whole_answer.py: quiet edges cut, pauses shortened to 1 s), once one of these holds:
+- they hold BATCH_AUDIO_S of audio;
+- BATCH_WAIT_S passed since the first of them ended (how late the live view's counts may be);
+- the answer is over: the interviewer speaks, or a question ended after them;
+- the session is closing.
+On the signal bench's 16 answers, batches of 8 s kept every filler and every pause figure of
+hearing each utterance alone, with half the decodes and 60% of the compute; longer batches lost
+fillers (bench/signals_speech.py, docs/benchmarks.md). Each heard word goes back to the utterance
+its middle falls in; an utterance in which the decode heard fewer than MIN_WORD_SHARE of its live
+words keeps its live words (a segment Whisper doubted was dropped). Utterances and question ends
+reach the signals in the order they came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import numpy as np
+from livekit.agents.utils import aio
+
+from agent.stt_whisper import WHISPER_SAMPLE_RATE, RecognizedUtterance, Transcript, Word
+from agent.whole_answer import MIN_WORD_SHARE, AnswerAudio, Span, piece_of, wall_time, without_invented_end
+
+logger = logging.getLogger(__name__)
+
+BATCH_AUDIO_S = 8.0
+BATCH_WAIT_S = 8.0
+# A batch whose decode would start this long after it fell due is taken as the conversation's
+# recogniser heard it: the machine is saturated, and the events waiting for the pass live in
+# memory only.
+MAX_LAG_S = 10.0
+
+Take = Callable[[RecognizedUtterance, Sequence[Word]], None]
+
+
+class FillerPass:
+    """Hears a session's candidate utterances again with the filler prompt; hands each one's
+    words to `take` and each question end to `question_end`, in order."""
+
+    def __init__(
+        self,
+        transcriber: Callable[[np.ndarray], Awaitable[Transcript]],
+        *,
+        take: Take,
+        question_end: Callable[[float], None],
+        wall_clock: Callable[[], float],
+    ) -> None:
+        self._transcriber = transcriber
+        self._take = take
+        self._question_end = question_end
+        self._wall = wall_clock
+        self._queue: list[RecognizedUtterance | float] = []  # a float: a question's end (wall)
+        self._changed = asyncio.Event()
+        self._answer_over = False
+        self._closing = False
+        self._hearing: list[RecognizedUtterance] = []
+        self.batches = 0  # decodes made
+        self.utterances = 0  # utterances they heard
+        self.heard_once = 0  # utterances the pass was too far behind for
+        self._task = asyncio.create_task(self._run(), name="signals-filler-pass")
+
+    def add(self, utterance: RecognizedUtterance) -> None:
+        self._queue.append(utterance)
+        self._changed.set()
+
+    def question_end(self, at: float) -> None:
+        if self._queue or self._hearing:
+            self._queue.append(at)  # after the utterances before it
+            self._changed.set()
+        else:
+            self._question_end(at)
+
+    def answer_over(self) -> None:
+        """The interviewer speaks: what waits is heard now."""
+        if self._queue:
+            self._answer_over = True
+            self._changed.set()
+
+    async def aclose(self, drain_s: float) -> None:
+        """Hear what waits, for `drain_s` at most; what is left then keeps its live words."""
+        self._closing = True
+        self._changed.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), drain_s)
+        except TimeoutError:
+            await aio.cancel_and_wait(self._task)
+            self.heard_once += len(self._hearing) + sum(isinstance(i, RecognizedUtterance) for i in self._queue)
+            for item in [*self._hearing, *self._queue]:
+                if isinstance(item, RecognizedUtterance):
+                    self._take(item, item.words)
+                else:
+                    self._question_end(item)
+            self._hearing, self._queue = [], []
+
+    async def _run(self) -> None:
+        while True:
+            while self._queue and not isinstance(self._queue[0], RecognizedUtterance):
+                self._question_end(self._queue.pop(0))
+            batch = self._batch()
+            if not batch:
+                self._answer_over = False
+                if self._closing:
+                    return
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            wait = self._due_in(batch)
+            if wait > 0:
+                self._changed.clear()
+                try:
+                    await asyncio.wait_for(self._changed.wait(), wait)
+                except TimeoutError:
+                    pass
+                continue
+            del self._queue[: len(batch)]
+            if not self._queue:
+                self._answer_over = False
+            self._hearing = batch
+            await self._hear(batch)
+            self._hearing = []
+
+    def _batch(self) -> list[RecognizedUtterance]:
+        """The utterances at the head of the queue that one decode takes (at least one)."""
+        batch: list[RecognizedUtterance] = []
+        seconds = 0.0
+        for item in self._queue:
+            if not isinstance(item, RecognizedUtterance):
+                break
+            seconds += _seconds(item)
+            if batch and seconds > BATCH_AUDIO_S:
+                break
+            batch.append(item)
+        return batch
+
+    def _due_in(self, batch: list[RecognizedUtterance]) -> float:
+        """Seconds until the batch is to be heard; 0: now."""
+        if self._closing or self._answer_over or len(self._queue) > len(batch):
+            return 0.0  # closing, the answer is over, or the batch is full
+        if sum(_seconds(u) for u in batch) >= BATCH_AUDIO_S:
+            return 0.0
+        return max(0.0, batch[0].speech_end_at + BATCH_WAIT_S - self._wall())
+
+    async def _hear(self, batch: list[RecognizedUtterance]) -> None:
+        with_audio = [u for u in batch if u.audio is not None]
+        if self._wall() - batch[0].speech_end_at > BATCH_WAIT_S + MAX_LAG_S:
+            self.heard_once += len(batch)
+            with_audio = []
+        words: dict[int, Sequence[Word]] = {}
+        if with_audio:
+            audio = AnswerAudio()
+            for u in with_audio:
+                audio.add(u.speech_start_at - u.audio_lead_s, u.audio)
+            samples, spans = audio.joined()
+            if len(spans) != len(with_audio):  # longer than an answer may be: left out
+                samples, with_audio = samples[:0], []
+        if with_audio:
+            try:
+                heard = await self._transcriber(samples)
+            except Exception:  # noqa: BLE001 - the live words stand; the signals go on
+                logger.exception("filler-aware pass failed: utterances keep their live words")
+            else:
+                self.batches += 1
+                self.utterances += len(with_audio)
+                per = words_by_utterance(heard.words, spans, [u.speech_start_at for u in with_audio])
+                words = {id(u): w for u, w in zip(with_audio, per, strict=True) if keeps(u.words, w)}
+        for u in batch:
+            self._take(u, words.get(id(u), u.words))
+
+
+def _seconds(u: RecognizedUtterance) -> float:
+    return 0.0 if u.audio is None else len(u.audio) / WHISPER_SAMPLE_RATE
+
+
+def words_by_utterance(heard: Sequence[Word], spans: Sequence[Span], speech_starts: Sequence[float]) -> list[list[Word]]:
+    """The joined signal's words, each in the utterance (span) its middle falls in, timed from
+    that utterance's speech start (`speech_starts`, wall clock)."""
+    per: list[list[Word]] = [[] for _ in spans]
+    if not spans:
+        return per
+    for w in without_invented_end(heard, spans):
+        i = piece_of((w.start + w.end) / 2, spans)
+        start, end = (wall_time(t, spans[i]) - speech_starts[i] for t in (w.start, w.end))
+        per[i].append(Word(w.text, max(0.0, start), max(0.0, end), w.probability))
+    return per
+
+
+def keeps(live: Sequence[Word], heard: Sequence[Word]) -> bool:
+    """Whether an utterance takes the batch's words: nearly as many as it had live."""
+    return bool(heard) and len(heard) >= MIN_WORD_SHARE * len(live)
