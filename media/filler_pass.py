@@ -18,7 +18,8 @@ hearing each utterance alone, with half the decodes and 60% of the compute; long
 fillers (bench/signals_speech.py, docs/benchmarks.md). Each heard word goes back to the utterance
 its middle falls in; an utterance in which the decode heard fewer than MIN_WORD_SHARE of its live
 words keeps its live words (a segment Whisper doubted was dropped). Utterances and question ends
-reach the signals in the order they came.
+reach the signals in the order they came; an utterance whose decode fails, comes too late or is
+not done when the session ends keeps its live words, in its place.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from livekit.agents.utils import aio
@@ -41,6 +43,9 @@ BATCH_WAIT_S = 8.0
 # recogniser heard it: the machine is saturated, and the events waiting for the pass live in
 # memory only.
 MAX_LAG_S = 10.0
+# Audio waiting for the pass beyond this (a decode that hangs) is let go, oldest first: those
+# utterances keep their live words, in their place in the order (32 KB a second of audio).
+MAX_WAITING_AUDIO_S = 120.0
 
 Take = Callable[[RecognizedUtterance, Sequence[Word]], None]
 
@@ -73,6 +78,14 @@ class FillerPass:
 
     def add(self, utterance: RecognizedUtterance) -> None:
         self._queue.append(utterance)
+        waiting = sum(_seconds(u) for u in self._queue if isinstance(u, RecognizedUtterance))
+        for i, item in enumerate(self._queue):
+            if waiting <= MAX_WAITING_AUDIO_S:
+                break
+            if isinstance(item, RecognizedUtterance) and item.audio is not None:
+                waiting -= _seconds(item)
+                self._queue[i] = replace(item, audio=None)
+                self.heard_once += 1
         self._changed.set()
 
     def question_end(self, at: float) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from agent.stt_whisper import RecognizedUtterance, Transcript, Word
 from media.nudges import NudgeRules
+import media.delivery_session as delivery_session
+import media.filler_pass as filler_pass
 from media.delivery_session import DeliveryConsumer
 from media.filler_pass import BATCH_WAIT_S, MAX_LAG_S
 
@@ -222,8 +224,6 @@ async def test_an_answers_utterances_are_heard_together_once_it_is_over() -> Non
 async def test_a_long_answer_is_heard_in_batches_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mid-answer, a batch is heard once it holds BATCH_AUDIO_S of audio, or BATCH_WAIT_S after
     its first utterance ended: the live view's filler count is never later than that."""
-    import media.filler_pass as filler_pass
-
     monkeypatch.setattr(filler_pass, "BATCH_AUDIO_S", 3.0)
     monkeypatch.setattr(filler_pass, "BATCH_WAIT_S", 0.3)
     loop = asyncio.get_running_loop()
@@ -304,8 +304,6 @@ async def test_a_failing_second_hearing_loses_no_utterance() -> None:
 
 
 async def test_at_the_end_a_pass_that_does_not_finish_in_time_loses_no_utterance(monkeypatch: pytest.MonkeyPatch) -> None:
-    import media.delivery_session as delivery_session
-
     monkeypatch.setattr(delivery_session, "FILLER_PASS_DRAIN_S", 0.05)
     ears = BurstEars(["So", "first"])
     ears.go = asyncio.Event()  # never set: the decode hangs
@@ -318,3 +316,24 @@ async def test_at_the_end_a_pass_that_does_not_finish_in_time_loses_no_utterance
     await signals.aclose()
     assert len(ears.calls) == 1
     assert len(_events(store, "pause")) == 1 and _events(store, "filler") == []
+
+
+async def test_audio_waiting_behind_a_decode_that_hangs_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue holds audio (32 KB a second): past MAX_WAITING_AUDIO_S the oldest utterances let
+    theirs go and keep their live words, still in order."""
+    monkeypatch.setattr(filler_pass, "MAX_WAITING_AUDIO_S", 5.0)
+    monkeypatch.setattr(delivery_session, "FILLER_PASS_DRAIN_S", 0.05)
+    ears = BurstEars(["So", "first"])
+    ears.go = asyncio.Event()  # never set
+    store = RecordingStore()
+    signals = _consumer(store, ears, [200.0])
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    signals.on_interviewer_speaking(True)
+    await asyncio.sleep(0.01)  # hangs
+    for k in range(5):  # 2.2 s of audio each
+        signals.on_utterance(_spoken(203.0 + 3 * k, ["um,", "we", "met"]))
+    waiting = [u for u in signals._fillers._queue if u.audio is not None]
+    assert sum(len(u.audio) for u in waiting) / RATE <= 5.0 and len(waiting) == 2
+    assert [u.speech_start_at for u in waiting] == [212.0, 215.0]  # the newest kept theirs
+    await signals.aclose()
+    assert len(_events(store, "pause")) == 5  # all six utterances taken, in order
