@@ -141,8 +141,11 @@ class FillerPass:
             if not self._queue:
                 self._answer_over = False
             self._hearing = batch
-            await self._hear(batch)
-            self._hearing = []
+            try:
+                await self._hear(batch)
+            except Exception:  # noqa: BLE001 - a fault in one batch must not end the pass for the session
+                logger.exception("filler-aware pass: a batch could not be taken")
+            self._hearing = []  # cancelled, it stays: aclose takes it with its live words
 
     def _batch(self) -> list[RecognizedUtterance]:
         """The utterances at the head of the queue that one decode takes (at least one)."""

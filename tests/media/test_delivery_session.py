@@ -337,3 +337,22 @@ async def test_audio_waiting_behind_a_decode_that_hangs_is_bounded(monkeypatch: 
     assert [u.speech_start_at for u in waiting] == [212.0, 215.0]  # the newest kept theirs
     await signals.aclose()
     assert len(_events(store, "pause")) == 5  # all six utterances taken, in order
+
+
+async def test_a_fault_taking_one_batch_does_not_end_the_pass() -> None:
+    taken: list[float] = []
+
+    def take(utterance: RecognizedUtterance, words) -> None:
+        if not taken:
+            taken.append(-1.0)
+            raise ValueError("a fault in the signals")
+        taken.append(utterance.speech_start_at)
+
+    ears = BurstEars(["So", "first", "we", "met"])
+    fillers = filler_pass.FillerPass(ears, take=take, question_end=lambda _at: None, wall_clock=lambda: 200.0)
+    fillers.add(_spoken(200.0, ["So", "first"]))
+    fillers.answer_over()
+    await asyncio.sleep(0.01)
+    fillers.add(_spoken(203.0, ["we", "met"]))
+    await fillers.aclose(1.0)
+    assert taken == [-1.0, 203.0]
