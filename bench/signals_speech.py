@@ -4,13 +4,14 @@ The truth comes from bench/speech_media.py (espeak-ng speech with exact silences
 fillers, over -60 dBFS noise). Recognition is the product's own: WhisperEngine (tiny.en,
 word timestamps), with FILLER_PROMPT and without it. Modes (the JSON has each):
 
-- batched (the primary numbers): the answer is cut at silences of at least VAD_MIN_SILENCE_S,
-  as the live STT's VAD cuts utterances, and the utterances go through the product's filler
-  pass (media/filler_pass.py): heard together (with the prompt) in batches of up to
-  BATCH_AUDIO_S, as it hears an answer that goes on; each one's words fed to SpeechSignals with
-  its own speech start, with the prosody stage's loudness windows; "decodes" says how many;
-- live: each utterance transcribed on its own (with the prompt), as the filler pass did before
-  it batched them, and fed with the loudness that would have arrived by then;
+- live (the primary numbers): the answer is cut at silences of at least VAD_MIN_SILENCE_S,
+  as the live STT's VAD cuts utterances; each utterance is transcribed on its own (with the
+  prompt), as the product's filler pass hears them when it keeps up, and fed to SpeechSignals
+  with its own speech start, together with the prosody stage's loudness windows that would
+  have arrived by then;
+- backlog: the same utterances all waiting for the product's filler pass (media/filler_pass.py),
+  as when it has fallen behind: heard together in batches of up to its BATCH_AUDIO_S, with all
+  the loudness; "decodes" says how many;
 - live_no_prosody: the same transcripts without loudness (Whisper's word times only);
 - live_no_prompt: transcribed without FILLER_PROMPT;
 - whole, whole_no_prosody, whole_no_prompt: each ~20 s answer transcribed in one call.
@@ -155,8 +156,8 @@ def _analyse(engine, clip: SyntheticSpeech, prompt: str | None, live: bool, pros
     }
 
 
-def _analyse_batched(engine, clip: SyntheticSpeech, prompt: str | None, cache: dict) -> dict:
-    """As `_analyse` live, with the utterances heard in batches by the product's filler pass."""
+def _analyse_backlog(engine, clip: SyntheticSpeech, prompt: str | None, cache: dict) -> dict:
+    """As `_analyse` live, with every utterance waiting for the product's filler pass at once."""
     signals = SpeechSignals(min_pace_speaking_s=0.0)
     analyser = ProsodyAnalyser(SAMPLE_RATE, 100)
     signals.on_prosody(analyser.push(clip.samples) + analyser.flush(), 0.0)
@@ -300,14 +301,14 @@ def speech_accuracy(quick: bool = False, *, verbose: bool = True) -> dict:
         ("whole_no_prompt", False, None, True),
     ]
     cache: dict = {}
-    results = [_analyse_batched(engine, clip, FILLER_PROMPT, cache) for clip in clips]
-    report["batched"] = _score(results) | {
+    results = [_analyse_backlog(engine, clip, FILLER_PROMPT, cache) for clip in clips]
+    report["backlog"] = _score(results) | {
         "compute_s": round(sum(r["decode_s"] for r in results), 1),
         "decodes": sum(r["decodes"] for r in results),
         "utterances": sum(len(padded_utterances(clip)) for clip in clips),
     }
     if verbose:
-        _print_clips("batched", clips, results)
+        _print_clips("backlog", clips, results)
     for mode, live, prompt, prosody in modes:
         started = time.perf_counter()
         results = [_analyse(engine, clip, prompt, live, prosody, cache) for clip in clips]
@@ -316,7 +317,7 @@ def speech_accuracy(quick: bool = False, *, verbose: bool = True) -> dict:
             _print_clips(mode, clips, results)
     # Decodes that looped and had to be cut: 0 unless the decoder guard is hiding a regression.
     report["loops_cut"] = engine.loops_cut
-    primary = report["batched"]
+    primary = report["live"]
     return {key: primary[key] for key in ("wpm_err_pct", "pause_err_ms", "filler_recall", "filler_precision")} | report
 
 

@@ -251,8 +251,6 @@ class DeliveryConsumer:
             self._fillers.question_end(at)  # after the utterances still waiting for it
 
     def on_interviewer_speaking(self, speaking: bool) -> None:
-        if speaking and self._fillers is not None:
-            self._fillers.answer_over()
         if (nudge := self._rules.on_interviewer(self._clock(), speaking=speaking)) is not None:
             self._nudge(nudge)
 

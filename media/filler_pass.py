@@ -1,25 +1,23 @@
-"""The delivery signals' filler-aware hearing: candidate utterances heard again, in batches.
+"""The delivery signals' filler-aware hearing: candidate utterances heard again, in order.
 
 The conversation's recogniser hears without a prompt, and Whisper then cleans away the "um"s a
 coach wants counted. The delivery signals take each utterance's words from a second hearing,
 prompted with fillers, off the critical path, on one background-priority thread all interviews
 share. Each decode costs Whisper's full 30 s window however short the audio (a cut window makes
-the prompted decoder loop): heard one by one, the 1-5 s utterances made the pass the largest
-piece of Whisper's work at three interviews (py-spy, 20 points of the server's samples).
+the prompted decoder loop).
 
-So utterances wait here and are heard together, joined as the whole-answer pass joins an answer
-(agent/whole_answer.py: quiet edges cut, pauses shortened to 1 s), once one of these holds:
-- they hold BATCH_AUDIO_S of audio;
-- BATCH_WAIT_S passed since the first of them ended (how late the live view's counts may be);
-- the answer is over: the interviewer speaks, or a question ended after them;
-- the session is closing.
-On the signal bench's 16 answers, batches of 8 s kept every filler and every pause figure of
-hearing each utterance alone, with half the decodes and 60% of the compute; longer batches lost
-fillers (bench/signals_speech.py, docs/benchmarks.md). Each heard word goes back to the utterance
-its middle falls in; an utterance in which the decode heard fewer than MIN_WORD_SHARE of its live
-words keeps its live words (a segment Whisper doubted was dropped). Utterances and question ends
-reach the signals in the order they came; an utterance whose decode fails, comes too late or is
-not done when the session ends keeps its live words, in its place.
+Each utterance is heard alone as soon as the pass is free: that counts the most fillers. The
+utterances that arrive while a decode runs (several interviews at once) wait, and the next decode
+hears them together, up to BATCH_AUDIO_S of audio, joined as the whole-answer pass joins an
+answer (agent/whole_answer.py: quiet edges cut, pauses shortened to 1 s). Each heard word goes
+back to the utterance its middle falls in; an utterance in which the decode heard fewer than
+MIN_WORD_SHARE of its live words keeps its live words (a segment Whisper doubted was dropped).
+Batching every answer's utterances on purpose (8 s batches) halved the decodes, but in the room
+it counted fillers exactly on 19 of 32 answers against 25 (docs/benchmarks.md): in context,
+Whisper writes one "um" twice ("Um... Umm...") or drops it.
+
+Utterances and question ends reach the signals in the order they came; an utterance whose decode
+fails, comes too late or is not done when the session ends keeps its live words, in its place.
 """
 
 from __future__ import annotations
@@ -37,11 +35,10 @@ from agent.whole_answer import MIN_WORD_SHARE, AnswerAudio, Span, piece_of, wall
 
 logger = logging.getLogger(__name__)
 
-BATCH_AUDIO_S = 8.0
-BATCH_WAIT_S = 8.0
-# A batch whose decode would start this long after it fell due is taken as the conversation's
-# recogniser heard it: the machine is saturated, and the events waiting for the pass live in
-# memory only.
+BATCH_AUDIO_S = 8.0  # a backlog is heard in decodes of at most this much audio
+# A batch whose decode would start this long after its first utterance ended is taken as the
+# conversation's recogniser heard it: the machine is saturated, and the events waiting for the
+# pass live in memory only.
 MAX_LAG_S = 10.0
 # Audio waiting for the pass beyond this (a decode that hangs) is let go, oldest first: those
 # utterances keep their live words, in their place in the order (32 KB a second of audio).
@@ -68,7 +65,6 @@ class FillerPass:
         self._wall = wall_clock
         self._queue: list[RecognizedUtterance | float] = []  # a float: a question's end (wall)
         self._changed = asyncio.Event()
-        self._answer_over = False
         self._closing = False
         self._hearing: list[RecognizedUtterance] = []
         self.batches = 0  # decodes made
@@ -95,12 +91,6 @@ class FillerPass:
         else:
             self._question_end(at)
 
-    def answer_over(self) -> None:
-        """The interviewer speaks: what waits is heard now."""
-        if self._queue:
-            self._answer_over = True
-            self._changed.set()
-
     async def aclose(self, drain_s: float) -> None:
         """Hear what waits, for `drain_s` at most; what is left then keeps its live words."""
         self._closing = True
@@ -123,23 +113,12 @@ class FillerPass:
                 self._question_end(self._queue.pop(0))
             batch = self._batch()
             if not batch:
-                self._answer_over = False
                 if self._closing:
                     return
                 self._changed.clear()
                 await self._changed.wait()
                 continue
-            wait = self._due_in(batch)
-            if wait > 0:
-                self._changed.clear()
-                try:
-                    await asyncio.wait_for(self._changed.wait(), wait)
-                except TimeoutError:
-                    pass
-                continue
             del self._queue[: len(batch)]
-            if not self._queue:
-                self._answer_over = False
             self._hearing = batch
             try:
                 await self._hear(batch)
@@ -160,17 +139,9 @@ class FillerPass:
             batch.append(item)
         return batch
 
-    def _due_in(self, batch: list[RecognizedUtterance]) -> float:
-        """Seconds until the batch is to be heard; 0: now."""
-        if self._closing or self._answer_over or len(self._queue) > len(batch):
-            return 0.0  # closing, the answer is over, or the batch is full
-        if sum(_seconds(u) for u in batch) >= BATCH_AUDIO_S:
-            return 0.0
-        return max(0.0, batch[0].speech_end_at + BATCH_WAIT_S - self._wall())
-
     async def _hear(self, batch: list[RecognizedUtterance]) -> None:
         with_audio = [u for u in batch if u.audio is not None]
-        if self._wall() - batch[0].speech_end_at > BATCH_WAIT_S + MAX_LAG_S:
+        if self._wall() - batch[0].speech_end_at > MAX_LAG_S:
             self.heard_once += len(batch)
             with_audio = []
         words: dict[int, Sequence[Word]] = {}

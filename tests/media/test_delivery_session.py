@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from media.nudges import NudgeRules
 import media.delivery_session as delivery_session
 import media.filler_pass as filler_pass
 from media.delivery_session import DeliveryConsumer
-from media.filler_pass import BATCH_WAIT_S, MAX_LAG_S
+from media.filler_pass import MAX_LAG_S
 
 
 class RecordingStore:
@@ -195,24 +194,23 @@ def _events(store: RecordingStore, kind: str) -> list[tuple[int, Any]]:
     return [(row[1], row[5] if kind == "filler" else row[4]) for table, row in store.rows if table == "speech_events" and row[2] == kind]
 
 
-async def test_an_answers_utterances_are_heard_together_once_it_is_over() -> None:
-    """One decode costs Whisper's full window however short the audio: an answer's utterances
-    wait, and are heard in one decode when the interviewer speaks, each word back in its own
-    utterance at its own time."""
+async def test_utterances_waiting_for_a_decode_are_heard_together_in_the_next_one() -> None:
+    """One decode costs Whisper's full window however short the audio: what queued behind a
+    decode is heard in one more, each word back in its own utterance at its own time."""
     ears = BurstEars(["So", "first", "um,", "we", "met", "um,", "then", "we", "shipped"])
+    ears.go = asyncio.Event()
     store, wall = RecordingStore(), [200.0]
     signals = _consumer(store, ears, wall)
     signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    await asyncio.sleep(0.01)
+    assert len(ears.calls) == 1  # heard alone, at once: that counts the most fillers
     signals.on_utterance(_spoken(202.0, ["um,", "we", "met"]))
     signals.on_utterance(_spoken(204.0, ["um,", "then", "we", "shipped"]))
-    await asyncio.sleep(0.05)
-    assert ears.calls == []  # waiting for more
-    signals.on_interviewer_speaking(True)
-    await asyncio.sleep(0.05)
-    assert len(ears.calls) == 1 and 5.5 < ears.calls[0] < 7.0  # all three, the pauses between them shortened
+    ears.go.set()  # the first decode ends
     await signals.aclose()
 
-    assert len(ears.calls) == 1
+    assert len(ears.calls) == 2  # not three
+    assert 4.0 < ears.calls[1] < 5.0  # both, the pause between them shortened
     # Each "um" starts where its utterance's speech starts: 202 s and 204 s (the clock's zero is 100 s).
     assert [label for _t, label in _events(store, "filler")] == ["um", "um"]
     assert [t for t, _label in _events(store, "filler")] == [pytest.approx(102_000, abs=60), pytest.approx(104_000, abs=60)]
@@ -221,32 +219,16 @@ async def test_an_answers_utterances_are_heard_together_once_it_is_over() -> Non
     assert pauses == [pytest.approx(2.0 - 0.8, abs=0.08), pytest.approx(2.0 - 1.3, abs=0.08)]
 
 
-async def test_a_long_answer_is_heard_in_batches_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mid-answer, a batch is heard once it holds BATCH_AUDIO_S of audio, or BATCH_WAIT_S after
-    its first utterance ended: the live view's filler count is never later than that."""
+async def test_a_backlog_is_heard_in_batches_of_at_most_batch_audio_s(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(filler_pass, "BATCH_AUDIO_S", 3.0)
-    monkeypatch.setattr(filler_pass, "BATCH_WAIT_S", 0.3)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     ears = BurstEars(["So", "first", "we", "met", "then", "we", "shipped"])
-    store = RecordingStore()
-    signals = DeliveryConsumer(
-        uuid.uuid4(), store=store, publish=lambda _event: None,  # type: ignore[arg-type]
-        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
-        face_model_path=None, face_sample_fps=10, prosody_window_ms=100, transcriber=ears,
-        wall_clock=lambda: 200.0 + loop.time() - started, origin_wall=100.0,
-    )  # fmt: skip
-    first = _spoken(200.0, ["So", "first"])
-    signals.on_utterance(replace(first, speech_end_at=200.0))
-    await asyncio.sleep(0.1)
-    assert ears.calls == []
-    await asyncio.sleep(0.4)
-    assert len(ears.calls) == 1  # its wait ran out
-    # Two that hold more audio than a batch: the first is heard at once, alone.
-    signals.on_utterance(_spoken(210.0, ["we", "met"]))
-    signals.on_utterance(_spoken(212.0, ["then", "we", "shipped"]))
-    await asyncio.sleep(0.05)
-    assert len(ears.calls) == 2 and ears.calls[1] < 3.0
+    ears.go = asyncio.Event()
+    signals = _consumer(RecordingStore(), ears, [200.0])
+    signals.on_utterance(_spoken(200.0, ["So", "first"]))
+    await asyncio.sleep(0.01)
+    signals.on_utterance(_spoken(202.0, ["we", "met"]))  # 1.7 s of audio
+    signals.on_utterance(_spoken(204.0, ["then", "we", "shipped"]))  # 2.2 s: together, over 3 s
+    ears.go.set()
     await signals.aclose()
     assert len(ears.calls) == 3
 
@@ -278,11 +260,10 @@ async def test_utterances_the_pass_reaches_too_late_keep_their_live_words() -> N
     store, wall = RecordingStore(), [201.0]
     signals = _consumer(store, ears, wall)
     signals.on_utterance(_spoken(200.0, ["So", "first"]))
-    signals.on_interviewer_speaking(True)
     await asyncio.sleep(0.01)  # its decode starts, and is slow
     second = _spoken(203.0, ["um,", "we", "met"])
     signals.on_utterance(second)
-    wall[0] = second.speech_end_at + BATCH_WAIT_S + MAX_LAG_S + 0.5  # the first decode took that long
+    wall[0] = second.speech_end_at + MAX_LAG_S + 0.5  # the first decode took that long
     ears.go.set()
     await signals.aclose()
 
@@ -310,7 +291,6 @@ async def test_at_the_end_a_pass_that_does_not_finish_in_time_loses_no_utterance
     store = RecordingStore()
     signals = _consumer(store, ears, [200.0])
     signals.on_utterance(_spoken(200.0, ["So", "first"]))
-    signals.on_interviewer_speaking(True)
     await asyncio.sleep(0.01)
     signals.on_utterance(_spoken(203.0, ["um,", "we", "met"]))
     await signals.aclose()
@@ -328,7 +308,6 @@ async def test_audio_waiting_behind_a_decode_that_hangs_is_bounded(monkeypatch: 
     store = RecordingStore()
     signals = _consumer(store, ears, [200.0])
     signals.on_utterance(_spoken(200.0, ["So", "first"]))
-    signals.on_interviewer_speaking(True)
     await asyncio.sleep(0.01)  # hangs
     for k in range(5):  # 2.2 s of audio each
         signals.on_utterance(_spoken(203.0 + 3 * k, ["um,", "we", "met"]))
@@ -351,7 +330,6 @@ async def test_a_fault_taking_one_batch_does_not_end_the_pass() -> None:
     ears = BurstEars(["So", "first", "we", "met"])
     fillers = filler_pass.FillerPass(ears, take=take, question_end=lambda _at: None, wall_clock=lambda: 200.0)
     fillers.add(_spoken(200.0, ["So", "first"]))
-    fillers.answer_over()
     await asyncio.sleep(0.01)
     fillers.add(_spoken(203.0, ["we", "met"]))
     await fillers.aclose(1.0)
