@@ -186,7 +186,7 @@ def _analyse_backlog(engine, clip: SyntheticSpeech, prompt: str | None, cache: d
             words = tuple(_Shifted(w.text, w.start - lead, w.end - lead) for w in live.words)
             fillers.add(RecognizedUtterance(live.text, words, start, end, 0.0, audio=audio, audio_lead_s=lead))
         await fillers.aclose(600.0)
-        return fillers.batches
+        return fillers.decodes
 
     decodes = asyncio.run(run())
     pauses = [e for e in events if isinstance(e, Pause)]

@@ -322,7 +322,7 @@ class DeliveryConsumer:
                 extra={
                     "session_id": str(self.session_id),
                     "utterances": self._fillers.utterances,
-                    "decodes": self._fillers.batches,
+                    "decodes": self._fillers.decodes,
                     "heard_once": self._fillers.heard_once,
                 },
             )

@@ -67,7 +67,7 @@ class FillerPass:
         self._changed = asyncio.Event()
         self._closing = False
         self._hearing: list[RecognizedUtterance] = []
-        self.batches = 0  # decodes made
+        self.decodes = 0
         self.utterances = 0  # utterances they heard
         self.heard_once = 0  # utterances the pass was too far behind for
         self._task = asyncio.create_task(self._run(), name="signals-filler-pass")
@@ -140,30 +140,32 @@ class FillerPass:
         return batch
 
     async def _hear(self, batch: list[RecognizedUtterance]) -> None:
-        with_audio = [u for u in batch if u.audio is not None]
-        if self._wall() - batch[0].speech_end_at > MAX_LAG_S:
-            self.heard_once += len(batch)
-            with_audio = []
-        words: dict[int, Sequence[Word]] = {}
-        if with_audio:
-            audio = AnswerAudio()
-            for u in with_audio:
-                audio.add(u.speech_start_at - u.audio_lead_s, u.audio)
-            samples, spans = audio.joined()
-            if len(spans) != len(with_audio):  # longer than an answer may be: left out
-                samples, with_audio = samples[:0], []
-        if with_audio:
-            try:
-                heard = await self._transcriber(samples)
-            except Exception:  # noqa: BLE001 - the live words stand; the signals go on
-                logger.exception("filler-aware pass failed: utterances keep their live words")
-            else:
-                self.batches += 1
-                self.utterances += len(with_audio)
-                per = words_by_utterance(heard.words, spans, [u.speech_start_at for u in with_audio])
-                words = {id(u): w for u, w in zip(with_audio, per, strict=True) if keeps(u.words, w)}
+        words = await self._words(batch)
         for u in batch:
             self._take(u, words.get(id(u), u.words))
+
+    async def _words(self, batch: list[RecognizedUtterance]) -> dict[int, Sequence[Word]]:
+        """The batch's utterances' words from one decode, by id(utterance); none for those that
+        keep their live words (all of them if the batch comes too late or the decode fails)."""
+        if self._wall() - batch[0].speech_end_at > MAX_LAG_S:
+            self.heard_once += len(batch)
+            return {}
+        with_audio = [u for u in batch if u.audio is not None]
+        audio = AnswerAudio()
+        for u in with_audio:
+            audio.add(u.speech_start_at - u.audio_lead_s, u.audio)
+        samples, spans = audio.joined()
+        if not with_audio or len(spans) != len(with_audio):  # none, or longer than an answer may be
+            return {}
+        try:
+            heard = await self._transcriber(samples)
+        except Exception:  # noqa: BLE001 - the live words stand; the signals go on
+            logger.exception("filler-aware pass failed: utterances keep their live words")
+            return {}
+        self.decodes += 1
+        self.utterances += len(with_audio)
+        per = words_by_utterance(heard.words, spans, [u.speech_start_at for u in with_audio])
+        return {id(u): w for u, w in zip(with_audio, per, strict=True) if keeps(u.words, w)}
 
 
 def _seconds(u: RecognizedUtterance) -> float:

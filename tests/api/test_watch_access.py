@@ -11,15 +11,12 @@ import asyncpg
 from api.tokens import RoomClaims
 from api.watch_access import SESSION_DELETED, WatchAccess
 from db import sessions as repo
-from tests.users import make_user
+from tests.users import PLAIN_SESSION, make_user
 
 
 async def test_a_recheck_racing_a_revocation_ends_the_watcher_once(pool: asyncpg.Pool) -> None:
     user_id = await make_user(pool)
-    session = await repo.create_session(
-        pool, user_id=user_id, role_track="general", round_type="behavioral", difficulty="easy",
-        duration_min=10, persona="alex",
-    )  # fmt: skip
+    session = await repo.create_session(pool, user_id=user_id, persona="alex", **PLAIN_SESSION)
     session_id = session.id
     access = WatchAccess(pool)
     ended: list[str] = []
