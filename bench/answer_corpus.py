@@ -43,12 +43,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import av
 import numpy as np
 from scipy.signal import resample_poly
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from agent.question_bank import CATEGORIES  # noqa: E402
 from bench.speech_media import (  # noqa: E402
     SAMPLE_RATE,
     EspeakVoice,
@@ -427,16 +429,19 @@ def write_truth(corpus: Sequence[CorpusAnswer], wavs: Sequence[str], directory: 
 
 
 def load_recordings(truth_json: Path) -> list[CorpusAnswer]:
-    """Answers recorded from people: WAV files (any rate, mono or stereo) beside a truth file.
+    """Answers recorded from people: audio files (`read_wav`: WAV of any rate, width and channels,
+    or FLAC, MP3, …) beside a truth file.
 
     The truth file: {"answers": [{"name", "wav" (path relative to the file), "category"
-    ("behavioral" | "mmi"), "stretches": [[start_s, end_s], ...] (speech between the pauses),
+    (a question category: behavioral, technical, system_design, case, mmi), "stretches": [[start_s, end_s], ...] (speech between the pauses),
     "pauses": [{"start_s", "duration_s", "kind"}], "fillers": [{"at_s", "end_s", "text"}],
     "words", "transcript", optional "voice", "shape", "speaking_s"}]}, times in seconds from
     the file's start. Without "speaking_s", speaking time is the stretches' total."""
     data = json.loads(truth_json.read_text())
     out = []
     for entry in data["answers"]:
+        if entry["category"] not in CATEGORIES:
+            raise ValueError(f"{entry['name']}: category {entry['category']!r} is not one of {', '.join(CATEGORIES)}")
         samples = read_wav(truth_json.parent / entry["wav"])
         stretches = tuple((float(a), float(b)) for a, b in entry["stretches"])
         out.append(
@@ -461,6 +466,7 @@ def load_recordings(truth_json: Path) -> list[CorpusAnswer]:
 # -- truth for a recording whose words are known but whose timing is not ---------------------
 
 FRAME_S = 0.01
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm")  # recordings read
 MIN_PAUSE_S = 0.5  # a shorter gap is inside a stretch (every true pause is at least this long)
 MIN_STRETCH_S = 0.08  # a shorter burst is a click, not speech
 UNDER_VOICE_DB = 40.0  # a frame this far under the voice's level is silence ...
@@ -539,10 +545,11 @@ def recorded_answer(
 
 
 def truth_for_directory(directory: Path, category: str) -> Path:
-    """Every `NAME.wav` in `directory` with its words in `NAME.txt`: their truth, written as
-    `directory/truth.json` (the format `load_recordings` and `bench.turn_taking --recordings` read)."""
+    """Every recording `NAME.wav` (or .flac, .mp3, … : AUDIO_SUFFIXES) in `directory` with its
+    words in `NAME.txt`: their truth, written as `directory/truth.json` (the format
+    `load_recordings` and `bench.turn_taking --recordings` read)."""
     answers, wavs = [], []
-    for wav in sorted(directory.glob("*.wav")):
+    for wav in sorted(p for p in directory.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES):
         words = wav.with_suffix(".txt")
         if not words.exists():
             print(f"{wav.name}: no {words.name} beside it; skipped", file=sys.stderr)
@@ -550,18 +557,48 @@ def truth_for_directory(directory: Path, category: str) -> Path:
         answers.append(truth_for_recording(wav.stem, read_wav(wav), words.read_text(), category))
         wavs.append(wav.name)
     if not answers:
-        raise SystemExit(f"{directory}: no WAV with its transcript (NAME.wav and NAME.txt)")
+        raise SystemExit(f"{directory}: no recording with its transcript (NAME.wav and NAME.txt)")
     return write_truth(answers, wavs, directory)
 
 
 def read_wav(source: Path | BinaryIO, name: str = "") -> np.ndarray:
-    """16 kHz float32 mono from a 16-bit PCM WAV file (any rate, mono or stereo)."""
-    with wave.open(str(source) if isinstance(source, Path) else source) as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{name or getattr(source, 'name', 'WAV')}: only 16-bit PCM WAV is read")
-        rate, channels = w.getframerate(), w.getnchannels()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, channels)
-    samples = pcm.mean(axis=1) / 32768.0
+    """16 kHz float32 mono from a recording: a 16-bit PCM WAV file (any rate, mono or stereo)
+    read directly, anything else FFmpeg decodes (24- or 32-bit or float WAV, FLAC, MP3, Ogg,
+    M4A) through PyAV."""
+    label = name or getattr(source, "name", "") or "the recording"
+    try:
+        with wave.open(str(source) if isinstance(source, Path) else source) as w:
+            if w.getsampwidth() == 2:
+                rate, channels = w.getframerate(), w.getnchannels()
+                pcm = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).reshape(-1, channels)
+                return _to_rate(pcm.mean(axis=1) / 32768.0, rate)
+    except (wave.Error, EOFError):
+        pass  # not a WAV the wave module reads (WAVE_FORMAT_EXTENSIBLE, float, FLAC, …)
+    if not isinstance(source, Path):
+        source.seek(0)
+    return _decode(source, label)
+
+
+def _decode(source: Path | BinaryIO, label: str) -> np.ndarray:
+    try:
+        with av.open(str(source) if isinstance(source, Path) else source) as container:
+            if not container.streams.audio:
+                raise ValueError(f"{label}: no audio in it")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            chunks = [
+                out.to_ndarray().reshape(-1)
+                for frame in container.decode(audio=0)
+                for out in resampler.resample(frame)
+            ]
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    except av.FFmpegError as e:
+        raise ValueError(f"{label}: not a recording FFmpeg can read ({e})") from None
+    if not chunks:
+        raise ValueError(f"{label}: no audio in it")
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def _to_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     if rate != SAMPLE_RATE:
         g = np.gcd(SAMPLE_RATE, rate)
         samples = resample_poly(samples, SAMPLE_RATE // g, rate // g)
@@ -575,9 +612,9 @@ def main(argv: list[str] | None = None) -> None:
         "--truth-for",
         type=Path,
         metavar="DIR",
-        help="recordings: write DIR/truth.json for each NAME.wav in DIR with its words in NAME.txt",
+        help="recordings: write DIR/truth.json for each NAME.wav (.flac, .mp3, …) in DIR with its words in NAME.txt",
     )
-    parser.add_argument("--category", choices=("behavioral", "mmi"), default="behavioral", help="with --truth-for")
+    parser.add_argument("--category", choices=CATEGORIES, default="behavioral", help="with --truth-for")
     args = parser.parse_args(argv)
     if args.truth_for:
         path = truth_for_directory(args.truth_for, args.category)

@@ -123,6 +123,10 @@ from tests.words import normalise  # noqa: E402
 SESSION_KINDS: dict[str, dict[str, Any]] = {
     "behavioral": {"role_track": "software_engineer", "round_type": "behavioral"},
     "mmi": {"role_track": "medical_school_mmi", "round_type": "mmi"},
+    # recordings may be answers to any round's questions
+    "technical": {"role_track": "software_engineer", "round_type": "technical"},
+    "system_design": {"role_track": "software_engineer", "round_type": "system_design"},
+    "case": {"role_track": "general", "round_type": "case"},
 }
 SESSION_COMMON = {"difficulty": "medium", "duration_min": 30, "consent_version": CONSENT_VERSION}
 MAX_ANSWERS_PER_SESSION = 8

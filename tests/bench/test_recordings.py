@@ -7,6 +7,7 @@ import lzma
 import shutil
 import tarfile
 
+import av
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from bench.answer_corpus import (
     SAMPLE_RATE,
     build_corpus,
     load_recordings,
+    read_wav,
     truth_for_directory,
     truth_for_recording,
     write_corpus,
@@ -60,10 +62,70 @@ def test_discourse_fillers_are_marked_as_the_scripts_mark_them(tmp_path) -> None
     assert found.words == 10  # "um" is no word; "like" and "you know" are
 
 
+def _encode(samples: np.ndarray, path, codec: str, sample_format: str, rate: int, layout: str) -> None:
+    """`samples` (16 kHz mono float) written by FFmpeg at another rate, layout and sample format."""
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        resampler = av.AudioResampler(format=sample_format, layout=layout, rate=rate)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1).astype(np.float32), format="flt", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(resampled):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "sample_format", "rate", "layout"),
+    [
+        (".wav", "pcm_s24le", "s32", 48000, "stereo"),  # 24-bit, as field recorders write
+        (".wav", "pcm_f32le", "flt", 44100, "mono"),  # float, as editors export
+        (".flac", "flac", "s16", 16000, "mono"),  # as speech corpora ship
+        (".mp3", "libmp3lame", "fltp", 44100, "stereo"),
+    ],
+)
+def test_recordings_in_other_formats_read_as_the_same_audio(tmp_path, suffix, codec, sample_format, rate, layout) -> None:
+    """People's recordings come as 24-bit or float WAV, FLAC or MP3, not only 16-bit WAV: each
+    reads as the same 16 kHz mono audio, and a directory of them gets its truth."""
+    [answer] = build_corpus(["strength@espeak"])
+    path = tmp_path / f"strength{suffix}"
+    _encode(answer.samples, path, codec, sample_format, rate, layout)
+    (tmp_path / "strength.txt").write_text(answer.transcript)
+
+    samples = read_wav(path)
+    # a lossy codec and its encoder delay (MP3: about 1,100 samples at the source rate) aside
+    n = min(len(samples), len(answer.samples))
+    assert abs(len(samples) - len(answer.samples)) < 0.1 * SAMPLE_RATE
+    lag = int(np.argmax(np.correlate(samples[:SAMPLE_RATE * 4], answer.samples[:SAMPLE_RATE * 4], "full"))) - (SAMPLE_RATE * 4 - 1)
+    a, b = (samples[lag:n], answer.samples[: n - lag]) if lag >= 0 else (samples[: n + lag], answer.samples[-lag:n])
+    assert abs(lag) < 0.1 * SAMPLE_RATE
+    assert float(np.corrcoef(a, b)[0, 1]) > 0.95
+
+    [found] = load_recordings(truth_for_directory(tmp_path, "technical"))
+    assert found.category == "technical" and len(found.pauses) == len(answer.pauses)
+
+
+def test_a_file_that_is_no_recording_gets_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("these are my notes, not audio")
+    with pytest.raises(ValueError, match="notes.wav: not a recording FFmpeg can read"):
+        read_wav(path)
+
+
+def test_a_recording_of_an_unknown_category_is_refused(tmp_path) -> None:
+    [answer] = build_corpus(["strength@espeak"])
+    write_corpus([answer], tmp_path)
+    truth = tmp_path / "truth.json"
+    truth.write_text(truth.read_text().replace('"behavioral"', '"interview"'))
+    with pytest.raises(ValueError, match="category 'interview' is not one of behavioral"):
+        load_recordings(truth)
+
+
 def test_a_directory_without_transcripts_is_refused(tmp_path) -> None:
     [answer] = build_corpus(["strength@espeak"])
     write_corpus([answer], tmp_path)
-    with pytest.raises(SystemExit, match="no WAV with its transcript"):
+    with pytest.raises(SystemExit, match="no recording with its transcript"):
         truth_for_directory(tmp_path, "behavioral")
 
 
