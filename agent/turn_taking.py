@@ -101,9 +101,24 @@ _OUTCOME_VERB = re.compile(
 )
 # A priority stated as a conclusion ("patient safety has to come first", "I'd put her safety
 # first"): "first" at a sentence's end that ranks, not the first of several steps.
-_PRIORITY = re.compile(r"\b(comes?|came|coming|put|puts|putting|goes|go|rank|ranks)\b(\s+[\w']+){0,4}\s+first\W*$")
+_PRIORITY = re.compile(r"\b(comes?|came|coming|put|puts|putting|rank|ranks)\b(\s+[\w']+){0,4}\s+first\W*$")
 # A reflection or wish in the present, after a story told in the past: how people sum up.
 _REFLECTION = re.compile(r"^(so |and )?(i think|i believe|i feel|i hope|i want|i'd like|i would like|for me|honestly)\b")
+# A story told in the past: what a reflection sums up. An opinion answer ("So I think it's good,
+# as long as …", "Honestly you'll lose some reps.") says "I think" all the way through.
+_PAST = re.compile(
+    r"\b(was|were|had|did|went|got|made|took|said|told|came|saw|knew|thought|felt|found|gave|kept|left|led|ran|"
+    r"began|became|brought|built|wrote|spoke|sent|set up|sat|met|lost|won|paid|sold|spent|taught|caught|"
+    r"\w{3,}(ed|ied))\b"
+)
+_NOT_PAST = frozenset("need needed based interested used supposed indeed speed seed red bed feed".split())
+STORY_PAST_VERBS = 3
+
+
+def told_in_past(text: str) -> bool:
+    """Whether `text` tells something that happened (at least STORY_PAST_VERBS past-tense verbs)."""
+    found = (m[0] for m in _PAST.finditer(text.lower()))
+    return sum(1 for w in found if w not in _NOT_PAST) >= STORY_PAST_VERBS
 # "So now I …", "These days I …", "I still …": not any "now" or "still" ("it still fell through",
 # "he didn't always show up").
 _PRESENT_WRAP = re.compile(
@@ -116,17 +131,38 @@ _PRESENT_WRAP = re.compile(
 _HANDOFF = re.compile(
     r"\bthat's (roughly |about |pretty much |basically |more or less |kind of |sort of |probably )?"
     r"(it|all|everything|my answer|my (pick|choice|take|view|approach|recommendation|plan|decision)|"
-    r"the main (one|thing|point|reason)|the gist( of it)?|what i('ve| have) got|my two cents)\W*$"
+    r"the main (one|thing|point|reason)|the gist( of it)?|the (high level|overview|summary|(short|quick) version)|"
+    r"what i('ve| have) got|my two cents)"
+    r"(,? (at (a|the) high level|in a nutshell|for now|really|i think|i guess))?\W*$"
     r"|\bthat's where i('d| would)? (land|stand|come down)\b"
-    # an apology for the answer's length: "Sorry, that was a long answer.", "Sorry for rambling."
-    r"|\bsorry,? (for (the |my )?(long (answer|one|response)|rambling)|"
-    r"(that was|that's|i('ve| have)?) (a |bit |little |quite |very |so )*(long (answer|one|response)|rambl\w*|went on))"
+    # an apology for the answer's length or order: "Sorry, that was a long answer.", "Sorry for
+    # rambling.", "Sorry, I've gone on a bit there.", "Sorry, I jumped around a lot."
+    r"|\bsorry,? (for (the |my )?(long (answer|one|response)|rambling|going on)|"
+    r"(that was|that's|i('ve| have)?) (a |bit |little |quite |very |so )*(long (answer|one|response)|rambl\w*|went on|gone on)|"
+    r"i (jumped|was jumping) (around|about))"
+    r"|\bi (always |tend to )?get (a bit |a little |quite |so )?carried away\b"
     # not "Did it help?", which a story asks itself and answers
     r"|\b(does|did) (that|this|it) (make sense|answer (your|the)|cover (it|what you))|\b(do|would) you (want|like) me to\b"
     r"|\b(should|shall|can) i (go on|keep going|continue|elaborate|expand)\b"
     r"|\b(is|was) (that|this) (ok|okay|alright|what you|helpful|enough|clear)\b|\bany questions\?"
     r"|\bi('ll| will) (stop|leave it|pause) (there|here)\b"
-    r"|\b(i )?hope (that|this) (helps|answers|makes sense|covers)|\bhopefully (that|this) (helps|answers|makes sense|covers)"
+    r"|\b(i )?hope (that|this) (helps|answers|makes sense|covers|(was|is) (clear|helpful|useful|ok|okay|easy))"
+    r"|\bhopefully (that|this) (helps|answers|makes sense|covers)"
+    r"|\bi('m| am) sure i('ve| have) (missed|forgotten|left out)\b"
+    # an offer to say more: "I can go deeper on the data side if you want."
+    r"|\b(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate)\b[^.?!]*"
+    r"\bif (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|of interest))"
+)
+# A question to the interviewer at the end ("… or were you thinking much bigger?", "Is that the
+# kind of example you were looking for?", "Was I meant to focus on the ethics?"), not a story's
+# or the generic "you" ("Would she want you to see her record?", "When did you last sign …?"),
+# nor one reported ("She asked me, do you want to lead?").
+_ASKS_BACK = re.compile(
+    r"^(?!.*\b(asked|asks|asking|said|says|wondered|wondering|told)\b).*"
+    r"(\b(do|did|would|were|are|have) you (want|wanted|mean|meant|have|had|prefer|like|need|thinking|think|"
+    r"looking|expect|expecting)\b|\b(what|the kind of \w+|the sort of \w+) you (want|wanted|mean|meant|were|are|had)\b"
+    r"|\bdoes (that|this)( \w+)? (sound|seem|look) (about |roughly )?(right|ok|okay|reasonable|fair|good)\b"
+    r"|\b(was|am) i (meant|supposed) to\b|\bis it (ok|okay|alright|all right) if i\b).*\?\W*$"
 )
 # "So yeah.", "So yeah, something like that." wrap up: "yeah" and at most a few words after it
 # ("Yeah, so the deadline was two weeks away." goes on). A lone "Yeah." may be an "uh" misheard
@@ -303,24 +339,26 @@ def _last_sentence(text: str) -> str:
     return sentences[-1] if sentences else ""
 
 
-def hands_back(sentence: str) -> bool:
+def hands_back(sentence: str, *, first: bool = False) -> bool:
     """Whether a last sentence hands the turn back to the interviewer (a wrap-up, a question to
-    them, "I'll stop there")."""
+    them, "I'll stop there"). As an answer's `first` sentence, "Yeah, this happens everywhere."
+    begins it."""
     s = _FILLER_WORD.sub(lambda m: "" if is_vocal_filler(m["word"]) else m[0], sentence.lower().strip())
-    if _HANDOFF.search(s):
+    if _HANDOFF.search(s) or _ASKS_BACK.search(s):
         return True
-    if (yeah := _YEAH_WRAP.match(s)) is None:
+    if first or (yeah := _YEAH_WRAP.match(s)) is None:
         return False
     after = len(_WORD.findall(yeah["after"]))
     return 0 < len(_WORD.findall(yeah["before"])) + after and after <= YEAH_WRAP_AFTER_WORDS
 
 
-def closes(sentence: str) -> bool:
-    """Whether a sentence sounds like the close of an answer (a result, lesson or conclusion)."""
+def closes(sentence: str, before: str = "") -> bool:
+    """Whether a sentence sounds like the close of an answer (a result, lesson or conclusion).
+    A reflection ("I think that comes from …") closes only a story told `before` it."""
     s = sentence.lower().strip()
     return bool(
-        _CLOSING.search(s) or _OUTCOME_VERB.search(s) or _REFLECTION.search(s) or _PRESENT_WRAP.search(s)
-        or _PRIORITY.search(s)
+        _CLOSING.search(s) or _OUTCOME_VERB.search(s) or _PRESENT_WRAP.search(s) or _PRIORITY.search(s)
+        or (_REFLECTION.search(s) and told_in_past(before))
     )
 
 
@@ -346,17 +384,19 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if asks_for_time(last):
         return Reading("continuing", n, "they asked for time")
     # "So yeah..." trails off to hand the turn back; "So yeah," goes on
-    if _SENTENCE_END.search(text) and hands_back(last):
+    if _SENTENCE_END.search(text) and hands_back(last, first=last == text.lower()):
         return Reading("complete", n, "the last sentence hands the turn back")
     if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
         return Reading("continuing", n, "the sentence is unfinished")
-    if (words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last)) or is_vocal_filler(words[-1]):
+    # "… the kind of example you were looking for?" ends: a question closes on any word
+    trails = words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last) and not text.endswith("?")
+    if trails or is_vocal_filler(words[-1]):
         if words[-1] in _MAY_END_A_SENTENCE and text.endswith("."):
             # "… the problem we were stuck on." ends; "… we moved the job to." may not. Not
             # silence for ever (a prompt, then the next question 12 s on), but the open wait.
             return Reading("open", n, f"it ends on {words[-1]!r}, which may end a sentence")
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
-    closing = closes(last)
+    closing = closes(last, text[: len(text) - len(_last_sentence(text))])
     # One sentence that sets a scene and goes on to what was done ("Last year I broke some
     # reports, so I told my manager, fixed it that night, and we added checks.") tells a
     # whole story, not just its opening.

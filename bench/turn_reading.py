@@ -9,9 +9,10 @@ end of each stretch `TurnTaker.decide` is asked how long the pause may last, exa
 room but without audio: no end-of-turn model, no second listen. So these figures are the
 text reading's alone; the audio model moves a hold by at most a quarter either way.
 
-  bench/data/turn_answers_tune.json      80 answers by two writers, used to judge changes to
+  bench/data/turn_answers_tune.json      120 answers by three writers, used to judge changes to
                                          the reading (the second writer's 40 were the sealed
-                                         set until the third was written)
+                                         set until the third was written; the fourth's 40
+                                         were scored sealed once, then read and added)
   bench/data/turn_answers_held_out.json  40 answers to other questions, by a third writer,
                                          sealed: scored as aggregates only (--details shows
                                          them, which spends the set)

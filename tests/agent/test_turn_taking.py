@@ -125,6 +125,23 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "Sorry, that was a long answer.",
         "Sorry for rambling.",
         "I guess that's where I land.",
+        "Yeah, that's about it at a high level.",
+        "I guess that's the high level.",
+        "Sorry, I've gone on a bit there.",
+        "Sorry, I jumped around a lot there.",
+        "I get a bit carried away with that one.",  # after "Sorry, that was a long answer."
+        "I hope that was, that was easy enough to follow.",
+        "I'm sure I've missed things.",
+        # a question or an offer to the interviewer
+        "Um, is that, is that the kind of example you were looking for?",
+        "Does that scale sound about right, or were you thinking much bigger?",
+        "Do you have any data on the reason codes?",
+        "Sorry, is it okay if I ask, was I meant to focus more on the ethics?",
+        "I can go into how I'd read the heap diff, if that's helpful.",
+        "I can go deeper on the feature side or the evaluation if you want.",
+        "I can go more into the ingestion side, if you're interested in that part also.",
+        # a reflection on the story told
+        "I think that comes from working support shifts early in my career.",
         # a present habit after a past story
         "So now I try to tell people earlier.",
         "I'm still working on it.",
@@ -165,10 +182,43 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "I said sorry for the long wait, and she calmed down.",
         "I worked out the cost of keeping it, which was one engineer full time.",
         "When you look at the stars, you're actually looking back in time.",
+        # a question that is no question to the interviewer: the generic "you", a story's
+        "If it were your sister, would she want you to see her whole record?",
+        "So let me ask, when did you last sign something important?",
+        "She asked me, do you want to take the lead?",
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
     assert read_answer(STORY + RESULT + " " + last, behavioral).state == "likely"
+
+
+@pytest.mark.parametrize(
+    "opinion",
+    [
+        "So I think it's good, as long as it comes with a lot of public awareness and talking to families.",
+        "Honestly you'll probably lose some of your current reps, which is fine.",
+        "I think there are good arguments on both sides.",
+    ],
+)
+def test_an_opinion_said_with_i_think_closes_nothing_without_a_story_before_it(opinion: str, behavioral) -> None:
+    """An opinion answer says "I think" all the way through: the sentence after one of them is no
+    surer an end than any other. After a story told in the past, a reflection sums it up."""
+    answer = (
+        "Opt out donation means everyone is a donor unless they say no. The main argument for it is "
+        "that more organs become available, and people on waiting lists die every day. The argument "
+        "against is consent, because silence is not the same as saying yes. "
+    )
+    assert read_answer(answer + opinion, behavioral).state == "likely"
+
+
+def test_a_first_step_is_no_priority(behavioral) -> None:
+    assert read_answer(STORY + RESULT + " For the rollout, new customers go on usage pricing first.", behavioral).state == "open"
+    assert read_answer(STORY + RESULT + " Patient safety has to come first.", behavioral).state == "complete"
+
+
+def test_a_yeah_that_opens_the_answer_hands_nothing_back(behavioral) -> None:
+    assert read_answer("Yeah, this happens everywhere, honestly.", behavioral).state != "complete"
+    assert read_answer(STORY + " So, yeah.", behavioral).state == "complete"
 
 
 def test_a_short_answer_that_gives_its_result_is_complete_and_one_that_only_closes_is_likely(behavioral) -> None:
