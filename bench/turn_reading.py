@@ -23,7 +23,12 @@ text reading's alone; the audio model moves a hold by at most a quarter either w
                                 (an answer still open at its end waits for the prompt)
   end_states, pause_states      how answers read at their end, and at their pauses
 
-Run: .venv/bin/python -m bench.turn_reading [--set tune|held_out] [--details]
+  --answers FILE                         an answer set of your own in the same format: a JSON
+                                         list of {"id", "question_id" (a bank question),
+                                         "segments": [{"text", "pause_s", "pause_kind"}, ...,
+                                         {"text"} (the last, with no pause after it)]}
+
+Run: .venv/bin/python -m bench.turn_reading [--set tune|held_out | --answers FILE] [--details]
      [--set-field NAME=VALUE]; the last stdout line is JSON. --quick is accepted (it is quick).
 """
 
@@ -58,6 +63,30 @@ def load_set(name: str) -> list[dict]:
     if not path.exists():
         raise SystemExit(f"{path} is missing")
     return json.loads(path.read_text())
+
+
+def load_answers(path: Path, bank: QuestionBank) -> list[dict]:
+    """An answer set from outside the repository, checked: each answer to a bank question, with a
+    pause after every stretch but the last."""
+    try:
+        answers = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: not a readable JSON answer set ({e})") from None
+    if not isinstance(answers, list) or not answers:
+        raise SystemExit(f"{path}: expected a non-empty JSON list of answers")
+    for n, answer in enumerate(answers):
+        name = answer.get("id", f"answer {n}") if isinstance(answer, dict) else f"answer {n}"
+        segments = answer.get("segments") if isinstance(answer, dict) else None
+        if not segments or not all(isinstance(s, dict) and isinstance(s.get("text"), str) for s in segments):
+            raise SystemExit(f"{path}: {name}: needs 'segments', each with its 'text'")
+        try:
+            bank.get(answer.get("question_id", ""))
+        except KeyError:
+            raise SystemExit(f"{path}: {name}: question_id {answer.get('question_id')!r} is not a bank question") from None
+        if any(not isinstance(s.get("pause_s"), (int, float)) or s["pause_s"] <= 0 for s in segments[:-1]):
+            raise SystemExit(f"{path}: {name}: every segment but the last needs a 'pause_s' > 0")
+        answer.setdefault("id", name)
+    return answers
 
 
 def digest(path: Path) -> str:
@@ -99,6 +128,7 @@ async def replay(answers: list[dict], settings: TurnTakingSettings, bank: Questi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), default="tune")
+    parser.add_argument("--answers", type=Path, help="replay this answer set instead (printed in full)")
     parser.add_argument("--details", action="store_true", help="print each cut-off and slow end (spends a sealed set)")
     parser.add_argument("--quick", action="store_true", help="accepted for the bench convention; the run is quick")
     parser.add_argument("--set-field", action="append", default=[], metavar="NAME=VALUE",
@@ -106,17 +136,18 @@ def main() -> None:
     args = parser.parse_args()
     settings = settings_from(args.set_field)
     started = time.monotonic()
-    answers = load_set(args.set)
-    result = asyncio.run(replay(answers, settings, QuestionBank.load()))
+    bank = QuestionBank.load()
+    answers = load_answers(args.answers, bank) if args.answers else load_set(args.set)
+    result = asyncio.run(replay(answers, settings, bank))
     if args.set == "held_out" and HELD_OUT_SHA256 and digest(SETS["held_out"]) != HELD_OUT_SHA256:
         raise SystemExit("the held-out set changed since it was sealed")
     cut, slow = result.pop("cutoffs"), result.pop("slow_ends")
-    if args.details or args.set != "held_out":
+    if args.details or args.answers or args.set != "held_out":
         for c in cut:
             print(f"[reading] cut-off: {c}", file=sys.stderr)
         for e in slow:
             print(f"[reading] slow end: {e}", file=sys.stderr)
-    result["set"] = args.set
+    result["set"] = str(args.answers) if args.answers else args.set
     result["seconds"] = round(time.monotonic() - started, 2)
     print(json.dumps(result))
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from agent.question_bank import QuestionBank
 from agent.turn_taking import TurnTakingSettings
 from bench import turn_reading
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_sealed_answer_set_is_the_one_sealed() -> None:
@@ -47,3 +54,47 @@ async def test_a_pause_after_a_closing_sentence_longer_than_its_hold_is_a_cut_of
     assert [c["pause_s"] for c in result["cutoffs"]] == [2.0]
     assert result["end_states"] == {"complete": 1}
     assert result["end_hold_p50_s"] <= TurnTakingSettings().complete_cap_s
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.turn_reading", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+
+def test_an_answer_set_of_ones_own_is_replayed_and_every_cut_off_shown(tmp_path) -> None:
+    own = [
+        {
+            "id": "mine",
+            "question_id": "beh-team-project-proud",
+            "segments": [
+                {"text": "So I scripted our releases, and as a result we cut release errors by 40%.", "pause_s": 4.0},
+                {"text": "And the team started shipping every week. Does that make sense?"},
+            ],
+        }
+    ]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(own))
+    done = _run("--answers", str(path))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["answers"] == 1 and result["pauses"] == 1 and result["set"] == str(path)
+    assert result["end_states"] == {"complete": 1}
+    assert "cut-off: {'answer': 'mine'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not a readable JSON answer set"),
+        ("{}", "expected a non-empty JSON list"),
+        ('[{"id": "x", "question_id": "no-such-question", "segments": [{"text": "Hi."}]}]', "not a bank question"),
+        ('[{"id": "x", "question_id": "beh-team-project-proud", "segments": [{"text": "A."}, {"text": "B."}]}]',
+         "needs a 'pause_s' > 0"),
+    ],
+)
+def test_an_answer_set_that_cannot_be_replayed_says_why(tmp_path, content: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    done = _run("--answers", str(path))
+    assert done.returncode != 0 and message in done.stderr
