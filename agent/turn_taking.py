@@ -113,12 +113,6 @@ _PAST = re.compile(
 )
 _NOT_PAST = frozenset("need needed based interested used supposed indeed speed seed red bed feed".split())
 STORY_PAST_VERBS = 3
-
-
-def told_in_past(text: str) -> bool:
-    """Whether `text` tells something that happened (at least STORY_PAST_VERBS past-tense verbs)."""
-    found = (m[0] for m in _PAST.finditer(text.lower()))
-    return sum(1 for w in found if w not in _NOT_PAST) >= STORY_PAST_VERBS
 # "So now I …", "These days I …", "I still …": not any "now" or "still" ("it still fell through",
 # "he didn't always show up").
 _PRESENT_WRAP = re.compile(
@@ -352,6 +346,12 @@ def hands_back(sentence: str, *, first: bool = False) -> bool:
     return 0 < len(_WORD.findall(yeah["before"])) + after and after <= YEAH_WRAP_AFTER_WORDS
 
 
+def told_in_past(text: str) -> bool:
+    """Whether `text` tells something that happened (at least STORY_PAST_VERBS past-tense verbs)."""
+    found = (m[0] for m in _PAST.finditer(text.lower()))
+    return sum(1 for w in found if w not in _NOT_PAST) >= STORY_PAST_VERBS
+
+
 def closes(sentence: str, before: str = "") -> bool:
     """Whether a sentence sounds like the close of an answer (a result, lesson or conclusion).
     A reflection ("I think that comes from …") closes only a story told `before` it."""
@@ -396,7 +396,8 @@ def read_answer(answer: str, question: Question | None) -> Reading:
             # silence for ever (a prompt, then the next question 12 s on), but the open wait.
             return Reading("open", n, f"it ends on {words[-1]!r}, which may end a sentence")
         return Reading("continuing", n, f"it ends on {words[-1]!r}")
-    closing = closes(last, text[: len(text) - len(_last_sentence(text))])
+    told_before = text[: len(text) - len(_last_sentence(text))]
+    closing = closes(last, told_before)
     # One sentence that sets a scene and goes on to what was done ("Last year I broke some
     # reports, so I told my manager, fixed it that night, and we added checks.") tells a
     # whole story, not just its opening.

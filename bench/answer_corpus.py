@@ -432,8 +432,9 @@ def load_recordings(truth_json: Path) -> list[CorpusAnswer]:
     """Answers recorded from people: audio files (`read_wav`: WAV of any rate, width and channels,
     or FLAC, MP3, …) beside a truth file.
 
-    The truth file: {"answers": [{"name", "wav" (path relative to the file), "category"
-    (a question category: behavioral, technical, system_design, case, mmi), "stretches": [[start_s, end_s], ...] (speech between the pauses),
+    The truth file: {"answers": [{"name", "wav" (path relative to the file), "category" (a
+    question category: behavioral, technical, system_design, case, mmi), "stretches":
+    [[start_s, end_s], ...] (speech between the pauses),
     "pauses": [{"start_s", "duration_s", "kind"}], "fillers": [{"at_s", "end_s", "text"}],
     "words", "transcript", optional "voice", "shape", "speaking_s"}]}, times in seconds from
     the file's start. Without "speaking_s", speaking time is the stretches' total."""
