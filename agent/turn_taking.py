@@ -122,6 +122,11 @@ _PRESENT_WRAP = re.compile(
 # The speaker hands the turn back: a wrap-up ("So yeah.", "That's roughly it.", "I'll stop
 # there."), a question to the interviewer ("Does that make sense?"), a wish ("Hope that helps.").
 # People rarely go on after these, whatever the answer said before them.
+_OFFER = r"(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate)"
+_OFFER_IF = (
+    r"if (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|"
+    r"of interest)|(that|it) helps)"
+)
 _HANDOFF = re.compile(
     r"\bthat's (roughly |about |pretty much |basically |more or less |kind of |sort of |probably )?"
     r"(it|all|everything|my answer|my (pick|choice|take|view|approach|recommendation|plan|decision)|"
@@ -143,9 +148,10 @@ _HANDOFF = re.compile(
     r"|\b(i )?hope (that|this) (helps|answers|makes sense|covers|(was|is) (clear|helpful|useful|ok|okay|easy))"
     r"|\bhopefully (that|this) (helps|answers|makes sense|covers)"
     r"|\bi('m| am) sure i('ve| have) (missed|forgotten|left out)\b"
-    # an offer to say more: "I can go deeper on the data side if you want."
-    r"|\b(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate)\b[^.?!]*"
-    r"\bif (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|of interest))"
+    # an offer to say more: "I can go deeper on the data side if you want.", "If it helps, I can
+    # walk you through it.", and its condition heard as a sentence of its own ("… on the consent
+    # side. If that's helpful.")
+    rf"|\b{_OFFER}\b[^.?!]*\b{_OFFER_IF}|\b{_OFFER_IF}\b,? {_OFFER}\b|^{_OFFER_IF}\W*$"
 )
 # A question to the interviewer at the end ("… or were you thinking much bigger?", "Is that the
 # kind of example you were looking for?", "Was I meant to focus on the ethics?"), not a story's

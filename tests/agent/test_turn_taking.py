@@ -140,6 +140,8 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "I can go into how I'd read the heap diff, if that's helpful.",
         "I can go deeper on the feature side or the evaluation if you want.",
         "I can go more into the ingestion side, if you're interested in that part also.",
+        "I can go into more detail on the consent side. If that's helpful.",  # as tiny.en heard it
+        "If you want, I can walk you through the numbers.",
         # a reflection on the story told
         "I think that comes from working support shifts early in my career.",
         # a present habit after a past story
@@ -186,6 +188,7 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "If it were your sister, would she want you to see her whole record?",
         "So let me ask, when did you last sign something important?",
         "She asked me, do you want to take the lead?",
+        "If that's helpful for the team, we keep it.",  # a condition, no offer
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
