@@ -65,7 +65,7 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 _CLOSING = re.compile(
     r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|^and the end\b|ultimately|overall|that's why|"
     r"that is why|which is why|this is why|that's how|that is how|to sum up|in short|in summary|"
-    r"all in all|at the end of the day|in conclusion|(i|we) (have )?learned|taught me|the lesson|"
+    r"all in all|(^|, )(and |so |but )?at the end of the day\b|in conclusion|(i|we) (have )?learned|taught me|the lesson|"
     r"(^|, )(and |so |but )?looking back\b|in hindsight|that's (it|all)|that is (it|all)|most of all|above all|"
     # "I'd say two months" estimates; "So I'd say …" and "I'd choose …" decide
     r"so i would|i would (choose|go with|recommend|still|have to)|^(so )?i('d| would) (probably )?say|i('d| would) (probably )?choose|"
@@ -122,24 +122,30 @@ _PRESENT_WRAP = re.compile(
 # The speaker hands the turn back: a wrap-up ("So yeah.", "That's roughly it.", "I'll stop
 # there."), a question to the interviewer ("Does that make sense?"), a wish ("Hope that helps.").
 # People rarely go on after these, whatever the answer said before them.
-_OFFER = r"(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate)"
+_OFFER = (
+    r"(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate|write|show|"
+    r"sketch|draw)"
+)
 _OFFER_IF = (
-    r"if (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|"
-    r"of interest)|(that|it) helps)"
+    r"(if (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|"
+    r"of interest)|(that|it) helps)|whichever('s| is) (more )?(interesting|useful|helpful|relevant))"
 )
 _HANDOFF = re.compile(
     r"\bthat's (roughly |about |pretty much |basically |more or less |kind of |sort of |probably )?"
     r"(it|all|everything|my answer|my (pick|choice|take|view|approach|recommendation|plan|decision)|"
-    r"the main (one|thing|point|reason)|the gist( of it)?|the (high level|overview|summary|(short|quick) version)|"
-    r"what i('ve| have) got|my two cents)"
+    r"the main (one|thing|point|reason|idea)|the gist( of it)?|the (high level|overview|summary|(short|quick) version)|"
+    r"the (core|heart|crux)( of it)?|(me|it) in a nutshell|what i('ve| have) got|my two cents|"
+    r"(the|my) (shape|design|approach|plan|option|one|pick) i('d| would) (go with|pick|choose|recommend))"
     r"(,? (at (a|the) high level|in a nutshell|for now|really|i think|i guess))?\W*$"
-    r"|\bthat's where i('d| would)? (land|stand|come down)\b"
+    r"|\bthat's where i('d| would)? (land|stand|come down)\b|\bthat's,? yeah\W*$"
     # an apology for the answer's length or order: "Sorry, that was a long answer.", "Sorry for
     # rambling.", "Sorry, I've gone on a bit there.", "Sorry, I jumped around a lot."
     r"|\bsorry,? (for (the |my )?(long (answer|one|response)|rambling|going on)|"
     r"(that was|that's|i('ve| have)?) (a |bit |little |quite |very |so )*(long (answer|one|response)|rambl\w*|went on|gone on)|"
     r"i (jumped|was jumping) (around|about))"
     r"|\bi (always |tend to )?get (a bit |a little |quite |so )?carried away\b"
+    r"|\bsorry\b[^.?!]*\b(going (on|a bit long|long|over)|rambling|talking too much)\b"
+    r"|\bi could (honestly |happily )?talk about [^.?!]* for (ages|hours|days|ever)\b"
     # not "Did it help?", which a story asks itself and answers
     r"|\b(does|did) (that|this|it) (make sense|answer (your|the)|cover (it|what you))|\b(do|would) you (want|like) me to\b"
     r"|\b(should|shall|can) i (go on|keep going|continue|elaborate|expand)\b"
@@ -169,6 +175,8 @@ _ASKS_BACK = re.compile(
 # (tiny.en writes one so): it takes a word before or after it.
 _YEAH_WRAP = re.compile(r"^(?P<before>((so|and|but|okay|ok),? )*)yeah\b\W*(?P<after>.*)$")
 YEAH_WRAP_AFTER_WORDS = 4
+# A restart of one to three words ("that's, that's it", "I can, I can write it out"), read once
+_STUTTER = re.compile(r"\b((?:[a-z']+ ){0,2}[a-z']+)(?:,? \1\b)+")
 _FILLER_WORD = re.compile(r"\b(?P<word>[a-z]+)\b[,.]*\s*")  # "so, um, yeah" reads as "so, yeah"
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
@@ -344,6 +352,7 @@ def hands_back(sentence: str, *, first: bool = False) -> bool:
     them, "I'll stop there"). As an answer's `first` sentence, "Yeah, this happens everywhere."
     begins it."""
     s = _FILLER_WORD.sub(lambda m: "" if is_vocal_filler(m["word"]) else m[0], sentence.lower().strip())
+    s = _STUTTER.sub(r"\1", s).replace("that is ", "that's ")  # "That's, that's the shape …"
     if _HANDOFF.search(s) or _ASKS_BACK.search(s):
         return True
     if first or (yeah := _YEAH_WRAP.match(s)) is None:
@@ -362,6 +371,8 @@ def closes(sentence: str, before: str = "") -> bool:
     """Whether a sentence sounds like the close of an answer (a result, lesson or conclusion).
     A reflection ("I think that comes from …") closes only a story told `before` it."""
     s = sentence.lower().strip()
+    if s.endswith("?"):  # "… are we still up in absolute users?": a question asked, not answered
+        return False
     return bool(
         _CLOSING.search(s) or _OUTCOME_VERB.search(s) or _PRESENT_WRAP.search(s) or _PRIORITY.search(s)
         or (_REFLECTION.search(s) and told_in_past(before))

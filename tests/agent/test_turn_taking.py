@@ -142,6 +142,15 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "I can go more into the ingestion side, if you're interested in that part also.",
         "I can go into more detail on the consent side. If that's helpful.",  # as tiny.en heard it
         "If you want, I can walk you through the numbers.",
+        "I can, I can write it out if you want.",  # a restart
+        "I can go deeper on the feature store or the retraining, whichever's more interesting.",
+        "So yeah, that's, that's kind of me in a nutshell.",
+        "Yeah, I think that's the core of it.",
+        "That's, that's the shape I'd go with.",
+        "I think that's, yeah.",
+        "That is the main idea.",  # after "Sorry, I think I am going a bit long."
+        "Sorry, I think I am going a bit long.",
+        "Sorry, I could honestly talk about climbing for ages.",
         # a reflection on the story told
         "I think that comes from working support shifts early in my career.",
         # a present habit after a past story
@@ -189,6 +198,11 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         "So let me ask, when did you last sign something important?",
         "She asked me, do you want to take the lead?",
         "If that's helpful for the team, we keep it.",  # a condition, no offer
+        "And processes if you need isolation, or threads for IO bound work.",
+        "If it helps the patient and it's cheap and it's low risk, why not.",
+        # a question asked, to be answered next, whatever figure it holds
+        "So if we convert 10% more people and lose 5% more, are we still up in absolute users?",
+        "And waste, like pastries you bake and throw away at the end of the day.",  # the idiom closes
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
