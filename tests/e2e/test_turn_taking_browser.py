@@ -112,10 +112,11 @@ async def test_the_interviewer_waits_through_thinking_pauses(
                 session_id,
                 time_origin_s + answer_start / 1000 - 1.0,
             )
-            if rows or time.monotonic() > deadline:
+            # the session's writer stores rows after the page hears of them: wait for both
+            questions = await conn.fetch("SELECT seq FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
+            if (rows and len(questions) >= 2) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.3)
-        questions = await conn.fetch("SELECT seq FROM questions WHERE session_id = $1 ORDER BY seq", session_id)
     finally:
         await conn.close()
     answers = [r for r in rows if r["seq"] == first_question]
