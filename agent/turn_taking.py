@@ -38,6 +38,7 @@ from agent.interviewer import assess_answer, is_mic_check
 from agent.priority import engine_executor
 from agent.question_bank import Question
 from scoring.speech import is_vocal_filler
+from scoring.transcript import without_restarts
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +176,6 @@ _ASKS_BACK = re.compile(
 # (tiny.en writes one so): it takes a word before or after it.
 _YEAH_WRAP = re.compile(r"^(?P<before>((so|and|but|okay|ok),? )*)yeah\b\W*(?P<after>.*)$")
 YEAH_WRAP_AFTER_WORDS = 4
-# A restart of one to three words ("that's, that's it", "I can, I can write it out"), read once
-_STUTTER = re.compile(r"\b((?:[a-z']+ ){0,2}[a-z']+)(?:,? \1\b)+")
 _FILLER_WORD = re.compile(r"\b(?P<word>[a-z]+)\b[,.]*\s*")  # "so, um, yeah" reads as "so, yeah"
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
@@ -352,7 +351,7 @@ def hands_back(sentence: str, *, first: bool = False) -> bool:
     them, "I'll stop there"). As an answer's `first` sentence, "Yeah, this happens everywhere."
     begins it."""
     s = _FILLER_WORD.sub(lambda m: "" if is_vocal_filler(m["word"]) else m[0], sentence.lower().strip())
-    s = _STUTTER.sub(r"\1", s).replace("that is ", "that's ")  # "That's, that's the shape …"
+    s = without_restarts(s).replace("that is ", "that's ")  # "That's, that's the shape …"
     if _HANDOFF.search(s) or _ASKS_BACK.search(s):
         return True
     if first or (yeah := _YEAH_WRAP.match(s)) is None:

@@ -40,6 +40,11 @@ class CleanTranscript:
     disfluencies: tuple[str, ...]
 
 
+def without_restarts(text: str) -> str:
+    """`text` with each restart said once ("That's, that's it" -> "That's it")."""
+    return _RESTART.sub(r"\1", text)
+
+
 def clean_transcript(text: str) -> CleanTranscript:
     """The answer without fillers and restarts (content unchanged), and the ones removed."""
     removed: list[str] = []
