@@ -151,11 +151,13 @@ class FillerPass:
             self.heard_once += len(batch)
             return {}
         with_audio = [u for u in batch if u.audio is not None]
+        if not with_audio:
+            return {}
         audio = AnswerAudio()
         for u in with_audio:
             audio.add(u.speech_start_at - u.audio_lead_s, u.audio)
         samples, spans = audio.joined()
-        if not with_audio or len(spans) != len(with_audio):  # none, or longer than an answer may be
+        if len(spans) != len(with_audio):  # longer than an answer may be: left out
             return {}
         try:
             heard = await self._transcriber(samples)
