@@ -44,10 +44,10 @@ def test_the_calibration_set_is_what_the_issue_asks_for() -> None:
     answers = load_calibration()
     per_category = Counter(a.category for a in answers)
     assert set(per_category) == set(RUBRICS) and min(per_category.values()) >= 20
-    # At least 90 held out (a seventh, now that six seen rounds are tuning), split by question so no
+    # At least 90 held out (an eighth, now that seven seen rounds are tuning), split by question so no
     # held-out question was ever tuned on.
     holdout = [a for a in answers if a.split == "holdout"]
-    assert len(holdout) >= 90 and len(holdout) / len(answers) >= 1 / 7
+    assert len(holdout) >= 90 and len(holdout) / len(answers) >= 1 / 8
     assert not {a.question_id for a in holdout} & {a.question_id for a in answers if a.split == "tune"}
     assert set(document["split"]["holdout"]) == {a.question_id for a in holdout}
     assert "before" in document["rule"] and "holdout" in document["rule"]
@@ -70,7 +70,7 @@ def test_the_set_records_which_part_is_held_out_and_what_was_seen() -> None:
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     history = " ".join(document["history"])
     # Each earlier held-out third was scored once, then folded into tuning: not held out now.
-    assert history.count("folded into 'tune'") == 6
+    assert history.count("folded into 'tune'") == 7
     for question_id in (
         "beh-decision-without-information", "sd-news-comments", "mmi-sj-logbook-sign-off",  # round 1
         "sd-concert-ticketing", "tech-swe-database-index", "mmi-pol-opt-out-donation",  # round 2
@@ -78,9 +78,10 @@ def test_the_set_records_which_part_is_held_out_and_what_was_seen() -> None:
         "beh-mentored-someone", "sd-polite-web-crawler", "tech-gen-explain-to-a-child",  # round 4
         "beh-pm-said-no", "sd-social-home-feed", "mmi-eth-treating-family",  # round 5
         "beh-data-pressure-to-flatter", "sd-exchange-matching-engine", "mmi-eth-last-icu-bed",  # round 6
+        "beh-bet-others-doubted", "sd-multi-region-kv-store", "mmi-pol-free-prescriptions",  # round 7
     ):  # fmt: skip
         assert question_id in history and question_id in document["split"]["tune"]
-    assert len(document["split"]["holdout"]) == 30
+    assert len(document["split"]["holdout"]) == 23
 
 
 # SHA-256 of each round's held-out answers, recorded in docs/benchmarks.md before tuning began.
@@ -90,11 +91,12 @@ ROUND_4_HOLDOUT_SHA256 = "9c1b9b486746e235530edf4970e82a9b5c3143a3efb49785e60a58
 ROUND_5_HOLDOUT_SHA256 = "286bc007e9d6281b835870e5171921112d205d4ff6b9b16c4d2f2714df3b08a6"
 ROUND_6_HOLDOUT_SHA256 = "4abd154bd8e8025ddae5bce9ca18932b70749d0c5836b78eb371605320a78e6f"
 ROUND_7_HOLDOUT_SHA256 = "1df814a7f70577b4188d324b1439535912d32e52859289ca1e8ac837828f366a"
+ROUND_8_HOLDOUT_SHA256 = "057535437a4d304125842f7989fd859365ba4a033f4baca582a0ab28124b61b1"
 
 
 def test_no_held_out_answer_or_grade_changed_after_it_was_frozen() -> None:
     answers = load_calibration()
-    assert holdout_digest(answers) == ROUND_7_HOLDOUT_SHA256
+    assert holdout_digest(answers) == ROUND_8_HOLDOUT_SHA256
     # Earlier rounds' held-out answers (now tuning) are as they were frozen too.
     document = json.loads(CALIBRATION_PATH.read_text(encoding="utf-8"))
     folded_in = [h.split("after that one look: ")[1].rstrip(".").split(", ") for h in document["history"]
@@ -105,6 +107,7 @@ def test_no_held_out_answer_or_grade_changed_after_it_was_frozen() -> None:
         (folded_in[3], 90, ROUND_4_HOLDOUT_SHA256),
         (folded_in[4], 90, ROUND_5_HOLDOUT_SHA256),
         (folded_in[5], 90, ROUND_6_HOLDOUT_SHA256),
+        (folded_in[6], 90, ROUND_7_HOLDOUT_SHA256),
     ):
         as_frozen = [replace(a, split="holdout") for a in answers if a.question_id in folded]
         assert len(as_frozen) == size and holdout_digest(as_frozen) == digest
@@ -174,8 +177,8 @@ def test_the_scale_map_is_monotone_and_pinned() -> None:
 
 def test_the_knots_in_the_code_are_the_fit_on_the_tuning_part() -> None:
     fitted = fit(load_calibration())
-    # The tuning part only (rounds 1-6); the held-out part is never fitted on.
-    assert fitted["answers"] == len(fitting_answers(load_calibration())) == 540
+    # The tuning part only (rounds 1-7); the held-out part is never fitted on.
+    assert fitted["answers"] == len(fitting_answers(load_calibration())) == 630
     assert [tuple(k) for k in fitted["knots"]] == list(CALIBRATION_KNOTS), (
         "the rubric functions changed: run `python bench/evaluator.py --fit` and paste the knots"
     )
