@@ -64,12 +64,18 @@ _SENTENCE_END = re.compile(r"[.!?]['\")\]]*$")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 # A last sentence that closes an answer: a result, a lesson, a reflection, a conclusion.
 _CLOSING = re.compile(
-    r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|^and the end\b|ultimately|overall|that's why|"
-    r"that is why|which is why|this is why|that's how|that is how|to sum up|in short|in summary|"
+    r"\b(as a result|the (result|outcome|impact) (was|is)|in the end|^and the end\b|ultimately|overall|"
+    r"(that's|that is|which is|this is) (basically |really |pretty much |kind of |sort of |roughly |just )?(why|how)\b|"
+    r"to sum up|in short|in summary|^(and )?so,? on balance\b|"
+    # a decision ("So if I had to pick, retention first."), the point of a story ("… which was kind
+    # of the point."), a lesson carried on ("And that's something I'd want to carry into medicine.")
+    r"if i had to (pick|choose|decide)|which (was|is) (kind of |sort of |really )?the (whole )?point|"
+    r"that's (something|what|one thing) i('d| would|'ll| will)? ?(want to |try to |like to )?(carry|take|keep|bring|remember)\b|"
     r"all in all|(^|, )(and |so |but )?at the end of the day\b|in conclusion|(i|we) (have )?learned|taught me|the lesson|"
     r"(^|, )(and |so |but )?looking back\b|in hindsight|that's (it|all)|that is (it|all)|most of all|above all|"
-    # "I'd say two months" estimates; "So I'd say …" and "I'd choose …" decide
-    r"so i would|i would (choose|go with|recommend|still|have to)|^(so )?i('d| would) (probably )?say|i('d| would) (probably )?choose|"
+    # "I'd say two months" estimates; "So I'd say …" and "I'd choose …" decide; "I'd say maybe,
+    # what, half …" is a step of a sum worked out aloud
+    r"so i would|i would (choose|go with|recommend|still|have to)|^(so )?i('d| would) (probably )?say\b(?!,? (maybe|what)\b)|i('d| would) (probably )?choose|"
     r"my (answer|decision|choice|recommendation) (is|would be)|resulted in|which led to|led to|"
     # "by the end of the first week" dates a scene; "By the end, …" tells how it ended
     r"ended up|^(and |so )?by the end\b(?! of)|since then|from then on|ever since|these days|nowadays|to this day|"
@@ -125,7 +131,7 @@ _PRESENT_WRAP = re.compile(
 # People rarely go on after these, whatever the answer said before them.
 _OFFER = (
     r"(i can|i could|happy to|glad to) (go|get|dig|talk|say more|walk (you )?through|expand|elaborate|write|show|"
-    r"sketch|draw)"
+    r"sketch|draw|break (it|that|this) down|look (at|into)|run through)"
 )
 _OFFER_IF = (
     r"(if (you('re| are)? (want|wish|like|prefer|need|interested)|(that|it)('s| is| would be|'d be) (helpful|useful|"
@@ -139,17 +145,23 @@ _HANDOFF = re.compile(
     r"(the|my) (shape|design|approach|plan|option|one|pick) i('d| would) (go with|pick|choose|recommend))"
     r"(,? (at (a|the) high level|in a nutshell|for now|really|i think|i guess))?\W*$"
     r"|\bthat's where i('d| would)? (land|stand|come down)\b|\bthat's,? yeah\W*$"
+    r"|\bthat's (roughly |probably |basically |more or less )?(where|how) i('d| would) (start|begin)\W*$"
+    r"|\b(those|these) (are|were) (probably |basically |i guess |i think )?(the|my) (main|key|big|biggest) "
+    r"(ones|things|points|pieces|risks|reasons|steps|parts)\W*$"
+    r"|\bif (that|this|it) makes (any )?sense\W*$"
+    r"|\bthat's (the one|the (thing|project|example|story)|what) i('m| am| was) (most |really )?proud(est)? of\W*$"
     # an apology for the answer's length or order: "Sorry, that was a long answer.", "Sorry for
     # rambling.", "Sorry, I've gone on a bit there.", "Sorry, I jumped around a lot."
     r"|\bsorry,? (for (the |my )?(long (answer|one|response)|rambling|going on)|"
     r"(that was|that's|i('ve| have)?) (a |bit |little |quite |very |so )*(long (answer|one|response)|rambl\w*|went on|gone on)|"
     r"i (jumped|was jumping) (around|about))"
     r"|\bi (always |tend to )?get (a bit |a little |quite |so )?carried away\b"
-    r"|\bsorry\b[^.?!]*\b(going (on|a bit long|long|over)|rambling|talking too much)\b"
+    r"|\bsorry\b[^.?!]*\b(going (on|a bit long|long|over)|rambl\w*|talking too much|went on|gone on|long answer)\b"
     r"|\bi could (honestly |happily )?talk about [^.?!]* for (ages|hours|days|ever)\b"
     # not "Did it help?", which a story asks itself and answers
     r"|\b(does|did) (that|this|it) (make sense|answer (your|the)|cover (it|what you))|\b(do|would) you (want|like) me to\b"
     r"|\b(should|shall|can) i (go on|keep going|continue|elaborate|expand)\b"
+    r"|\b(should|shall|can|could) i (go|dig) (deeper|further|into (more )?detail)\b[^.!]*\?\W*$"
     r"|\b(is|was) (that|this) (ok|okay|alright|what you|helpful|enough|clear)\b|\bany questions\?"
     r"|\bi('ll| will) (stop|leave it|pause) (there|here)\b"
     r"|\b(i )?hope (that|this) (helps|answers|makes sense|covers|(was|is) (clear|helpful|useful|ok|okay|easy))"
@@ -169,7 +181,8 @@ _ASKS_BACK = re.compile(
     r"(\b(do|did|would|were|are|have) you (want|wanted|mean|meant|have|had|prefer|like|need|thinking|think|"
     r"looking|expect|expecting)\b|\b(what|the kind of \w+|the sort of \w+) you (want|wanted|mean|meant|were|are|had)\b"
     r"|\bdoes (that|this)( \w+)? (sound|seem|look) (about |roughly )?(right|ok|okay|reasonable|fair|good)\b"
-    r"|\b(was|am) i (meant|supposed) to\b|\bis it (ok|okay|alright|all right) if i\b).*\?\W*$"
+    r"|\b(was|am) i (meant|supposed) to\b|\bis it (ok|okay|alright|all right) if i\b"
+    r"|\byou('re| are| were) (thinking|thinking of|looking for|after|asking about)\b).*\?\W*$"
 )
 # "So yeah.", "So yeah, something like that." wrap up: "yeah" and at most a few words after it
 # ("Yeah, so the deadline was two weeks away." goes on). A lone "Yeah." may be an "uh" misheard
@@ -179,6 +192,8 @@ YEAH_WRAP_AFTER_WORDS = 4
 _FILLER_WORD = re.compile(r"\b(?P<word>[a-z]+)\b[,.]*\s*")  # "so, um, yeah" reads as "so, yeah"
 # "… something like that.", "… because of this.": a phrase that ends where "that" and "this" do
 _ENDS_ON_DEMONSTRATIVE = re.compile(r"\b(like|of|about|with|for|on|after|before|from|than) (that|this)\W*$")
+# "… and honest about what the job actually is.": a clause that ends where its verb does
+_ENDS_ON_WH_CLAUSE = re.compile(r"\b(what|where|who|whatever|wherever|how \w+)( [\w']+){1,4} (is|are|was|were)\W*$")
 # Words of _CONTINUATION that also end sentences ("what I'm proud of.", "back then."); not "to",
 # which Whisper ends a cut-off phrase with more often than a speaker ends a sentence ("I'd love to.")
 _MAY_END_A_SENTENCE = frozenset("that on in with for from at by of then since".split())
@@ -405,7 +420,10 @@ def read_answer(answer: str, question: Question | None) -> Reading:
     if text.endswith(("...", "…", ",", "-", "—", ":", ";")) or not _SENTENCE_END.search(text):
         return Reading("continuing", n, "the sentence is unfinished")
     # "… the kind of example you were looking for?" ends: a question closes on any word
-    trails = words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last) and not text.endswith("?")
+    trails = (
+        words[-1] in _CONTINUATION and not _ENDS_ON_DEMONSTRATIVE.search(last) and not _ENDS_ON_WH_CLAUSE.search(last)
+        and not text.endswith("?")
+    )
     if trails or is_vocal_filler(words[-1]):
         if words[-1] in _MAY_END_A_SENTENCE and text.endswith("."):
             # "… the problem we were stuck on." ends; "… we moved the job to." may not. Not

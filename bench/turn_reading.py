@@ -9,12 +9,14 @@ end of each stretch `TurnTaker.decide` is asked how long the pause may last, exa
 room but without audio: no end-of-turn model, no second listen. So these figures are the
 text reading's alone; the audio model moves a hold by at most a quarter either way.
 
-  bench/data/turn_answers_tune.json      200 answers by five writers, used to judge changes to
-                                         the reading (writers 2-5 were each sealed and scored
-                                         in aggregate before they were read and added)
-  bench/data/turn_answers_held_out.json  40 answers to other questions, by a sixth writer,
-                                         sealed: scored as aggregates only (--details shows
-                                         them, which spends the set)
+  bench/data/turn_answers_tune.json      280 answers by seven writers, used to judge changes to
+                                         the reading (writers 2-6 and 8 were each sealed and
+                                         scored in aggregate before they were read and added;
+                                         writer 8 reused case and design questions of writer 1,
+                                         none being left unused)
+  bench/data/turn_answers_held_out.json  40 answers by a seventh writer, sealed: scored as
+                                         aggregates only (--details shows them, which spends
+                                         the set)
 
   false_cutoff_rate, _le3s      pauses longer than their hold (or reaching the prompt) / pauses
                                 (of 3 s or less)
@@ -52,7 +54,7 @@ from bench.turn_policy import Tally, settings_from  # noqa: E402
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"tune": DATA / "turn_answers_tune.json", "held_out": DATA / "turn_answers_held_out.json"}
 # The held-out set's sha256 when it was sealed, before the reading was scored on it.
-HELD_OUT_SHA256 = "39fce7008f51d25ec10c2b6ba491a95f208a2ee8deded896832d35ca8de0c9e8"
+HELD_OUT_SHA256 = "47c615a1bfe212a44aa715df164f673da8652f5d0f7b9c8f8b3d920e96e04847"
 SESSION_ANSWERS = 8  # answers per interview: a speaker's learned habits carry across them
 WORDS_PER_S = 2.5  # speaking time given to a stretch of speech, for answer length
 

@@ -58,6 +58,10 @@ def test_a_trailing_conjunction_filler_or_unfinished_sentence_means_more_is_comi
         ("We finally fixed the problem we were stuck on.", "open"),  # a word that may end a sentence
         ("If the cache loses everything, services have to survive that.", "open"),
         ("So yeah, something like that.", "complete"),  # a phrase that ends where "that" does
+        ("So yeah, that's the one I'm proudest of.", "complete"),  # "of" ends a wrap-up
+        # a clause that ends on its verb ("what the job actually is") ends the sentence
+        ("So, basically, shorter, clearer, and honest about what the job actually is.", "likely"),
+        ("And the main problem with the job is.", "continuing"),
     ],
 )
 def test_a_full_stop_after_a_word_that_goes_on_waits_as_long_as_that_word_may_end_a_sentence(
@@ -159,6 +163,19 @@ def test_a_stated_priority_or_a_misheard_in_the_end_closes_the_answer(last: str,
         "I also ask for feedback early now.",
         "It was cheaper, so that worked out.",
         "Looking back, I should have asked sooner.",
+        # writers 6 and 8 (thirty-second session)
+        "So, yeah, measure first, don't guess. That's roughly where I'd start.",
+        "So yeah, that's basically how I do it.",
+        "Yeah, I guess those are the main ones.",
+        "Maybe fund it in specific cases, if that makes sense.",
+        "Sorry, I think I went on a bit there.",
+        "Should I go deeper on the ranking or on the infrastructure side?",
+        "I can break that down further or look at the costs of the fixes if you want.",
+        "Is there a specific consistency you are thinking, like is it financial data or more like catalogue?",
+        "So, on balance, no, I don't think they should be fined.",
+        "So if I had to pick, retention and communication first, and take the time to do pay properly.",
+        "Board pack went out on time and nobody was surprised, which was kind of the point.",
+        "And that's something I'd want to carry into medicine.",
     ],
 )
 def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> None:
@@ -203,6 +220,10 @@ def test_how_people_close_out_loud_closes_the_answer(last: str, behavioral) -> N
         # a question asked, to be answered next, whatever figure it holds
         "So if we convert 10% more people and lose 5% more, are we still up in absolute users?",
         "And waste, like pastries you bake and throw away at the end of the day.",  # the idiom closes
+        # a position stated first, its reasons to come; a step of a sum worked out aloud
+        "On balance, I think yes, there should be a minimum price.",
+        "I'd say maybe, what, half buy out, and those people buy maybe 3 times a week.",
+        "So I asked myself, should I go deeper into the logs? I did.",  # a question the story asks
     ],
 )
 def test_words_that_only_sound_like_a_close_do_not_close(last: str, behavioral) -> None:
