@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -169,38 +170,54 @@ class DeliveryConsumer:
         # Windows are timed from this track's first sample; a rejoin starts a new analyser.
         analyser = ProsodyAnalyser(PROSODY_RATE, self._window_ms)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=PROSODY_RATE)
-        queue: asyncio.Queue[np.ndarray | None] = asyncio.Queue(PROSODY_QUEUE_FRAMES)
-        origin_wall: list[float] = []
+        # Each chunk with the stream time (s) of its first sample, so that a chunk dropped when
+        # the analysis falls behind does not move the windows after it.
+        queue: asyncio.Queue[tuple[np.ndarray, float] | None] = asyncio.Queue(PROSODY_QUEUE_FRAMES)
+        # The wall time of the stream's first sample. Audio arrives no earlier than it was spoken,
+        # so each frame bounds it from above (its arrival less the stream up to its end) and the
+        # least bound is the best. The first frame's arrival alone is late by whatever queued
+        # before this reader began: up to 0.3 s while a first interview loaded its models, and
+        # the report's pauses were then placed on silences that far off.
+        origin = [math.inf]
 
         async def work() -> None:
             block: list[np.ndarray] = []
+            block_at_s = analysed_s = 0.0
             loop = asyncio.get_running_loop()
             pool = background_executor("prosody")
             try:
-                while (pcm := await queue.get()) is not None:
+                while (item := await queue.get()) is not None:
+                    pcm, at_s = item
+                    if not block:
+                        block_at_s = at_s
                     block.append(pcm)
                     if len(block) >= 25:  # analyse in 0.5 s blocks, off the event loop
                         samples, block = np.concatenate(block), []
+                        behind_s = block_at_s - analysed_s  # audio dropped before this block
+                        analysed_s += len(samples) / PROSODY_RATE
                         windows = await loop.run_in_executor(pool, analyser.push, samples)
-                        self._on_windows(windows, origin_wall[0])
+                        self._on_windows(windows, origin[0] + behind_s)
             finally:
                 pool.shutdown(wait=False)
 
         worker = asyncio.create_task(work(), name="signals-prosody")
+        received_s = resampled_s = 0.0
         try:
             while True:
                 try:
                     frame = await track.recv()
                 except MediaStreamError:
                     break
-                if not origin_wall:
-                    origin_wall.append(self._wall())
+                arrived = self._wall()
+                received_s += frame.samples / frame.sample_rate
+                origin[0] = min(origin[0], arrived - received_s)
                 for out in resampler.resample(frame):
                     pcm = np.frombuffer(bytes(out.planes[0])[: out.samples * 2], dtype=np.int16)
                     if queue.full():
                         queue.get_nowait()
                         self.audio_frames_dropped += 1
-                    queue.put_nowait(pcm)
+                    queue.put_nowait((pcm, resampled_s))
+                    resampled_s += len(pcm) / PROSODY_RATE
         finally:
             await aio.cancel_and_wait(worker)
 

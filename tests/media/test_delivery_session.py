@@ -334,3 +334,71 @@ async def test_a_fault_taking_one_batch_does_not_end_the_pass() -> None:
     fillers.add(_spoken(203.0, ["we", "met"]))
     await fillers.aclose(1.0)
     assert taken == [-1.0, 203.0]
+
+
+# -- the loudness windows' clock ----------------------------------------------------------
+
+
+class _BackloggedMicrophone:
+    """20 ms frames of silence with a loud second from 1.0 s to 2.0 s. The first 0.3 s arrive
+    together at wall 100.3 (they queued before the reader began); the rest each when spoken.
+    After the last frame it waits until `ready()` before the track ends."""
+
+    FRAME_S = 0.02
+
+    def __init__(self, wall: list[float], ready, seconds: float = 4.0) -> None:
+        self._wall, self._ready = wall, ready
+        self._frames = int(round(seconds / self.FRAME_S))
+        self._sent = 0
+
+    async def recv(self):
+        import av
+        from aiortc.mediastreams import MediaStreamError
+
+        if self._sent == self._frames:
+            for _ in range(500):
+                if self._ready():
+                    break
+                await asyncio.sleep(0.01)
+            raise MediaStreamError
+        start = self._sent * self.FRAME_S
+        self._sent += 1
+        self._wall[0] = 100.0 + max(0.3, start + self.FRAME_S)
+        loud = 1.0 <= start < 2.0
+        t = np.arange(int(RATE * self.FRAME_S)) / RATE + start
+        pcm = (0.3 * np.sin(2 * np.pi * 220.0 * t) if loud else 0.0005 * np.sin(2 * np.pi * 50.0 * t)) * 32767
+        frame = av.AudioFrame.from_ndarray(pcm.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = RATE
+        await asyncio.sleep(0)
+        return frame
+
+
+async def test_loudness_windows_are_timed_when_their_audio_was_spoken_not_when_the_reader_began() -> None:
+    """The report places pauses on the loudness record's silences, so that record must sit on
+    the words' clock: audio that queued before the reader began is not taken as its start."""
+    store, wall = RecordingStore(), [100.0]
+    signals = DeliveryConsumer(
+        uuid.uuid4(),
+        store=store,  # type: ignore[arg-type]
+        publish=lambda _event: None,
+        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
+        face_model_path=None,
+        face_sample_fps=10,
+        prosody_window_ms=100,
+        wall_clock=lambda: wall[0],
+    )
+
+    def windows() -> list[tuple[int, float]]:
+        return [(row[1], row[2]) for table, row in store.rows if table == "prosody_windows"]
+
+    signals.attach_audio(_BackloggedMicrophone(wall, ready=lambda: len(windows()) >= 25))  # type: ignore[arg-type]
+    for _ in range(1000):
+        if signals._audio_task.done():
+            break
+        await asyncio.sleep(0.01)
+    await signals.aclose()
+    loud = [t_ms for t_ms, dbfs in windows() if dbfs > -30]
+    assert len(windows()) >= 25 and loud, windows()
+    # The loud second began 1.0 s into the stream, spoken at wall 101.0 (t_ms 1000 on the
+    # session's clock); timed from the first frame's arrival it read 300 ms late.
+    assert abs(loud[0] - 1000) <= 60, loud[:3]
