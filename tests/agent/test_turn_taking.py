@@ -345,6 +345,14 @@ def test_a_confident_audio_close_shortens_the_wait_and_a_doubtful_one_lengthens_
     assert falling < SETTINGS.complete_hold_s < rising
 
 
+def test_the_audio_model_never_shortens_a_likely_over_wait() -> None:
+    """A falling close before a thinking pause sounds like an answer's end: the model may make a
+    "likely over" answer wait longer, never shorter than its default."""
+    reading = Reading("likely", 60, "")
+    assert hold_for(reading, 0.95, PauseHabits(), SETTINGS) == SETTINGS.likely_hold_s
+    assert hold_for(reading, 0.05, PauseHabits(), SETTINGS) > SETTINGS.likely_hold_s
+
+
 def test_a_speaker_who_resumes_after_final_looking_pauses_gets_longer_waits_up_to_a_cap() -> None:
     habits = PauseHabits()
     reading = Reading("likely", 60, "")
