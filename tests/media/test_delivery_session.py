@@ -34,7 +34,7 @@ class RecordingStore:
         return {"session_id": session_id, **counters}
 
 
-def _signals(store: RecordingStore, transcriber=None) -> DeliveryConsumer:
+def _signals(store: RecordingStore, transcriber=None, wall_clock=lambda: 100.0) -> DeliveryConsumer:
     return DeliveryConsumer(
         uuid.uuid4(),
         store=store,  # type: ignore[arg-type]
@@ -44,7 +44,7 @@ def _signals(store: RecordingStore, transcriber=None) -> DeliveryConsumer:
         face_sample_fps=10,
         prosody_window_ms=100,
         transcriber=transcriber,
-        wall_clock=lambda: 100.0,
+        wall_clock=wall_clock,
     )
 
 
@@ -377,16 +377,7 @@ async def test_loudness_windows_are_timed_when_their_audio_was_spoken_not_when_t
     """The report places pauses on the loudness record's silences, so that record must sit on
     the words' clock: audio that queued before the reader began is not taken as its start."""
     store, wall = RecordingStore(), [100.0]
-    signals = DeliveryConsumer(
-        uuid.uuid4(),
-        store=store,  # type: ignore[arg-type]
-        publish=lambda _event: None,
-        rules=NudgeRules(silence_s=5, pace_wpm=160, pace_sustain_s=20, face_missing_s=3),
-        face_model_path=None,
-        face_sample_fps=10,
-        prosody_window_ms=100,
-        wall_clock=lambda: wall[0],
-    )
+    signals = _signals(store, wall_clock=lambda: wall[0])
 
     def windows() -> list[tuple[int, float]]:
         return [(row[1], row[2]) for table, row in store.rows if table == "prosody_windows"]
