@@ -178,7 +178,7 @@ class DeliveryConsumer:
         # least bound is the best. The first frame's arrival alone is late by whatever queued
         # before this reader began: up to 0.3 s while a first interview loaded its models, and
         # the report's pauses were then placed on silences that far off.
-        origin = [math.inf]
+        origin = math.inf  # read by work() when each block is analysed
 
         async def work() -> None:
             block: list[np.ndarray] = []
@@ -196,7 +196,7 @@ class DeliveryConsumer:
                         behind_s = block_at_s - analysed_s  # audio dropped before this block
                         analysed_s += len(samples) / PROSODY_RATE
                         windows = await loop.run_in_executor(pool, analyser.push, samples)
-                        self._on_windows(windows, origin[0] + behind_s)
+                        self._on_windows(windows, origin + behind_s)
             finally:
                 pool.shutdown(wait=False)
 
@@ -210,7 +210,7 @@ class DeliveryConsumer:
                     break
                 arrived = self._wall()
                 received_s += frame.samples / frame.sample_rate
-                origin[0] = min(origin[0], arrived - received_s)
+                origin = min(origin, arrived - received_s)
                 for out in resampler.resample(frame):
                     pcm = np.frombuffer(bytes(out.planes[0])[: out.samples * 2], dtype=np.int16)
                     if queue.full():
