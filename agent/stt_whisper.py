@@ -746,8 +746,8 @@ class _WhisperStream(stt.RecognizeStream):
             )
             sound = other_voice = True
             text, words = "", []
-        if turns is not None and turns.before_the_interviewer(ended_at - ev.speech_duration):
-            logger.info("speech before the interviewer's first words let go")
+        if turns is not None and turns.lets_go(text, ended_at - ev.speech_duration):
+            logger.info("speech begun before the interviewer's first words let go")
             return
         if text and level is not None:
             voice.heard(level)
@@ -834,8 +834,8 @@ class _WhisperStream(stt.RecognizeStream):
 
     def _send_interim(self, chunks: list[asyncio.Task[Transcript]], speech_start_at: float) -> None:
         turns = self._whisper.turns
-        if turns is not None and turns.before_the_interviewer(speech_start_at):
-            return  # let go at its end (_finalize): no caption for it either
+        if turns is not None and (turns.before_the_interviewer(speech_start_at) or turns.heard_from_its_middle(speech_start_at)):
+            return  # let go at its end (_finalize), or a mic check captioned then: no caption now
         if not all(c.done() and not c.cancelled() and c.exception() is None for c in chunks):
             return
         if chunks[-1] in self._finalised:

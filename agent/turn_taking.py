@@ -47,6 +47,10 @@ STATES: tuple[TextState, ...] = ("continuing", "open", "likely", "complete")
 
 EOT_SAMPLE_RATE = 16000
 EOT_WINDOW_S = 1.2  # what the audio end-of-turn model hears: the last 1.2 s
+# Speech going on as the recogniser starts hearing is heard to start up to this late: the VAD
+# places it 0.07-0.11 s after (test_opening_heard_once, five runs).
+HEARD_FROM_MIDDLE_S = 0.25
+HEARD_FROM_EARLY_S = 0.1  # the warm-up's timer starts with the interviewer's state, not its first frame
 
 # Words after which a speaker who stops has not finished: conjunctions, articles, prepositions
 # and the like, and any vocal filler (scoring.speech). Whisper writes "and..." or "and" for
@@ -269,6 +273,9 @@ class TurnTakingSettings:
     yield_window_s: float = 3.0
     # An answer this long (x the question's time limit) has likely said what it will.
     long_answer_ratio: float = 1.0
+    # The recogniser hears silence for this long after the interviewer's first sound (the
+    # session's echo-canceller warm-up, settings.aec_warmup_s), as it does before that sound.
+    unheard_after_first_voice_s: float = 1.0
 
 
 class EndOfTurnModel(Protocol):
@@ -604,7 +611,7 @@ class TurnTaker:
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
         answer_started_at, last = self._answer_started_at, self._last
         self._undo_start = lambda: self._restore(answer_started_at, last)
-        if self._answer_started_at is None and not self.before_the_interviewer(at):
+        if self._answer_started_at is None and not self.before_the_interviewer(at) and not self.heard_from_its_middle(at):
             self._answer_started_at = at
         self._last = None
         if self._ended_at is not None:
@@ -778,6 +785,25 @@ class TurnTaker:
         words ("Hello? Can you hear me?", the tail of a mic check): not an answer to anything,
         it is let go, and the answer starts with the next speech."""
         return self._first_voice_at is None or speech_start_at < self._first_voice_at
+
+    def heard_from_its_middle(self, speech_start_at: float) -> bool:
+        """Whether speech that the recogniser heard start at `speech_start_at` may have begun
+        unheard: the session gives it silence until the opening's first sound and for the echo
+        canceller's warm-up after it, so speech heard to start as that ends ("…hear me?", which
+        Whisper writes as "There, I mean…") was going on before. Not an answer (the question is
+        not asked yet) unless it is a mic check (`lets_go`)."""
+        if self._first_voice_at is None:
+            return False
+        heard_from = self._first_voice_at + self.settings.unheard_after_first_voice_s
+        return heard_from - HEARD_FROM_EARLY_S <= speech_start_at <= heard_from + HEARD_FROM_MIDDLE_S
+
+    def lets_go(self, text: str, speech_start_at: float) -> bool:
+        """Whether an utterance is let go, no answer to anything: speech that began before the
+        interviewer's first words, or was heard only from its middle as the opening began and is
+        no mic check (which is answered as one)."""
+        if self.before_the_interviewer(speech_start_at):
+            return True
+        return self.heard_from_its_middle(speech_start_at) and not is_mic_check(text)
 
     # -- the interviewer's side ---------------------------------------------------------
 

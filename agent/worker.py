@@ -132,6 +132,7 @@ def turn_taking_settings(settings: Settings) -> TurnTakingSettings:
         prompt_after_s=settings.turn_prompt_after_s,
         give_up_after_s=settings.turn_give_up_after_s,
         yield_window_s=settings.turn_yield_window_s,
+        unheard_after_first_voice_s=settings.aec_warmup_s,
     )
 
 

@@ -458,6 +458,37 @@ async def test_speech_before_the_interviewers_first_words_is_let_go(
     assert turns.answer == heard.text
 
 
+async def test_speech_heard_from_its_middle_as_the_opening_begins_is_let_go_unless_a_mic_check(
+    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray
+) -> None:
+    # The session gives the recogniser silence until the opening's first sound and for the echo
+    # canceller's warm-up after it. A candidate talking across that hears nothing of their start:
+    # the rest of a sentence cut mid-word is no answer (the question is not asked yet), but a mic
+    # check heard so is answered as one.
+    utterances: list[RecognizedUtterance] = []
+    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+    stream = whisper.stream()
+    run = StreamRun(stream)
+    try:
+        turns.heard_interviewer(time.time() - TurnTakingSettings().unheard_after_first_voice_s)
+        await push_in_real_time(run, np.concatenate([question[int(0.45 * WHISPER_SAMPLE_RATE) :], silence(0.8)]))
+        await asyncio.sleep(1.0)  # its transcription is done and dropped
+        assert utterances == [] and not [e for e in run.events if e.type in (FINAL, INTERIM)], run.events
+        assert turns.answer == ""
+
+        turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
+        whisper.turns = turns
+        turns.heard_interviewer(time.time() - TurnTakingSettings().unheard_after_first_voice_s)
+        await push_in_real_time(run, np.concatenate([speak("Can you hear me?"), silence(0.8)]))
+        await run.wait_for(FINAL)
+    finally:
+        await stream.aclose()
+        await whisper.aclose()
+    [heard] = utterances
+    assert "hear me" in heard.text.lower(), heard.text
+
+
 async def push_in_real_time(run: StreamRun, pcm: np.ndarray) -> None:
     """Pushes 20 ms frames as a microphone would: each once its audio has been spoken."""
     began = time.monotonic()

@@ -706,6 +706,20 @@ async def test_speech_before_the_interviewers_first_words_is_no_answer(behaviora
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
 
 
+async def test_speech_heard_from_its_middle_as_the_opening_began_is_no_answer_unless_a_mic_check(behavioral) -> None:
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    turns.heard_interviewer(10.0)
+    heard_from = 10.0 + SETTINGS.unheard_after_first_voice_s  # the recogniser hears silence until then
+    turns.on_speech_start(heard_from + 0.08)  # "…hear me?": it began unheard
+    assert turns.heard_from_its_middle(heard_from + 0.08) and not turns.heard_from_its_middle(heard_from + 0.5)
+    assert turns.lets_go("There, I mean...", heard_from + 0.08)
+    assert not turns.lets_go("You can hear me.", heard_from + 0.08)  # answered as a mic check
+    assert not turns.lets_go("There, I mean...", heard_from + 0.5)  # began once it could be heard
+    turns.on_speech_start(20.0)
+    decision = await turns.decide(STORY + RESULT, 30.0, None)
+    assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
+
+
 async def test_speech_that_stopped_the_reply_but_said_nothing_gets_the_reply_made_again(behavioral) -> None:
     again: list[bool] = []
     turns = TurnTaker(SETTINGS, question=lambda: behavioral, on_reply_again=lambda: again.append(True))
