@@ -16,6 +16,8 @@ N meets the targets when, over its answers:
   false cut-offs (pauses of 3 s or less) <= 3%     talk-over p95 <= 300 ms
   end of answer -> first interviewer audio p50 <= 1200 ms and p95 <= 2500 ms
   replies missed = 0                                 one response per answer (stored)
+  answers left = 0 (an interview that ended before all its answers were played, such as a
+  connection lost when the clients' ICE consent checks go unanswered for 30 s, counts as a miss)
 
 A few dozen pauses cannot show a rate of 3%: one cut-off in 20 reads as 5%. So the cut-off
 target counts as missed only when the data rule it out, when the 95% Wilson interval of the
@@ -100,6 +102,8 @@ def meets(figures: dict[str, Any]) -> list[str]:
         missed.append("replies_missed")
     if figures.get("one_response_fraction") != 1.0:
         missed.append("one_response_fraction")
+    if figures.get("answers_left"):
+        missed.append("answers_left")
     return missed
 
 
@@ -151,10 +155,12 @@ async def run_n(
         results += session.results
         await http.delete(f"/v1/sessions/{session.session_id}")
     figures = {**turn_figures(results), **stored_figures(results)}
+    figures["answers_left"] = sum(len(session.left) for session in outcomes)
     keep = (
         "answers", "pauses", "pauses_le3s", "cutoffs_le3s", "false_cutoff_rate_le3s", "talk_over_ms_p95",
         "end_to_first_audio_p50_ms",
         "end_to_first_audio_p95_ms", "replies_missed", "responses_per_answer", "one_response_fraction",
+        "answers_left",
     )
     out = {k: figures.get(k) for k in keep}
     out["false_cutoff_rate_le3s_ci95"] = [
