@@ -34,7 +34,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from agent.interviewer import assess_answer, is_mic_check
+from agent.interviewer import MIC_CHECK_MAX_WORDS, assess_answer, is_mic_check
 from agent.priority import engine_executor
 from agent.question_bank import Question
 from scoring.speech import is_vocal_filler
@@ -51,6 +51,7 @@ EOT_WINDOW_S = 1.2  # what the audio end-of-turn model hears: the last 1.2 s
 # places it 0.07-0.11 s after (test_opening_heard_once, five runs).
 HEARD_FROM_MIDDLE_S = 0.25
 HEARD_FROM_EARLY_S = 0.1  # the warm-up's timer starts with the interviewer's state, not its first frame
+FRAGMENT_MAX_WORDS = MIC_CHECK_MAX_WORDS  # the tail of a "Hello? Can you hear me?" said as the room opens
 
 # Words after which a speaker who stops has not finished: conjunctions, articles, prepositions
 # and the like, and any vocal filler (scoring.speech). Whisper writes "and..." or "and" for
@@ -799,11 +800,14 @@ class TurnTaker:
 
     def lets_go(self, text: str, speech_start_at: float) -> bool:
         """Whether an utterance is let go, no answer to anything: speech that began before the
-        interviewer's first words, or was heard only from its middle as the opening began and is
-        no mic check (which is answered as one)."""
+        interviewer's first words, or the tail of a sentence heard only from its middle as the
+        opening began ("There, I mean..."), as short as a mic check but not one (that is
+        answered as one). Longer speech heard so is an answer begun over the opening, kept
+        though its first words were not heard."""
         if self.before_the_interviewer(speech_start_at):
             return True
-        return self.heard_from_its_middle(speech_start_at) and not is_mic_check(text)
+        fragment = len(text.split()) <= FRAGMENT_MAX_WORDS and not is_mic_check(text)
+        return fragment and self.heard_from_its_middle(speech_start_at)
 
     # -- the interviewer's side ---------------------------------------------------------
 

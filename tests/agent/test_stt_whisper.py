@@ -458,35 +458,43 @@ async def test_speech_before_the_interviewers_first_words_is_let_go(
     assert turns.answer == heard.text
 
 
-async def test_speech_heard_from_its_middle_as_the_opening_begins_is_let_go_unless_a_mic_check(
-    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray
+async def test_speech_heard_from_its_middle_as_the_opening_begins_is_let_go_unless_a_mic_check_or_an_answer(
+    engine: RecordingWhisperEngine, vad: silero.VAD, question: np.ndarray, thanks: np.ndarray
 ) -> None:
     # The session gives the recogniser silence until the opening's first sound and for the echo
     # canceller's warm-up after it. A candidate talking across that hears nothing of their start:
-    # the rest of a sentence cut mid-word is no answer (the question is not asked yet), but a mic
-    # check heard so is answered as one.
+    # the short rest of a sentence cut mid-word is no answer (the question is not asked yet),
+    # but a mic check heard so is answered as one, and an answer begun over the opening is kept.
     utterances: list[RecognizedUtterance] = []
-    turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
-    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
+    whisper = WhisperSTT(engine, vad, on_utterance=utterances.append)
     stream = whisper.stream()
     run = StreamRun(stream)
-    try:
+
+    async def heard_from_its_middle(pcm: np.ndarray) -> TurnTaker:
+        whisper.turns = turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
         turns.heard_interviewer(time.time() - TurnTakingSettings().unheard_after_first_voice_s)
-        await push_in_real_time(run, np.concatenate([question[int(0.45 * WHISPER_SAMPLE_RATE) :], silence(0.8)]))
+        await push_in_real_time(run, np.concatenate([pcm, silence(0.8)]))
+        return turns
+
+    cut = int(0.45 * WHISPER_SAMPLE_RATE)
+    try:
+        turns = await heard_from_its_middle(thanks[cut:])  # "…you for having me today."
         await asyncio.sleep(1.0)  # its transcription is done and dropped
         assert utterances == [] and not [e for e in run.events if e.type in (FINAL, INTERIM)], run.events
         assert turns.answer == ""
 
-        turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
-        whisper.turns = turns
-        turns.heard_interviewer(time.time() - TurnTakingSettings().unheard_after_first_voice_s)
-        await push_in_real_time(run, np.concatenate([speak("Can you hear me?"), silence(0.8)]))
+        await heard_from_its_middle(speak("Can you hear me?"))
         await run.wait_for(FINAL)
+        [check] = utterances
+        assert "hear me" in check.text.lower(), check.text
+
+        await heard_from_its_middle(np.concatenate([question[cut:], silence(0.2), thanks]))
+        await run.wait_for(FINAL, count=2)
     finally:
         await stream.aclose()
         await whisper.aclose()
-    [heard] = utterances
-    assert "hear me" in heard.text.lower(), heard.text
+    assert len(utterances) == 2, utterances
+    assert "problem" in utterances[1].text.lower() and "having me" in utterances[1].text.lower(), utterances[1].text
 
 
 async def push_in_real_time(run: StreamRun, pcm: np.ndarray) -> None:

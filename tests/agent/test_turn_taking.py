@@ -715,6 +715,8 @@ async def test_speech_heard_from_its_middle_as_the_opening_began_is_no_answer_un
     assert turns.lets_go("There, I mean...", heard_from + 0.08)
     assert not turns.lets_go("You can hear me.", heard_from + 0.08)  # answered as a mic check
     assert not turns.lets_go("There, I mean...", heard_from + 0.5)  # began once it could be heard
+    # An answer begun over the opening, its first words unheard: kept.
+    assert not turns.lets_go("the time I disagreed with our design review on caching, and what I did", heard_from + 0.08)
     turns.on_speech_start(20.0)
     decision = await turns.decide(STORY + RESULT, 30.0, None)
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
