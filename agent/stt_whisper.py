@@ -747,7 +747,7 @@ class _WhisperStream(stt.RecognizeStream):
             sound = other_voice = True
             text, words = "", []
         if turns is not None and turns.lets_go(text, ended_at - ev.speech_duration):
-            logger.info("speech begun before the interviewer's first words let go")
+            logger.info("speech begun before the recogniser could hear it let go")
             return
         if text and level is not None:
             voice.heard(level)

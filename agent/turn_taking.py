@@ -791,8 +791,7 @@ class TurnTaker:
         """Whether speech that the recogniser heard start at `speech_start_at` may have begun
         unheard: the session gives it silence until the opening's first sound and for the echo
         canceller's warm-up after it, so speech heard to start as that ends ("…hear me?", which
-        Whisper writes as "There, I mean…") was going on before. Not an answer (the question is
-        not asked yet) unless it is a mic check (`lets_go`)."""
+        Whisper writes as "There, I mean…") was going on before (`lets_go` says what is kept)."""
         if self._first_voice_at is None:
             return False
         heard_from = self._first_voice_at + self.settings.unheard_after_first_voice_s
