@@ -834,7 +834,7 @@ class _WhisperStream(stt.RecognizeStream):
 
     def _send_interim(self, chunks: list[asyncio.Task[Transcript]], speech_start_at: float) -> None:
         turns = self._whisper.turns
-        if turns is not None and (turns.before_the_interviewer(speech_start_at) or turns.heard_from_its_middle(speech_start_at)):
+        if turns is not None and turns.may_be_let_go(speech_start_at):
             return  # let go at its end (_finalize), or a mic check captioned then: no caption now
         if not all(c.done() and not c.cancelled() and c.exception() is None for c in chunks):
             return

@@ -612,7 +612,7 @@ class TurnTaker:
         logger.debug("speech start", extra={"ended": self._ended_at is not None, "since_reply_s": since_reply})
         answer_started_at, last = self._answer_started_at, self._last
         self._undo_start = lambda: self._restore(answer_started_at, last)
-        if self._answer_started_at is None and not self.before_the_interviewer(at) and not self.heard_from_its_middle(at):
+        if self._answer_started_at is None and not self.may_be_let_go(at):
             self._answer_started_at = at
         self._last = None
         if self._ended_at is not None:
@@ -796,6 +796,11 @@ class TurnTaker:
             return False
         heard_from = self._first_voice_at + self.settings.unheard_after_first_voice_s
         return heard_from - HEARD_FROM_EARLY_S <= speech_start_at <= heard_from + HEARD_FROM_MIDDLE_S
+
+    def may_be_let_go(self, speech_start_at: float) -> bool:
+        """Whether speech that began at `speech_start_at` may be let go at its end (`lets_go`):
+        no answer starts with it, and it has no caption until then."""
+        return self.before_the_interviewer(speech_start_at) or self.heard_from_its_middle(speech_start_at)
 
     def lets_go(self, text: str, speech_start_at: float) -> bool:
         """Whether an utterance is let go, no answer to anything: speech that began before the

@@ -39,8 +39,9 @@ async def stored_transcripts(greenroom: Greenroom, session_id: str) -> list[str]
 
 
 async def settled_transcripts(greenroom: Greenroom, session_id: str, gone: str) -> list[str]:
-    """The stored responses once none holds `gone` ("": once there are none), or after 10 s (the writer applies writes in
-    order, so the row of an aside can stand for a moment before it goes)."""
+    """The stored responses once none holds `gone` ("": once there are none), or after 10 s
+    (the writer applies writes in order, so the row of an aside can stand for a moment before it
+    goes)."""
     deadline = time.monotonic() + 10.0
     while True:
         stored = await stored_transcripts(greenroom, session_id)
