@@ -746,8 +746,8 @@ class _WhisperStream(stt.RecognizeStream):
             )
             sound = other_voice = True
             text, words = "", []
-        if turns is not None and turns.lets_go(text, ended_at - ev.speech_duration):
-            logger.info("speech begun before the recogniser could hear it let go")
+        if turns is not None and turns.lets_go(text, ended_at - ev.speech_duration, ended_at):
+            logger.info("speech under the opening or begun before the recogniser could hear it let go")
             return
         if text and level is not None:
             voice.heard(level)

@@ -580,6 +580,7 @@ class TurnTaker:
         self._ended_at: float | None = None  # when the turn was ended, until the reply is confirmed
         self._reply_started_at: float | None = None
         self._first_voice_at: float | None = None  # when the interviewer was first heard
+        self._opening_ended_at: float | None = None  # when its first speech (the opening) stopped
         # The reply was withdrawn for speech that has added no words yet (a throat clear, a
         # chair): if the turn ends again so, the reply is made again (see end_turn).
         self._withdrawn = False
@@ -797,21 +798,40 @@ class TurnTaker:
         heard_from = self._first_voice_at + self.settings.unheard_after_first_voice_s
         return heard_from - HEARD_FROM_EARLY_S <= speech_start_at <= heard_from + HEARD_FROM_MIDDLE_S
 
+    def during_the_opening(self, speech_start_at: float) -> bool:
+        """Whether speech began while the interviewer was saying its opening (the greeting and
+        the first question): nothing had been asked yet."""
+        if self._first_voice_at is None or speech_start_at < self._first_voice_at:
+            return False
+        return self._opening_ended_at is None or speech_start_at < self._opening_ended_at
+
     def may_be_let_go(self, speech_start_at: float) -> bool:
         """Whether speech that began at `speech_start_at` may be let go at its end (`lets_go`):
         no answer starts with it, and it has no caption until then."""
-        return self.before_the_interviewer(speech_start_at) or self.heard_from_its_middle(speech_start_at)
+        return (
+            self.before_the_interviewer(speech_start_at)
+            or self.heard_from_its_middle(speech_start_at)
+            or self.during_the_opening(speech_start_at)
+        )
 
-    def lets_go(self, text: str, speech_start_at: float) -> bool:
+    def lets_go(self, text: str, speech_start_at: float, speech_end_at: float) -> bool:
         """Whether an utterance is let go, no answer to anything: speech that began before the
-        interviewer's first words, or the tail of a sentence heard only from its middle as the
-        opening began ("There, I mean..."), as short as a mic check but not one (that is
-        answered as one). Longer speech heard so is an answer begun over the opening, kept
-        though its first words were not heard."""
+        interviewer's first words, or a few words that are not a mic check (that is answered
+        as one) and were either
+        - the tail of a sentence heard only from its middle as the opening began ("There, I
+          mean..."), or
+        - said under the opening without stopping it: an aside, a "three" ending a count, an
+          "Okay." as it goes on; the question was not yet asked.
+        Longer speech is an answer begun over the opening, kept though its first words were
+        not heard (it stops the opening)."""
         if self.before_the_interviewer(speech_start_at):
             return True
-        fragment = len(text.split()) <= FRAGMENT_MAX_WORDS and not is_mic_check(text)
-        return fragment and self.heard_from_its_middle(speech_start_at)
+        if len(text.split()) > FRAGMENT_MAX_WORDS or is_mic_check(text):
+            return False
+        under_the_opening = self.during_the_opening(speech_start_at) and (
+            self._opening_ended_at is None or speech_end_at <= self._opening_ended_at
+        )
+        return under_the_opening or self.heard_from_its_middle(speech_start_at)
 
     # -- the interviewer's side ---------------------------------------------------------
 
@@ -819,6 +839,12 @@ class TurnTaker:
         """The interviewer's voice began playing at `at` (each reply and prompt)."""
         if self._first_voice_at is None:
             self._first_voice_at = at
+
+    def interviewer_stopped(self, at: float) -> None:
+        """The interviewer stopped speaking at `at` (played out or cut): the first time, its
+        opening ended."""
+        if self._first_voice_at is not None and self._opening_ended_at is None:
+            self._opening_ended_at = at
 
     def on_reply_started(self, at: float) -> None:
         """The interviewer's reply to the ended turn began playing at `at`."""

@@ -792,6 +792,8 @@ class InterviewRunner:
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._event(AgentStateChanged(state=ev.new_state))
         stopped = ev.old_state == "speaking" and ev.new_state != "speaking"
+        if stopped:
+            self.turns.interviewer_stopped(time.time())
         if stopped and self._pending is not None and self._reply_audio_at is not None:
             speech, self._reply_speech = self._reply_speech, None
             # Cut by the session's own interruption (speech over it that the turn taker held

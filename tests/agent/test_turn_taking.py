@@ -711,12 +711,37 @@ async def test_speech_heard_from_its_middle_as_the_opening_began_is_no_answer_un
     turns.heard_interviewer(10.0)
     heard_from = 10.0 + SETTINGS.unheard_after_first_voice_s  # the recogniser hears silence until then
     turns.on_speech_start(heard_from + 0.08)  # "…hear me?": it began unheard
+    turns.interviewer_stopped(heard_from + 0.5)  # stopped by it
     assert turns.heard_from_its_middle(heard_from + 0.08) and not turns.heard_from_its_middle(heard_from + 0.5)
-    assert turns.lets_go("There, I mean...", heard_from + 0.08)
-    assert not turns.lets_go("You can hear me.", heard_from + 0.08)  # answered as a mic check
-    assert not turns.lets_go("There, I mean...", heard_from + 0.5)  # began once it could be heard
+    assert turns.lets_go("There, I mean...", heard_from + 0.08, heard_from + 0.9)
+    assert not turns.lets_go("You can hear me.", heard_from + 0.08, heard_from + 0.9)  # answered as a mic check
+    # began once it could be heard, and stopped the opening
+    assert not turns.lets_go("There, I mean...", heard_from + 0.3, heard_from + 0.9)
     # An answer begun over the opening, its first words unheard: kept.
-    assert not turns.lets_go("the time I disagreed with our design review on caching, and what I did", heard_from + 0.08)
+    assert not turns.lets_go(
+        "the time I disagreed with our design review on caching, and what I did", heard_from + 0.08, heard_from + 4
+    )
+    turns.on_speech_start(20.0)
+    decision = await turns.decide(STORY + RESULT, 30.0, None)
+    assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
+
+
+async def test_a_few_words_said_under_the_opening_without_stopping_it_are_no_answer(behavioral) -> None:
+    """"Testing, one, two, three." said as the greeting plays, "three" heard whole after the
+    warm-up (CI, the browser's mic check): the question was not yet asked."""
+    turns = TurnTaker(SETTINGS, question=lambda: behavioral)
+    turns.heard_interviewer(10.0)
+    three = (11.9, 12.3)
+    assert not turns.heard_from_its_middle(three[0]) and turns.may_be_let_go(three[0])
+    turns.on_speech_start(three[0])  # no answer starts with it
+    assert turns.lets_go("three", *three)  # the opening still playing as it is recognised
+    assert not turns.lets_go("Hello, can you hear me?", *three)  # answered as a mic check
+    assert not turns.lets_go(STORY, 12.0, 20.0)  # an answer begun over the opening: kept
+    turns.interviewer_stopped(17.0)
+    turns.interviewer_stopped(40.0)  # later replies do not move the opening's end
+    assert turns.lets_go("Okay.", 15.0, 15.6)  # recognised after the opening ended
+    assert not turns.lets_go("Okay, so.", 16.5, 17.4)  # it ended after the opening: said to the question
+    assert not turns.may_be_let_go(17.5) and not turns.lets_go("Okay.", 17.5, 18.0)
     turns.on_speech_start(20.0)
     decision = await turns.decide(STORY + RESULT, 30.0, None)
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
