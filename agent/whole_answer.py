@@ -23,6 +23,7 @@ about 0.05-0.1 s of one background thread per second of answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -52,6 +53,8 @@ EDGE_MARGIN_S = (0.1, 0.15)  # kept before the first and after the last audio ab
 INVENTED_END_S = 0.3
 INVENTED_END_WORDS = 2
 _WINDOW = WHISPER_SAMPLE_RATE // 50  # 20 ms
+
+logger = logging.getLogger(__name__)
 
 
 def voiced_span(samples: np.ndarray) -> tuple[int, int]:
@@ -172,7 +175,20 @@ def stitched(heard: Sequence[Word], spans: Sequence[Span], started_at: float) ->
             words = [w for *_, w in by_piece[i]]
             return sure_of(words) and not all(is_vocal_filler(w.text) for w in words)
         whole = [_word(w, start, end, started_at) for start, end, w in by_piece[i]]
-        return keeps(spans[i].live, whole, opening=i == first, close=i == last)
+        kept = keeps(spans[i].live, whole, opening=i == first, close=i == last)
+        if not kept:
+            live = spans[i].live
+            logger.info(
+                "an utterance keeps its live words: the whole pass heard too few of them",
+                extra={
+                    "utterance": i,
+                    "live_words": len(live),
+                    "whole_words": len(whole),
+                    "first_start_s": (live[0]["start"], whole[0]["start"]) if live and whole else None,
+                    "last_start_s": (live[-1]["start"], whole[-1]["start"]) if live and whole else None,
+                },
+            )
+        return kept
 
     taken = [takes(i) for i in range(len(spans))]
     begin = min([started_at, *(by_piece[i][0][0] for i in range(len(spans)) if taken[i] and spans[i].sound)])
