@@ -384,7 +384,7 @@ async def test_words_the_candidate_spoke_on_from_still_join_the_answer_the_turn_
     next pause is read on (else a long answer reads as its last few words: "just started")."""
     engine = GatedEngine()
     turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
-    turns.heard_interviewer(time.time() - 60)  # pushed faster than spoken: its times run back
+    opened(turns, time.time() - 60)  # pushed faster than spoken: its times run back
     whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
     stream = whisper.stream()
     run = StreamRun(stream)
@@ -442,7 +442,7 @@ async def test_speech_before_the_interviewers_first_words_is_let_go(
         await asyncio.sleep(1.0)  # its transcription is done and dropped
         assert run.turn_events == [START] and utterances == [] and turns.before_the_interviewer(time.time())
 
-        turns.heard_interviewer(time.time())
+        opened(turns, time.time())
         # In real time: a speech's start is placed back from when it is heard by its length.
         said = np.concatenate([silence(0.3), question, silence(0.5)])
         for i in range(0, len(said), 10 * PIECE_SAMPLES):
@@ -497,6 +497,13 @@ async def test_speech_heard_from_its_middle_as_the_opening_begins_is_let_go_unle
     assert "problem" in utterances[1].text.lower() and "having me" in utterances[1].text.lower(), utterances[1].text
 
 
+def opened(turns: TurnTaker, at: float) -> None:
+    """The interviewer said its opening from `at` and stopped: speech after is an answer's (a few
+    words said under the opening would be let go, TurnTaker.lets_go)."""
+    turns.heard_interviewer(at)
+    turns.interviewer_stopped(at)
+
+
 async def push_in_real_time(run: StreamRun, pcm: np.ndarray) -> None:
     """Pushes 20 ms frames as a microphone would: each once its audio has been spoken."""
     began = time.monotonic()
@@ -512,7 +519,7 @@ async def test_a_speech_start_is_placed_when_it_was_said_though_the_vad_reads_la
     # interviewer's reply must not read as resuming after the 3 s yield window because the VAD
     # got to their audio late: their start is when its audio arrived, not when it was read.
     turns = TurnTaker(TurnTakingSettings(), question=lambda: None)
-    turns.heard_interviewer(time.time())
+    opened(turns, time.time())
     starts: list[tuple[float, float]] = []  # (placed at, noticed at)
     on_speech_start = turns.on_speech_start
     turns.on_speech_start = lambda at, **kw: starts.append((at, time.time())) or on_speech_start(at, **kw)  # type: ignore[method-assign]
@@ -575,7 +582,7 @@ async def test_a_pause_ends_only_once_the_vad_has_read_it(vad: silero.VAD, quest
     engine = GatedEngine()
     engine.gate.set()
     turns = FixedHold(TurnTakingSettings(), question=lambda: None)
-    turns.heard_interviewer(time.time())
+    opened(turns, time.time())
     whisper = WhisperSTT(engine, vad, on_utterance=lambda _u: None, turns=turns)
     stream = whisper.stream()
     run = StreamRun(stream)
@@ -596,7 +603,7 @@ def holding_stt(
 ) -> tuple[TurnTaker, list[RecognizedUtterance], WhisperSTT]:
     """A WhisperSTT whose turn taker holds every open or likely pause `hold_s`, and what it hears."""
     turns = TurnTaker(TurnTakingSettings(open_hold_s=hold_s, likely_hold_s=hold_s), question=lambda: None)
-    turns.heard_interviewer(time.time())
+    opened(turns, time.time())
     utterances: list[RecognizedUtterance] = []
     return turns, utterances, WhisperSTT(engine, vad, on_utterance=utterances.append, turns=turns)
 
