@@ -28,6 +28,8 @@ import websockets
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from media.ice_consent import keep_consent_under_load
+
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms
 VIDEO_CLOCK_RATE = 90000  # RTP clock of video
@@ -400,6 +402,7 @@ class RoomClient:
         self, microphone: Microphone | None, *, camera: Camera | None = None, timeout: float = 15.0
     ) -> VoiceListener:
         """Offer the microphone (or receive only) and the camera if any, apply the answer, wait for media."""
+        keep_consent_under_load()  # as a browser keeps it: late answers count (media/ice_consent.py)
         pc = self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
         pc.on("track", lambda track: track.kind == "audio" and tracks.put_nowait(track))

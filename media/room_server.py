@@ -16,6 +16,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from livekit.agents.utils import aio
 
 from agent.events import AgentStateChanged, QuestionAsked, RoomClosed
+from media.ice_consent import keep_consent_under_load
 from media.voice_track import VoiceTrack
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class RoomServer:
         announced_addresses: list[str],
         reconnect_grace_s: float,
     ) -> None:
+        keep_consent_under_load()  # a busy loop reads consent answers late (media/ice_consent.py)
         self._hooks = hooks
         self._ice_servers = [RTCIceServer(urls=u) for u in ice_servers]
         self._announced = announced_addresses
