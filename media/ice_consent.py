@@ -23,6 +23,7 @@ from aioice import stun
 logger = logging.getLogger(__name__)
 
 CONSENT_RETRANSMISSIONS = 5  # answers may come 0.5 + 1 + 2 + 4 + 8 + 16 = 31.5 s after the check
+AIOICE_QUERY_CONSENT = aioice.ice.Connection.query_consent  # aioice's own, replaced below
 
 
 async def query_consent(self: aioice.ice.Connection) -> None:

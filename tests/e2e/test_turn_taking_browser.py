@@ -75,7 +75,11 @@ async def test_the_interviewer_waits_through_thinking_pauses(
         captions = await page.evaluate(
             "greenroom.events.filter(e => e.type === 'caption' && e.final).map(e => e.speaker + ': ' + e.text)"
         )
-        pytest.fail(f"expected the answer's four spoken parts before the reply, heard {mic}; captions: {captions}")
+        turns = [line for line in greenroom_server.log.read_text(errors="replace").splitlines() if " agent." in line]
+        pytest.fail(
+            f"expected the answer's four spoken parts before the reply, heard {mic}; captions: {captions}; "
+            f"the server's turn-taking log: {turns[-20:]}"
+        )
     pauses_ms = [parts[i + 1][0] - parts[i][1] for i in range(3)]
     assert pauses_ms[0] > 3000 and pauses_ms[1] > 1000 and pauses_ms[2] > 2000, f"the pauses played were {pauses_ms} ms"
     answer_start, answer_end = parts[0][0], parts[-1][1]
