@@ -830,22 +830,22 @@ class TurnTaker:
         under_the_opening = self.during_the_opening(speech_start_at) and (
             self._opening_ended_at is None or speech_end_at <= self._opening_ended_at
         )
-        let_go = words <= FRAGMENT_MAX_WORDS and not mic_check
-        let_go = let_go and (under_the_opening or self.heard_from_its_middle(speech_start_at))
-        if not let_go and self.may_be_let_go(speech_start_at):
-            first_voice_at = self._first_voice_at or speech_start_at
+        if words <= FRAGMENT_MAX_WORDS and not mic_check:
+            if under_the_opening or self.heard_from_its_middle(speech_start_at):
+                return True
+        if self.may_be_let_go(speech_start_at):  # begun in the opening, kept: say why
             logger.info(
                 "speech begun in the opening kept",
                 extra={
                     "words": words,
                     "mic_check": mic_check,
-                    "start_after_first_voice_s": round(speech_start_at - first_voice_at, 2),
+                    "start_after_first_voice_s": round(speech_start_at - (self._first_voice_at or 0.0), 2),
                     "end_after_opening_s": None
                     if self._opening_ended_at is None
                     else round(speech_end_at - self._opening_ended_at, 2),
                 },
             )
-        return let_go
+        return False
 
     # -- the interviewer's side ---------------------------------------------------------
 
