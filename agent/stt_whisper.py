@@ -31,7 +31,7 @@ from livekit.agents.utils import AudioBuffer
 from livekit.agents.vad import VAD, VADEvent, VADEventType
 
 from agent.priority import background_executor, engine_executor
-from agent.turn_taking import EOT_WINDOW_S, PauseDecision, TurnTaker, join_ending
+from agent.turn_taking import EOT_WINDOW_S, Opening, PauseDecision, TurnTaker, join_ending
 from agent.voice_level import AFTER_TURN_DB, RunningLevel, VoiceLevel
 
 logger = logging.getLogger(__name__)
@@ -551,6 +551,9 @@ class _WhisperStream(stt.RecognizeStream):
         # `_heard_to`: up to when it has read.
         self._clock = StreamClock()
         self._heard_to = 0.0
+        # A few words said under the opening, with their final: they begin the answer if one
+        # follows at once (TurnTaker.joins_held).
+        self._held: list[tuple[RecognizedUtterance, stt.SpeechEvent]] = []
         # Chunks whose utterance's final has gone out: an interim of theirs is stale.
         self._finalised: weakref.WeakSet[asyncio.Task[Transcript]] = weakref.WeakSet()
 
@@ -746,8 +749,9 @@ class _WhisperStream(stt.RecognizeStream):
             )
             sound = other_voice = True
             text, words = "", []
-        if turns is not None and turns.lets_go(text, ended_at - ev.speech_duration, ended_at):
-            logger.info("speech under the opening or begun before the recogniser could hear it let go")
+        opening = Opening.KEPT if turns is None else turns.opening_speech(text, ended_at - ev.speech_duration, ended_at)
+        if opening is Opening.LET_GO:
+            logger.info("speech begun before the interviewer or before the recogniser could hear it let go")
             return
         if text and level is not None:
             voice.heard(level)
@@ -762,10 +766,17 @@ class _WhisperStream(stt.RecognizeStream):
             audio=audio,
             audio_lead_s=lead,
         )
+        final = _final_event(text, words, end_time=total_s)
+        if opening is Opening.HELD:
+            assert turns is not None
+            if self._held and not turns.joins_held(self._held[-1][0].speech_end_at, heard.speech_start_at):
+                self._held.clear()
+            self._held.append((heard, final))
+            logger.info("a few words under the opening held until what follows", extra={"words": len(words)})
+            return
         if text:
-            self._event_ch.send_nowait(_final_event(text, words, end_time=total_s))
-            if self._whisper.on_utterance is not None:
-                self._whisper.on_utterance(heard)
+            self._send_held(heard.speech_start_at)
+            self._send(heard, final)
         elif not other_voice and self._whisper.on_sound is not None:
             self._whisper.on_sound(heard)  # a sound, or words the live decode missed
         if turns is None:
@@ -785,6 +796,29 @@ class _WhisperStream(stt.RecognizeStream):
         tail = _pcm16(audio[-int(EOT_WINDOW_S * WHISPER_SAMPLE_RATE) :])
         decision = await turns.decide(text, ended_at, tail, ending)
         await self._hold(decision, speech_seq)
+
+    def _send(self, heard: RecognizedUtterance, final: stt.SpeechEvent) -> None:
+        self._event_ch.send_nowait(final)
+        if self._whisper.on_utterance is not None:
+            self._whisper.on_utterance(heard)
+
+    def _send_held(self, speech_start_at: float) -> None:
+        """Speech kept as an answer: the words held under the opening go first if it carries on
+        from them ("Sure." before "At my last job...", said over the question); else they go."""
+        held, self._held = self._held, []
+        turns = self._whisper.turns
+        if not held or turns is None:
+            return
+        if not turns.joins_held(held[-1][0].speech_end_at, speech_start_at):
+            logger.info(
+                "words held under the opening let go",
+                extra={"utterances": len(held), **turns.held_times(held[-1][0].speech_end_at, speech_start_at)},
+            )
+            return
+        logger.info("words held under the opening begin the answer", extra={"utterances": len(held)})
+        for heard, final in held:
+            self._send(heard, final)
+            turns.heard(heard.text)
 
     async def _hold(self, decision: PauseDecision, speech_seq: int) -> None:
         """Ends the turn once the pause has lasted as long as the decision allows, unless the

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import enum
 import functools
 import logging
 import math
@@ -52,6 +53,17 @@ EOT_WINDOW_S = 1.2  # what the audio end-of-turn model hears: the last 1.2 s
 HEARD_FROM_MIDDLE_S = 0.25
 HEARD_FROM_EARLY_S = 0.1  # the warm-up's timer starts with the interviewer's state, not its first frame
 FRAGMENT_MAX_WORDS = MIC_CHECK_MAX_WORDS  # the tail of a "Hello? Can you hear me?" said as the room opens
+# A few words under the opening begin the answer that follows them this soon ("Sure. At my
+# last job...", spoken over the question; espeak pauses ~0.4 s, people up to a second or so).
+HELD_JOIN_GAP_S = 2.0
+
+
+class Opening(enum.Enum):
+    """What becomes of speech heard around the opening (`TurnTaker.opening_speech`)."""
+
+    KEPT = "kept"  # heard as usual
+    LET_GO = "let go"  # no answer to anything
+    HELD = "held"  # a few words under the opening: kept only if an answer follows at once
 
 # Words after which a speaker who stops has not finished: conjunctions, articles, prepositions
 # and the like, and any vocal filler (scoring.speech). Whisper writes "and..." or "and" for
@@ -792,7 +804,7 @@ class TurnTaker:
         """Whether speech that the recogniser heard start at `speech_start_at` may have begun
         unheard: the session gives it silence until the opening's first sound and for the echo
         canceller's warm-up after it, so speech heard to start as that ends ("…hear me?", which
-        Whisper writes as "There, I mean…") was going on before (`lets_go` says what is kept)."""
+        Whisper writes as "There, I mean…") was going on before (`opening_speech` says what is kept)."""
         if self._first_voice_at is None:
             return False
         heard_from = self._first_voice_at + self.settings.unheard_after_first_voice_s
@@ -806,7 +818,7 @@ class TurnTaker:
         return self._opening_ended_at is None or speech_start_at < self._opening_ended_at
 
     def may_be_let_go(self, speech_start_at: float) -> bool:
-        """Whether speech that began at `speech_start_at` may be let go at its end (`lets_go`):
+        """Whether speech that began at `speech_start_at` may be let go at its end (`opening_speech`):
         no answer starts with it, and it has no caption until then."""
         return (
             self.before_the_interviewer(speech_start_at)
@@ -814,25 +826,27 @@ class TurnTaker:
             or self.during_the_opening(speech_start_at)
         )
 
-    def lets_go(self, text: str, speech_start_at: float, speech_end_at: float) -> bool:
-        """Whether an utterance is let go, no answer to anything: speech that began before the
-        interviewer's first words, or a few words that are not a mic check (that is answered
-        as one) and were either
-        - the tail of a sentence heard only from its middle as the opening began ("There, I
-          mean..."), or
-        - said under the opening without stopping it: an aside, a "three" ending a count, an
-          "Okay." as it goes on; the question was not yet asked.
-        Longer speech is an answer begun over the opening, kept though its first words were
-        not heard (it stops the opening)."""
+    def opening_speech(self, text: str, speech_start_at: float, speech_end_at: float) -> Opening:
+        """What becomes of an utterance heard around the opening. It is let go, no answer to
+        anything, if it began before the interviewer's first words, or if it is a few words that
+        are not a mic check (that is answered as one) and are the tail of a sentence heard only
+        from its middle as the opening began ("There, I mean...").
+
+        A few such words said under the opening, which ended after them, are held: an aside,
+        the "three" ending a count, an "Okay." as it goes on, said before any question, or the
+        "Sure." that begins an answer talked over the question (`joins_held`). Longer speech is
+        an answer begun over the opening, kept though its first words were not heard (it stops
+        the opening)."""
         if self.before_the_interviewer(speech_start_at):
-            return True
+            return Opening.LET_GO
         words, mic_check = len(text.split()), is_mic_check(text)
-        under_the_opening = self.during_the_opening(speech_start_at) and (
-            self._opening_ended_at is None or speech_end_at <= self._opening_ended_at
-        )
         if words <= FRAGMENT_MAX_WORDS and not mic_check:
-            if under_the_opening or self.heard_from_its_middle(speech_start_at):
-                return True
+            if self.heard_from_its_middle(speech_start_at):
+                return Opening.LET_GO
+            if self.during_the_opening(speech_start_at) and (
+                self._opening_ended_at is None or speech_end_at <= self._opening_ended_at
+            ):
+                return Opening.HELD
         if self.may_be_let_go(speech_start_at):  # begun in the opening, kept: say why
             logger.info(
                 "speech begun in the opening kept",
@@ -845,7 +859,23 @@ class TurnTaker:
                     else round(speech_end_at - self._opening_ended_at, 2),
                 },
             )
-        return False
+        return Opening.KEPT
+
+    def joins_held(self, held_end_at: float, speech_start_at: float) -> bool:
+        """Whether speech kept as an answer, begun at `speech_start_at`, carries on from words
+        held under the opening that ended at `held_end_at`: it began soon after them. "Sure.",
+        then "At my last job...": the "Sure." stops the opening, but the interviewer falls
+        silent only as it ends (CI, 0.04 s after). Held words it does not join (a count's
+        "three" before the question was asked) are let go."""
+        return 0.0 <= speech_start_at - held_end_at <= HELD_JOIN_GAP_S
+
+    def held_times(self, held_end_at: float, speech_start_at: float) -> dict[str, float | None]:
+        return {
+            "gap_s": round(speech_start_at - held_end_at, 2),
+            "start_after_opening_s": None
+            if self._opening_ended_at is None
+            else round(speech_start_at - self._opening_ended_at, 2),
+        }
 
     # -- the interviewer's side ---------------------------------------------------------
 

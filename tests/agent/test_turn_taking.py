@@ -11,6 +11,8 @@ import pytest
 from agent.question_bank import QuestionBank
 from agent.turn_taking import (
     ENDING_GAP_S,
+    HELD_JOIN_GAP_S,
+    Opening,
     PauseHabits,
     Reading,
     TurnTaker,
@@ -713,35 +715,44 @@ async def test_speech_heard_from_its_middle_as_the_opening_began_is_no_answer_un
     turns.on_speech_start(heard_from + 0.08)  # "…hear me?": it began unheard
     turns.interviewer_stopped(heard_from + 0.5)  # stopped by it
     assert turns.heard_from_its_middle(heard_from + 0.08) and not turns.heard_from_its_middle(heard_from + 0.5)
-    assert turns.lets_go("There, I mean...", heard_from + 0.08, heard_from + 0.9)
-    assert not turns.lets_go("You can hear me.", heard_from + 0.08, heard_from + 0.9)  # answered as a mic check
+    assert turns.opening_speech("There, I mean...", heard_from + 0.08, heard_from + 0.9) is Opening.LET_GO
+    # answered as a mic check
+    assert turns.opening_speech("You can hear me.", heard_from + 0.08, heard_from + 0.9) is Opening.KEPT
     # began once it could be heard, and stopped the opening
-    assert not turns.lets_go("There, I mean...", heard_from + 0.3, heard_from + 0.9)
+    assert turns.opening_speech("There, I mean...", heard_from + 0.3, heard_from + 0.9) is Opening.KEPT
     # An answer begun over the opening, its first words unheard: kept.
-    assert not turns.lets_go(
-        "the time I disagreed with our design review on caching, and what I did", heard_from + 0.08, heard_from + 4
-    )
+    story = "the time I disagreed with our design review on caching, and what I did"
+    assert turns.opening_speech(story, heard_from + 0.08, heard_from + 4) is Opening.KEPT
     turns.on_speech_start(20.0)
     decision = await turns.decide(STORY + RESULT, 30.0, None)
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
 
 
-async def test_a_few_words_said_under_the_opening_without_stopping_it_are_no_answer(behavioral) -> None:
+async def test_a_few_words_said_under_the_opening_are_held_for_the_answer_they_may_begin(behavioral) -> None:
     """"Testing, one, two, three." said as the greeting plays, "three" heard whole after the
-    warm-up (CI, the browser's mic check): the question was not yet asked."""
+    warm-up (CI, the browser's mic check): the question was not yet asked, and it is let go. But
+    the "Sure." that begins an answer talked over the question ends just before the interviewer
+    falls silent for it (CI): it begins that answer."""
     turns = TurnTaker(SETTINGS, question=lambda: behavioral)
     turns.heard_interviewer(10.0)
     three = (11.9, 12.3)
     assert not turns.heard_from_its_middle(three[0]) and turns.may_be_let_go(three[0])
     turns.on_speech_start(three[0])  # no answer starts with it
-    assert turns.lets_go("three", *three)  # the opening still playing as it is recognised
-    assert not turns.lets_go("Hello, can you hear me?", *three)  # answered as a mic check
-    assert not turns.lets_go(STORY, 12.0, 20.0)  # an answer begun over the opening: kept
+    assert turns.opening_speech("three", *three) is Opening.HELD  # the opening still playing as it is recognised
+    assert turns.opening_speech("Hello, can you hear me?", *three) is Opening.KEPT  # answered as a mic check
+    assert turns.opening_speech(STORY, 12.0, 20.0) is Opening.KEPT  # an answer begun over the opening
+    assert not turns.joins_held(three[1], 14.8)  # an answer begun long after the count
+    sure = (14.0, 14.4)
+    assert turns.opening_speech("Sure.", *sure) is Opening.HELD
+    assert turns.joins_held(sure[1], 14.8)  # "At my last job...", said on over the question
+    assert not turns.joins_held(sure[1], 14.8 + HELD_JOIN_GAP_S)
     turns.interviewer_stopped(17.0)
     turns.interviewer_stopped(40.0)  # later replies do not move the opening's end
-    assert turns.lets_go("Okay.", 15.0, 15.6)  # recognised after the opening ended
-    assert not turns.lets_go("Okay, so.", 16.5, 17.4)  # it ended after the opening: said to the question
-    assert not turns.may_be_let_go(17.5) and not turns.lets_go("Okay.", 17.5, 18.0)
+    assert turns.opening_speech("Okay.", 15.0, 15.6) is Opening.HELD  # recognised after the opening ended
+    # it ended after the opening: said to the question
+    assert turns.opening_speech("Okay, so.", 16.5, 17.4) is Opening.KEPT
+    assert not turns.joins_held(15.6, 18.5)  # an answer after a moment's thought starts afresh
+    assert not turns.may_be_let_go(17.5) and turns.opening_speech("Okay.", 17.5, 18.0) is Opening.KEPT
     turns.on_speech_start(20.0)
     decision = await turns.decide(STORY + RESULT, 30.0, None)
     assert decision.reading.state == "complete" and turns.answer == STORY + RESULT
