@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # session's signal counters); a live session silent for longer than this plus the grace
     # period has lost its process and is ended as abandoned.
     session_heartbeat_s: float = Field(default=5.0, gt=0)
+    # The event loop `greenroom serve` runs on. uvloop reads up to 32 datagrams per wakeup where
+    # asyncio's reads one, so a busy room server drains its sockets faster (docs/benchmarks.md).
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Largest signalling message accepted on the room WebSocket.
     max_signal_message_bytes: int = 64 * 1024
 
